@@ -1,0 +1,16 @@
+import { withDurableExecution, type DurableLambdaHandler } from "@aws/durable-execution-sdk-js";
+import { createHttpDeps, type OrderDeps } from "./deps";
+import { defaultConfig, fulfilOrder, type WorkflowConfig } from "./workflow";
+
+export type { OrderDeps, Inventory, Payments, Shipping, Notifier, HttpDepsConfig } from "./deps";
+export { ClientError, Reservation, TransientServiceError, createHttpDeps } from "./deps";
+export { InvalidOrderError, parseOrder, type Order } from "./input";
+export { fulfilOrder, defaultConfig, type FulfilmentResult, type WorkflowConfig } from "./workflow";
+
+/** The seam: tests, the demo and production differ only in the deps they pass here. */
+export function createHandler(deps: OrderDeps, config: WorkflowConfig = defaultConfig): DurableLambdaHandler {
+  return withDurableExecution((event: unknown, context) => fulfilOrder(event, context, deps, config));
+}
+
+/** The deployed handler: real HTTP services, configured by environment variables (see README). */
+export const handler = createHandler(createHttpDeps());

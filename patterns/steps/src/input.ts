@@ -1,0 +1,58 @@
+import { z } from "zod";
+
+/**
+ * The order event. Parsing is pure and deterministic, so it runs outside any step: on every replay it
+ * gives the same answer, and bad input fails the execution before the first side effect.
+ */
+export const MAX_ITEMS_PER_ORDER = 50;
+
+const OrderItem = z.object({
+  sku: z.string().regex(/^[A-Z0-9-]{3,32}$/, "must be 3-32 upper-case letters, digits or dashes"),
+  quantity: z.number().int("must be a whole number").min(1, "must be at least 1").max(100, "must be at most 100"),
+  unitPriceCents: z.number().int("must be a whole number of cents").positive("must be positive"),
+});
+
+export const OrderInput = z.object({
+  orderId: z.string().regex(/^[A-Za-z0-9-]{3,64}$/, "must be 3-64 letters, digits or dashes"),
+  customer: z.object({
+    id: z.string().min(1, "is required"),
+    email: z.email("must be an email address"),
+  }),
+  items: z
+    .array(OrderItem)
+    .min(1, "must contain at least one item")
+    .max(MAX_ITEMS_PER_ORDER, `must contain at most ${MAX_ITEMS_PER_ORDER} items`),
+  currency: z.enum(["USD", "EUR", "GBP"], "must be one of USD, EUR, GBP"),
+  shipTo: z.object({
+    name: z.string().min(1, "is required"),
+    line1: z.string().min(1, "is required"),
+    city: z.string().min(1, "is required"),
+    postalCode: z.string().min(1, "is required"),
+    country: z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166 two-letter code"),
+  }),
+});
+
+export type Order = z.infer<typeof OrderInput>;
+export type OrderItem = z.infer<typeof OrderItem>;
+
+/** Thrown for input that can never succeed. The handler throws it before any step, so nothing retries it. */
+export class InvalidOrderError extends Error {
+  override readonly name = "InvalidOrderError";
+  constructor(readonly problems: string[]) {
+    super(`Invalid order: ${problems.join("; ")}`);
+  }
+}
+
+export function parseOrder(event: unknown): Order {
+  const parsed = OrderInput.safeParse(event);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const path = issue.path.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("");
+    return `${path.replace(/^\./, "") || "event"} ${issue.message}`;
+  });
+  throw new InvalidOrderError(problems);
+}
+
+export function orderTotalCents(order: Order): number {
+  return order.items.reduce((total, item) => total + item.quantity * item.unitPriceCents, 0);
+}

@@ -1,0 +1,207 @@
+import {
+  DurableExecutionInvocationInputWithClient,
+  OperationSubType,
+  StepInterruptedError,
+  type DurableLambdaHandler,
+} from "@aws/durable-execution-sdk-js";
+import {
+  ExecutionStatus,
+  LocalDurableTestRunner,
+  OperationStatus,
+  OperationType,
+} from "@aws/durable-execution-sdk-js-testing";
+import { createHandler, Reservation } from "../src";
+import { sampleOrder, simulatedWorld, type WorldOptions } from "../src/demo";
+import { chargeRetryStrategy, reservationSerdes, retryUnlessClientError } from "../src/workflow";
+
+beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
+afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+
+async function runOrder(options: WorldOptions = {}, payload: unknown = sampleOrder) {
+  const world = simulatedWorld(options);
+  const runner = new LocalDurableTestRunner({ handlerFunction: createHandler(world.deps) });
+  const result = await runner.run({ payload });
+  return { world, runner, result };
+}
+
+describe("order fulfilment", () => {
+  it("reserves, charges once, ships, waits three days and asks for a review", async () => {
+    const { world, runner, result } = await runOrder();
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(result.getResult()).toEqual({
+      orderId: "order-1042",
+      status: "FULFILLED",
+      amountCents: 4900,
+      currency: "EUR",
+      reservationId: "res-order-1042",
+      reservedUntil: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      chargeId: "ch-order-1042",
+      carrier: "UPS",
+      trackingNumber: "1Z-order-1042",
+    });
+    expect(world.calls.map((call) => `${call.service} ${call.idempotencyKey}`)).toEqual([
+      "inventory order-1042:reserve",
+      "payments order-1042:charge",
+      "shipping order-1042:ship",
+      "notifier order-1042:email-tracking",
+      "notifier order-1042:review-request",
+    ]);
+
+    const wait = runner.getOperation("wait-before-review-request");
+    expect(wait.getType()).toBe(OperationType.WAIT);
+    expect(wait.getWaitDetails()?.waitSeconds).toBe(3 * 24 * 60 * 60);
+
+    // The child context groups its two steps: they are its children, not top-level operations.
+    const shipOrder = runner.getOperation("ship-order");
+    expect(shipOrder.getType()).toBe(OperationType.CONTEXT);
+    expect(shipOrder.getSubType()).toBe(OperationSubType.RUN_IN_CHILD_CONTEXT);
+    expect(shipOrder.getChildOperations()?.map((child) => child.getName())).toEqual([
+      "create-shipment",
+      "email-tracking-number",
+    ]);
+    for (const name of ["reserve-stock", "charge-payment", "create-shipment", "email-tracking-number", "request-review"]) {
+      expect(runner.getOperation(name).getStatus()).toBe(OperationStatus.SUCCEEDED);
+      expect(runner.getOperation(name).getStepDetails()?.attempt).toBe(1);
+    }
+  });
+
+  it("checkpoints the Reservation with a class serdes, so it comes back as a class with a Date", async () => {
+    const context = { entityId: "1", durableExecutionArn: "arn" };
+    const original = Reservation.of("res-1", new Date("2030-01-02T03:04:05.000Z"));
+    const restored = await reservationSerdes.deserialize(await reservationSerdes.serialize(original, context), context);
+    expect(restored).toBeInstanceOf(Reservation);
+    expect(restored?.expiresAt).toEqual(new Date("2030-01-02T03:04:05.000Z"));
+    expect(restored?.isExpiredAt(new Date("2031-01-01"))).toBe(true);
+  });
+});
+
+describe("retries", () => {
+  it("retries a transient inventory fault with backoff, then succeeds with the same idempotency key", async () => {
+    const { world, runner, result } = await runOrder({ faults: { inventory: ["transient", "transient"] } });
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(runner.getOperation("reserve-stock").getStepDetails()?.attempt).toBe(3);
+    expect(world.calls.filter((call) => call.service === "inventory")).toEqual([
+      { service: "inventory", idempotencyKey: "order-1042:reserve", outcome: "transient" },
+      { service: "inventory", idempotencyKey: "order-1042:reserve", outcome: "transient" },
+      { service: "inventory", idempotencyKey: "order-1042:reserve", outcome: "ok" },
+    ]);
+    expect(world.callsTo("payments")).toBe(1);
+  });
+
+  it("fails clearly when retries are exhausted, and no later step runs", async () => {
+    const { world, runner, result } = await runOrder({ down: "inventory" });
+
+    expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
+    expect(result.getError()).toMatchObject({
+      errorType: "StepError",
+      errorMessage: "inventory is unavailable (503)",
+    });
+    expect(world.callsTo("inventory")).toBe(4); // maxAttempts of retryTransientFaults
+    expect(runner.getOperation("reserve-stock").getStatus()).toBe(OperationStatus.FAILED);
+    expect(world.callsTo("payments")).toBe(0);
+    expect(world.callsTo("shipping")).toBe(0);
+    expect(result.getOperations().map((operation) => operation.getName())).toEqual(["reserve-stock"]);
+  });
+
+  it("does not retry a client error: out of stock fails at once, before any charge", async () => {
+    const { world, runner, result } = await runOrder({ faults: { inventory: ["client"] } });
+
+    expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
+    expect(result.getError().errorMessage).toBe("inventory rejected the request (422)");
+    expect(runner.getOperation("reserve-stock").getStepDetails()?.attempt).toBe(1);
+    expect(world.callsTo("inventory")).toBe(1);
+    expect(world.callsTo("payments")).toBe(0);
+  });
+
+  it("the custom shipping decision retries a carrier outage but not a rejected address", async () => {
+    const outage = await runOrder({ faults: { shipping: ["transient"] } });
+    expect(outage.result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(outage.runner.getOperation("create-shipment").getStepDetails()?.attempt).toBe(2);
+
+    const rejected = await runOrder({ faults: { shipping: ["client"] } });
+    expect(rejected.result.getStatus()).toBe(ExecutionStatus.FAILED);
+    expect(rejected.world.callsTo("shipping")).toBe(1);
+    expect(rejected.runner.getOperation("ship-order").getStatus()).toBe(OperationStatus.FAILED);
+    expect(rejected.world.callsTo("notifier")).toBe(0);
+
+    expect(retryUnlessClientError(new Error("socket hang up"), 1)).toEqual({ shouldRetry: true, delay: { seconds: 2 } });
+    expect(retryUnlessClientError(new Error("socket hang up"), 5)).toEqual({ shouldRetry: false });
+  });
+});
+
+describe("the charge is at most once per retry", () => {
+  it("checkpoints the start of each charge attempt before calling the provider", async () => {
+    // Record checkpoints and provider calls on one timeline by wrapping the client the runner hands
+    // to each invocation. A crash after "START charge-payment" is then visible on replay.
+    const world = simulatedWorld();
+    const timeline: string[] = [];
+    const inner = createHandler({
+      ...world.deps,
+      inventory: { reserve: (request) => (timeline.push("call inventory"), world.deps.inventory.reserve(request)) },
+      payments: { charge: (request) => (timeline.push("call payments"), world.deps.payments.charge(request)) },
+    });
+    const handler: DurableLambdaHandler = (input, lambdaContext) => {
+      const client = (input as DurableExecutionInvocationInputWithClient).durableExecutionClient;
+      const observed = new DurableExecutionInvocationInputWithClient(input, {
+        getExecutionState: (request, logger) => client.getExecutionState(request, logger),
+        checkpoint: async (request, logger) => {
+          const response = await client.checkpoint(request, logger);
+          for (const update of request.Updates ?? []) timeline.push(`${update.Action} ${update.Name ?? update.Id}`);
+          return response;
+        },
+      });
+      return inner(observed, lambdaContext);
+    };
+
+    const result = await new LocalDurableTestRunner({ handlerFunction: handler }).run({ payload: sampleOrder });
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    const position = (entry: string) => timeline.indexOf(entry);
+    // At-least-once (reserve-stock): the call happens before anything is checkpointed.
+    expect(position("call inventory")).toBeLessThan(position("START reserve-stock"));
+    // At-most-once (charge-payment): the start is durable before the provider is called.
+    expect(position("START charge-payment")).toBeGreaterThan(-1);
+    expect(position("START charge-payment")).toBeLessThan(position("call payments"));
+    expect(position("call payments")).toBeLessThan(position("SUCCEED charge-payment"));
+  });
+
+  it("retries a declined-for-now charge with the same key, but never an interrupted one", async () => {
+    const { world, runner, result } = await runOrder({ faults: { payments: ["transient"] } });
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(runner.getOperation("charge-payment").getStepDetails()?.attempt).toBe(2);
+    expect(world.calls.filter((call) => call.service === "payments").map((call) => call.idempotencyKey)).toEqual([
+      "order-1042:charge",
+      "order-1042:charge",
+    ]);
+
+    // What the SDK hands the strategy when it replays an attempt that started and never finished.
+    expect(chargeRetryStrategy(new StepInterruptedError("charge-payment", "charge-payment"), 1)).toEqual({
+      shouldRetry: false,
+    });
+  });
+});
+
+describe("bad input", () => {
+  const missingEmail = { ...sampleOrder, customer: { id: "cust-7" } };
+  it.each([
+    ["an empty event", {}, "orderId"],
+    ["no items", { ...sampleOrder, items: [] }, "items must contain at least one item"],
+    ["a zero quantity", { ...sampleOrder, items: [{ sku: "MUG-BLUE", quantity: 0, unitPriceCents: 1 }] }, "items[0].quantity must be at least 1"],
+    ["a fractional price", { ...sampleOrder, items: [{ sku: "MUG-BLUE", quantity: 1, unitPriceCents: 9.99 }] }, "items[0].unitPriceCents must be a whole number of cents"],
+    ["a missing email", missingEmail, "customer.email"],
+    ["an unknown currency", { ...sampleOrder, currency: "BTC" }, "currency must be one of USD, EUR, GBP"],
+    ["a bad country", { ...sampleOrder, shipTo: { ...sampleOrder.shipTo, country: "Britain" } }, "shipTo.country must be an ISO 3166 two-letter code"],
+    ["not an object", "order-1042", "event"],
+  ])("rejects %s before any side effect", async (_label, payload, problem) => {
+    const { world, result } = await runOrder({}, payload);
+
+    expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
+    expect(result.getError().errorType).toBe("InvalidOrderError");
+    expect(result.getError().errorMessage).toContain(problem);
+    expect(world.calls).toEqual([]);
+    expect(result.getOperations()).toEqual([]);
+    expect(result.getInvocations()).toHaveLength(1);
+  });
+});
