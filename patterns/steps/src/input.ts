@@ -44,7 +44,11 @@ export class InvalidOrderError extends Error {
 }
 
 export function parseOrder(event: unknown): Order {
-  const parsed = OrderInput.safeParse(event);
+  const parsed = OrderInput.safeParse(event, {
+    // Say "is required" / "must be a string" rather than zod's "expected string, received undefined".
+    error: (issue) =>
+      issue.code === "invalid_type" ? (issue.input === undefined ? "is required" : `must be a ${issue.expected}`) : undefined,
+  });
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
     const path = issue.path.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("");

@@ -1,6 +1,6 @@
 import { withDurableExecution } from "@aws/durable-execution-sdk-js";
 import { ExecutionStatus, LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
-import { fulfilOrder } from "../src";
+import { fulfilOrder, type FulfilmentResult } from "../src";
 import { sampleOrder, simulatedWorld } from "../src/demo";
 
 // Real timers here, on purpose. Under skipTime the runner may finish a wait inside the same invocation,
@@ -16,7 +16,7 @@ it("replays across invocations: each step body runs once, the handler body once 
     handlerBodyRuns += 1;
     return fulfilOrder(event, context, world.deps, { reviewRequestDelay: { seconds: 1 } });
   });
-  const runner = new LocalDurableTestRunner({ handlerFunction: handler });
+  const runner = new LocalDurableTestRunner<FulfilmentResult>({ handlerFunction: handler });
 
   const result = await runner.run({ payload: sampleOrder });
 

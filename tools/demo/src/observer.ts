@@ -1,0 +1,170 @@
+import {
+  DurableExecutionInvocationInputWithClient,
+  type DurableExecutionInvocationInput,
+  type DurableLambdaHandler,
+  type OperationUpdate,
+  type WireOperation,
+} from "@aws/durable-execution-sdk-js";
+import type { OperationChange, OperationRef, TimelineEvent } from "./timeline";
+import { formatSeconds } from "./timeline";
+
+/**
+ * Watches a local run as it happens. The local runner hands every invocation a client for the checkpoint
+ * API; we give the handler a wrapped client instead, so each checkpoint the SDK writes (START, SUCCEED,
+ * FAIL, RETRY) and each state the service sends back (a wait elapsed, a callback answered) becomes a
+ * TimelineEvent at the current virtual time. The pattern's code is untouched.
+ */
+export class RunObserver {
+  readonly events: TimelineEvent[] = [];
+  retries = 0;
+  invocations = 0;
+  private readonly operations = new Map<string, { ref: OperationRef; status?: string; attempt: number }>();
+
+  constructor(private readonly emit: (event: TimelineEvent) => void = () => undefined) {}
+
+  wrap(handler: DurableLambdaHandler): DurableLambdaHandler {
+    return async (input, lambdaContext) => {
+      const invocation = ++this.invocations;
+      const initial = input.InitialExecutionState?.Operations ?? [];
+      const replaying = initial.filter((operation) => operation.Type !== "EXECUTION").length;
+      this.push({ kind: "invocation-start", at: new Date(), invocation, replaying });
+      this.noteState(initial);
+      const output = await handler(this.observe(input), lambdaContext);
+      const error = "Error" in output ? output.Error?.ErrorMessage : undefined;
+      this.push({ kind: "invocation-end", at: new Date(), invocation, status: String(output.Status), error });
+      return output;
+    };
+  }
+
+  private observe(input: DurableExecutionInvocationInput): DurableExecutionInvocationInput {
+    const client = (input as DurableExecutionInvocationInputWithClient).durableExecutionClient;
+    if (!client) return input;
+    return new DurableExecutionInvocationInputWithClient(input, {
+      getExecutionState: async (request, logger) => {
+        const response = await client.getExecutionState(request, logger);
+        this.noteState(response.Operations ?? []);
+        return response;
+      },
+      checkpoint: async (request, logger) => {
+        const response = await client.checkpoint(request, logger);
+        this.noteUpdates(request.Updates ?? []);
+        this.noteState(response.NewExecutionState?.Operations ?? []);
+        return response;
+      },
+    });
+  }
+
+  /** What the handler itself checkpointed. A START and its SUCCEED in one batch print as one line. */
+  private noteUpdates(updates: OperationUpdate[]): void {
+    const finishedInBatch = new Set(updates.filter((u) => u.Action !== "START").map((u) => u.Id));
+    for (const update of updates) {
+      if (!update.Id || !update.Type) continue;
+      const known = this.track(update);
+      switch (update.Action) {
+        case "START":
+          known.status = "STARTED";
+          if (!finishedInBatch.has(update.Id)) this.change(known.ref, "started", startDetail(update));
+          break;
+        case "SUCCEED":
+          known.status = "SUCCEEDED";
+          this.change(known.ref, "succeeded", known.attempt > 1 ? `attempt ${known.attempt}` : undefined);
+          break;
+        case "FAIL":
+          known.status = "FAILED";
+          this.change(known.ref, "failed", errorText(update.Error, known.attempt));
+          break;
+        case "RETRY": {
+          known.status = "PENDING";
+          this.retries += 1;
+          const delay = update.StepOptions?.NextAttemptDelaySeconds;
+          const why = update.Error ? `attempt ${known.attempt} failed (${update.Error.ErrorMessage ?? "error"})` : `attempt ${known.attempt} asked to poll again`;
+          this.change(known.ref, "retrying", `${why}${delay !== undefined ? `, next attempt in ${formatSeconds(delay)}` : ""}`);
+          known.attempt += 1;
+          break;
+        }
+        case "CANCEL":
+          known.status = "CANCELLED";
+          this.change(known.ref, "cancelled");
+          break;
+      }
+    }
+  }
+
+  /** Changes made outside the handler: timers that fired, callbacks answered or timed out, invokes returned. */
+  private noteState(operations: WireOperation[]): void {
+    for (const operation of operations) {
+      if (!operation.Id || !operation.Type || operation.Type === "EXECUTION" || !operation.Status) continue;
+      const known = this.track(operation);
+      if (known.status === operation.Status) continue;
+      const firstSight = known.status === undefined;
+      known.status = operation.Status;
+      // On first sight of an already-running operation (a replayed one), there is nothing new to say.
+      if (firstSight && (operation.Status === "STARTED" || operation.Status === "SUCCEEDED")) continue;
+      const change = STATUS_CHANGES[operation.Status];
+      if (change) this.change(known.ref, change, outsideDetail(operation));
+    }
+  }
+
+  private track(record: { Id?: string; ParentId?: string; Name?: string; Type?: string; SubType?: string }) {
+    const id = record.Id ?? "";
+    let known = this.operations.get(id);
+    if (!known) {
+      const parentDepth = record.ParentId ? (this.operations.get(record.ParentId)?.ref.depth ?? 0) + 1 : 0;
+      const ref: OperationRef = { id, type: record.Type ?? "UNKNOWN", depth: parentDepth };
+      if (record.Name) ref.name = record.Name;
+      if (record.SubType) ref.subType = record.SubType;
+      known = { ref, attempt: 1 };
+      this.operations.set(id, known);
+    }
+    return known;
+  }
+
+  private change(operation: OperationRef, change: OperationChange, detail?: string): void {
+    this.push(detail === undefined ? { kind: "operation", at: new Date(), operation, change } : { kind: "operation", at: new Date(), operation, change, detail });
+  }
+
+  push(event: TimelineEvent): void {
+    this.events.push(event);
+    this.emit(event);
+  }
+}
+
+const STATUS_CHANGES: Partial<Record<string, OperationChange>> = {
+  SUCCEEDED: "succeeded",
+  FAILED: "failed",
+  TIMED_OUT: "timed-out",
+  CANCELLED: "cancelled",
+  STOPPED: "stopped",
+  READY: "ready",
+};
+
+function startDetail(update: OperationUpdate): string | undefined {
+  if (update.WaitOptions?.WaitSeconds !== undefined) return `waiting ${formatSeconds(update.WaitOptions.WaitSeconds)}`;
+  if (update.CallbackOptions) {
+    const { TimeoutSeconds: timeout, HeartbeatTimeoutSeconds: heartbeat } = update.CallbackOptions;
+    const limits = [
+      timeout ? `times out after ${formatSeconds(timeout)}` : "no timeout",
+      heartbeat ? `heartbeat every ${formatSeconds(heartbeat)}` : undefined,
+    ].filter(Boolean);
+    return `waiting for a callback (${limits.join(", ")})`;
+  }
+  if (update.ChainedInvokeOptions?.FunctionName) return `invoking ${update.ChainedInvokeOptions.FunctionName}`;
+  return undefined;
+}
+
+function outsideDetail(operation: WireOperation): string | undefined {
+  if (operation.Type === "WAIT" && operation.Status === "SUCCEEDED") return "timer fired";
+  if (operation.Type === "CALLBACK") {
+    const error = operation.CallbackDetails?.Error;
+    if (operation.Status === "SUCCEEDED") return "callback answered";
+    if (error) return errorText(error);
+  }
+  if (operation.Type === "STEP" && operation.Status === "READY") return "retry timer fired";
+  const error = operation.StepDetails?.Error ?? operation.ChainedInvokeDetails?.Error ?? operation.ContextDetails?.Error;
+  return error ? errorText(error) : undefined;
+}
+
+function errorText(error: { ErrorType?: string; ErrorMessage?: string } | undefined, attempt?: number): string {
+  const text = [error?.ErrorType, error?.ErrorMessage].filter(Boolean).join(": ") || "error";
+  return attempt && attempt > 1 ? `${text} (after ${attempt} attempts)` : text;
+}

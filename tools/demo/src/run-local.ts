@@ -1,0 +1,92 @@
+import { LocalDurableTestRunner, WaitingOperationStatus, type DurableOperation } from "@aws/durable-execution-sdk-js-testing";
+import { RunObserver } from "./observer";
+import type { DemoActor, DemoReply, DemoScenario } from "./scenario";
+import type { TimelineEvent, TimelineSummary } from "./timeline";
+
+// Time skipping fakes Date and performance; keep a real clock for the wall time.
+const realNow = performance.now.bind(performance);
+
+export interface LocalRunOutcome {
+  summary: TimelineSummary;
+  events: TimelineEvent[];
+  result?: unknown;
+  error?: { type?: string; message?: string };
+}
+
+/**
+ * Runs a scenario through LocalDurableTestRunner with time skipping: no AWS account, a 3-day wait takes
+ * milliseconds, and the virtual clock (Date) moves as it would have. Actors answer callbacks the way the
+ * outside world would, once the workflow has asked.
+ */
+export async function runLocally(
+  scenario: DemoScenario,
+  event: unknown,
+  emit: (event: TimelineEvent) => void,
+): Promise<LocalRunOutcome> {
+  await LocalDurableTestRunner.setupTestEnvironment({ skipTime: true });
+  try {
+    const observer = new RunObserver(emit);
+    const runner = new LocalDurableTestRunner({ handlerFunction: observer.wrap(scenario.createHandler()) });
+    for (const [functionId, create] of Object.entries(scenario.durableFunctions ?? {})) {
+      runner.registerDurableFunction(functionId, create());
+    }
+    const startedAt = new Date();
+    const wallStart = realNow();
+    const execution = runner.run({ payload: event });
+    // Actors run alongside; one that waits for an operation the run never reaches is simply abandoned.
+    for (const actor of scenario.actors ?? []) void playActor(runner, actor, observer).catch(() => undefined);
+    const result = await execution;
+
+    const status = result.getStatus() ?? "UNKNOWN";
+    const outcome: LocalRunOutcome = {
+      events: observer.events,
+      summary: {
+        status,
+        operations: result.getOperations().length,
+        invocations: result.getInvocations().length,
+        retries: observer.retries,
+        virtualElapsedMs: Date.now() - startedAt.getTime(),
+        wallMs: realNow() - wallStart,
+      },
+    };
+    if (status === "SUCCEEDED") {
+      outcome.result = result.getResult();
+      observer.push({ kind: "execution-end", at: new Date(), status, result: outcome.result });
+    } else {
+      const error = result.getError();
+      outcome.error = { type: error.errorType, message: error.errorMessage };
+      observer.push({ kind: "execution-end", at: new Date(), status, error: outcome.error });
+    }
+    return outcome;
+  } finally {
+    await LocalDurableTestRunner.teardownTestEnvironment();
+  }
+}
+
+async function playActor(runner: LocalDurableTestRunner, actor: DemoActor, observer: RunObserver): Promise<void> {
+  if (actor.afterOperation) {
+    await runner.getOperation(actor.afterOperation).waitForData(WaitingOperationStatus.STARTED);
+  }
+  const operation = runner.getOperation(actor.operation, actor.occurrence ?? 0);
+  await operation.waitForData(
+    actor.waitFor === "STARTED" ? WaitingOperationStatus.STARTED : WaitingOperationStatus.SUBMITTED,
+  );
+  for (const reply of actor.replies) {
+    observer.push({ kind: "actor", at: new Date(), role: actor.role, action: describeReply(reply, actor.operation) });
+    await sendReply(operation, reply);
+  }
+}
+
+export function describeReply(reply: DemoReply, operation: string): string {
+  if ("heartbeat" in reply) return `sends a heartbeat to ${operation}`;
+  if ("fail" in reply) return `fails ${operation}: ${reply.fail.message}`;
+  return `completes ${operation} with ${JSON.stringify(reply.succeed)}`;
+}
+
+function sendReply(operation: DurableOperation, reply: DemoReply) {
+  if ("heartbeat" in reply) return operation.sendCallbackHeartbeat();
+  if ("fail" in reply) {
+    return operation.sendCallbackFailure({ ErrorMessage: reply.fail.message, ErrorType: reply.fail.type ?? "Rejected" });
+  }
+  return operation.sendCallbackSuccess(typeof reply.succeed === "string" ? reply.succeed : JSON.stringify(reply.succeed));
+}
