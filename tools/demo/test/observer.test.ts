@@ -1,4 +1,4 @@
-import { createRetryStrategy, withDurableExecution } from "@aws/durable-execution-sdk-js";
+import { createRetryStrategy, JitterStrategy, withDurableExecution } from "@aws/durable-execution-sdk-js";
 import { LocalDurableTestRunner, WaitingOperationStatus } from "@aws/durable-execution-sdk-js-testing";
 import { RunObserver } from "../src/observer";
 import { renderEvent, type TimelineEvent } from "../src/timeline";
@@ -16,7 +16,7 @@ it("turns a run's checkpoints into a timeline: retries, waits, callbacks, invoca
         if (calls === 1) throw new Error("503 busy");
         return "ok";
       },
-      { retryStrategy: createRetryStrategy({ maxAttempts: 2, initialDelay: { seconds: 2 } }) },
+      { retryStrategy: createRetryStrategy({ maxAttempts: 2, initialDelay: { seconds: 2 }, jitter: JitterStrategy.NONE }) },
     );
     await context.wait("cool-off", { days: 3 });
     return context.waitForCallback("approval", async () => undefined, { timeout: { hours: 1 } });
