@@ -1,0 +1,163 @@
+import { createHandler } from "./index";
+import { TransientServiceError, type Order, type SupportDeps } from "./deps";
+import type { SupportRequest } from "./input";
+import type { ModelProvider } from "./model";
+import { lastToolResults, questionOf, scriptedModel, type ModelFault, type ScriptStep } from "./scripted-model";
+import { defaultConfig, type AgentConfig } from "./workflow";
+
+/**
+ * The simulated world for `pnpm demo agent-loop` and the tests: a back office in memory that records
+ * every call and fails on request, and a scripted model that plays a sensible support agent.
+ */
+export const sampleOrders: Order[] = [
+  {
+    orderId: "order-1042",
+    customerId: "cust-7",
+    status: "delivered",
+    placedOn: "2026-11-02",
+    items: [{ sku: "MUG-BLUE", name: "Blue stoneware mug", quantity: 2, unitPriceCents: 1250 }],
+    totalCents: 2500,
+    currency: "EUR",
+  },
+  {
+    orderId: "order-2001",
+    customerId: "cust-9",
+    status: "delivered",
+    placedOn: "2026-10-30",
+    items: [{ sku: "TEE-L", name: "Cotton tee, L", quantity: 1, unitPriceCents: 2400 }],
+    totalCents: 2400,
+    currency: "EUR",
+  },
+];
+
+export const sampleRequest: SupportRequest = {
+  customerId: "cust-7",
+  question: "Both mugs from order-1042 arrived cracked. Can I get my money back?",
+};
+
+type Service = "orders" | "refundPolicy" | "payments" | "approvals";
+
+export interface WorldOptions {
+  /** How many times each service answers "503" before it works. */
+  outages?: Partial<Record<Service, number>>;
+  orders?: Order[];
+}
+
+export interface Call {
+  service: Service;
+  detail: string;
+}
+
+export function simulatedWorld(options: WorldOptions = {}) {
+  const calls: Call[] = [];
+  const outages = new Map(Object.entries(options.outages ?? {}));
+  const orders = new Map((options.orders ?? sampleOrders).map((order) => [order.orderId, order]));
+  const refunds = new Map<string, { refundId: string }>();
+  const approvalRequests: Parameters<SupportDeps["approvals"]["requestApproval"]>[0][] = [];
+
+  const serve = async <T>(service: Service, detail: string, answer: () => T): Promise<T> => {
+    calls.push({ service, detail });
+    const down = outages.get(service) ?? 0;
+    if (down > 0) {
+      outages.set(service, down - 1);
+      throw new TransientServiceError(`${service} is unavailable (503)`, 503);
+    }
+    return answer();
+  };
+
+  const deps: Omit<SupportDeps, "model"> = {
+    orders: { find: (orderId) => serve("orders", orderId, () => orders.get(orderId)) },
+    refundPolicy: {
+      evaluate: ({ order, reason }) =>
+        serve("refundPolicy", `${order.orderId} ${reason}`, () =>
+          reason === "changed-mind"
+            ? { eligible: false, maxRefundCents: 0, explanation: "Change-of-mind returns close 14 days after delivery." }
+            : { eligible: true, maxRefundCents: order.totalCents, explanation: `A ${reason} order is refunded in full.` },
+        ),
+    },
+    payments: {
+      // A repeated idempotency key gets the first answer, as a real payment provider's would.
+      refund: ({ orderId, amountCents, idempotencyKey }) =>
+        serve("payments", `${orderId} ${amountCents}`, () => {
+          if (!refunds.has(idempotencyKey)) refunds.set(idempotencyKey, { refundId: `re-${orderId}-${refunds.size + 1}` });
+          return refunds.get(idempotencyKey)!;
+        }),
+    },
+    approvals: {
+      requestApproval: (request) =>
+        serve("approvals", `${request.orderId} ${request.amountCents}`, () => {
+          approvalRequests.push(request);
+        }),
+    },
+  };
+
+  const callsTo = (service: Service) => calls.filter((call) => call.service === service).length;
+  return { deps, calls, callsTo, approvalRequests };
+}
+
+/**
+ * The scripted support agent: find the order named in the question, check the policy, ask for the
+ * refund, then tell the customer what happened. Every turn reacts to the tool results it is sent.
+ */
+export const supportScript: ScriptStep[] = [
+  (request) => ({
+    text: "Let me look at that order.",
+    toolUses: [{ name: "lookup_order", input: { orderId: /order-\d+/.exec(questionOf(request))?.[0] ?? "unknown" } }],
+  }),
+  (request) => {
+    const [found] = lastToolResults(request);
+    if (found?.status !== "success") return { text: "I could not find that order. Could you check the order number?" };
+    return {
+      text: "Found it. Let me check what our refund policy says.",
+      toolUses: [{ name: "check_refund_policy", input: { orderId: found.json.orderId, reason: "damaged" } }],
+    };
+  },
+  (request) => {
+    const [policy] = lastToolResults(request);
+    if (policy?.status !== "success" || policy.json.eligible !== true) {
+      return { text: "I'm sorry, this order cannot be refunded under our policy." };
+    }
+    return {
+      text: "You are covered. I'm asking a colleague to approve the refund.",
+      toolUses: [
+        {
+          name: "issue_refund",
+          input: { orderId: policy.json.orderId, amountCents: policy.json.maxRefundCents, reason: "Items arrived damaged" },
+        },
+      ],
+    };
+  },
+  (request) => {
+    const [refund] = lastToolResults(request);
+    if (refund?.status !== "success") return { text: `I could not refund your order: ${refund?.text ?? "no answer"}` };
+    const { refundId, amountCents, currency } = refund.json as { refundId: string; amountCents: number; currency: string };
+    return { text: `Done: ${(amountCents / 100).toFixed(2)} ${currency} is on its way back to you (reference ${refundId}).` };
+  },
+];
+
+export function supportModel(faults?: Record<number, ModelFault[]>) {
+  return scriptedModel(supportScript, { faults });
+}
+
+export function simulatedDeps(model: ModelProvider = supportModel(), options: WorldOptions = {}) {
+  const world = simulatedWorld(options);
+  return { ...world, deps: { ...world.deps, model } satisfies SupportDeps };
+}
+
+/** Short enough that the demo never hangs: the approver below answers within milliseconds. */
+export const demoConfig: AgentConfig = { ...defaultConfig, approvalTimeout: { seconds: 2 } };
+
+/** What `pnpm demo agent-loop` runs: four model turns, three tools, and a refund a person approves. */
+export const demo = {
+  title: "Support agent: durable model turns and tool calls, a refund approved by a person",
+  event: sampleRequest,
+  createHandler: () => createHandler(simulatedDeps().deps, demoConfig),
+  actors: [
+    {
+      role: "support lead (dana)",
+      operation: "approve-refund-order-1042",
+      waitFor: "SUBMITTED" as const,
+      replies: [{ succeed: { approved: true, approver: "dana", note: "Photo shows both mugs cracked" } }],
+    },
+  ],
+};

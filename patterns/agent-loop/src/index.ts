@@ -1,0 +1,35 @@
+import { withDurableExecution, type DurableLambdaHandler } from "@aws/durable-execution-sdk-js";
+import { createRealDeps, type SupportDeps } from "./deps";
+import { defaultConfig, runSupportAgent, type AgentConfig } from "./workflow";
+
+export type { Approvals, HttpDepsConfig, Order, Orders, Payments, PolicyDecision, RefundPolicy, SupportDeps } from "./deps";
+export { TransientServiceError, createRealDeps } from "./deps";
+export * from "./model";
+export {
+  classifyBedrockError,
+  createBedrockModel,
+  fromConverseOutput,
+  toConverseInput,
+  DEFAULT_MODEL_ID,
+  type BedrockModelOptions,
+  type ConverseClient,
+} from "./bedrock";
+export { scriptedModel, type ScriptedModel, type ScriptedTurn, type ModelFault } from "./scripted-model";
+export { InvalidSupportRequestError, MAX_QUESTION_CHARS, parseSupportRequest, type SupportRequest } from "./input";
+export { toolSpecs, toolInputs, type ToolCall, type ToolName } from "./tools";
+export {
+  defaultConfig,
+  runSupportAgent,
+  SYSTEM_PROMPT,
+  type AgentConfig,
+  type AgentResult,
+  type ToolCallSummary,
+} from "./workflow";
+
+/** The seam: tests, the demo and production differ only in the deps (and the timeouts) they pass here. */
+export function createHandler(deps: SupportDeps, config: AgentConfig = defaultConfig): DurableLambdaHandler {
+  return withDurableExecution((event: unknown, context) => runSupportAgent(event, context, deps, config));
+}
+
+/** The deployed handler: Bedrock (BEDROCK_MODEL_ID) and the back office (BACK_OFFICE_URL), read when used. */
+export const handler = createHandler(createRealDeps());
