@@ -1,0 +1,8 @@
+/** Jest runs the TypeScript tests through ts-jest (CommonJS). Bundling and cdk-nag make some tests take seconds. */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/test"],
+  testMatch: ["**/*.test.ts"],
+  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.json", isolatedModules: true }] },
+  testTimeout: 60000,
+};

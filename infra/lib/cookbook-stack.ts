@@ -1,0 +1,217 @@
+import { Aws, CfnOutput, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as s3 from "aws-cdk-lib/aws-s3";
+import type { Construct } from "constructs";
+import type { CookbookConfig } from "./config";
+import type { DiscoveredPattern } from "./discover";
+import { DurablePatternFunction } from "./durable-function";
+import { acknowledge, EXECUTIONS_WILDCARD_REASON, wildcardResourceFinding } from "./nag";
+import { functionKey, type Grant } from "./patterns";
+
+export interface CookbookStackProps extends StackProps {
+  config: CookbookConfig;
+  patterns: DiscoveredPattern[];
+}
+
+/** The actions an outside system needs to answer a durable callback (the callback id names the execution). */
+export const CALLBACK_ACTIONS = [
+  "lambda:SendDurableExecutionCallbackSuccess",
+  "lambda:SendDurableExecutionCallbackFailure",
+  "lambda:SendDurableExecutionCallbackHeartbeat",
+];
+
+/**
+ * Every pattern's durable functions in one stack. Outputs, per function, the alias ARN that tests and
+ * callers use (`<Pattern><Export>AliasArn`, e.g. `StepsHandlerAliasArn`) and its log group.
+ */
+export class CookbookStack extends Stack {
+  /** By functionKey: "StepsHandler", "SagaPaymentHandler"... */
+  readonly functions = new Map<string, DurablePatternFunction>();
+  readonly approverPolicy?: iam.ManagedPolicy;
+  readonly cloudTestPolicy?: iam.ManagedPolicy;
+
+  constructor(scope: Construct, id: string, props: CookbookStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    for (const { definition: pattern, entryPath } of props.patterns) {
+      for (const definition of pattern.functions) {
+        const key = functionKey(pattern.name, definition.handlerExport);
+        const fn = new DurablePatternFunction(this, key, {
+          pattern: pattern.name,
+          definition,
+          entryPath,
+          config,
+          environment: {
+            COOKBOOK_STAGE: config.stage,
+            ...definition.environment,
+            ...config.patternEnvironment[pattern.name],
+          },
+        });
+        this.functions.set(key, fn);
+      }
+    }
+
+    // Grants run after every function exists, since one may name a sibling (saga's payment function).
+    for (const { definition: pattern } of props.patterns) {
+      for (const definition of pattern.functions) {
+        const fn = this.functions.get(functionKey(pattern.name, definition.handlerExport))!;
+        for (const grant of definition.grants ?? []) this.applyGrant(pattern.name, fn, grant, config);
+      }
+    }
+
+    const callbackTargets = props.patterns.flatMap(({ definition: pattern }) =>
+      pattern.functions
+        .filter((definition) => definition.acceptsCallbacks)
+        .map((definition) => this.functions.get(functionKey(pattern.name, definition.handlerExport))!),
+    );
+    if (callbackTargets.length > 0) {
+      this.approverPolicy = new iam.ManagedPolicy(this, "ApproverPolicy", {
+        description: `Lets an outside system (an approver) answer the callbacks of the durable cookbook's ${config.stage} functions`,
+        statements: [
+          new iam.PolicyStatement({
+            sid: "AnswerCallbacks",
+            actions: CALLBACK_ACTIONS,
+            resources: callbackTargets.map((fn) => fn.executionsArn),
+          }),
+        ],
+      });
+      for (const fn of callbackTargets) {
+        acknowledge(this.approverPolicy, wildcardResourceFinding(fn.function, ":*"), EXECUTIONS_WILDCARD_REASON);
+      }
+      new CfnOutput(this, "ApproverPolicyArn", {
+        value: this.approverPolicy.managedPolicyArn,
+        description: "Attach to the role or user of the system that sends callbacks (approvals) to these functions",
+      });
+    }
+
+    const all = [...this.functions.values()];
+    if (all.length > 0) {
+      // What `pnpm test:cloud` (CloudDurableTestRunner) calls: start through the alias, read the history,
+      // answer callbacks. Attach it to a CI role instead of using administrator credentials.
+      this.cloudTestPolicy = new iam.ManagedPolicy(this, "CloudTestPolicy", {
+        description: `Lets the cookbook's cloud tests run the ${config.stage} durable functions and read their history`,
+        statements: [
+          new iam.PolicyStatement({
+            sid: "StartThroughAlias",
+            actions: ["lambda:InvokeFunction"],
+            resources: all.map((fn) => fn.alias.functionArn),
+          }),
+          new iam.PolicyStatement({
+            sid: "ObserveAndAnswerExecutions",
+            actions: ["lambda:GetDurableExecution", "lambda:GetDurableExecutionHistory", ...CALLBACK_ACTIONS],
+            resources: all.map((fn) => fn.executionsArn),
+          }),
+        ],
+      });
+      for (const fn of all) {
+        acknowledge(this.cloudTestPolicy, wildcardResourceFinding(fn.function, ":*"), EXECUTIONS_WILDCARD_REASON);
+      }
+      new CfnOutput(this, "CloudTestPolicyArn", {
+        value: this.cloudTestPolicy.managedPolicyArn,
+        description: "Attach to the role that runs `pnpm test:cloud`",
+      });
+    }
+
+    for (const [key, fn] of this.functions) {
+      new CfnOutput(this, `${key}AliasArn`, {
+        value: fn.alias.functionArn,
+        description: `Invoke this qualified ARN (alias live) to start a durable execution`,
+      });
+      new CfnOutput(this, `${key}LogGroup`, { value: fn.logGroup.logGroupName });
+    }
+    new CfnOutput(this, "Stage", { value: config.stage });
+  }
+
+  private readonly buckets = new Map<string, s3.Bucket>();
+
+  private applyGrant(pattern: string, fn: DurablePatternFunction, grant: Grant, config: CookbookConfig): void {
+    switch (grant.kind) {
+      case "invoke": {
+        const target = this.functions.get(functionKey(pattern, grant.handlerExport));
+        if (!target) throw new Error(`${pattern}: no function exported as ${grant.handlerExport} to invoke`);
+        fn.function.addEnvironment(grant.env, target.alias.functionArn);
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            sid: "InvokeOnlyTheTarget",
+            actions: ["lambda:InvokeFunction"],
+            resources: [target.alias.functionArn, target.function.currentVersion.functionArn],
+          }),
+        );
+        return;
+      }
+      case "bedrock-model": {
+        fn.function.addEnvironment(grant.env, config.bedrockModelId);
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            sid: "ConverseWithConfiguredModel",
+            // Converse and ConverseStream are authorized as InvokeModel and InvokeModelWithResponseStream.
+            actions: ["bedrock:InvokeModel"],
+            resources: bedrockModelResources(config.bedrockModelId),
+          }),
+        );
+        return;
+      }
+      case "bucket-write": {
+        const bucket = this.bucketFor(pattern, config);
+        fn.function.addEnvironment(grant.env, bucket.bucketName);
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            sid: "WriteDocuments",
+            actions: ["s3:PutObject"],
+            resources: [bucket.arnForObjects("*")],
+          }),
+        );
+        acknowledge(
+          fn.role,
+          wildcardResourceFinding(bucket, "/*"),
+          "Object keys are made from batch and invoice ids at run time, so they cannot be listed in advance; " +
+            "the statement allows s3:PutObject only, only in this pattern's own bucket.",
+        );
+        return;
+      }
+    }
+  }
+
+  private bucketFor(pattern: string, config: CookbookConfig): s3.Bucket {
+    let bucket = this.buckets.get(pattern);
+    if (!bucket) {
+      bucket = new s3.Bucket(this, `${functionKey(pattern, "")}Documents`, {
+        encryption: s3.BucketEncryption.S3_MANAGED,
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        enforceSSL: true,
+        removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+        autoDeleteObjects: !config.retainData,
+      });
+      acknowledge(
+        bucket,
+        "AwsSolutions::AwsSolutions-S1",
+        "A private, SSL-only demo bucket whose objects the stack deletes with it; server access logs would need a " +
+          "second bucket that outlives the stack. Turn on access logs or CloudTrail data events for real documents.",
+      );
+      this.buckets.set(pattern, bucket);
+      new CfnOutput(this, `${functionKey(pattern, "")}DocumentsBucket`, { value: bucket.bucketName });
+    }
+    return bucket;
+  }
+}
+
+/** Cross-Region inference profile ids start with a geography: `us.anthropic.claude-...`. */
+const INFERENCE_PROFILE_PREFIX = /^(us|eu|apac|jp|au|ca|us-gov|global)\./;
+
+/**
+ * The resources bedrock:InvokeModel must allow for a model id. A foundation model: its ARN in this
+ * Region. An inference profile: the profile, plus the foundation model in whichever Region the
+ * profile routes the request to (hence the Region wildcard, on that one model only).
+ */
+export function bedrockModelResources(modelId: string): string[] {
+  const partition = Aws.PARTITION;
+  if (INFERENCE_PROFILE_PREFIX.test(modelId)) {
+    const foundationModel = modelId.replace(INFERENCE_PROFILE_PREFIX, "");
+    return [
+      `arn:${partition}:bedrock:${Aws.REGION}:${Aws.ACCOUNT_ID}:inference-profile/${modelId}`,
+      `arn:${partition}:bedrock:*::foundation-model/${foundationModel}`,
+    ];
+  }
+  return [`arn:${partition}:bedrock:${Aws.REGION}::foundation-model/${modelId}`];
+}

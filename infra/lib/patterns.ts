@@ -1,0 +1,129 @@
+import { Duration } from "aws-cdk-lib";
+
+/**
+ * What the stack deploys: one entry per pattern. Adding a pattern to the cloud is adding an entry here;
+ * the stack picks it up once its entry file exists (see discover.ts).
+ */
+export interface PatternDefinition {
+  /** The folder under patterns/, also the prefix of its outputs and log groups. */
+  name: string;
+  /** The file that exports the handlers, relative to the pattern folder. */
+  entry: string;
+  functions: DurableFunctionDefinition[];
+}
+
+export interface DurableFunctionDefinition {
+  /** The handler's export name in the entry file. */
+  handlerExport: string;
+  description: string;
+  /**
+   * How long one execution may run in total, waits included, and how long Lambda keeps its history
+   * after it ends (1-90 days). The execution timeout must cover the pattern's longest wait or callback.
+   */
+  durable: { executionTimeout: Duration; retentionPeriod: Duration };
+  /** One invocation (between two suspensions). Default 1 minute. */
+  timeout?: Duration;
+  /** Default 256 MB. */
+  memorySize?: number;
+  /** Plain configuration the handler reads (the stack adds whatever the grants below wire). */
+  environment?: Record<string, string>;
+  /** Other resources this function uses, each granted as narrowly as the service allows. */
+  grants?: Grant[];
+  /** The function waits for callbacks that an outside system (an approver) sends. */
+  acceptsCallbacks?: boolean;
+}
+
+export type Grant =
+  /** Invoke another function of the same pattern (context.invoke): its alias ARN is put in `env`. */
+  | { kind: "invoke"; handlerExport: string; env: string }
+  /** Converse with the configured Bedrock model: its id is put in `env`. */
+  | { kind: "bedrock-model"; env: string }
+  /** Write objects to a bucket the stack creates for this pattern: its name is put in `env`. */
+  | { kind: "bucket-write"; env: string };
+
+export const PATTERNS: PatternDefinition[] = [
+  {
+    name: "steps",
+    entry: "src/index.ts",
+    functions: [
+      {
+        handlerExport: "handler",
+        description: "Order fulfilment: retried steps, an at-most-once charge, a three-day wait",
+        // The review request waits three days after shipping.
+        durable: { executionTimeout: Duration.days(7), retentionPeriod: Duration.days(14) },
+      },
+    ],
+  },
+  {
+    name: "wait-callback",
+    entry: "src/index.ts",
+    functions: [
+      {
+        handlerExport: "handler",
+        description: "Waits, callbacks from outside systems, polling with waitForCondition",
+        // Approvals may take days; reminders and escalation stretch it further.
+        durable: { executionTimeout: Duration.days(30), retentionPeriod: Duration.days(30) },
+        acceptsCallbacks: true,
+      },
+    ],
+  },
+  {
+    name: "map-parallel",
+    entry: "src/index.ts",
+    functions: [
+      {
+        handlerExport: "handler",
+        description: "A batch of invoices with context.map and enrichment with context.parallel",
+        durable: { executionTimeout: Duration.hours(6), retentionPeriod: Duration.days(7) },
+        timeout: Duration.minutes(5),
+        memorySize: 512,
+        grants: [{ kind: "bucket-write", env: "INVOICE_BUCKET" }],
+      },
+    ],
+  },
+  {
+    name: "saga",
+    entry: "src/index.ts",
+    functions: [
+      {
+        handlerExport: "handler",
+        description: "Trip booking saga: compensations in reverse order",
+        durable: { executionTimeout: Duration.days(1), retentionPeriod: Duration.days(14) },
+        grants: [{ kind: "invoke", handlerExport: "paymentHandler", env: "PAYMENT_FUNCTION_ARN" }],
+      },
+      {
+        handlerExport: "paymentHandler",
+        description: "Trip booking saga: the payment, its own durable function",
+        durable: { executionTimeout: Duration.hours(1), retentionPeriod: Duration.days(14) },
+      },
+    ],
+  },
+  {
+    name: "agent-loop",
+    entry: "src/index.ts",
+    functions: [
+      {
+        handlerExport: "handler",
+        description: "A support agent: durable model calls and tools, human approval of refunds",
+        // A refund approval may take days.
+        durable: { executionTimeout: Duration.days(7), retentionPeriod: Duration.days(14) },
+        // Model calls can take tens of seconds each.
+        timeout: Duration.minutes(5),
+        memorySize: 512,
+        grants: [{ kind: "bedrock-model", env: "BEDROCK_MODEL_ID" }],
+        acceptsCallbacks: true,
+      },
+    ],
+  },
+];
+
+/** "wait-callback" + "paymentHandler" -> "WaitCallbackPaymentHandler": the prefix of a function's outputs. */
+export function functionKey(pattern: string, handlerExport: string): string {
+  const pascal = (text: string) =>
+    text
+      .split(/[^A-Za-z0-9]+/)
+      .filter(Boolean)
+      .map((word) => word[0]!.toUpperCase() + word.slice(1))
+      .join("");
+  return pascal(pattern) + pascal(handlerExport);
+}
