@@ -1,0 +1,364 @@
+import {
+  BatchItemStatus,
+  CompletionOutcome,
+  completeBatch,
+  continueBatch,
+  createRetryStrategy,
+  JitterStrategy,
+  NestingType,
+  type BatchResult,
+  type CompletionConfig,
+  type CompletionReason,
+  type DurableContext,
+  type Duration,
+} from "@aws/durable-execution-sdk-js";
+import {
+  PROVIDER_CONCURRENCY_LIMIT,
+  TransientServiceError,
+  type BillingDeps,
+  type CrmRecord,
+  type InvoiceRecipient,
+  type LedgerAccount,
+  type TaxStatus,
+} from "./deps";
+import { parseInvoiceBatch, type Invoice, type InvoiceBatch } from "./input";
+
+export interface WorkflowConfig {
+  /** Invoices in flight at once: the invoicing provider's concurrency limit, never more. */
+  maxConcurrency: number;
+  /** When the first pass stops early (see README: what each policy does). */
+  completionPolicy: CompletionConfig;
+  /** NESTED: a CONTEXT operation per invoice (visible, more operations). FLAT: none (about half the operations). */
+  nesting: NestingType;
+  /** How long a downstream outage gets to clear before the failed invoices are sent again. */
+  retryCooldown: Duration;
+  /** Attempts of one delivery within a pass (retries seconds apart, for blips), and the first backoff. */
+  deliveryAttempts: number;
+  deliveryBackoff: Duration;
+}
+
+export const defaultConfig: WorkflowConfig = {
+  maxConcurrency: PROVIDER_CONCURRENCY_LIMIT,
+  // More than 10% of the batch failing means something systemic (the provider, a template): stop sending.
+  completionPolicy: { toleratedFailurePercentage: 10 },
+  nesting: NestingType.NESTED,
+  retryCooldown: { minutes: 15 },
+  deliveryAttempts: 3,
+  deliveryBackoff: { seconds: 2 },
+};
+
+export interface CustomerProfile extends InvoiceRecipient {
+  customerId: string;
+  billingEmail: string;
+  balanceCents: number;
+  overdueInvoices: number;
+  vatNumber: string;
+  vatValid: boolean;
+  creditScore: number;
+}
+
+/** One invoice's result: small on purpose. The document itself stays in the store; only its key is here. */
+export interface SentInvoice {
+  invoiceId: string;
+  documentKey: string;
+  messageId: string;
+}
+
+export interface PassReport {
+  status: BatchResult<SentInvoice>["status"];
+  completionReason: CompletionReason;
+  invoices: number;
+  succeeded: number;
+  failed: number;
+  /** Never started, or still in flight when an early completion stopped the pass: outcome not recorded. */
+  unfinished: number;
+}
+
+export interface BillingRunResult {
+  batchId: string;
+  customerId: string;
+  paymentTermsDays: number;
+  creditScore: number;
+  /** HALTED: the first pass stopped on its failure policy, nothing was retried. */
+  outcome: "ALL_SENT" | "PARTIALLY_SENT" | "HALTED";
+  firstPass: PassReport;
+  retryPass?: PassReport;
+  sent: SentInvoice[];
+  failed: Array<{ invoiceId: string; error: string }>;
+  unfinished: string[];
+}
+
+/**
+ * Month-end billing for one business customer: enrich the customer from three systems at once, check credit
+ * with the fastest two of three bureaus, send every invoice (a few at a time, each one isolated from the
+ * others' failures), then give the failed ones a second pass after a cool-down.
+ *
+ * The handler body re-runs from the top on every invocation (replay). A finished map or parallel returns its
+ * checkpointed BatchResult without re-entering any item, so each invoice is rendered and sent once.
+ */
+export async function runBillingBatch(
+  event: unknown,
+  context: DurableContext,
+  deps: BillingDeps,
+  config: WorkflowConfig = defaultConfig,
+): Promise<BillingRunResult> {
+  // Pure and deterministic: an empty, oversized or malformed batch fails here, with zero operations.
+  const batch = parseInvoiceBatch(event);
+  context.logger.info("Billing run", { batchId: batch.batchId, invoices: batch.invoices.length });
+
+  const sources = await enrichCustomer(context, deps, batch);
+  const creditScore = await checkCredit(context, deps, batch.customerId);
+  const customer: CustomerProfile = {
+    ...sources,
+    creditScore,
+    paymentTermsDays: paymentTerms(creditScore, sources.overdueInvoices),
+  };
+
+  const firstPass = await sendInvoices(context, "send-invoices", batch.invoices, customer, batch.batchId, deps, config);
+
+  // Failed items are known from the checkpointed result, so this list is the same on every replay.
+  const toRetry = firstPass.failed().map((item) => batch.invoices[item.index]!);
+  const halted = isHalted(firstPass);
+  let retryPass: BatchResult<SentInvoice> | undefined;
+  if (!halted && toRetry.length > 0) {
+    // Step retries (seconds apart) ride out blips. An outage longer than that failed these invoices; give it
+    // time to clear, at no compute cost: the function suspends here and resumes after the timer.
+    await context.wait("cool-down-before-retry", config.retryCooldown);
+    retryPass = await sendInvoices(context, "retry-failed-invoices", toRetry, customer, batch.batchId, deps, config, {
+      // Only the failed invoices, and all of them: one failing again must not stop the others.
+      toleratedFailurePercentage: 100,
+    });
+  }
+
+  return report(batch, customer, firstPass, toRetry, retryPass, halted);
+}
+
+/**
+ * Three systems answer three different questions: named branches of one parallel, each its own step. All
+ * three are required, so the default (fail-fast) policy fits, and throwIfError stops the run before any
+ * invoice goes out if one source failed for good.
+ */
+export async function enrichCustomer(
+  context: DurableContext,
+  deps: BillingDeps,
+  batch: InvoiceBatch,
+): Promise<Omit<CustomerProfile, "creditScore" | "paymentTermsDays">> {
+  const sources = await context.parallel("enrich-customer", [
+    { name: "crm", func: (branch) => branch.step("load-crm-record", () => deps.crm.getCustomer(batch.customerId), lookup) },
+    {
+      name: "ledger",
+      func: (branch) => branch.step("load-ledger-account", () => deps.ledger.getAccount(batch.customerId), lookup),
+    },
+    {
+      name: "tax-registry",
+      func: (branch) => branch.step("check-vat-number", () => deps.taxRegistry.checkVatNumber(batch.vatNumber), lookup),
+    },
+  ]);
+  sources.throwIfError();
+  const { crm, ledger, tax } = bySource(sources.getResults());
+  return {
+    customerId: batch.customerId,
+    legalName: crm.legalName,
+    billingEmail: crm.billingEmail,
+    country: crm.country,
+    balanceCents: ledger.balanceCents,
+    overdueInvoices: ledger.overdueInvoices,
+    vatNumber: tax.vatNumber,
+    vatValid: tax.valid,
+  };
+}
+
+/**
+ * The fastest two of three bureaus: the parallel completes as soon as two have answered. The third is not
+ * cancelled (its call still happens and is paid for); its answer is simply not waited for. Which two answered
+ * first is checkpointed, so a replay uses the same two.
+ */
+export async function checkCredit(context: DurableContext, deps: BillingDeps, customerId: string): Promise<number> {
+  const answers = await context.parallel(
+    "check-credit",
+    deps.creditBureaus.map((bureau) => ({
+      name: `bureau-${bureau.name}`,
+      func: (branch: DurableContext) =>
+        branch.step(`score-from-${bureau.name}`, () => bureau.getScore(customerId), lookup),
+    })),
+    { completionConfig: { minSuccessful: 2 } },
+  );
+  const scores = answers.getResults().map((answer) => answer.score);
+  if (scores.length < 2) {
+    throw new Error(`Credit check inconclusive: ${scores.length} of ${deps.creditBureaus.length} bureaus answered`);
+  }
+  return Math.min(...scores); // the cautious reading of the two answers
+}
+
+/**
+ * One map over the invoices. Each invoice runs in its own child context (a virtual one under FLAT), so one
+ * invoice failing does not fail its neighbours; the completion policy decides when the whole pass stops.
+ */
+export function sendInvoices(
+  context: DurableContext,
+  name: string,
+  invoices: Invoice[],
+  customer: CustomerProfile,
+  batchId: string,
+  deps: BillingDeps,
+  config: WorkflowConfig,
+  completionConfig: CompletionConfig = config.completionPolicy,
+) {
+  const prefix = name === "send-invoices" ? "invoice" : "retry-invoice";
+  return context.map(
+    name,
+    invoices,
+    (item, invoice) => sendInvoice(item, invoice, customer, batchId, deps, config),
+    {
+      // The provider accepts a limited number of concurrent requests: more would only earn 429s.
+      maxConcurrency: config.maxConcurrency,
+      // A business key, not the index: the history reads "invoice-INV-1042 failed", and names stay stable.
+      itemNamer: (invoice) => `${prefix}-${invoice.invoiceId}`,
+      completionConfig,
+      nesting: config.nesting,
+    },
+  );
+}
+
+async function sendInvoice(
+  context: DurableContext,
+  invoice: Invoice,
+  customer: CustomerProfile,
+  batchId: string,
+  deps: BillingDeps,
+  config: WorkflowConfig,
+): Promise<SentInvoice> {
+  // The rendered document is hundreds of kilobytes; a checkpoint holds at most 256 KB. Store it in the same
+  // step that renders it and checkpoint only its key: replays and the map's result carry a few bytes.
+  const document = await context.step(
+    `render-${invoice.invoiceId}`,
+    async () => {
+      const { body, contentType } = await deps.renderer.render(invoice, customer);
+      const key = documentKey(batchId, invoice.invoiceId);
+      await deps.documents.put({ key, body, contentType });
+      return { documentKey: key, bytes: body.byteLength };
+    },
+    lookup,
+  );
+  const { messageId } = await context.step(
+    `deliver-${invoice.invoiceId}`,
+    () =>
+      deps.sender.send({
+        invoiceId: invoice.invoiceId,
+        to: customer.billingEmail,
+        documentKey: document.documentKey,
+        amountCents: invoice.amountCents,
+        currency: invoice.currency,
+        // Same key on a step retry, on the retry pass, and on a rerun of the whole batch: sent once.
+        idempotencyKey: `${batchId}:${invoice.invoiceId}`,
+      }),
+    {
+      retryStrategy: createRetryStrategy({
+        maxAttempts: config.deliveryAttempts,
+        initialDelay: config.deliveryBackoff,
+        maxDelay: { minutes: 1 },
+        jitter: JitterStrategy.FULL,
+        retryableErrorTypes: [TransientServiceError],
+      }),
+    },
+  );
+  return { invoiceId: invoice.invoiceId, documentKey: document.documentKey, messageId };
+}
+
+/** A pass that stopped on its failure policy: the remaining invoices were not attempted. */
+export function isHalted(pass: BatchResult<unknown>): boolean {
+  return pass.completionReason === "FAILURE_TOLERANCE_EXCEEDED" || pass.completionReason === "CUSTOM_COMPLETION_FAILED";
+}
+
+/**
+ * A custom policy: the first `count` invoices are canaries. If all of them fail, the template or the
+ * provider is broken: stop the pass as FAILED instead of failing 1,000 invoices one by one. It sees only
+ * the CompletionStatus (counts, and each item's index, name and status), which keeps it deterministic.
+ */
+export function haltIfCanariesFail(count = 3): CompletionConfig {
+  return {
+    shouldComplete: (status) => {
+      const canaries = status.items.slice(0, count);
+      const allFailed = canaries.length > 0 && canaries.every((item) => item.status === BatchItemStatus.FAILED);
+      return allFailed ? completeBatch(CompletionOutcome.FAILED) : continueBatch();
+    },
+  };
+}
+
+/** A custom policy with a successful outcome: a daily sending cap. The rest go out in the next run. */
+export function sendingCap(maxInvoices: number): CompletionConfig {
+  return {
+    shouldComplete: (status) => (status.successCount >= maxInvoices ? completeBatch() : continueBatch()),
+  };
+}
+
+export function documentKey(batchId: string, invoiceId: string): string {
+  return `invoices/${batchId}/${invoiceId}`;
+}
+
+/** Payment terms from the credit score and the ledger: pure, so it can run outside a step. */
+export function paymentTerms(creditScore: number, overdueInvoices: number): number {
+  if (overdueInvoices > 2 || creditScore < 550) return 7;
+  return creditScore >= 700 ? 30 : 14;
+}
+
+/** Reads and quick lookups: three attempts, one second apart at first, then give up. */
+const lookup = {
+  retryStrategy: createRetryStrategy({
+    maxAttempts: 3,
+    initialDelay: { seconds: 1 },
+    retryableErrorTypes: [TransientServiceError],
+  }),
+};
+
+type Source = CrmRecord | LedgerAccount | TaxStatus;
+function bySource(results: Source[]) {
+  const find = <K extends Source["source"]>(source: K) => {
+    const found = results.find((result): result is Extract<Source, { source: K }> => result.source === source);
+    if (!found) throw new Error(`Customer enrichment returned no ${source} record`);
+    return found;
+  };
+  return { crm: find("crm"), ledger: find("ledger"), tax: find("tax-registry") };
+}
+
+function summarise(pass: BatchResult<SentInvoice>, invoices: number): PassReport {
+  return {
+    status: pass.status,
+    completionReason: pass.completionReason,
+    invoices,
+    succeeded: pass.successCount,
+    failed: pass.failureCount,
+    unfinished: invoices - pass.successCount - pass.failureCount,
+  };
+}
+
+function report(
+  batch: InvoiceBatch,
+  customer: CustomerProfile,
+  firstPass: BatchResult<SentInvoice>,
+  retried: Invoice[],
+  retryPass: BatchResult<SentInvoice> | undefined,
+  halted: boolean,
+): BillingRunResult {
+  const sentById = new Map([...firstPass.getResults(), ...(retryPass?.getResults() ?? [])].map((s) => [s.invoiceId, s]));
+  const sent = batch.invoices.flatMap((invoice) => sentById.get(invoice.invoiceId) ?? []);
+  const finalFailures = (retryPass ?? firstPass).failed().map((item) => ({
+    invoiceId: (retryPass ? retried : batch.invoices)[item.index]!.invoiceId,
+    error: item.error.message,
+  }));
+  const finished = new Set(firstPass.all.filter((item) => item.status !== BatchItemStatus.STARTED).map((i) => i.index));
+  const unfinished = batch.invoices.filter((_, index) => !finished.has(index)).map((invoice) => invoice.invoiceId);
+  const outcome = halted ? "HALTED" : finalFailures.length === 0 && unfinished.length === 0 ? "ALL_SENT" : "PARTIALLY_SENT";
+  return {
+    batchId: batch.batchId,
+    customerId: batch.customerId,
+    paymentTermsDays: customer.paymentTermsDays,
+    creditScore: customer.creditScore,
+    outcome,
+    firstPass: summarise(firstPass, batch.invoices.length),
+    ...(retryPass ? { retryPass: summarise(retryPass, retried.length) } : {}),
+    sent,
+    failed: finalFailures,
+    unfinished,
+  };
+}
