@@ -1,4 +1,6 @@
-import { z } from "zod";
+// zod/mini, not "zod": the same validation, tree-shaken to about 18 KB in the Lambda bundle instead of
+// about 440 KB (the bench measured it; see BENCHMARKS.md).
+import * as z from "zod/mini";
 
 /**
  * The order event. Parsing is pure and deterministic, so it runs outside any step: on every replay it
@@ -6,29 +8,35 @@ import { z } from "zod";
  */
 export const MAX_ITEMS_PER_ORDER = 50;
 
+const required = z.string().check(z.minLength(1, "is required"));
+
 const OrderItem = z.object({
-  sku: z.string().regex(/^[A-Z0-9-]{3,32}$/, "must be 3-32 upper-case letters, digits or dashes"),
-  quantity: z.number().int("must be a whole number").min(1, "must be at least 1").max(100, "must be at most 100"),
-  unitPriceCents: z.number().int("must be a whole number of cents").positive("must be positive"),
+  sku: z.string().check(z.regex(/^[A-Z0-9-]{3,32}$/, "must be 3-32 upper-case letters, digits or dashes")),
+  quantity: z
+    .number()
+    .check(z.int("must be a whole number"), z.gte(1, "must be at least 1"), z.lte(100, "must be at most 100")),
+  unitPriceCents: z.number().check(z.int("must be a whole number of cents"), z.positive("must be positive")),
 });
 
 export const OrderInput = z.object({
-  orderId: z.string().regex(/^[A-Za-z0-9-]{3,64}$/, "must be 3-64 letters, digits or dashes"),
+  orderId: z.string().check(z.regex(/^[A-Za-z0-9-]{3,64}$/, "must be 3-64 letters, digits or dashes")),
   customer: z.object({
-    id: z.string().min(1, "is required"),
+    id: required,
     email: z.email("must be an email address"),
   }),
   items: z
     .array(OrderItem)
-    .min(1, "must contain at least one item")
-    .max(MAX_ITEMS_PER_ORDER, `must contain at most ${MAX_ITEMS_PER_ORDER} items`),
+    .check(
+      z.minLength(1, "must contain at least one item"),
+      z.maxLength(MAX_ITEMS_PER_ORDER, `must contain at most ${MAX_ITEMS_PER_ORDER} items`),
+    ),
   currency: z.enum(["USD", "EUR", "GBP"], "must be one of USD, EUR, GBP"),
   shipTo: z.object({
-    name: z.string().min(1, "is required"),
-    line1: z.string().min(1, "is required"),
-    city: z.string().min(1, "is required"),
-    postalCode: z.string().min(1, "is required"),
-    country: z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166 two-letter code"),
+    name: required,
+    line1: required,
+    city: required,
+    postalCode: required,
+    country: z.string().check(z.regex(/^[A-Z]{2}$/, "must be an ISO 3166 two-letter code")),
   }),
 });
 
