@@ -1,0 +1,150 @@
+import { createHandler } from "./index";
+import { TransientServiceError, type DecisionRequest, type JobStatus, type PurchaseDeps } from "./deps";
+import type { PurchaseRequest } from "./input";
+import { defaultConfig, type WorkflowConfig } from "./workflow";
+
+/**
+ * The simulated outside world, for `pnpm demo wait-callback` and the tests: an in-memory chat, purchasing system
+ * and supplier that record every call. A repeated idempotency key gets the first answer again, as a real
+ * service must give. The approvers themselves are not here: the demo's actors and the tests play them by
+ * completing the callbacks.
+ */
+export interface WorldOptions {
+  /** The status check on which the supplier reports SHIPPED (default 3). */
+  shipsOnCheck?: number;
+  /** The supplier reports FAILED on this status check instead. */
+  failsOnCheck?: number;
+  /** The job stays IN_PROGRESS forever. */
+  neverFinishes?: boolean;
+  /** The first this-many status checks throw, as a flaky status API would. */
+  flakyStatusChecks?: number;
+  /** The chat webhook fails transiently on its first this-many calls. */
+  chatOutages?: number;
+}
+
+export type Service = "chat" | "purchasing.submit" | "purchasing.recordDecision" | "supplier.placeOrder" | "supplier.jobStatus";
+
+export interface Call {
+  service: Service;
+  key: string;
+  outcome: "ok" | "transient";
+}
+
+export interface SentMessage {
+  kind: DecisionRequest["kind"];
+  to: string;
+  callbackId: string;
+  reminderNumber?: number;
+}
+
+export function simulatedWorld(options: WorldOptions = {}) {
+  const calls: Call[] = [];
+  const messages: SentMessage[] = [];
+  const decisions: Array<{ decision: string; detail: string }> = [];
+  const answered = new Map<string, unknown>();
+  let chatOutages = options.chatOutages ?? 0;
+  let statusChecks = 0;
+
+  const once = <T>(service: Service, key: string, answer: () => T): T => {
+    calls.push({ service, key, outcome: "ok" });
+    if (!answered.has(key)) answered.set(key, answer());
+    return answered.get(key) as T;
+  };
+
+  const deps: PurchaseDeps = {
+    approvals: {
+      askForDecision: async (message) => {
+        if (chatOutages > 0) {
+          chatOutages -= 1;
+          calls.push({ service: "chat", key: message.idempotencyKey, outcome: "transient" });
+          throw new TransientServiceError("chat webhook answered 503", 503);
+        }
+        once("chat", message.idempotencyKey, () =>
+          messages.push({
+            kind: message.kind,
+            to: message.approver.id,
+            callbackId: message.callbackId,
+            ...(message.reminderNumber === undefined ? {} : { reminderNumber: message.reminderNumber }),
+          }),
+        );
+      },
+    },
+    purchasing: {
+      submit: async ({ request, idempotencyKey }) =>
+        once("purchasing.submit", idempotencyKey, () => ({ reference: `PO-REQ-${request.requestId}` })),
+      recordDecision: async ({ decision, detail, idempotencyKey }) => {
+        once("purchasing.recordDecision", idempotencyKey, () => decisions.push({ decision, detail }));
+      },
+    },
+    supplier: {
+      placeOrder: async ({ requestId, idempotencyKey }) =>
+        once("supplier.placeOrder", idempotencyKey, () => ({ jobId: `job-${requestId}` })),
+      jobStatus: async ({ jobId }) => {
+        statusChecks += 1;
+        calls.push({ service: "supplier.jobStatus", key: jobId, outcome: "ok" });
+        if (statusChecks <= (options.flakyStatusChecks ?? 0)) {
+          calls[calls.length - 1]!.outcome = "transient";
+          throw new TransientServiceError("supplier status API timed out");
+        }
+        return jobStatusOnCheck(statusChecks, jobId, options);
+      },
+    },
+  };
+
+  /** How many times a service was called, retries included. */
+  const callsTo = (service: Service) => calls.filter((call) => call.service === service).length;
+  return { deps, calls, messages, decisions, callsTo };
+}
+
+function jobStatusOnCheck(check: number, jobId: string, options: WorldOptions): JobStatus {
+  if (options.failsOnCheck !== undefined && check >= options.failsOnCheck) {
+    return { state: "FAILED", detail: "out of stock at the supplier" };
+  }
+  if (!options.neverFinishes && check >= (options.shipsOnCheck ?? 3)) {
+    return { state: "SHIPPED", trackingNumber: `TRK-${jobId}` };
+  }
+  return { state: check === 1 ? "QUEUED" : "IN_PROGRESS" };
+}
+
+export const samplePurchase: PurchaseRequest = {
+  requestId: "PR-2042",
+  requester: { id: "u-ada", name: "Ada", email: "ada@example.com" },
+  item: { description: "Standing desk", supplier: "acme-office", quantity: 2 },
+  amountCents: 129_900,
+  currency: "EUR",
+  approvers: {
+    manager: { id: "u-dana", name: "Dana" },
+    director: { id: "u-sam", name: "Sam" },
+  },
+};
+
+/**
+ * The demo keeps the real durations except the callback timeouts: time skipping does not skip those (they run
+ * on real time in the local runner), so the manager's heartbeat timeout is one second here instead of two days.
+ */
+export const demoConfig: WorkflowConfig = {
+  ...defaultConfig,
+  manager: { timeout: { seconds: 4 }, heartbeatTimeout: { seconds: 1 } },
+  director: { ...defaultConfig.director, timeout: { seconds: 4 } },
+};
+
+/**
+ * What `pnpm demo wait-callback` runs: Dana, the manager, presses "need more time" (a heartbeat) and then goes
+ * quiet, so her callback times out on the heartbeat and the request escalates to Sam. Sam is reminded twice by
+ * the durable reminder loop and approves after the second reminder. The supplier ships on the third check.
+ */
+export const demo = {
+  title: "Purchase approval: heartbeat, timeout, escalation with reminders, approval, polling the supplier",
+  event: samplePurchase,
+  createHandler: () => createHandler(simulatedWorld().deps, demoConfig),
+  actors: [
+    { role: "manager (Dana)", operation: "ask-manager", replies: [{ heartbeat: true as const }] },
+    {
+      role: "director (Sam)",
+      operation: "director-approval",
+      waitFor: "STARTED" as const,
+      afterOperation: "remind-director-2",
+      replies: [{ succeed: { decision: "approve", decidedBy: "u-sam", comment: "Fine, ergonomics budget" } }],
+    },
+  ],
+};

@@ -1,0 +1,42 @@
+import { withDurableExecution, type DurableLambdaHandler } from "@aws/durable-execution-sdk-js";
+import { createHttpDeps, type PurchaseDeps } from "./deps";
+import { defaultConfig, handlePurchaseRequest, type WorkflowConfig } from "./workflow";
+
+export type {
+  ApprovalChannel,
+  Decision,
+  DecisionRequest,
+  HttpDepsConfig,
+  JobState,
+  JobStatus,
+  Purchasing,
+  PurchaseDeps,
+  Supplier,
+} from "./deps";
+export { ClientError, TransientServiceError, createHttpDeps, decisionLinks, redactCallbackId } from "./deps";
+export {
+  ApprovalAnswer,
+  InvalidPurchaseRequestError,
+  approvalAnswerSerdes,
+  checkApprovalAnswer,
+  parsePurchaseRequest,
+  type CheckedAnswer,
+  type PurchaseRequest,
+} from "./input";
+export {
+  FulfilmentFailedError,
+  FulfilmentNotFinishedError,
+  defaultConfig,
+  handlePurchaseRequest,
+  verdictOf,
+  type PurchaseOutcome,
+  type WorkflowConfig,
+} from "./workflow";
+
+/** The seam: tests, the demo and production differ only in the deps (and durations) they pass here. */
+export function createHandler(deps: PurchaseDeps, config: WorkflowConfig = defaultConfig): DurableLambdaHandler {
+  return withDurableExecution((event: unknown, context) => handlePurchaseRequest(event, context, deps, config));
+}
+
+/** The deployed handler: a chat webhook and two HTTP APIs, configured by environment variables (see README). */
+export const handler = createHandler(createHttpDeps());

@@ -1,0 +1,238 @@
+import type { ErrorObject } from "@aws/durable-execution-sdk-js";
+import {
+  ExecutionStatus,
+  LocalDurableTestRunner,
+  OperationStatus,
+  OperationType,
+  WaitingOperationStatus,
+} from "@aws/durable-execution-sdk-js-testing";
+import { samplePurchase } from "../src/demo";
+import { approve, managerGoesQuiet, nowReally, setUp, sleepReally, testConfig } from "./support";
+
+beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
+afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+
+type Reply = { success: string } | { failure: ErrorObject };
+
+describe("the manager answers", () => {
+  it.each<[string, Reply, Record<string, unknown>]>([
+    [
+      "approves: the order is placed and polled until it ships",
+      { success: approve("u-dana", "Within budget") },
+      { status: "SHIPPED", approvedBy: "u-dana", jobId: "job-PR-2042", trackingNumber: "TRK-job-PR-2042", statusChecks: 3 },
+    ],
+    [
+      "rejects in the answer",
+      { success: JSON.stringify({ decision: "reject", decidedBy: "u-dana", comment: "Over budget" }) },
+      { status: "DECLINED", reason: "REJECTED", detail: "Rejected by u-dana: Over budget" },
+    ],
+    [
+      "rejects with a callback failure (CallbackExternalError)",
+      { failure: { ErrorType: "Rejected", ErrorMessage: "Over budget this quarter" } },
+      { status: "DECLINED", reason: "REJECTED", detail: "Rejected: Over budget this quarter" },
+    ],
+  ])("%s", async (_label, reply, expected) => {
+    const { world, runner } = setUp();
+    const askManager = runner.getOperation("ask-manager");
+    const run = runner.run({ payload: samplePurchase });
+    // SUBMITTED: the submitter has sent the message, so the manager can have the callback id.
+    await askManager.waitForData(WaitingOperationStatus.SUBMITTED);
+    if ("success" in reply) await askManager.sendCallbackSuccess(reply.success);
+    else await askManager.sendCallbackFailure(reply.failure);
+    const result = await run;
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(result.getResult()).toEqual({
+      requestId: "PR-2042",
+      reference: "PO-REQ-PR-2042",
+      escalated: false,
+      ...expected,
+    });
+    // The manager got one message, carrying this callback's id; nobody else was asked.
+    expect(world.messages).toEqual([
+      { kind: "approval", to: "u-dana", callbackId: askManager.getCallbackDetails()!.callbackId },
+    ]);
+    expect(askManager.getType()).toBe(OperationType.CONTEXT);
+    expect(result.getOperations().map((operation) => operation.getName())).not.toContain("director-approval");
+    expect(world.decisions).toHaveLength(1);
+    expect(world.decisions[0]!.decision).toBe(expected.status === "SHIPPED" ? "APPROVED" : "DECLINED");
+    expect(world.callsTo("supplier.placeOrder")).toBe(expected.status === "SHIPPED" ? 1 : 0);
+  });
+
+  it("waits 4 hours of lead time before the first status check, by name and duration", async () => {
+    const { runner } = setUp();
+    const askManager = runner.getOperation("ask-manager");
+    const run = runner.run({ payload: samplePurchase });
+    await askManager.waitForData(WaitingOperationStatus.SUBMITTED);
+    await askManager.sendCallbackSuccess(approve("u-dana"));
+    const result = await run;
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    const leadTime = runner.getOperation("wait-for-supplier-lead-time");
+    expect(leadTime.getType()).toBe(OperationType.WAIT);
+    expect(leadTime.getWaitDetails()?.waitSeconds).toBe(4 * 60 * 60);
+    expect(result.getOperations().map((operation) => operation.getName())).toEqual([
+      "submit-request",
+      "ask-manager",
+      undefined, // the callback inside waitForCallback
+      undefined, // the submitter step inside waitForCallback
+      "record-decision",
+      "place-order",
+      "wait-for-supplier-lead-time",
+      "poll-fulfilment",
+    ]);
+  });
+});
+
+describe("a malformed answer is declined, never taken for an approval", () => {
+  it.each([
+    ["not JSON", "yes, go ahead", "the answer is not JSON"],
+    ["an empty answer", "", "the answer is empty"],
+    ["a JSON string", JSON.stringify("approve"), "answer Invalid input: expected object, received string"],
+    ["an unknown decision", JSON.stringify({ decision: "maybe", decidedBy: "u-dana" }), "decision must be approve or reject"],
+    ["no approver", JSON.stringify({ decision: "approve" }), "decidedBy"],
+    [
+      "an extra field",
+      JSON.stringify({ decision: "approve", decidedBy: "u-dana", amountCents: 1 }),
+      "answer has unknown fields: amountCents",
+    ],
+  ])("%s", async (_label, raw, problem) => {
+    const { world, runner } = setUp();
+    const askManager = runner.getOperation("ask-manager");
+    const run = runner.run({ payload: samplePurchase });
+    await askManager.waitForData(WaitingOperationStatus.SUBMITTED);
+    await askManager.sendCallbackSuccess(raw);
+    const result = await run;
+
+    // A handled outcome: the execution completes (no crash loop), the purchase is declined with the reason.
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(result.getResult()).toMatchObject({ status: "DECLINED", reason: "INVALID_ANSWER", escalated: false });
+    expect(result.getResult()?.status === "DECLINED" && result.getResult()?.detail).toContain(problem);
+    expect(world.decisions).toEqual([{ decision: "DECLINED", detail: expect.stringContaining(problem) as string }]);
+    expect(world.callsTo("supplier.placeOrder")).toBe(0);
+    expect(result.getInvocations().length).toBeLessThanOrEqual(3);
+  });
+});
+
+describe("heartbeats", () => {
+  it("keep a long approval alive past the heartbeat timeout", async () => {
+    const { world, runner } = setUp(
+      {},
+      testConfig({ manager: { timeout: { seconds: 20 }, heartbeatTimeout: { seconds: 1 } } }),
+    );
+    const askManager = runner.getOperation("ask-manager");
+    const started = nowReally();
+    const run = runner.run({ payload: samplePurchase });
+    await askManager.waitForData(WaitingOperationStatus.SUBMITTED);
+    // "Need more time", every 300 ms for 2.4 s: well past the 1 s heartbeat timeout.
+    for (let beat = 0; beat < 8; beat++) {
+      await askManager.sendCallbackHeartbeat();
+      await sleepReally(300);
+    }
+    await askManager.sendCallbackSuccess(approve("u-dana"));
+    const result = await run;
+
+    expect(nowReally() - started).toBeGreaterThan(2000);
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(result.getResult()).toMatchObject({ status: "SHIPPED", approvedBy: "u-dana", escalated: false });
+    expect(world.messages.map((message) => message.kind)).toEqual(["approval"]);
+  });
+});
+
+describe("no answer in time: escalation with durable reminders, then auto-decline", () => {
+  async function escalate(director: (op: ReturnType<typeof setUp>["runner"]) => Promise<void>, directorTimeout = 60) {
+    const { world, runner } = setUp(
+      {},
+      testConfig({ ...managerGoesQuiet, director: { timeout: { seconds: directorTimeout }, remindEvery: { days: 1 }, maxReminders: 2 } }),
+    );
+    const run = runner.run({ payload: samplePurchase });
+    await director(runner);
+    return { world, runner, result: await run };
+  }
+
+  it("the manager's silence times out, the director is reminded twice and approves", async () => {
+    const { world, runner, result } = await escalate(async (runner) => {
+      // Answer only once the director has been asked and reminded twice.
+      await runner.getOperation("remind-director-2").waitForData(WaitingOperationStatus.COMPLETED);
+      await runner.getOperation("director-approval").waitForData(WaitingOperationStatus.STARTED);
+      await runner.getOperation("director-approval").sendCallbackSuccess(approve("u-sam", "OK"));
+    });
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(result.getResult()).toMatchObject({ status: "SHIPPED", approvedBy: "u-sam", escalated: true });
+    expect(runner.getOperation("ask-manager").getContextDetails()?.error).toMatchObject({
+      errorType: "CallbackTimeoutError",
+      errorMessage: "Callback timed out on heartbeat",
+    });
+    const directorCallback = runner.getOperation("director-approval");
+    expect(directorCallback.getType()).toBe(OperationType.CALLBACK);
+    const callbackId = directorCallback.getCallbackDetails()!.callbackId;
+    expect(world.messages).toEqual([
+      { kind: "approval", to: "u-dana", callbackId: runner.getOperation("ask-manager").getCallbackDetails()!.callbackId },
+      { kind: "escalation", to: "u-sam", callbackId },
+      { kind: "reminder", to: "u-sam", callbackId, reminderNumber: 1 },
+      { kind: "reminder", to: "u-sam", callbackId, reminderNumber: 2 },
+    ]);
+    for (const turn of [1, 2]) {
+      expect(runner.getOperation(`wait-before-reminder-${turn}`).getWaitDetails()?.waitSeconds).toBe(24 * 60 * 60);
+      // The reminder won each race: the durable wait finished first, and that outcome is checkpointed.
+      expect(runner.getOperation(`director-answer-or-reminder-${turn}`).getStatus()).toBe(OperationStatus.SUCCEEDED);
+    }
+  });
+
+  it("the director rejects with a callback failure", async () => {
+    const { world, result } = await escalate(async (runner) => {
+      await runner.getOperation("notify-director").waitForData(WaitingOperationStatus.COMPLETED);
+      await runner.getOperation("director-approval").waitForData(WaitingOperationStatus.STARTED);
+      await runner.getOperation("director-approval").sendCallbackFailure({ ErrorType: "Rejected", ErrorMessage: "Not now" });
+    });
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(result.getResult()).toMatchObject({ status: "DECLINED", reason: "REJECTED", detail: "Rejected: Not now", escalated: true });
+    expect(world.callsTo("supplier.placeOrder")).toBe(0);
+  });
+
+  it("nobody answers: auto-declined after the director's timeout", async () => {
+    const { world, runner, result } = await escalate(async () => undefined, 2);
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(result.getResult()).toEqual({
+      requestId: "PR-2042",
+      reference: "PO-REQ-PR-2042",
+      status: "DECLINED",
+      reason: "NO_ANSWER",
+      detail: "Auto-declined: neither the manager nor the director answered in time",
+      escalated: true,
+    });
+    expect(runner.getOperation("director-approval").getStatus()).toBe(OperationStatus.TIMED_OUT);
+    expect(world.messages.map((message) => `${message.kind} ${message.to}`)).toEqual([
+      "approval u-dana",
+      "escalation u-sam",
+      "reminder u-sam",
+      "reminder u-sam",
+    ]);
+    expect(world.decisions).toEqual([
+      { decision: "DECLINED", detail: "Auto-declined: neither the manager nor the director answered in time" },
+    ]);
+    expect(world.callsTo("supplier.placeOrder")).toBe(0);
+  });
+});
+
+describe("the chat webhook is briefly down", () => {
+  it("the submitter step retries and the manager gets the message once, with the same callback id", async () => {
+    const { world, runner } = setUp({ chatOutages: 2 });
+    const askManager = runner.getOperation("ask-manager");
+    const run = runner.run({ payload: samplePurchase });
+    await askManager.waitForData(WaitingOperationStatus.SUBMITTED);
+    await askManager.sendCallbackSuccess(approve("u-dana"));
+    const result = await run;
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(world.calls.filter((call) => call.service === "chat").map((call) => call.outcome)).toEqual([
+      "transient",
+      "transient",
+      "ok",
+    ]);
+    expect(world.messages).toHaveLength(1);
+  });
+});
