@@ -1,0 +1,67 @@
+import { withDurableExecution, type DurableLambdaHandler } from "@aws/durable-execution-sdk-js";
+import { createRealDeps, type TripDeps } from "./deps";
+import { bookTrip, defaultConfig, type SagaConfig } from "./workflow";
+
+export type {
+  BreakerStore,
+  CarRental,
+  Flights,
+  Hotels,
+  Itineraries,
+  Operations,
+  RealDepsConfig,
+  Refunds,
+  Reservation,
+  TripDeps,
+} from "./deps";
+export {
+  ProviderRejectedError,
+  ProviderUnavailableError,
+  StaleBreakerRecordError,
+  createDynamoDbBreakerStore,
+  createRealDeps,
+} from "./deps";
+export { InvalidTripRequestError, parseTripRequest, type TripRequest } from "./input";
+export {
+  BookingFailedError,
+  CAR_CIRCUIT,
+  ConfigurationError,
+  bookTrip,
+  defaultConfig,
+  idempotencyKey,
+  paymentFunctionFromEnv,
+  type CarOutcome,
+  type SagaConfig,
+  type TripBooking,
+} from "./workflow";
+export {
+  afterFailure,
+  afterSuccess,
+  decide,
+  type BreakerDecision,
+  type BreakerPolicy,
+  type BreakerRecord,
+} from "./breaker";
+export {
+  InvalidPaymentRequestError,
+  chargeForBooking,
+  chargeRetryStrategy,
+  createHttpPaymentGateway,
+  createPaymentHandler,
+  paymentHandler,
+  type PaymentDeps,
+  type PaymentGateway,
+  type PaymentReceipt,
+  type PaymentRequest,
+} from "./payment";
+
+/** The seam: tests, the demo and production differ only in the deps (and config) they pass here. */
+export function createHandler(deps: TripDeps, config: SagaConfig = defaultConfig): DurableLambdaHandler {
+  return withDurableExecution((event: unknown, context) => bookTrip(event, context, deps, config));
+}
+
+/**
+ * The deployed trip saga: real providers over HTTP, the breaker in DynamoDB, the payment function's ARN from
+ * PAYMENT_FUNCTION_ARN (see README). Nothing is read from the environment at import time.
+ */
+export const handler = createHandler(createRealDeps());

@@ -1,0 +1,210 @@
+import { withDurableExecution } from "@aws/durable-execution-sdk-js";
+import {
+  ExecutionStatus,
+  LocalDurableTestRunner,
+  OperationStatus,
+} from "@aws/durable-execution-sdk-js-testing";
+import { afterFailure, createPaymentHandler, decide, type BreakerRecord, type TripBooking } from "../src";
+import { PAYMENT_FUNCTION_ID, sampleTrip, simulatedConfig, simulatedWorld } from "../src/demo";
+import { bookTrip } from "../src/workflow";
+import { runTrip } from "./helpers";
+
+beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
+afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+
+const policy = { failureThreshold: 2, coolDownMs: 60_000 };
+const config = simulatedConfig({ carBreaker: policy });
+const trip = (bookingId: string) => ({ ...sampleTrip, bookingId });
+
+describe("the car-rental circuit breaker", () => {
+  it("counts outages across executions, opens at the threshold, then skips the car without calling it", async () => {
+    const world = simulatedWorld({ down: ["cars.reserve"] });
+
+    // First outage: the car is retried, given up, counted; the trip is booked without it.
+    const first = await runTrip(world, { payload: trip("trip-a"), config });
+    expect(first.result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(first.result.getResult()?.car).toEqual({ status: "SKIPPED", reason: "car rental unavailable" });
+    expect(first.runner.getOperation("reserve-car").getStatus()).toBe(OperationStatus.FAILED);
+    expect(first.runner.getOperation("reserve-car").getStepDetails()?.attempt).toBe(2);
+    expect(first.runner.getOperation("record-car-failure").getStepDetails()?.result).toEqual({
+      state: "closed",
+      consecutiveFailures: 1,
+      version: 1,
+    });
+    // Degrading is not failing: nothing is compensated.
+    expect(first.names).not.toContain("cancel-hotel");
+
+    // Second outage reaches the threshold: the circuit opens.
+    const second = await runTrip(world, { payload: trip("trip-b"), config });
+    expect(second.result.getResult()?.car).toEqual({
+      status: "SKIPPED",
+      reason: "car rental unavailable; circuit opened after 2 failures",
+    });
+    expect(world.breaker()).toMatchObject({ state: "open", consecutiveFailures: 2, version: 2 });
+    expect(world.callsTo("cars.reserve")).toBe(4);
+
+    // Open: the third booking reads the circuit, skips the car at once and never calls the provider.
+    const third = await runTrip(world, { payload: trip("trip-c"), config });
+    expect(third.result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(third.result.getResult()).toMatchObject({
+      status: "CONFIRMED",
+      car: { status: "SKIPPED", reason: "car rental circuit is open after 2 failures" },
+    });
+    expect(third.runner.getOperation("check-car-circuit").getStepDetails()?.result).toMatchObject({
+      state: "open",
+    });
+    expect(third.names).toEqual([
+      "reserve-flight",
+      "reserve-hotel",
+      "check-car-circuit",
+      "charge-payment",
+      "confirm-booking",
+    ]);
+    expect(world.callsTo("cars.reserve")).toBe(4);
+    // The itinerary was confirmed without a car.
+    expect(
+      world.calls.filter((call) => call.call === "itineraries.confirm").map((call) => call.idempotencyKey),
+    ).toEqual(["trip-a:confirm-booking", "trip-b:confirm-booking", "trip-c:confirm-booking"]);
+  });
+
+  it("lets one booking try after the cool-down (half-open), and closes the circuit when it works", async () => {
+    const world = simulatedWorld({
+      breaker: { state: "open", consecutiveFailures: 2, openedAt: Date.now() - 61_000, version: 2 },
+    });
+    const { runner, result } = await runTrip(world, { config });
+
+    expect(result.getResult()?.car).toEqual({ status: "RESERVED", reservationId: "CR-trip-2041" });
+    expect(runner.getOperation("check-car-circuit").getStepDetails()?.result).toMatchObject({
+      state: "half-open",
+    });
+    expect(runner.getOperation("close-car-circuit").getStatus()).toBe(OperationStatus.SUCCEEDED);
+    expect(world.breaker()).toEqual({ state: "closed", consecutiveFailures: 0, version: 3 });
+  });
+
+  it("re-opens at once when the half-open trial fails", async () => {
+    const world = simulatedWorld({
+      down: ["cars.reserve"],
+      breaker: { state: "open", consecutiveFailures: 2, openedAt: Date.now() - 61_000, version: 2 },
+    });
+    const { result } = await runTrip(world, { config });
+
+    expect(result.getResult()?.car).toMatchObject({ status: "SKIPPED" });
+    expect(world.breaker()).toMatchObject({ state: "open", consecutiveFailures: 3, version: 3 });
+    expect(world.breaker()!.openedAt).toBeGreaterThan(Date.now() - 10_000);
+  });
+
+  it("holds its decision across replay, even when the store changes between invocations", async () => {
+    // Open when the booking checks it; closed by an operator while the payment function runs. The saga is
+    // suspended during the invoke and replays afterwards: the check is a checkpointed step, so the replay
+    // takes the same branch and the car stays skipped.
+    const world = simulatedWorld({
+      breaker: { state: "open", consecutiveFailures: 3, openedAt: Date.now(), version: 3 },
+    });
+    let storeReads = 0;
+    const deps = {
+      ...world.deps,
+      breakerStore: {
+        ...world.deps.breakerStore,
+        get: (circuit: string) => (storeReads++, world.deps.breakerStore.get(circuit)),
+      },
+    };
+    let handlerBodyRuns = 0;
+    const handler = withDurableExecution(async (event: unknown, context) => {
+      handlerBodyRuns += 1;
+      return bookTrip(event, context, deps, config);
+    });
+    const payment = createPaymentHandler(world.paymentDeps);
+    const runner = new LocalDurableTestRunner<TripBooking>({ handlerFunction: handler });
+    runner.registerDurableFunction(PAYMENT_FUNCTION_ID, (input, lambdaContext) => {
+      world.setBreaker({ state: "closed", consecutiveFailures: 0, version: 4 });
+      return payment(input, lambdaContext);
+    });
+
+    const result = await runner.run({ payload: sampleTrip });
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(result.getInvocations().length).toBeGreaterThanOrEqual(2);
+    expect(handlerBodyRuns).toBe(result.getInvocations().length);
+    expect(storeReads).toBe(1); // the check ran once; the replay read its checkpoint
+    expect(world.breaker()).toMatchObject({ state: "closed" }); // the store did change
+    expect(result.getResult()?.car).toEqual({
+      status: "SKIPPED",
+      reason: "car rental circuit is open after 3 failures",
+    });
+    expect(world.callsTo("cars.reserve")).toBe(0);
+    expect(result.getOperations().map((operation) => operation.getName())).not.toContain("reserve-car");
+  });
+
+  it("the field guide's closure breaker changes its mind on replay and breaks the execution", async () => {
+    // The guide keeps failures and openedAt in an object in memory and asks it outside any step. A new
+    // sandbox (or a cool-down that elapses between invocations) gives a different answer on replay, the
+    // replay takes the other branch, and the SDK stops the execution as non-deterministic.
+    const world = simulatedWorld();
+    const closureBreaker = { failures: 5, openedAt: Date.now(), isOpen: () => closureBreaker.failures >= 5 };
+    const handler = withDurableExecution(async (_event: unknown, context) => {
+      if (!closureBreaker.isOpen()) {
+        await context.step("reserve-car", () =>
+          world.deps.cars.reserve({
+            bookingId: "b",
+            pickUpAt: "JFK",
+            from: "",
+            to: "",
+            category: "suv",
+            idempotencyKey: "b:car",
+          }),
+        );
+      }
+      return context.invoke("charge-payment", PAYMENT_FUNCTION_ID, {
+        bookingId: "b",
+        customerId: "c",
+        amountCents: 1,
+        currency: "GBP",
+        idempotencyKey: "b:charge",
+      });
+    });
+    const payment = createPaymentHandler(world.paymentDeps);
+    const runner = new LocalDurableTestRunner({ handlerFunction: handler });
+    runner.registerDurableFunction(PAYMENT_FUNCTION_ID, (input, lambdaContext) => {
+      closureBreaker.failures = 0; // the next invocation lands in a fresh sandbox: the counter is gone
+      return payment(input, lambdaContext);
+    });
+
+    const result = await runner.run({ payload: {} });
+
+    expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
+    expect(result.getError().errorType).toBe("NonDeterministicExecutionError");
+  });
+});
+
+describe("the breaker's rules", () => {
+  const now = 1_000_000;
+  it.each<[string, BreakerRecord | undefined, number, string]>([
+    ["no record", undefined, now, "closed"],
+    ["closed with failures", { state: "closed", consecutiveFailures: 1, version: 1 }, now, "closed"],
+    [
+      "open, cooling down",
+      { state: "open", consecutiveFailures: 2, openedAt: now - 59_999, version: 2 },
+      now,
+      "open",
+    ],
+    [
+      "open, cooled down",
+      { state: "open", consecutiveFailures: 2, openedAt: now - 60_000, version: 2 },
+      now,
+      "half-open",
+    ],
+  ])("%s reads as %s", (_label, record, at, state) => {
+    expect(decide(record, at, policy).state).toBe(state);
+  });
+
+  it("opens at the threshold", () => {
+    const once = afterFailure(undefined, now, policy);
+    expect(once).toEqual({ state: "closed", consecutiveFailures: 1, version: 1 });
+    expect(afterFailure(once, now, policy)).toEqual({
+      state: "open",
+      consecutiveFailures: 2,
+      openedAt: now,
+      version: 2,
+    });
+  });
+});
