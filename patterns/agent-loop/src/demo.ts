@@ -109,13 +109,19 @@ export const supportScript: ScriptStep[] = [
     if (found?.status !== "success") return { text: "I could not find that order. Could you check the order number?" };
     return {
       text: "Found it. Let me check what our refund policy says.",
-      toolUses: [{ name: "check_refund_policy", input: { orderId: found.json.orderId, reason: "damaged" } }],
+      toolUses: [
+        {
+          name: "check_refund_policy",
+          input: { orderId: found.json.orderId, reason: /changed my mind/i.test(questionOf(request)) ? "changed-mind" : "damaged" },
+        },
+      ],
     };
   },
   (request) => {
     const [policy] = lastToolResults(request);
     if (policy?.status !== "success" || policy.json.eligible !== true) {
-      return { text: "I'm sorry, this order cannot be refunded under our policy." };
+      const why = policy?.status === "success" ? String(policy.json.explanation) : "the policy check failed";
+      return { text: `I'm sorry, I cannot refund this order: ${why}` };
     }
     return {
       text: "You are covered. I'm asking a colleague to approve the refund.",

@@ -1,0 +1,180 @@
+import { OperationSubType, withDurableExecution } from "@aws/durable-execution-sdk-js";
+import {
+  ExecutionStatus,
+  LocalDurableTestRunner,
+  OperationStatus,
+  OperationType,
+  WaitingOperationStatus,
+} from "@aws/durable-execution-sdk-js-testing";
+import { defaultConfig, runSupportAgent, scriptedModel, type AgentResult, type ModelProvider } from "../src";
+import { sampleRequest, simulatedDeps } from "../src/demo";
+import { lastToolResults } from "../src/scripted-model";
+
+// The refund waits for a person through a callback: the function suspends until the callback is
+// answered, so these runs span several invocations even under skipTime. Callback timeouts run on real
+// time in the local runner, so the approval timeout is one second here.
+beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
+afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+
+const config = { ...defaultConfig, approvalTimeout: { seconds: 1 } };
+const APPROVAL = "approve-refund-order-1042";
+
+/** The agent behind our own withDurableExecution, to count how often the handler body runs (once per invocation). */
+function setup(model?: ModelProvider) {
+  const world = simulatedDeps(model);
+  let handlerBodyRuns = 0;
+  const handler = withDurableExecution(async (event: unknown, context) => {
+    handlerBodyRuns += 1;
+    return runSupportAgent(event, context, world.deps, config);
+  });
+  const runner = new LocalDurableTestRunner<AgentResult>({ handlerFunction: handler });
+  return { ...world, runner, handlerBodyRuns: () => handlerBodyRuns };
+}
+
+it("suspends for the approval and replays: each model turn, tool and side effect ran exactly once", async () => {
+  const { runner, deps, calls, approvalRequests, handlerBodyRuns } = setup();
+  const model = deps.model as ReturnType<typeof scriptedModel>;
+  const approval = runner.getOperation(APPROVAL);
+
+  const running = runner.run({ payload: sampleRequest });
+  await approval.waitForData(WaitingOperationStatus.SUBMITTED);
+  // The person sees what the agent asked for, and answers with the callback id it was given.
+  expect(approvalRequests).toEqual([
+    {
+      callbackId: approval.getCallbackDetails()?.callbackId,
+      orderId: "order-1042",
+      customerId: "cust-7",
+      amountCents: 2500,
+      currency: "EUR",
+      reason: "Items arrived damaged",
+    },
+  ]);
+  await approval.sendCallbackSuccess(JSON.stringify({ approved: true, approver: "dana", note: "photo checked" }));
+  const result = await running;
+
+  expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+  expect(result.getResult()).toMatchObject({
+    status: "ANSWERED",
+    answer: "Done: 25.00 EUR is on its way back to you (reference re-order-1042-1).",
+    turns: 4,
+    toolCalls: [
+      { turn: 1, tool: "lookup_order", status: "success" },
+      { turn: 2, tool: "check_refund_policy", status: "success" },
+      { turn: 3, tool: "issue_refund", status: "success" },
+    ],
+  });
+
+  // Replay: the run suspended at the approval and a later invocation re-ran the handler from the top...
+  const invocations = result.getInvocations().length;
+  expect(invocations).toBeGreaterThanOrEqual(2);
+  expect(handlerBodyRuns()).toBe(invocations);
+  // ...but the model was called once per turn, and each tool's side effects happened once.
+  expect(model.calls.map((call) => call.turn)).toEqual([1, 2, 3, 4]);
+  expect(calls).toEqual([
+    { service: "orders", detail: "order-1042" }, // lookup_order
+    { service: "orders", detail: "order-1042" }, // check_refund_policy
+    { service: "refundPolicy", detail: "order-1042 damaged" },
+    { service: "orders", detail: "order-1042" }, // verify-refund
+    { service: "approvals", detail: "order-1042 2500" },
+    { service: "payments", detail: "order-1042 2500" },
+  ]);
+
+  // Every operation, by name.
+  for (const name of ["model-turn-1", "tool-lookup-order-turn-1", "model-turn-2", "tool-check-refund-policy-turn-2", "model-turn-3", "model-turn-4"]) {
+    expect(runner.getOperation(name).getType()).toBe(OperationType.STEP);
+    expect(runner.getOperation(name).getStatus()).toBe(OperationStatus.SUCCEEDED);
+    expect(runner.getOperation(name).getStepDetails()?.attempt).toBe(1);
+  }
+  const refundTool = runner.getOperation("tool-issue-refund-turn-3");
+  expect(refundTool.getType()).toBe(OperationType.CONTEXT);
+  expect(refundTool.getSubType()).toBe(OperationSubType.RUN_IN_CHILD_CONTEXT);
+  expect(refundTool.getChildOperations()?.map((child) => child.getName())).toEqual([
+    "verify-refund-order-1042",
+    "approve-refund-order-1042",
+    "refund-payment-order-1042",
+  ]);
+  expect(approval.getSubType()).toBe(OperationSubType.WAIT_FOR_CALLBACK);
+  expect(approval.getStatus()).toBe(OperationStatus.SUCCEEDED);
+  expect(runner.getOperation("refund-payment-order-1042").getStepDetails()?.result).toEqual({ refundId: "re-order-1042-1" });
+  // The model saw who approved it.
+  expect(lastToolResults(model.calls[3]!.request)).toEqual([
+    {
+      type: "toolResult",
+      toolUseId: "tooluse-3-1",
+      status: "success",
+      json: { refundId: "re-order-1042-1", orderId: "order-1042", amountCents: 2500, currency: "EUR", approvedBy: "dana" },
+    },
+  ]);
+});
+
+describe("a refund the person does not approve is not paid, and the model explains", () => {
+  it.each([
+    [
+      "denied in the answer",
+      (op: ReturnType<LocalDurableTestRunner["getOperation"]>) =>
+        op.sendCallbackSuccess(JSON.stringify({ approved: false, approver: "dana", note: "no photo of the damage" })),
+      "I could not refund your order: Refund denied by dana: no photo of the damage.",
+    ],
+    [
+      "rejected as a callback failure",
+      (op: ReturnType<LocalDurableTestRunner["getOperation"]>) =>
+        op.sendCallbackFailure({ ErrorMessage: "fraud check failed", ErrorType: "Rejected" }),
+      "I could not refund your order: The refund was rejected: fraud check failed",
+    ],
+    [
+      "an unreadable answer",
+      (op: ReturnType<LocalDurableTestRunner["getOperation"]>) => op.sendCallbackSuccess("yes please"),
+      "I could not refund your order: Refund denied by unknown: Unreadable approval answer: yes please.",
+    ],
+  ])("%s", async (_label, answer, expected) => {
+    const { runner, callsTo } = setup();
+    const approval = runner.getOperation(APPROVAL);
+    const running = runner.run({ payload: sampleRequest });
+    await approval.waitForData(WaitingOperationStatus.SUBMITTED);
+    await answer(approval);
+    const result = await running;
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(result.getResult()).toMatchObject({ status: "ANSWERED", answer: expected, turns: 4 });
+    expect(result.getResult()?.toolCalls[2]).toEqual({ turn: 3, tool: "issue_refund", status: "error" });
+    expect(callsTo("payments")).toBe(0);
+    expect(runner.getOperation("tool-issue-refund-turn-3").getStatus()).toBe(OperationStatus.SUCCEEDED);
+  });
+});
+
+it("times out when no one answers: no refund, and the model tells the customer a person will follow up", async () => {
+  const { runner, callsTo } = setup();
+  const started = Date.now();
+  const result = await runner.run({ payload: sampleRequest });
+
+  expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+  expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+  expect(result.getResult()).toMatchObject({
+    status: "ANSWERED",
+    answer:
+      "I could not refund your order: No one approved the refund in time, so it was not issued. A person will follow up.",
+  });
+  expect(runner.getOperation(APPROVAL).getStatus()).toBe(OperationStatus.FAILED);
+  expect(runner.getOperation(APPROVAL).getContextDetails()?.error?.errorType).toBe("CallbackTimeoutError");
+  expect(callsTo("approvals")).toBe(1);
+  expect(callsTo("payments")).toBe(0);
+});
+
+it("checks the model's refund against the order before asking anyone", async () => {
+  const model = scriptedModel([
+    { toolUses: [{ name: "issue_refund", input: { orderId: "order-1042", amountCents: 99_000, reason: "Arrived damaged" } }] },
+    (request) => ({ text: `Sorry: ${lastToolResults(request)[0]?.status === "error" ? "not possible" : "?"}` }),
+  ]);
+  const { runner, calls } = setup(model);
+  const result = await runner.run({ payload: sampleRequest });
+
+  expect(result.getResult()).toMatchObject({ status: "ANSWERED", answer: "Sorry: not possible" });
+  expect(lastToolResults(model.calls[1]!.request)[0]).toMatchObject({
+    status: "error",
+    text: "99000 cents is more than the order's total of 2500 cents.",
+  });
+  expect(calls).toEqual([{ service: "orders", detail: "order-1042" }]);
+  expect(runner.getOperation("tool-issue-refund-turn-1").getChildOperations()?.map((child) => child.getName())).toEqual([
+    "verify-refund-order-1042",
+  ]);
+});
