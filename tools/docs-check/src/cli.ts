@@ -1,0 +1,26 @@
+#!/usr/bin/env tsx
+/**
+ * docs-check [root] [file.md ...]
+ * Checks every TypeScript block of every Markdown file under root (default: the current directory), or only the
+ * files given. Prints one line per failure (file:line:column - message) and exits 1 if there is any.
+ */
+import * as path from "node:path";
+import { checkRepo, formatFailure } from "./check";
+
+const args = process.argv.slice(2);
+const root = path.resolve(args[0] ?? ".");
+const files = args.slice(1).map((f) => path.resolve(f));
+const started = Date.now();
+const report = checkRepo(root, files.length > 0 ? { files } : {});
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+const summary =
+  `${report.files.length} Markdown files: ${report.compiled} blocks compiled, ${report.excerpts} excerpts compared, ` +
+  `${report.wrongWay} wrong-way blocks proven wrong, ${report.linksChecked} links followed (${seconds}s)`;
+
+if (report.failures.length > 0) {
+  for (const failure of report.failures) console.error(formatFailure(failure));
+  console.error(`docs-check: ${report.failures.length} problem(s). ${summary}`);
+  process.exitCode = 1;
+} else {
+  console.log(`docs-check: ok. ${summary}`);
+}

@@ -1,0 +1,133 @@
+/**
+ * Reads a Markdown file into the parts the check cares about: TypeScript code blocks (with the marker
+ * comment written just above each one), file-level directives, misplaced markers, and relative links.
+ */
+
+export type Marker =
+  /** The block's lines appear in `file` (a path relative to the Markdown file), in order. */
+  | { kind: "excerpt"; file: string; line: number }
+  /** A deliberate wrong example: the check proves it is wrong (a compile error or a lint finding). */
+  | { kind: "wrong-way"; expect: string[]; line: number };
+
+export interface CodeBlock {
+  /** 1-based line of the opening fence in the Markdown file. */
+  fenceLine: number;
+  /** 1-based line of the first line of code (fenceLine + 1). */
+  firstLine: number;
+  /** The code, with the fence's own indentation removed. */
+  code: string;
+  lang: string;
+  marker?: Marker;
+}
+
+export interface Directive {
+  /** `<!-- docs-check package: ../patterns/steps -->`: compile this file's blocks against that package. */
+  package?: { dir: string; line: number };
+}
+
+export interface LinkRef {
+  line: number;
+  target: string;
+}
+
+export interface ParsedMarkdown {
+  blocks: CodeBlock[];
+  directive: Directive;
+  /** Problems in the markers themselves (unknown keyword, marker with no TypeScript block under it). */
+  problems: { line: number; message: string }[];
+  links: LinkRef[];
+}
+
+const TS_LANGS = new Set(["ts", "typescript"]);
+const FENCE = /^( {0,3})(`{3,}|~{3,})\s*([^\s`]*)?.*$/;
+const COMMENT = /^\s*<!--\s*(.*?)\s*-->\s*$/;
+const LINK = /\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g;
+
+/** Parses one marker comment's text. Returns undefined for comments that are not ours. */
+function parseMarker(text: string, line: number): Marker | { kind: "package"; dir: string } | { kind: "bad"; message: string } | undefined {
+  const excerpt = /^excerpt\s*:\s*(\S+)$/.exec(text);
+  if (excerpt) return { kind: "excerpt", file: excerpt[1]!, line };
+  const wrong = /^wrong-way(?:\s*:\s*(.*))?$/.exec(text);
+  if (wrong) {
+    const expect = (wrong[1] ?? "").split(/[\s,]+/).filter(Boolean);
+    const bad = expect.filter((e) => !/^TS\d+$/.test(e) && !/^[\w@-]+\/[\w-]+$/.test(e));
+    if (bad.length > 0) {
+      return { kind: "bad", message: `wrong-way expects TS error codes (TS2322) or lint rule ids (durable/rule-name), got: ${bad.join(", ")}` };
+    }
+    return { kind: "wrong-way", expect, line };
+  }
+  const pkg = /^docs-check\s+package\s*:\s*(\S+)$/.exec(text);
+  if (pkg) return { kind: "package", dir: pkg[1]! };
+  // Anything that looks like one of our markers but does not parse is an error, not a silent no-op.
+  if (/^(excerpt|wrong-way|docs-check)\b/.test(text)) {
+    return { kind: "bad", message: `cannot read marker "<!-- ${text} -->"` };
+  }
+  return undefined;
+}
+
+export function parseMarkdown(text: string): ParsedMarkdown {
+  const lines = text.split(/\r?\n/);
+  const blocks: CodeBlock[] = [];
+  const problems: ParsedMarkdown["problems"] = [];
+  const links: LinkRef[] = [];
+  const directive: Directive = {};
+  let pending: Marker | undefined;
+
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const lineNo = i + 1;
+    const fence = FENCE.exec(line);
+    if (fence) {
+      const indent = fence[1]!.length;
+      const fenceChars = fence[2]!;
+      const lang = (fence[3] ?? "").toLowerCase();
+      // A closing fence uses the same character, at least as many, and nothing after it.
+      const close = new RegExp(`^ {0,3}${fenceChars[0] === "`" ? "`" : "~"}{${fenceChars.length},}\\s*$`);
+      const body: string[] = [];
+      let j = i + 1;
+      while (j < lines.length && !close.test(lines[j]!)) {
+        body.push(stripIndent(lines[j]!, indent));
+        j++;
+      }
+      if (TS_LANGS.has(lang)) {
+        const block: CodeBlock = { fenceLine: lineNo, firstLine: lineNo + 1, code: body.join("\n"), lang };
+        if (pending) block.marker = pending;
+        blocks.push(block);
+      } else if (pending) {
+        problems.push({ line: pending.line, message: `marker is followed by a \`\`\`${lang || "(no language)"} block, not \`\`\`ts` });
+      }
+      pending = undefined;
+      i = j; // skip to the closing fence
+      continue;
+    }
+
+    const comment = COMMENT.exec(line);
+    if (comment) {
+      const marker = parseMarker(comment[1]!, lineNo);
+      if (marker?.kind === "package") {
+        directive.package = { dir: marker.dir, line: lineNo };
+      } else if (marker?.kind === "bad") {
+        problems.push({ line: lineNo, message: marker.message });
+      } else if (marker) {
+        if (pending) problems.push({ line: pending.line, message: "marker is not followed by a ```ts block" });
+        pending = marker;
+      }
+      continue;
+    }
+
+    if (line.trim() === "") continue;
+    if (pending) {
+      problems.push({ line: pending.line, message: "marker is not followed by a ```ts block (only blank lines may separate them)" });
+      pending = undefined;
+    }
+    for (const match of line.matchAll(LINK)) links.push({ line: lineNo, target: match[1]! });
+  }
+  if (pending) problems.push({ line: pending.line, message: "marker is not followed by a ```ts block" });
+  return { blocks, directive, problems, links };
+}
+
+function stripIndent(line: string, indent: number): string {
+  let n = 0;
+  while (n < indent && line[n] === " ") n++;
+  return line.slice(n);
+}
