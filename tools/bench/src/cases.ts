@@ -99,3 +99,5 @@ export function mapScalingCase(size: number, nesting: NestingType): DemoScenario
 }
 
 export const MAP_SIZES = [10, 100, 1000];
+/** The first pass over the batch: the map whose operations NESTED and FLAT change. */
+export const MAP_OPERATION = "send-invoices";

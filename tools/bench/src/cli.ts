@@ -7,12 +7,15 @@ import { listPatterns, repoRoot } from "@durable-cookbook/demo-runner/src/scenar
 import type { TimelineEvent } from "@durable-cookbook/demo-runner/src/timeline";
 import { findHandlers, measureBundles } from "./bundles";
 import { BUDGETS, type BudgetCheck } from "./budgets";
-import { executionCases, MAP_SIZES, mapScalingCase } from "./cases";
+import { executionCases, MAP_OPERATION, MAP_SIZES, mapScalingCase } from "./cases";
 import { timeCommand } from "./commands";
-import { measureExecution, type ExecutionMeasurement } from "./executions";
+import { measureExecution, operationsWithin, type ExecutionMeasurement } from "./executions";
 import { kb, ms, table } from "./markdown";
 import { DURABLE_PRICING } from "./pricing";
 import { median } from "./stats";
+
+// The timeline and the numbers are the output; the patterns' own JSON log lines would bury them.
+process.env.AWS_LAMBDA_LOG_LEVEL ??= "WARN";
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has("--quick"); // fewer repetitions and no test-suite timing, for a fast look
@@ -36,7 +39,8 @@ async function main(): Promise<number> {
   // 1. What one execution of each pattern costs.
   const executions: ExecutionMeasurement[] = [];
   for (const benchCase of executionCases) {
-    executions.push(await measureExecution(`${benchCase.pattern}: ${benchCase.name}`, benchCase.scenario(), RUNS));
+    const { history: _history, ...measured } = await measureExecution(`${benchCase.pattern}: ${benchCase.name}`, benchCase.scenario(), RUNS);
+    executions.push(measured);
   }
   json.executions = executions;
   print("## One execution of each pattern (local runner, time skipped)\n");
@@ -68,11 +72,18 @@ async function main(): Promise<number> {
   print("");
 
   // 3. map-parallel at 10, 100 and 1,000 items, NESTED versus FLAT.
-  const scaling: { size: number; nesting: string; operations: number; bytes: number; wallMs: number }[] = [];
+  const scaling: { size: number; nesting: string; operations: number; mapOperations: number; bytes: number; wallMs: number }[] = [];
   for (const size of MAP_SIZES) {
     for (const nesting of [NestingType.NESTED, NestingType.FLAT]) {
       const measured = await measureExecution(`${size} ${nesting}`, mapScalingCase(size, nesting), size >= 1000 ? 1 : RUNS);
-      scaling.push({ size, nesting, operations: measured.operations, bytes: measured.bytesCheckpointed, wallMs: measured.wallMsMedian });
+      scaling.push({
+        size,
+        nesting,
+        operations: measured.operations,
+        mapOperations: operationsWithin(measured.history, MAP_OPERATION),
+        bytes: measured.bytesCheckpointed,
+        wallMs: measured.wallMsMedian,
+      });
     }
   }
   json.mapScaling = scaling;
@@ -80,11 +91,20 @@ async function main(): Promise<number> {
   print("## map-parallel: batch size and nesting\n");
   print(
     table(
-      ["invoices", "NESTED operations", "FLAT operations", "FLAT saves", "NESTED bytes", "FLAT bytes", "NESTED wall", "FLAT wall"],
+      ["invoices", "NESTED operations (map)", "FLAT operations (map)", "FLAT saves (map)", "NESTED bytes", "FLAT bytes", "NESTED wall", "FLAT wall"],
       MAP_SIZES.map((size) => {
         const nested = row(size, NestingType.NESTED);
         const flat = row(size, NestingType.FLAT);
-        return [size, nested.operations, flat.operations, `${Math.round((1 - flat.operations / nested.operations) * 100)}%`, nested.bytes, flat.bytes, ms(nested.wallMs), ms(flat.wallMs)];
+        return [
+          size,
+          `${nested.operations} (${nested.mapOperations})`,
+          `${flat.operations} (${flat.mapOperations})`,
+          `${Math.round((1 - flat.mapOperations / nested.mapOperations) * 100)}%`,
+          nested.bytes,
+          flat.bytes,
+          ms(nested.wallMs),
+          ms(flat.wallMs),
+        ];
       }),
     ),
   );
@@ -101,9 +121,10 @@ async function main(): Promise<number> {
     measured: `NESTED ${ms(row(biggest, NestingType.NESTED).wallMs)}, FLAT ${ms(row(biggest, NestingType.FLAT).wallMs)}`,
     met: Math.max(row(biggest, NestingType.NESTED).wallMs, row(biggest, NestingType.FLAT).wallMs) < BUDGETS.map1000ItemsMs,
   });
-  const reductions = MAP_SIZES.map((size) => 1 - row(size, NestingType.FLAT).operations / row(size, NestingType.NESTED).operations);
+  // The same batch: the operations of the map itself, without the enrichment and credit check around it.
+  const reductions = MAP_SIZES.map((size) => 1 - row(size, NestingType.FLAT).mapOperations / row(size, NestingType.NESTED).mapOperations);
   budgets.push({
-    budget: `FLAT at least ${BUDGETS.flatOperationsReduction * 100}% fewer operations than NESTED`,
+    budget: `FLAT at least ${BUDGETS.flatOperationsReduction * 100}% fewer operations than NESTED for the same batch (the map's operations)`,
     measured: reductions.map((r, i) => `${MAP_SIZES[i]}: ${Math.round(r * 100)}%`).join(", "),
     met: reductions.every((r) => r >= BUDGETS.flatOperationsReduction),
   });
@@ -129,7 +150,8 @@ async function main(): Promise<number> {
 
   // 5. How fast the cookbook is to use: every demo, and the whole test suite cold and cached.
   const demos = listPatterns().map((pattern) => {
-    const times = Array.from({ length: RUNS }, () => timeCommand(`pnpm -s demo ${pattern}`, repoRoot).ms);
+    // A demo may end in a failed execution on purpose (saga shows a declined card): exit 1 is a finished demo.
+    const times = Array.from({ length: RUNS }, () => timeCommand(`pnpm -s demo ${pattern}`, repoRoot, [0, 1]).ms);
     return { pattern, wallMs: median(times) };
   });
   json.demos = demos;

@@ -35,7 +35,25 @@ export function checkpointedBytes(history: Event[]): number {
   return bytes;
 }
 
-export async function measureExecution(name: string, scenario: DemoScenario, runs: number): Promise<ExecutionMeasurement> {
+/** Operations of the first operation named `name` and all its descendants, from the history. */
+export function operationsWithin(history: Event[], name: string): number {
+  const parents = new Map<string, string | undefined>();
+  let root: string | undefined;
+  for (const event of history) {
+    if (!event.Id || event.EventType === "ExecutionStarted") continue;
+    if (!parents.has(event.Id)) parents.set(event.Id, event.ParentId);
+    if (root === undefined && event.Name === name) root = event.Id;
+  }
+  if (root === undefined) return 0;
+  const isWithin = (id: string | undefined): boolean => id !== undefined && (id === root || isWithin(parents.get(id)));
+  return [...parents.keys()].filter(isWithin).length;
+}
+
+export async function measureExecution(
+  name: string,
+  scenario: DemoScenario,
+  runs: number,
+): Promise<ExecutionMeasurement & { history: Event[] }> {
   const outcomes = await repeat(runs, () => runLocally(scenario, scenario.event, () => undefined));
   const first = outcomes[0]!;
   const bytesCheckpointed = checkpointedBytes(first.history);
@@ -49,5 +67,6 @@ export async function measureExecution(name: string, scenario: DemoScenario, run
     costPerMillionUsd: costPerMillionExecutions(first.summary.operations, bytesCheckpointed),
     wallMsMedian: median(outcomes.map((outcome) => outcome.summary.wallMs)),
     runs,
+    history: first.history,
   };
 }
