@@ -194,7 +194,7 @@ export async function bookTrip(
     };
   } catch (error) {
     const reason = (error as Error).message;
-    context.logger.warn("Booking failed, compensating", {
+    context.logger.info("Booking failed, compensating", {
       bookingId: trip.bookingId,
       failedAt: stage,
       reason,
@@ -219,6 +219,10 @@ export async function bookTrip(
     // Never lost silently: what could not be undone goes to people who can finish it, as a step of its own
     // (checkpointed, retried, idempotent), and it is named in the execution's error.
     if (notUndone.length > 0) {
+      context.logger.error("Compensations failed; alerting operations", {
+        bookingId: trip.bookingId,
+        notUndone,
+      });
       await context.step(
         "alert-operations",
         () =>
