@@ -112,12 +112,20 @@ export function checkRepo(root: string, options: CheckOptions = {}): CheckReport
         }
         continue;
       }
+      let blockPkg = pkgDir;
+      if (block.compileWith) {
+        blockPkg = path.resolve(path.dirname(file), block.compileWith.dir);
+        if (!fs.existsSync(path.join(blockPkg, "package.json"))) {
+          fail(file, block.compileWith.line, `compile-with: ${block.compileWith.dir} has no package.json`);
+          continue;
+        }
+      }
       if (marker?.kind === "wrong-way") report.wrongWay++;
       else report.compiled++;
       const key = `${rel(root, file)}:${block.firstLine}`;
-      const list = byPackage.get(pkgDir) ?? [];
+      const list = byPackage.get(blockPkg) ?? [];
       list.push({ file, block, key });
-      byPackage.set(pkgDir, list);
+      byPackage.set(blockPkg, list);
     }
   }
 

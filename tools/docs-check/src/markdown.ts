@@ -18,6 +18,8 @@ export interface CodeBlock {
   code: string;
   lang: string;
   marker?: Marker;
+  /** `<!-- compile-with: ../patterns/wait-callback -->` above the block: compile it against that package instead. */
+  compileWith?: { dir: string; line: number };
 }
 
 export interface Directive {
@@ -44,7 +46,10 @@ const COMMENT = /^\s*<!--\s*(.*?)\s*-->\s*$/;
 const LINK = /\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g;
 
 /** Parses one marker comment's text. Returns undefined for comments that are not ours. */
-function parseMarker(text: string, line: number): Marker | { kind: "package"; dir: string } | { kind: "bad"; message: string } | undefined {
+function parseMarker(
+  text: string,
+  line: number,
+): Marker | { kind: "package"; dir: string } | { kind: "compile-with"; dir: string; line: number } | { kind: "bad"; message: string } | undefined {
   const excerpt = /^excerpt\s*:\s*(\S+)$/.exec(text);
   if (excerpt) return { kind: "excerpt", file: excerpt[1]!, line };
   const wrong = /^wrong-way(?:\s*:\s*(.*))?$/.exec(text);
@@ -56,10 +61,12 @@ function parseMarker(text: string, line: number): Marker | { kind: "package"; di
     }
     return { kind: "wrong-way", expect, line };
   }
+  const compileWith = /^compile-with\s*:\s*(\S+)$/.exec(text);
+  if (compileWith) return { kind: "compile-with", dir: compileWith[1]!, line };
   const pkg = /^docs-check\s+package\s*:\s*(\S+)$/.exec(text);
   if (pkg) return { kind: "package", dir: pkg[1]! };
   // Anything that looks like one of our markers but does not parse is an error, not a silent no-op.
-  if (/^(excerpt|wrong-way|docs-check)\b/.test(text)) {
+  if (/^(excerpt|wrong-way|compile-with|docs-check)\b/.test(text)) {
     return { kind: "bad", message: `cannot read marker "<!-- ${text} -->"` };
   }
   return undefined;
@@ -71,7 +78,14 @@ export function parseMarkdown(text: string): ParsedMarkdown {
   const problems: ParsedMarkdown["problems"] = [];
   const links: LinkRef[] = [];
   const directive: Directive = {};
+  // Markers written above the next block: at most one excerpt / wrong-way, and at most one compile-with.
   let pending: Marker | undefined;
+  let pendingCompileWith: { dir: string; line: number } | undefined;
+  const dropPending = (message: string) => {
+    for (const p of [pending, pendingCompileWith]) if (p) problems.push({ line: p.line, message });
+    pending = undefined;
+    pendingCompileWith = undefined;
+  };
 
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
@@ -92,11 +106,16 @@ export function parseMarkdown(text: string): ParsedMarkdown {
       if (TS_LANGS.has(lang)) {
         const block: CodeBlock = { fenceLine: lineNo, firstLine: lineNo + 1, code: body.join("\n"), lang };
         if (pending) block.marker = pending;
+        if (pendingCompileWith) block.compileWith = pendingCompileWith;
+        if (pending?.kind === "excerpt" && pendingCompileWith) {
+          problems.push({ line: pendingCompileWith.line, message: "an excerpt is compared with its source, not compiled: compile-with does not apply" });
+        }
         blocks.push(block);
-      } else if (pending) {
-        problems.push({ line: pending.line, message: `marker is followed by a \`\`\`${lang || "(no language)"} block, not \`\`\`ts` });
+        pending = undefined;
+        pendingCompileWith = undefined;
+      } else {
+        dropPending(`marker is followed by a \`\`\`${lang || "(no language)"} block, not \`\`\`ts`);
       }
-      pending = undefined;
       i = j; // skip to the closing fence
       continue;
     }
@@ -108,6 +127,9 @@ export function parseMarkdown(text: string): ParsedMarkdown {
         directive.package = { dir: marker.dir, line: lineNo };
       } else if (marker?.kind === "bad") {
         problems.push({ line: lineNo, message: marker.message });
+      } else if (marker?.kind === "compile-with") {
+        if (pendingCompileWith) problems.push({ line: pendingCompileWith.line, message: "marker is not followed by a ```ts block" });
+        pendingCompileWith = { dir: marker.dir, line: marker.line };
       } else if (marker) {
         if (pending) problems.push({ line: pending.line, message: "marker is not followed by a ```ts block" });
         pending = marker;
@@ -116,13 +138,10 @@ export function parseMarkdown(text: string): ParsedMarkdown {
     }
 
     if (line.trim() === "") continue;
-    if (pending) {
-      problems.push({ line: pending.line, message: "marker is not followed by a ```ts block (only blank lines may separate them)" });
-      pending = undefined;
-    }
+    dropPending("marker is not followed by a ```ts block (only blank lines and other markers may separate them)");
     for (const match of line.matchAll(LINK)) links.push({ line: lineNo, target: match[1]! });
   }
-  if (pending) problems.push({ line: pending.line, message: "marker is not followed by a ```ts block" });
+  dropPending("marker is not followed by a ```ts block");
   return { blocks, directive, problems, links };
 }
 

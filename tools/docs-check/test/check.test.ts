@@ -172,6 +172,30 @@ describe("checkRepo", () => {
     }
   });
 
+  it("compiles one block against another package when the block says so", () => {
+    const other = {
+      "packages/other/package.json": JSON.stringify({ name: "other" }),
+      "packages/other/node_modules/other-sdk/package.json": JSON.stringify({ name: "other-sdk", types: "index.d.ts" }),
+      "packages/other/node_modules/other-sdk/index.d.ts": "export declare const answer: number;",
+    };
+    const lines = [
+      "<!-- compile-with: ../other -->",
+      "<!-- wrong-way: TS2322 -->",
+      `${fence}ts`,
+      'import { answer } from "other-sdk";',
+      "export const text: string = answer;",
+      fence,
+      `${fence}ts`,
+      'import { answer } from "other-sdk";',
+      "export const n: number = answer;",
+      fence,
+    ];
+    const { report, messages } = checkReadme(lines, other);
+    expect(report).toMatchObject({ compiled: 1, wrongWay: 1 });
+    // The second block has no marker: it compiles against packages/lib, where other-sdk does not exist.
+    expect(messages).toEqual([expect.stringMatching(/^packages\/lib\/README.md:8:\d+ - error TS2307: Cannot find module 'other-sdk'/)]);
+  });
+
   it("fails links to files or lines that do not exist", () => {
     const lines = ["See [the source](src/index.ts#L5), [a test](test/gone.test.ts), [far](src/index.ts#L99) and [docs](https://example.com)."];
     const { report, messages } = checkReadme(lines);
