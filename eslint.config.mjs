@@ -1,6 +1,8 @@
 // @ts-check
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+// Our replay-model rules (tools/eslint-plugin-durable, plain JavaScript: no build step before lint).
+import durable from "./tools/eslint-plugin-durable/index.js";
 
 export default tseslint.config(
   { ignores: ["**/node_modules/**", "**/dist/**", "**/cdk.out/**", "**/coverage/**", "**/*.js", "**/*.cjs"] },
@@ -27,4 +29,9 @@ export default tseslint.config(
       "@typescript-eslint/unbound-method": "off",
     },
   },
+  // The replay model, on every pattern's code and tests. Scope: the rules look at workflow code only (functions
+  // that receive a DurableContext and the functions the SDK runs as workflow code), so deps.ts and demo.ts may
+  // call fetch or read the clock in functions that only steps invoke. See tools/eslint-plugin-durable/README.md.
+  { files: ["patterns/**/src/**/*.ts"], ...durable.configs.recommended },
+  { files: ["patterns/**/test/**/*.ts"], ...durable.configs.tests },
 );

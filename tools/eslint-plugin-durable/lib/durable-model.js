@@ -1,0 +1,251 @@
+/**
+ * What the rules know about durable code, found from the syntax alone (no type information needed):
+ *
+ * - A durable context is a function parameter that is
+ *     - annotated `DurableContext` (or `DurableContext<Logger>`, `sdk.DurableContext`), or
+ *     - unannotated, in a position where the SDK passes a context: the second parameter of the handler given to
+ *       `withDurableExecution`, the first parameter of a `runInChildContext` / `map` / `parallel` branch /
+ *       `withRetry` function.
+ *   A parameter annotated with another type (the Lambda `Context`, `StepContext`) is never a durable context.
+ * - A durable operation is `<context>.step|wait|waitForCallback|waitForCondition|createCallback|runInChildContext|
+ *   map|parallel|invoke(...)` or `<context>.promise.all|allSettled|any|race(...)` on such a context.
+ * - The role of a function literal comes from where it is passed:
+ *     "step"     the function of step, the check of waitForCondition, the submitter of waitForCallback:
+ *                it runs once per attempt and its result is checkpointed;
+ *     "child"    the function of runInChildContext, map, a parallel branch, withRetry: workflow code with its own context;
+ *     "handler"  the function given to withDurableExecution: workflow code;
+ *     "strategy" a `retryStrategy` / `waitStrategy` property: its decision is checkpointed with the attempt;
+ *     "plain"    anything else.
+ * - Workflow code is code whose nearest enclosing function with a role (other than "plain") is a durable function
+ *   ("child", "handler", or any function with a durable-context parameter). Code inside a "step" or "strategy"
+ *   function, and code that no durable function encloses (module scope, deps.ts, demo.ts), is not workflow code.
+ */
+
+export const OPERATION_METHODS = new Set([
+  "step",
+  "wait",
+  "waitForCallback",
+  "waitForCondition",
+  "createCallback",
+  "runInChildContext",
+  "map",
+  "parallel",
+  "invoke",
+]);
+export const COMBINATOR_METHODS = new Set(["all", "allSettled", "any", "race"]);
+const STEP_METHODS = new Set(["step", "waitForCondition", "waitForCallback"]);
+const CHILD_METHODS = new Set(["runInChildContext", "map"]);
+const STRATEGY_KEYS = new Set(["retryStrategy", "waitStrategy"]);
+
+export function isFunctionNode(node) {
+  return (
+    node != null &&
+    (node.type === "ArrowFunctionExpression" ||
+      node.type === "FunctionExpression" ||
+      node.type === "FunctionDeclaration")
+  );
+}
+
+function propertyName(member) {
+  if (member.type !== "MemberExpression") return undefined;
+  if (!member.computed && member.property.type === "Identifier") return member.property.name;
+  if (member.computed && member.property.type === "Literal" && typeof member.property.value === "string") {
+    return member.property.value;
+  }
+  return undefined;
+}
+
+/** The static key of an object property (`func: ...`, `"func": ...`), if it has one. */
+function keyName(property) {
+  if (property.computed) return undefined;
+  if (property.key.type === "Identifier") return property.key.name;
+  if (property.key.type === "Literal") return String(property.key.value);
+  return undefined;
+}
+
+/** The variable an identifier refers to, looked up from the scope of `node`. */
+export function findVariable(sourceCode, node, name = node.name) {
+  let scope = sourceCode.getScope(node);
+  while (scope) {
+    const variable = scope.set.get(name);
+    if (variable) return variable;
+    scope = scope.upper;
+  }
+  return undefined;
+}
+
+/** True if `name` at `node` is the global (not shadowed by a declaration, parameter or import). */
+export function isGlobal(sourceCode, node, name) {
+  const variable = findVariable(sourceCode, node, name);
+  return !variable || variable.defs.length === 0;
+}
+
+function isDurableContextType(annotation) {
+  const type = annotation?.typeAnnotation;
+  if (!type || type.type !== "TSTypeReference") return false;
+  const typeName = type.typeName;
+  if (typeName.type === "Identifier") return typeName.name === "DurableContext";
+  if (typeName.type === "TSQualifiedName") return typeName.right.name === "DurableContext";
+  return false;
+}
+
+/** The identifier a parameter binds, if it binds a single name (`ctx`, `ctx: T`, `ctx = x`). */
+function parameterIdentifier(param) {
+  if (param.type === "Identifier") return param;
+  if (param.type === "AssignmentPattern" && param.left.type === "Identifier") return param.left;
+  if (param.type === "TSParameterProperty") return parameterIdentifier(param.parameter);
+  return undefined;
+}
+
+export class DurableModel {
+  constructor(sourceCode) {
+    this.sourceCode = sourceCode;
+    this.roles = new WeakMap();
+  }
+
+  /** Is this parameter identifier of `fn` (at `index`) a durable context? */
+  isContextParameter(fn, index) {
+    const id = parameterIdentifier(fn.params[index] ?? {});
+    if (!id) return false;
+    if (id.typeAnnotation) return isDurableContextType(id.typeAnnotation);
+    const role = this.roleOf(fn);
+    return (role.kind === "child" && index === 0) || (role.kind === "handler" && index === 1);
+  }
+
+  /** The name of the durable-context parameter of `fn`, if it has one. */
+  contextParameterName(fn) {
+    for (let index = 0; index < fn.params.length; index += 1) {
+      if (this.isContextParameter(fn, index)) return parameterIdentifier(fn.params[index]).name;
+    }
+    return undefined;
+  }
+
+  isContextVariable(variable) {
+    const def = variable?.defs[0];
+    if (!def || def.type !== "Parameter" || !isFunctionNode(def.node)) return false;
+    const fn = def.node;
+    const index = fn.params.findIndex((param) => parameterIdentifier(param) === def.name);
+    return index >= 0 && this.isContextParameter(fn, index);
+  }
+
+  /** The context variable `node` refers to, or undefined if it is not a durable context. */
+  contextVariable(node) {
+    if (node?.type !== "Identifier") return undefined;
+    const variable = findVariable(this.sourceCode, node);
+    return this.isContextVariable(variable) ? variable : undefined;
+  }
+
+  /**
+   * If `call` is a durable operation, `{ context, method, label }`: `context` is the receiver identifier,
+   * `method` is e.g. "step" or "promise.all", `label` is e.g. "context.step".
+   */
+  operation(call) {
+    if (call?.type !== "CallExpression" || call.callee.type !== "MemberExpression") return undefined;
+    const name = propertyName(call.callee);
+    const receiver = call.callee.object;
+    if (OPERATION_METHODS.has(name) && this.contextVariable(receiver)) {
+      return { context: receiver, method: name, label: `${receiver.name}.${name}` };
+    }
+    if (
+      COMBINATOR_METHODS.has(name) &&
+      receiver.type === "MemberExpression" &&
+      propertyName(receiver) === "promise" &&
+      this.contextVariable(receiver.object)
+    ) {
+      return {
+        context: receiver.object,
+        method: `promise.${name}`,
+        label: `${receiver.object.name}.promise.${name}`,
+      };
+    }
+    return undefined;
+  }
+
+  /** Where a function literal is passed decides what the SDK does with it. See the file comment. */
+  roleOf(fn) {
+    let role = this.roles.get(fn);
+    if (!role) {
+      this.roles.set(fn, { kind: "plain" }); // guards against cycles while the role is computed
+      role = this.computeRole(fn);
+      this.roles.set(fn, role);
+    }
+    return role;
+  }
+
+  computeRole(fn) {
+    const parent = fn.parent;
+    if (!parent) return { kind: "plain" };
+    if (parent.type === "CallExpression" && parent.arguments.includes(fn)) {
+      const firstFunction = parent.arguments.find(isFunctionNode);
+      const operation = this.operation(parent);
+      if (operation && firstFunction === fn) {
+        if (STEP_METHODS.has(operation.method)) return { kind: "step", operation };
+        if (CHILD_METHODS.has(operation.method)) return { kind: "child", operation };
+      }
+      const callee =
+        parent.callee.type === "MemberExpression" ? propertyName(parent.callee) : parent.callee.name;
+      if (callee === "withDurableExecution" && parent.arguments[0] === fn) return { kind: "handler" };
+      if (callee === "withRetry" && firstFunction === fn) {
+        return { kind: "child", operation: { method: "withRetry", label: "withRetry" } };
+      }
+    }
+    // context.parallel([async (child) => ..., { name, func: async (child) => ... }])
+    let branchList = parent;
+    if (parent.type === "Property" && parent.value === fn && keyName(parent) === "func") {
+      branchList = parent.parent?.parent;
+    }
+    if (branchList?.type === "ArrayExpression" && branchList.parent?.type === "CallExpression") {
+      const operation = this.operation(branchList.parent);
+      if (operation?.method === "parallel" && branchList.parent.arguments.includes(branchList)) {
+        return { kind: "child", operation };
+      }
+    }
+    if (parent.type === "Property" && parent.value === fn && STRATEGY_KEYS.has(keyName(parent))) {
+      return { kind: "strategy" };
+    }
+    return { kind: "plain" };
+  }
+
+  /** A function whose body is workflow code: it receives a durable context, or the SDK runs it as one. */
+  isDurableFunction(fn) {
+    const role = this.roleOf(fn);
+    if (role.kind === "child" || role.kind === "handler") return true;
+    if (role.kind === "step" || role.kind === "strategy") return false;
+    return fn.params.some((_, index) => this.isContextParameter(fn, index));
+  }
+
+  /**
+   * Where `node` runs: `{ workflow: fn }` inside workflow code (fn = the durable function),
+   * `{ step: fn }` inside a step-like or strategy function, `{}` elsewhere.
+   */
+  placeOf(node) {
+    const ancestors = this.sourceCode.getAncestors(node);
+    for (let i = ancestors.length - 1; i >= 0; i -= 1) {
+      const fn = ancestors[i];
+      if (!isFunctionNode(fn)) continue;
+      const role = this.roleOf(fn);
+      if (role.kind === "step" || role.kind === "strategy") return { step: fn, role };
+      if (this.isDurableFunction(fn)) return { workflow: fn };
+    }
+    return {};
+  }
+
+  /** The functions enclosing `node`, innermost first. */
+  enclosingFunctions(node) {
+    return this.sourceCode.getAncestors(node).filter(isFunctionNode).reverse();
+  }
+}
+
+const models = new WeakMap();
+/** One model per file, shared by the rules that lint it. */
+export function durableModel(context) {
+  const sourceCode = context.sourceCode;
+  let model = models.get(sourceCode);
+  if (!model) {
+    model = new DurableModel(sourceCode);
+    models.set(sourceCode, model);
+  }
+  return model;
+}
+
+export { propertyName };

@@ -1,0 +1,28 @@
+import { describe, it } from "node:test";
+import { RuleTester } from "eslint";
+import tseslint from "typescript-eslint";
+
+// RuleTester registers one node:test test per valid and invalid case.
+RuleTester.describe = describe;
+RuleTester.it = it;
+RuleTester.itOnly = it.only;
+
+/** A RuleTester that parses TypeScript, as the cookbook's patterns are written. */
+export const ruleTester = new RuleTester({
+  languageOptions: { parser: tseslint.parser, ecmaVersion: "latest", sourceType: "module" },
+});
+
+/** The imports every snippet starts with, so the code reads like a pattern's workflow.ts. */
+export const header =
+  'import { withDurableExecution, type DurableContext } from "@aws/durable-execution-sdk-js";\n';
+
+/** Names each case by its code without the common header, so the test report reads like the snippets. */
+export function run(ruleName, rule, { valid, invalid }) {
+  const named = (item) => {
+    const test = typeof item === "string" ? { code: item } : item;
+    if (test.name) return test;
+    const code = test.code.replace(header, "").replace(/\s+/g, " ").trim();
+    return { ...test, name: code.length > 150 ? `${code.slice(0, 147)}...` : code };
+  };
+  ruleTester.run(ruleName, rule, { valid: valid.map(named), invalid: invalid.map(named) });
+}
