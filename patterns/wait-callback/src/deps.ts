@@ -120,7 +120,8 @@ export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): Pu
     if (!value) throw new ClientError(`No ${name} configured`);
     return value;
   };
-  const api = <T>(method: "GET" | "POST", base: "purchasingUrl" | "supplierUrl", path: string, options: ApiOptions = {}) =>
+  // async, so a missing setting rejects like any other failure of the call instead of throwing synchronously.
+  const api = async <T>(method: "GET" | "POST", base: "purchasingUrl" | "supplierUrl", path: string, options: ApiOptions = {}) =>
     requestJson<T>(method, new URL(path, setting(base)).toString(), {
       ...options,
       apiToken: config().apiToken,

@@ -269,8 +269,14 @@ const isFinal = (state: JobProgress["state"]) => state === "SHIPPED" || state ==
 
 /**
  * Polls the supplier with waitForCondition: each check is checkpointed with its state, and between checks the
- * function is suspended for the backoff delay (30 min, 1 h, 2 h, ... capped at 6 h, jittered). The bound is
- * maxAttempts: past it the wait strategy throws, and the workflow turns that into a clear error.
+ * function is suspended for the backoff delay (30 min, 1 h, 2 h, ... capped at 6 h, jittered).
+ *
+ * The bound on checks ends the polling with `shouldContinue: false` and the workflow then throws its own clear
+ * error, naming the last state seen. We do not let createWaitStrategy's maxAttempts end it: that throws inside
+ * waitForCondition, and SDK 2.4.0 then checkpoints FAIL once per check made in the same invocation; the second
+ * FAIL is refused ("Invalid current STEP state to close") and the invocation fails instead of the poll
+ * (see the README's pitfalls). A check that throws after an in-process retry takes the same path, so the check
+ * never throws either.
  */
 async function pollFulfilment(
   context: DurableContext,
@@ -279,41 +285,38 @@ async function pollFulfilment(
   config: WorkflowConfig,
 ): Promise<JobProgress> {
   const { maxChecks } = config.polling;
-  let job: JobProgress;
-  try {
-    job = await context.waitForCondition<JobProgress>(
-      "poll-fulfilment",
-      async (previous, { attempt }) => {
-        // An exception here would end the polling at once (the check is not retried), so a flaky status API
-        // counts as "not known yet" and the next check tries again.
-        try {
-          const status = await deps.supplier.jobStatus({ jobId: previous.jobId });
-          return { ...previous, ...status, checks: attempt };
-        } catch (error) {
-          return { ...previous, state: "UNKNOWN", detail: (error as Error).message, checks: attempt };
-        }
-      },
-      {
-        initialState: { jobId, state: "QUEUED", checks: 0 },
-        waitStrategy: createWaitStrategy<JobProgress>({
-          shouldContinuePolling: (progress) => !isFinal(progress.state),
-          maxAttempts: maxChecks,
-          initialDelay: config.polling.firstDelay,
-          maxDelay: config.polling.maxDelay,
-          backoffRate: 2,
-          // HALF jitter keeps each delay between half and all of the backoff: spread out, still growing.
-          jitter: JitterStrategy.HALF,
-        }),
-      },
-    );
-  } catch (error) {
-    // The check never throws, so a failure here is the wait strategy giving up after maxChecks.
-    throw new FulfilmentNotFinishedError(
-      `Supplier job ${jobId} was not finished after ${maxChecks} status checks; ask the supplier, then ship or cancel by hand (${(error as Error).message})`,
-    );
-  }
+  const backoff = createWaitStrategy<JobProgress>({
+    shouldContinuePolling: (progress) => !isFinal(progress.state),
+    initialDelay: config.polling.firstDelay,
+    maxDelay: config.polling.maxDelay,
+    backoffRate: 2,
+    // HALF jitter keeps each delay between half and all of the backoff: spread out, still growing.
+    jitter: JitterStrategy.HALF,
+  });
+  const job = await context.waitForCondition<JobProgress>(
+    "poll-fulfilment",
+    async (previous, { attempt }) => {
+      // A flaky status API counts as "not known yet": the next check tries again.
+      try {
+        const status = await deps.supplier.jobStatus({ jobId: previous.jobId });
+        return { ...previous, ...status, checks: attempt };
+      } catch (error) {
+        return { ...previous, state: "UNKNOWN", detail: (error as Error).message, checks: attempt };
+      }
+    },
+    {
+      initialState: { jobId, state: "QUEUED", checks: 0 },
+      // Stop at the bound (the result is then not final), otherwise back off exponentially.
+      waitStrategy: (progress, attempt) => (attempt >= maxChecks ? { shouldContinue: false } : backoff(progress, attempt)),
+    },
+  );
   if (job.state === "FAILED") {
     throw new FulfilmentFailedError(`Supplier job ${jobId} failed: ${job.detail ?? "no detail given"}`);
+  }
+  if (job.state !== "SHIPPED") {
+    throw new FulfilmentNotFinishedError(
+      `Supplier job ${jobId} was not finished after ${job.checks} status checks (last state ${job.state}${job.detail ? `: ${job.detail}` : ""}); ask the supplier, then ship or cancel by hand`,
+    );
   }
   return job;
 }
