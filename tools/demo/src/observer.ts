@@ -6,7 +6,7 @@ import {
   type WireOperation,
 } from "@aws/durable-execution-sdk-js";
 import type { OperationChange, OperationRef, TimelineEvent } from "./timeline";
-import { formatSeconds } from "./timeline";
+import { errorText as formatError, formatSeconds } from "./timeline";
 
 /**
  * Watches a local run as it happens. The local runner hands every invocation a client for the checkpoint
@@ -113,6 +113,7 @@ export class RunObserver {
       const ref: OperationRef = { id, type: record.Type ?? "UNKNOWN", depth: parentDepth };
       if (record.Name) ref.name = record.Name;
       if (record.SubType) ref.subType = record.SubType;
+      if (record.ParentId) ref.parentId = record.ParentId;
       known = { ref, attempt: 1 };
       this.operations.set(id, known);
     }
@@ -165,6 +166,5 @@ function outsideDetail(operation: WireOperation): string | undefined {
 }
 
 function errorText(error: { ErrorType?: string; ErrorMessage?: string } | undefined, attempt?: number): string {
-  const text = [error?.ErrorType, error?.ErrorMessage].filter(Boolean).join(": ") || "error";
-  return attempt && attempt > 1 ? `${text} (after ${attempt} attempts)` : text;
+  return formatError({ type: error?.ErrorType, message: error?.ErrorMessage }, attempt);
 }

@@ -1,6 +1,7 @@
+import type { Event } from "@aws-sdk/client-lambda";
 import { LocalDurableTestRunner, WaitingOperationStatus, type DurableOperation } from "@aws/durable-execution-sdk-js-testing";
 import { RunObserver } from "./observer";
-import type { DemoActor, DemoReply, DemoScenario } from "./scenario";
+import { describeReply, type DemoActor, type DemoReply, type DemoScenario } from "./scenario";
 import type { TimelineEvent, TimelineSummary } from "./timeline";
 
 // Time skipping fakes Date and performance; keep a real clock for the wall time.
@@ -9,6 +10,8 @@ const realNow = performance.now.bind(performance);
 export interface LocalRunOutcome {
   summary: TimelineSummary;
   events: TimelineEvent[];
+  /** The runner's history, in the shape of GetDurableExecutionHistory's Events (real timestamps, not virtual). */
+  history: Event[];
   result?: unknown;
   error?: { type?: string; message?: string };
 }
@@ -40,6 +43,7 @@ export async function runLocally(
     const status = result.getStatus() ?? "UNKNOWN";
     const outcome: LocalRunOutcome = {
       events: observer.events,
+      history: result.getHistoryEvents(),
       summary: {
         status,
         operations: result.getOperations().length,
@@ -77,11 +81,6 @@ async function playActor(runner: LocalDurableTestRunner, actor: DemoActor, obser
   }
 }
 
-export function describeReply(reply: DemoReply, operation: string): string {
-  if ("heartbeat" in reply) return `sends a heartbeat to ${operation}`;
-  if ("fail" in reply) return `fails ${operation}: ${reply.fail.message}`;
-  return `completes ${operation} with ${JSON.stringify(reply.succeed)}`;
-}
 
 function sendReply(operation: DurableOperation, reply: DemoReply) {
   if ("heartbeat" in reply) return operation.sendCallbackHeartbeat();

@@ -68,3 +68,10 @@ export async function loadScenario(pattern: string): Promise<DemoScenario> {
   }
   return parsed.data;
 }
+
+/** "fails ask-manager: too expensive": what an actor does, for the timeline. */
+export function describeReply(reply: DemoReply, operation: string): string {
+  if ("heartbeat" in reply) return `sends a heartbeat to ${operation}`;
+  if ("fail" in reply) return `fails ${operation}: ${reply.fail.message}`;
+  return `completes ${operation} with ${JSON.stringify(reply.succeed)}`;
+}

@@ -10,6 +10,26 @@ export interface OperationRef {
   subType?: string;
   /** 0 for top-level operations, 1 for their children... */
   depth: number;
+  /** The enclosing operation (child context, waitForCallback, map...), absent at the top level. */
+  parentId?: string;
+}
+
+/** What a source knows about an operation change beyond its kind, for the doctor and the HTML view. */
+export interface OperationFacts {
+  /** When this attempt or operation started, when the source reports the start and the end as one change. */
+  startedAt?: Date;
+  /** 1-based attempt the change belongs to. */
+  attempt?: number;
+  error?: { type?: string; message?: string };
+  nextAttemptDelaySeconds?: number;
+  /** A callback's id: a bearer token that lets anyone holding it complete the callback. */
+  callbackId?: string;
+  timeoutSeconds?: number;
+  heartbeatTimeoutSeconds?: number;
+  /** When a wait ends. */
+  scheduledEnd?: Date;
+  /** The function a chained invoke calls. */
+  functionName?: string;
 }
 
 export type OperationChange =
@@ -25,7 +45,7 @@ export type OperationChange =
 export type TimelineEvent =
   | { kind: "invocation-start"; at: Date; invocation: number; replaying: number }
   | { kind: "invocation-end"; at: Date; invocation: number; status: string; error?: string }
-  | { kind: "operation"; at: Date; operation: OperationRef; change: OperationChange; detail?: string }
+  | { kind: "operation"; at: Date; operation: OperationRef; change: OperationChange; detail?: string; facts?: OperationFacts }
   | { kind: "actor"; at: Date; role: string; action: string }
   | { kind: "execution-end"; at: Date; status: string; result?: unknown; error?: { type?: string; message?: string } };
 
@@ -93,7 +113,8 @@ export function formatSeconds(seconds: number): string {
 
 const NAME_WIDTH = 34;
 
-export function renderEvent(event: TimelineEvent, startedAt: Date): string {
+/** `tookMs`: how long the operation took, shown on the line that ends it. */
+export function renderEvent(event: TimelineEvent, startedAt: Date, tookMs?: number): string {
   const clock = `+${formatDuration(Math.max(0, event.at.getTime() - startedAt.getTime()))}`.padEnd(10);
   switch (event.kind) {
     case "invocation-start":
@@ -110,7 +131,8 @@ export function renderEvent(event: TimelineEvent, startedAt: Date): string {
       const name = operation.name ?? `(${kindOf(operation)})`;
       const label = `${indent}${name}`.padEnd(NAME_WIDTH);
       const kind = kindOf(operation).padEnd(18);
-      return `${clock}${label} ${kind} ${MARKS[event.change]} ${event.change}${event.detail ? `: ${event.detail}` : ""}`;
+      const took = tookMs ? ` (took ${formatDuration(tookMs)})` : "";
+      return `${clock}${label} ${kind} ${MARKS[event.change]} ${event.change}${event.detail ? `: ${event.detail}` : ""}${took}`;
     }
     case "actor":
       return `${clock}  ☞ ${event.role} ${event.action}`;
@@ -119,6 +141,37 @@ export function renderEvent(event: TimelineEvent, startedAt: Date): string {
         ? `${clock}✔ execution SUCCEEDED`
         : `${clock}✘ execution ${event.status}: ${event.error?.type ?? "Error"}: ${event.error?.message ?? ""}`;
   }
+}
+
+const ENDINGS: ReadonlySet<OperationChange> = new Set(["succeeded", "failed", "timed-out", "cancelled", "stopped"]);
+
+/**
+ * Renders a timeline one event at a time (live, or all at once): times relative to the first event, and
+ * on the line that ends an operation, how long it took since it started.
+ */
+export class TimelinePrinter {
+  private startedAt?: Date;
+  private readonly opened = new Map<string, Date>();
+
+  line(event: TimelineEvent): string {
+    this.startedAt ??= event.at;
+    if (event.kind !== "operation") return renderEvent(event, this.startedAt);
+    const began = event.facts?.startedAt ?? this.opened.get(event.operation.id);
+    if (!this.opened.has(event.operation.id)) this.opened.set(event.operation.id, began ?? event.at);
+    const took = ENDINGS.has(event.change) && began ? event.at.getTime() - began.getTime() : undefined;
+    return renderEvent(event, this.startedAt, took);
+  }
+
+  static render(events: TimelineEvent[]): string[] {
+    const printer = new TimelinePrinter();
+    return events.map((event) => printer.line(event));
+  }
+}
+
+/** "Type: message", and how many attempts it took when more than one. */
+export function errorText(error: { type?: string; message?: string } | undefined, attempt?: number): string {
+  const text = [error?.type, error?.message].filter(Boolean).join(": ") || "error";
+  return attempt && attempt > 1 ? `${text} (after ${attempt} attempts)` : text;
 }
 
 export function renderSummary(summary: TimelineSummary): string {

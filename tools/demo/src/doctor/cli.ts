@@ -1,0 +1,126 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import type { Event } from "@aws-sdk/client-lambda";
+import { AwsProblem, fetchHistory, lambdaFor, regionOf, resolveExecutionArn, type Lambda } from "../aws";
+import { historyToTimeline } from "../history";
+import { HistoryFileError, parseHistoryText } from "../history-file";
+import { writeHtml } from "../html";
+import { toExecutionView } from "../spans";
+import { diagnose } from "./diagnose";
+import { renderReport } from "./report";
+
+const USAGE = [
+  "Usage: pnpm doctor <history.json> [--html timeline.html]",
+  "       pnpm doctor --execution <execution ARN> [--html timeline.html]",
+  "       pnpm doctor --function <name:alias> --execution <execution name> [--html timeline.html]",
+  "history.json: what `aws lambda get-durable-execution-history --durable-execution-arn <arn>` prints.",
+].join("\n");
+
+export class DoctorUsageError extends Error {
+  override readonly name = "DoctorUsageError";
+}
+
+export interface DoctorArgs {
+  file?: string;
+  execution?: string;
+  functionName?: string;
+  html?: string;
+}
+
+export function parseDoctorArgs(argv: string[]): DoctorArgs {
+  const args: DoctorArgs = {};
+  const rest = [...argv];
+  const value = (flag: string) => {
+    const next = rest.shift();
+    if (!next || next.startsWith("--")) throw new DoctorUsageError(`${flag} needs a value`);
+    return next;
+  };
+  while (rest.length > 0) {
+    const arg = rest.shift()!;
+    if (arg === "--execution") args.execution = value(arg);
+    else if (arg === "--function") args.functionName = value(arg);
+    else if (arg === "--html") args.html = value(arg);
+    else if (arg.startsWith("-")) throw new DoctorUsageError(`Unknown option ${arg}`);
+    else if (args.file) throw new DoctorUsageError("One history file at a time");
+    else args.file = arg;
+  }
+  if (args.file && args.execution) throw new DoctorUsageError("Give a history file or --execution, not both");
+  if (!args.file && !args.execution) throw new DoctorUsageError(args.functionName ? "--function needs --execution" : "Which execution?");
+  return args;
+}
+
+export interface DoctorIo {
+  out: (line: string) => void;
+  now: () => Date;
+  /** The Lambda client for live mode; by default one for the execution ARN's Region. */
+  lambda?: (arn: string | undefined) => Lambda;
+  /** Where relative paths start (pnpm runs root scripts from the repository root; INIT_CWD is the user's). */
+  cwd: string;
+}
+
+const defaultIo = (): DoctorIo => ({ out: console.log, now: () => new Date(), cwd: process.env.INIT_CWD ?? process.cwd() });
+
+/** Exit codes: 0 the doctor ran (whatever the execution's state), 1 it could not reach AWS, 2 usage or unreadable history. */
+export async function doctor(argv: string[], io: DoctorIo = defaultIo()): Promise<number> {
+  try {
+    const args = parseDoctorArgs(argv);
+    const { events, region, source } = args.file ? readHistoryFile(path.resolve(io.cwd, args.file)) : await fetchLive(args, io);
+    const timeline = historyToTimeline(events);
+    const view = toExecutionView(timeline);
+    const now = io.now();
+    const diagnosis = diagnose(view, now);
+    io.out(`Durable execution doctor: ${source}`);
+    for (const line of renderReport(timeline, view, diagnosis, region ? { now, region } : { now })) io.out(line);
+    if (args.html) io.out(`\nTimeline page: ${writeHtml(path.resolve(io.cwd, args.html), timeline, `Execution ${source}`)}`);
+    return 0;
+  } catch (error) {
+    if (error instanceof DoctorUsageError) {
+      io.out(`${error.message}\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof HistoryFileError) {
+      io.out(error.message);
+      return 2;
+    }
+    if (error instanceof AwsProblem) {
+      io.out(error.message);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+function readHistoryFile(file: string): { events: Event[]; source: string; region?: string } {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new HistoryFileError(`Cannot read ${file}: ${(error as Error).message}`);
+  }
+  const document = parseHistoryText(text, file);
+  if (document.nextMarker) {
+    throw new HistoryFileError(
+      `${file} is one page of a longer history (it has a NextMarker). Save all pages (the AWS CLI pages for you unless --max-items is set) or use --execution <arn>.`,
+    );
+  }
+  return { events: document.events, source: file };
+}
+
+async function fetchLive(args: DoctorArgs, io: DoctorIo): Promise<{ events: Event[]; source: string; region?: string }> {
+  const lambda = (io.lambda ?? lambdaFor)(args.execution?.startsWith("arn:") ? args.execution : args.functionName);
+  const arn = await resolveExecutionArn(lambda, args.execution!, args.functionName);
+  const events = await fetchHistory(lambda, arn);
+  if (events.length === 0) throw new AwsProblem(`The history of ${arn} is empty: is the execution still starting?`);
+  const region = regionOf(arn);
+  return region ? { events, source: arn, region } : { events, source: arn };
+}
+
+if (require.main === module) {
+  void doctor(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
