@@ -48,7 +48,9 @@ export function createBedrockModel(options: BedrockModelOptions = {}): ModelProv
       client ??= new BedrockRuntimeClient({ maxAttempts: 1 });
       let output: ConverseCommandOutput;
       try {
-        output = await client.send(new ConverseCommand(toConverseInput(modelId, request, options.temperature ?? 0)));
+        output = await client.send(
+          new ConverseCommand(toConverseInput(modelId, request, options.temperature ?? 0)),
+        );
       } catch (error) {
         throw classifyBedrockError(error);
       }
@@ -57,17 +59,26 @@ export function createBedrockModel(options: BedrockModelOptions = {}): ModelProv
   };
 }
 
-export function toConverseInput(modelId: string, request: ModelRequest, temperature = 0): ConverseCommandInput {
+export function toConverseInput(
+  modelId: string,
+  request: ModelRequest,
+  temperature = 0,
+): ConverseCommandInput {
   return {
     modelId,
     system: [{ text: request.system }],
-    messages: request.messages.map(
-      (message): BedrockMessage => ({ role: message.role, content: message.content.map(toBedrockBlock) }),
-    ),
+    messages: request.messages.map((message): BedrockMessage => ({
+      role: message.role,
+      content: message.content.map(toBedrockBlock),
+    })),
     inferenceConfig: { maxTokens: request.maxOutputTokens, temperature },
     toolConfig: {
       tools: request.tools.map((tool) => ({
-        toolSpec: { name: tool.name, description: tool.description, inputSchema: { json: asDocument(tool.inputSchema) } },
+        toolSpec: {
+          name: tool.name,
+          description: tool.description,
+          inputSchema: { json: asDocument(tool.inputSchema) },
+        },
       })),
     },
   };
@@ -122,7 +133,14 @@ const TRANSIENT_BEDROCK_ERRORS = new Set([
   "ModelTimeoutException",
 ]);
 /** Failures before any answer from the service: a connection reset or a socket timeout. */
-const NETWORK_ERRORS = new Set(["TimeoutError", "AbortError", "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE"]);
+const NETWORK_ERRORS = new Set([
+  "TimeoutError",
+  "AbortError",
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ETIMEDOUT",
+  "EPIPE",
+]);
 
 /**
  * Sorts an error from the Bedrock client into retryable (TransientModelError) or not (ModelRequestError).

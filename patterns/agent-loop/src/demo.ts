@@ -2,7 +2,13 @@ import { createHandler } from "./index";
 import { TransientServiceError, type Order, type SupportDeps } from "./deps";
 import type { SupportRequest } from "./input";
 import type { ModelProvider } from "./model";
-import { lastToolResults, questionOf, scriptedModel, type ModelFault, type ScriptStep } from "./scripted-model";
+import {
+  lastToolResults,
+  questionOf,
+  scriptedModel,
+  type ModelFault,
+  type ScriptStep,
+} from "./scripted-model";
 import { defaultConfig, type AgentConfig } from "./workflow";
 
 /**
@@ -71,15 +77,24 @@ export function simulatedWorld(options: WorldOptions = {}) {
       evaluate: ({ order, reason }) =>
         serve("refundPolicy", `${order.orderId} ${reason}`, () =>
           reason === "changed-mind"
-            ? { eligible: false, maxRefundCents: 0, explanation: "Change-of-mind returns close 14 days after delivery." }
-            : { eligible: true, maxRefundCents: order.totalCents, explanation: `A ${reason} order is refunded in full.` },
+            ? {
+                eligible: false,
+                maxRefundCents: 0,
+                explanation: "Change-of-mind returns close 14 days after delivery.",
+              }
+            : {
+                eligible: true,
+                maxRefundCents: order.totalCents,
+                explanation: `A ${reason} order is refunded in full.`,
+              },
         ),
     },
     payments: {
       // A repeated idempotency key gets the first answer, as a real payment provider's would.
       refund: ({ orderId, amountCents, idempotencyKey }) =>
         serve("payments", `${orderId} ${amountCents}`, () => {
-          if (!refunds.has(idempotencyKey)) refunds.set(idempotencyKey, { refundId: `re-${orderId}-${refunds.size + 1}` });
+          if (!refunds.has(idempotencyKey))
+            refunds.set(idempotencyKey, { refundId: `re-${orderId}-${refunds.size + 1}` });
           return refunds.get(idempotencyKey)!;
         }),
     },
@@ -102,17 +117,23 @@ export function simulatedWorld(options: WorldOptions = {}) {
 export const supportScript: ScriptStep[] = [
   (request) => ({
     text: "Let me look at that order.",
-    toolUses: [{ name: "lookup_order", input: { orderId: /order-\d+/.exec(questionOf(request))?.[0] ?? "unknown" } }],
+    toolUses: [
+      { name: "lookup_order", input: { orderId: /order-\d+/.exec(questionOf(request))?.[0] ?? "unknown" } },
+    ],
   }),
   (request) => {
     const [found] = lastToolResults(request);
-    if (found?.status !== "success") return { text: "I could not find that order. Could you check the order number?" };
+    if (found?.status !== "success")
+      return { text: "I could not find that order. Could you check the order number?" };
     return {
       text: "Found it. Let me check what our refund policy says.",
       toolUses: [
         {
           name: "check_refund_policy",
-          input: { orderId: found.json.orderId, reason: /changed my mind/i.test(questionOf(request)) ? "changed-mind" : "damaged" },
+          input: {
+            orderId: found.json.orderId,
+            reason: /changed my mind/i.test(questionOf(request)) ? "changed-mind" : "damaged",
+          },
         },
       ],
     };
@@ -128,16 +149,27 @@ export const supportScript: ScriptStep[] = [
       toolUses: [
         {
           name: "issue_refund",
-          input: { orderId: policy.json.orderId, amountCents: policy.json.maxRefundCents, reason: "Items arrived damaged" },
+          input: {
+            orderId: policy.json.orderId,
+            amountCents: policy.json.maxRefundCents,
+            reason: "Items arrived damaged",
+          },
         },
       ],
     };
   },
   (request) => {
     const [refund] = lastToolResults(request);
-    if (refund?.status !== "success") return { text: `I could not refund your order: ${refund?.text ?? "no answer"}` };
-    const { refundId, amountCents, currency } = refund.json as { refundId: string; amountCents: number; currency: string };
-    return { text: `Done: ${(amountCents / 100).toFixed(2)} ${currency} is on its way back to you (reference ${refundId}).` };
+    if (refund?.status !== "success")
+      return { text: `I could not refund your order: ${refund?.text ?? "no answer"}` };
+    const { refundId, amountCents, currency } = refund.json as {
+      refundId: string;
+      amountCents: number;
+      currency: string;
+    };
+    return {
+      text: `Done: ${(amountCents / 100).toFixed(2)} ${currency} is on its way back to you (reference ${refundId}).`,
+    };
   },
 ];
 
@@ -153,11 +185,12 @@ export function simulatedDeps(model: ModelProvider = supportModel(), options: Wo
 /** Short enough that the demo never hangs: the approver below answers within milliseconds. */
 export const demoConfig: AgentConfig = { ...defaultConfig, approvalTimeout: { seconds: 2 } };
 
-/** What `pnpm demo agent-loop` runs: four model turns, three tools, and a refund a person approves. */
+/** What `pnpm demo agent-loop` runs: four model turns (one throttled), three tools, and a refund a person approves. */
 export const demo = {
   title: "Support agent: durable model turns and tool calls, a refund approved by a person",
   event: sampleRequest,
-  createHandler: () => createHandler(simulatedDeps().deps, demoConfig),
+  // Bedrock throttles the second model call once: watch the step retry it with backoff.
+  createHandler: () => createHandler(simulatedDeps(supportModel({ 2: ["throttled"] })).deps, demoConfig),
   actors: [
     {
       role: "support lead (dana)",

@@ -117,11 +117,12 @@ export function createRealDeps(config: () => HttpDepsConfig = configFromEnv): Su
     model: createBedrockModel(),
     orders: { find: (orderId) => call<Order>("GET", `orders/${encodeURIComponent(orderId)}`) },
     refundPolicy: {
-      evaluate: async (request) => (await call<PolicyDecision>("POST", "refund-policy", request))!,
+      evaluate: async (request) =>
+        required(await call<PolicyDecision>("POST", "refund-policy", request), "refund-policy"),
     },
     payments: {
       refund: async ({ idempotencyKey, ...request }) =>
-        (await call<{ refundId: string }>("POST", "refunds", request, idempotencyKey))!,
+        required(await call<{ refundId: string }>("POST", "refunds", request, idempotencyKey), "refunds"),
     },
     approvals: {
       requestApproval: async (request) => {
@@ -129,4 +130,9 @@ export function createRealDeps(config: () => HttpDepsConfig = configFromEnv): Su
       },
     },
   };
+}
+
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`The back office answered ${what} with nothing`);
+  return value;
 }

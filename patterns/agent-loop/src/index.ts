@@ -2,7 +2,16 @@ import { withDurableExecution, type DurableLambdaHandler } from "@aws/durable-ex
 import { createRealDeps, type SupportDeps } from "./deps";
 import { defaultConfig, runSupportAgent, type AgentConfig } from "./workflow";
 
-export type { Approvals, HttpDepsConfig, Order, Orders, Payments, PolicyDecision, RefundPolicy, SupportDeps } from "./deps";
+export type {
+  Approvals,
+  HttpDepsConfig,
+  Order,
+  Orders,
+  Payments,
+  PolicyDecision,
+  RefundPolicy,
+  SupportDeps,
+} from "./deps";
 export { TransientServiceError, createRealDeps } from "./deps";
 export * from "./model";
 export {
@@ -15,7 +24,12 @@ export {
   type ConverseClient,
 } from "./bedrock";
 export { scriptedModel, type ScriptedModel, type ScriptedTurn, type ModelFault } from "./scripted-model";
-export { InvalidSupportRequestError, MAX_QUESTION_CHARS, parseSupportRequest, type SupportRequest } from "./input";
+export {
+  InvalidSupportRequestError,
+  MAX_QUESTION_CHARS,
+  parseSupportRequest,
+  type SupportRequest,
+} from "./input";
 export { toolSpecs, toolInputs, type ToolCall, type ToolName } from "./tools";
 export {
   defaultConfig,

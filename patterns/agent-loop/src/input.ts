@@ -35,7 +35,9 @@ export function parseSupportRequest(event: unknown): SupportRequest {
 /** "question must not be empty", "orderId must look like order-1042": one line per problem. */
 export function describeIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => {
-    const path = issue.path.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("");
+    const path = issue.path
+      .map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`))
+      .join("");
     return `${path.replace(/^\./, "") || "input"} ${issue.message}`;
   });
 }

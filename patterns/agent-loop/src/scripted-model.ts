@@ -48,20 +48,37 @@ export interface ScriptedModelOptions {
 
 const faultErrors: Record<ModelFault, () => Error> = {
   throttled: () =>
-    new TransientModelError("Bedrock ThrottlingException (429): Too many requests, please wait.", "ThrottlingException"),
+    new TransientModelError(
+      "Bedrock ThrottlingException (429): Too many requests, please wait.",
+      "ThrottlingException",
+    ),
   unavailable: () =>
-    new TransientModelError("Bedrock ServiceUnavailableException (503): Service unavailable.", "ServiceUnavailableException"),
+    new TransientModelError(
+      "Bedrock ServiceUnavailableException (503): Service unavailable.",
+      "ServiceUnavailableException",
+    ),
   "not-ready": () =>
-    new TransientModelError("Bedrock ModelNotReadyException (429): The model is not ready.", "ModelNotReadyException"),
+    new TransientModelError(
+      "Bedrock ModelNotReadyException (429): The model is not ready.",
+      "ModelNotReadyException",
+    ),
   validation: () =>
-    new ModelRequestError("Bedrock ValidationException (400): The provided model identifier is invalid.", "ValidationException"),
+    new ModelRequestError(
+      "Bedrock ValidationException (400): The provided model identifier is invalid.",
+      "ValidationException",
+    ),
   "access-denied": () =>
-    new ModelRequestError("Bedrock AccessDeniedException (403): You don't have access to the model.", "AccessDeniedException"),
+    new ModelRequestError(
+      "Bedrock AccessDeniedException (403): You don't have access to the model.",
+      "AccessDeniedException",
+    ),
 };
 
 export function scriptedModel(script: ScriptStep[], options: ScriptedModelOptions = {}): ScriptedModel {
   const calls: ScriptedCall[] = [];
-  const pending = new Map(Object.entries(options.faults ?? {}).map(([turn, faults]) => [Number(turn), [...faults]]));
+  const pending = new Map(
+    Object.entries(options.faults ?? {}).map(([turn, faults]) => [Number(turn), [...faults]]),
+  );
   return {
     calls,
     callsFor: (turn) => calls.filter((call) => call.turn === turn).length,
@@ -72,7 +89,8 @@ export function scriptedModel(script: ScriptStep[], options: ScriptedModelOption
       calls.push({ turn, outcome: fault ?? "ok", request: structuredClone(request) });
       if (fault) throw faultErrors[fault]();
       const step = script[turn - 1];
-      if (step === undefined) throw new ModelRequestError(`The script has no turn ${turn}`, "ScriptExhausted");
+      if (step === undefined)
+        throw new ModelRequestError(`The script has no turn ${turn}`, "ScriptExhausted");
       const scripted = typeof step === "function" ? step(request) : step;
       const message: ChatMessage = {
         role: "assistant",
@@ -90,7 +108,11 @@ export function scriptedModel(script: ScriptStep[], options: ScriptedModelOption
         message,
         stopReason: scripted.stopReason ?? (scripted.toolUses?.length ? "tool_use" : "end_turn"),
         usage: scripted.usage ?? {
-          inputTokens: estimateTokens({ system: request.system, messages: request.messages, tools: request.tools }),
+          inputTokens: estimateTokens({
+            system: request.system,
+            messages: request.messages,
+            tools: request.tools,
+          }),
           outputTokens: estimateTokens(message.content),
         },
       };

@@ -58,16 +58,24 @@ export const toolSpecs: ToolSpec[] = (Object.keys(toolInputs) as ToolName[]).map
  * Validates one tool call from the model. Pure and deterministic (it reads only the checkpointed model
  * reply), so it needs no step: on replay it gives the same answer.
  */
-export function parseToolCall(use: ToolUseBlock): { ok: true; call: ToolCall } | { ok: false; error: ToolResultBlock } {
+export function parseToolCall(
+  use: ToolUseBlock,
+): { ok: true; call: ToolCall } | { ok: false; error: ToolResultBlock } {
   if (!(use.name in toolInputs)) {
     const known = Object.keys(toolInputs).join(", ");
-    return { ok: false, error: toolError(use.toolUseId, `Unknown tool "${use.name}". Available tools: ${known}.`) };
+    return {
+      ok: false,
+      error: toolError(use.toolUseId, `Unknown tool "${use.name}". Available tools: ${known}.`),
+    };
   }
   const name = use.name as ToolName;
   const parsed = toolInputs[name].safeParse(use.input);
   if (!parsed.success) {
     const problems = describeIssues(parsed.error).join("; ");
-    return { ok: false, error: toolError(use.toolUseId, `Invalid arguments for ${name}: ${problems}. Fix them and try again.`) };
+    return {
+      ok: false,
+      error: toolError(use.toolUseId, `Invalid arguments for ${name}: ${problems}. Fix them and try again.`),
+    };
   }
   return { ok: true, call: { name, toolUseId: use.toolUseId, args: parsed.data } as ToolCall };
 }
@@ -93,7 +101,11 @@ export function toolStepName(name: string, turn: number, occurrence: number): st
 type Call<Name extends ToolName> = Extract<ToolCall, { name: Name }>;
 
 /** Orders are looked up for the customer in the request, never one the model names for someone else. */
-async function findCustomerOrder(deps: SupportDeps, customerId: string, orderId: string): Promise<Order | undefined> {
+async function findCustomerOrder(
+  deps: SupportDeps,
+  customerId: string,
+  orderId: string,
+): Promise<Order | undefined> {
   const order = await deps.orders.find(orderId);
   return order?.customerId === customerId ? order : undefined;
 }
@@ -105,11 +117,20 @@ export async function lookupOrder(deps: SupportDeps, customerId: string, call: C
   return toolSuccess(call.toolUseId, visible);
 }
 
-export async function checkRefundPolicy(deps: SupportDeps, customerId: string, call: Call<"check_refund_policy">) {
+export async function checkRefundPolicy(
+  deps: SupportDeps,
+  customerId: string,
+  call: Call<"check_refund_policy">,
+) {
   const order = await findCustomerOrder(deps, customerId, call.args.orderId);
   if (!order) return toolError(call.toolUseId, `No order ${call.args.orderId} found for this customer.`);
   const decision = await deps.refundPolicy.evaluate({ order, reason: call.args.reason });
-  return toolSuccess(call.toolUseId, { orderId: order.orderId, reason: call.args.reason, currency: order.currency, ...decision });
+  return toolSuccess(call.toolUseId, {
+    orderId: order.orderId,
+    reason: call.args.reason,
+    currency: order.currency,
+    ...decision,
+  });
 }
 
 /**
@@ -126,7 +147,10 @@ export async function verifyRefund(
   const order = await findCustomerOrder(deps, customerId, orderId);
   if (!order) return { ok: false, problem: `No order ${orderId} found for this customer.` };
   if (amountCents > order.totalCents) {
-    return { ok: false, problem: `${amountCents} cents is more than the order's total of ${order.totalCents} cents.` };
+    return {
+      ok: false,
+      problem: `${amountCents} cents is more than the order's total of ${order.totalCents} cents.`,
+    };
   }
   return { ok: true, currency: order.currency };
 }

@@ -124,8 +124,8 @@ export async function runSupportAgent(
     if (toolUses.length === 0) return finish(reply, conversation, usage, turn);
 
     // Guards, checked before running what the model asked for, so a stop never leaves a tool half done.
-    const limit = checkGuards(turn, usage, config, toolUses);
-    if (limit) return { status: "STOPPED", ...limit, ...outcome(conversation, usage, turn), partialAnswer: textOf(reply.message) };
+    const stop = checkGuards(turn, usage, config, reply.message);
+    if (stop) return { ...stop, ...outcome(conversation, usage, turn) };
 
     const results = await runToolCalls(context, deps, request, config, toolUses, turn);
     conversation = [...conversation, { role: "user", content: results }];
@@ -169,15 +169,18 @@ async function runTool(
       case "lookup_order":
         return await context.step(name, () => lookupOrder(deps, request.customerId, call), { retryStrategy });
       case "check_refund_policy":
-        return await context.step(name, () => checkRefundPolicy(deps, request.customerId, call), { retryStrategy });
+        return await context.step(name, () => checkRefundPolicy(deps, request.customerId, call), {
+          retryStrategy,
+        });
       case "issue_refund":
         // This tool needs durable operations of its own (a wait for a person), which a step cannot
         // contain: a child context groups them, and checkpoints the tool's result as one unit.
-        return await context.runInChildContext(name, (child) => issueRefund(child, deps, request, config, call));
+        return await context.runInChildContext(name, (ctx) => issueRefund(ctx, deps, request, config, call));
     }
   } catch (error) {
     // A tool that still fails after its retries becomes a tool error: the model explains, the run goes on.
-    if (error instanceof DurableOperationError) return toolError(call.toolUseId, `${call.name} failed: ${error.message}`);
+    if (error instanceof DurableOperationError)
+      return toolError(call.toolUseId, `${call.name} failed: ${error.message}`);
     throw error;
   }
 }
@@ -191,9 +194,13 @@ async function issueRefund(
   call: Extract<ToolCall, { name: "issue_refund" }>,
 ): Promise<ToolResultBlock> {
   const { orderId, amountCents, reason } = call.args;
-  const verified = await context.step(`verify-refund-${orderId}`, () => verifyRefund(deps, request.customerId, call), {
-    retryStrategy: retryTransientServiceErrors,
-  });
+  const verified = await context.step(
+    `verify-refund-${orderId}`,
+    () => verifyRefund(deps, request.customerId, call),
+    {
+      retryStrategy: retryTransientServiceErrors,
+    },
+  );
   if (!verified.ok) return toolError(call.toolUseId, verified.problem);
 
   // The submitter sends the approval request with the callback id; the function then suspends until a
@@ -215,7 +222,10 @@ async function issueRefund(
     );
   } catch (error) {
     if (error instanceof CallbackTimeoutError) {
-      return toolError(call.toolUseId, "No one approved the refund in time, so it was not issued. A person will follow up.");
+      return toolError(
+        call.toolUseId,
+        "No one approved the refund in time, so it was not issued. A person will follow up.",
+      );
     }
     if (error instanceof CallbackExternalError) {
       return toolError(call.toolUseId, `The refund was rejected: ${error.message}`);
@@ -224,7 +234,10 @@ async function issueRefund(
   }
   const decision = parseApprovalDecision(answer);
   if (!decision.approved) {
-    return toolError(call.toolUseId, `Refund denied by ${decision.approver}${decision.note ? `: ${decision.note}` : ""}.`);
+    return toolError(
+      call.toolUseId,
+      `Refund denied by ${decision.approver}${decision.note ? `: ${decision.note}` : ""}.`,
+    );
   }
 
   // The idempotency key comes from the checkpointed tool call, so a retried step sends the same one.
@@ -240,28 +253,46 @@ async function issueRefund(
       }),
     { retryStrategy: retryTransientServiceErrors },
   );
-  return toolSuccess(call.toolUseId, { refundId, orderId, amountCents, currency: verified.currency, approvedBy: decision.approver });
+  return toolSuccess(call.toolUseId, {
+    refundId,
+    orderId,
+    amountCents,
+    currency: verified.currency,
+    approvedBy: decision.approver,
+  });
 }
 
-function checkGuards(turn: number, usage: TokenUsage, config: AgentConfig, pending: ToolUseBlock[]) {
-  const wanted = pending.map((use) => use.name).join(", ");
+function checkGuards(turn: number, usage: TokenUsage, config: AgentConfig, reply: ChatMessage) {
+  const wanted = toolUsesOf(reply)
+    .map((use) => use.name)
+    .join(", ");
+  const partialAnswer = textOf(reply);
   if (turn >= config.maxTurns) {
     return {
+      status: "STOPPED" as const,
       reason: "max-turns" as const,
       explanation: `Stopped after ${turn} model turns (the limit is ${config.maxTurns}); the model still wanted: ${wanted}. Nothing was run for it.`,
+      partialAnswer,
     };
   }
   const spent = totalTokens(usage);
   if (spent >= config.tokenBudget) {
     return {
+      status: "STOPPED" as const,
       reason: "token-budget" as const,
       explanation: `Stopped after ${turn} model turns: ${spent} tokens used of a ${config.tokenBudget} budget; the model still wanted: ${wanted}. Nothing was run for it.`,
+      partialAnswer,
     };
   }
   return undefined;
 }
 
-function finish(reply: ModelResponse, conversation: ChatMessage[], usage: TokenUsage, turn: number): AgentResult {
+function finish(
+  reply: ModelResponse,
+  conversation: ChatMessage[],
+  usage: TokenUsage,
+  turn: number,
+): AgentResult {
   const text = textOf(reply.message);
   if (reply.stopReason === "end_turn" || reply.stopReason === "stop_sequence") {
     return { status: "ANSWERED", answer: text, ...outcome(conversation, usage, turn) };
@@ -283,13 +314,19 @@ function outcome(conversation: ChatMessage[], usage: TokenUsage, turns: number):
 export function summarizeToolCalls(conversation: ChatMessage[]): ToolCallSummary[] {
   const statuses = new Map(
     conversation.flatMap((message) =>
-      message.content.flatMap((block) => (block.type === "toolResult" ? [[block.toolUseId, block.status] as const] : [])),
+      message.content.flatMap((block) =>
+        block.type === "toolResult" ? [[block.toolUseId, block.status] as const] : [],
+      ),
     ),
   );
   return conversation
     .filter((message) => message.role === "assistant")
     .flatMap((message, index) =>
-      toolUsesOf(message).map((use) => ({ turn: index + 1, tool: use.name, status: statuses.get(use.toolUseId) ?? "not-run" })),
+      toolUsesOf(message).map((use) => ({
+        turn: index + 1,
+        tool: use.name,
+        status: statuses.get(use.toolUseId) ?? "not-run",
+      })),
     );
 }
 

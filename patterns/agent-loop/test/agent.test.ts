@@ -1,4 +1,8 @@
-import { ExecutionStatus, LocalDurableTestRunner, OperationStatus } from "@aws/durable-execution-sdk-js-testing";
+import {
+  ExecutionStatus,
+  LocalDurableTestRunner,
+  OperationStatus,
+} from "@aws/durable-execution-sdk-js-testing";
 import {
   createHandler,
   defaultConfig,
@@ -16,7 +20,10 @@ import { lastToolResults, type ScriptedModel } from "../src/scripted-model";
 beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
 afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
 
-const changedMind = { customerId: "cust-7", question: "I changed my mind about order-1042. Can I send it back?" };
+const changedMind = {
+  customerId: "cust-7",
+  question: "I changed my mind about order-1042. Can I send it back?",
+};
 
 async function runAgent(
   model: ScriptedModel | ModelProvider,
@@ -25,7 +32,9 @@ async function runAgent(
   world: WorldOptions = {},
 ) {
   const simulated = simulatedDeps(model, world);
-  const runner = new LocalDurableTestRunner<AgentResult>({ handlerFunction: createHandler(simulated.deps, config) });
+  const runner = new LocalDurableTestRunner<AgentResult>({
+    handlerFunction: createHandler(simulated.deps, config),
+  });
   const result = await runner.run({ payload });
   const topLevel = result
     .getOperations()
@@ -79,7 +88,9 @@ describe("a multi-turn conversation with tool use", () => {
     expect(runner.getOperation("tool-lookup-order-turn-1").getStepDetails()?.result).toMatchObject({
       json: { orderId: "order-1042", totalCents: 2500, currency: "EUR" },
     });
-    expect(JSON.stringify(runner.getOperation("tool-lookup-order-turn-1").getStepDetails()?.result)).not.toContain("cust-7");
+    expect(
+      JSON.stringify(runner.getOperation("tool-lookup-order-turn-1").getStepDetails()?.result),
+    ).not.toContain("cust-7");
 
     // The model's usage numbers add up across turns.
     const usage = result.getResult()!.usage;
@@ -116,7 +127,12 @@ describe("a multi-turn conversation with tool use", () => {
     ]);
     const { topLevel, result } = await runAgent(model);
 
-    expect(topLevel).toEqual(["model-turn-1", "tool-lookup-order-turn-1", "tool-lookup-order-turn-1-2", "model-turn-2"]);
+    expect(topLevel).toEqual([
+      "model-turn-1",
+      "tool-lookup-order-turn-1",
+      "tool-lookup-order-turn-1-2",
+      "model-turn-2",
+    ]);
     expect(result.getResult()?.toolCalls.map((call) => call.status)).toEqual(["success", "error"]);
   });
 });
@@ -127,35 +143,41 @@ describe("invalid tool arguments go back to the model", () => {
     ["a malformed id", { orderId: "1042" }, 'orderId must look like "order-1042"'],
     ["a missing field", {}, "Invalid arguments for lookup_order: orderId"],
     ["an extra field", { orderId: "order-1042", customerId: "cust-9" }, 'Unrecognized key: "customerId"'],
-  ])("%s: a tool error, no tool step, and the model fixes it next turn", async (_label, badInput, problem) => {
-    const model = scriptedModel([
-      { toolUses: [{ name: "lookup_order", input: badInput }] },
-      (request: ModelRequest) => {
-        const [error] = lastToolResults(request);
-        return error?.status === "error"
-          ? { text: "Let me try that again.", toolUses: [{ name: "lookup_order", input: { orderId: "order-1042" } }] }
-          : { text: "unexpected" };
-      },
-      { text: "Your order was delivered on time." },
-    ]);
-    const { result, topLevel, callsTo } = await runAgent(model);
+  ])(
+    "%s: a tool error, no tool step, and the model fixes it next turn",
+    async (_label, badInput, problem) => {
+      const model = scriptedModel([
+        { toolUses: [{ name: "lookup_order", input: badInput }] },
+        (request: ModelRequest) => {
+          const [error] = lastToolResults(request);
+          return error?.status === "error"
+            ? {
+                text: "Let me try that again.",
+                toolUses: [{ name: "lookup_order", input: { orderId: "order-1042" } }],
+              }
+            : { text: "unexpected" };
+        },
+        { text: "Your order was delivered on time." },
+      ]);
+      const { result, topLevel, callsTo } = await runAgent(model);
 
-    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    expect(result.getResult()).toMatchObject({
-      status: "ANSWERED",
-      answer: "Your order was delivered on time.",
-      toolCalls: [
-        { turn: 1, tool: "lookup_order", status: "error" },
-        { turn: 2, tool: "lookup_order", status: "success" },
-      ],
-    });
-    const [sent] = toolResultsSentIn(model, 2);
-    expect(sent).toMatchObject({ type: "toolResult", toolUseId: "tooluse-1-1", status: "error" });
-    expect(sent?.status === "error" && sent.text).toContain(problem);
-    // The invalid call never became an operation, and never reached the order service.
-    expect(topLevel).toEqual(["model-turn-1", "model-turn-2", "tool-lookup-order-turn-2", "model-turn-3"]);
-    expect(callsTo("orders")).toBe(1);
-  });
+      expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      expect(result.getResult()).toMatchObject({
+        status: "ANSWERED",
+        answer: "Your order was delivered on time.",
+        toolCalls: [
+          { turn: 1, tool: "lookup_order", status: "error" },
+          { turn: 2, tool: "lookup_order", status: "success" },
+        ],
+      });
+      const [sent] = toolResultsSentIn(model, 2);
+      expect(sent).toMatchObject({ type: "toolResult", toolUseId: "tooluse-1-1", status: "error" });
+      expect(sent?.status === "error" && sent.text).toContain(problem);
+      // The invalid call never became an operation, and never reached the order service.
+      expect(topLevel).toEqual(["model-turn-1", "model-turn-2", "tool-lookup-order-turn-2", "model-turn-3"]);
+      expect(callsTo("orders")).toBe(1);
+    },
+  );
 
   it("an unknown tool is a tool error too", async () => {
     const model = scriptedModel([
@@ -186,17 +208,25 @@ describe("guards end the run with an explained stop, not a crash", () => {
 
   it("stops at the turn limit without running the last turn's tools", async () => {
     const model = loopingModel();
-    const { result, topLevel, callsTo } = await runAgent(model, changedMind, { ...defaultConfig, maxTurns: 3 });
+    const { result, topLevel, callsTo } = await runAgent(model, changedMind, {
+      ...defaultConfig,
+      maxTurns: 3,
+    });
 
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
     expect(result.getResult()).toMatchObject({
       status: "STOPPED",
       reason: "max-turns",
-      explanation: "Stopped after 3 model turns (the limit is 3); the model still wanted: lookup_order. Nothing was run for it.",
+      explanation:
+        "Stopped after 3 model turns (the limit is 3); the model still wanted: lookup_order. Nothing was run for it.",
       partialAnswer: "Let me check once more.",
       turns: 3,
     });
-    expect(result.getResult()?.toolCalls.map((call) => call.status)).toEqual(["success", "success", "not-run"]);
+    expect(result.getResult()?.toolCalls.map((call) => call.status)).toEqual([
+      "success",
+      "success",
+      "not-run",
+    ]);
     expect(model.calls).toHaveLength(3);
     expect(callsTo("orders")).toBe(2);
     expect(topLevel).toEqual([
@@ -249,7 +279,15 @@ describe("model errors", () => {
     expect(runner.getOperation("model-turn-2").getStepDetails()?.attempt).toBe(2);
     expect(runner.getOperation("model-turn-3").getStepDetails()?.attempt).toBe(2);
     expect([1, 2, 3].map((turn) => model.callsFor(turn))).toEqual([3, 2, 2]);
-    expect(model.calls.map((call) => call.outcome)).toEqual(["throttled", "throttled", "ok", "unavailable", "ok", "not-ready", "ok"]);
+    expect(model.calls.map((call) => call.outcome)).toEqual([
+      "throttled",
+      "throttled",
+      "ok",
+      "unavailable",
+      "ok",
+      "not-ready",
+      "ok",
+    ]);
   });
 
   it("gives up after five attempts when throttling persists", async () => {
@@ -282,7 +320,9 @@ describe("model errors", () => {
 
 describe("tool faults", () => {
   it("retries a back-office outage inside the tool step", async () => {
-    const { runner, result, callsTo } = await runAgent(supportModel(), changedMind, defaultConfig, { outages: { orders: 2 } });
+    const { runner, result, callsTo } = await runAgent(supportModel(), changedMind, defaultConfig, {
+      outages: { orders: 2 },
+    });
 
     expect(result.getResult()?.status).toBe("ANSWERED");
     expect(runner.getOperation("tool-lookup-order-turn-1").getStepDetails()?.attempt).toBe(3);
@@ -291,7 +331,9 @@ describe("tool faults", () => {
 
   it("turns a tool that keeps failing into a tool error the model can explain", async () => {
     const model = supportModel();
-    const { runner, result, callsTo } = await runAgent(model, changedMind, defaultConfig, { outages: { orders: 99 } });
+    const { runner, result, callsTo } = await runAgent(model, changedMind, defaultConfig, {
+      outages: { orders: 99 },
+    });
 
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
     expect(result.getResult()).toMatchObject({

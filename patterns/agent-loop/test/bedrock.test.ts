@@ -71,8 +71,18 @@ const request: ModelRequest = {
     {
       role: "user",
       content: [
-        { type: "toolResult", toolUseId: "tu-1", status: "success", json: { orderId: "order-1042", status: "delivered" } },
-        { type: "toolResult", toolUseId: "tu-2", status: "error", text: "No order order-9 found for this customer." },
+        {
+          type: "toolResult",
+          toolUseId: "tu-1",
+          status: "success",
+          json: { orderId: "order-1042", status: "delivered" },
+        },
+        {
+          type: "toolResult",
+          toolUseId: "tu-2",
+          status: "error",
+          text: "No order order-9 found for this customer.",
+        },
       ],
     },
   ],
@@ -105,8 +115,20 @@ describe("request mapping", () => {
       {
         role: "user",
         content: [
-          { toolResult: { toolUseId: "tu-1", status: "success", content: [{ json: { orderId: "order-1042", status: "delivered" } }] } },
-          { toolResult: { toolUseId: "tu-2", status: "error", content: [{ text: "No order order-9 found for this customer." }] } },
+          {
+            toolResult: {
+              toolUseId: "tu-1",
+              status: "success",
+              content: [{ json: { orderId: "order-1042", status: "delivered" } }],
+            },
+          },
+          {
+            toolResult: {
+              toolUseId: "tu-2",
+              status: "error",
+              content: [{ text: "No order order-9 found for this customer." }],
+            },
+          },
         ],
       },
     ]);
@@ -120,7 +142,11 @@ describe("request mapping", () => {
       json: {
         type: "object",
         properties: {
-          orderId: { type: "string", pattern: "^order-\\d{1,10}$", description: 'The order id, for example "order-1042"' },
+          orderId: {
+            type: "string",
+            pattern: "^order-\\d{1,10}$",
+            description: 'The order id, for example "order-1042"',
+          },
         },
         required: ["orderId"],
         additionalProperties: false,
@@ -136,7 +162,10 @@ describe("request mapping", () => {
     process.env.BEDROCK_MODEL_ID = "us.amazon.nova-pro-v1:0";
     await model.converse(request);
 
-    expect(client.commands.map((command) => command.input.modelId)).toEqual([DEFAULT_MODEL_ID, "us.amazon.nova-pro-v1:0"]);
+    expect(client.commands.map((command) => command.input.modelId)).toEqual([
+      DEFAULT_MODEL_ID,
+      "us.amazon.nova-pro-v1:0",
+    ]);
   });
 });
 
@@ -150,7 +179,13 @@ describe("response mapping", () => {
             content: [
               { reasoningContent: { reasoningText: { text: "thinking..." } } },
               { text: "Checking." },
-              { toolUse: { toolUseId: "tooluse_Ab12", name: "lookup_order", input: { orderId: "order-1042" } } },
+              {
+                toolUse: {
+                  toolUseId: "tooluse_Ab12",
+                  name: "lookup_order",
+                  input: { orderId: "order-1042" },
+                },
+              },
             ],
           },
         },
@@ -165,7 +200,12 @@ describe("response mapping", () => {
         role: "assistant",
         content: [
           { type: "text", text: "Checking." },
-          { type: "toolUse", toolUseId: "tooluse_Ab12", name: "lookup_order", input: { orderId: "order-1042" } },
+          {
+            type: "toolUse",
+            toolUseId: "tooluse_Ab12",
+            name: "lookup_order",
+            input: { orderId: "order-1042" },
+          },
         ],
       },
       stopReason: "tool_use",
@@ -192,9 +232,15 @@ describe("error classification", () => {
 
   it.each([
     ["ThrottlingException", new ThrottlingException({ message: "Rate exceeded", $metadata: $metadata(429) })],
-    ["ServiceUnavailableException", new ServiceUnavailableException({ message: "Unavailable", $metadata: $metadata(503) })],
+    [
+      "ServiceUnavailableException",
+      new ServiceUnavailableException({ message: "Unavailable", $metadata: $metadata(503) }),
+    ],
     ["InternalServerException", new InternalServerException({ message: "Oops", $metadata: $metadata(500) })],
-    ["ModelNotReadyException", new ModelNotReadyException({ message: "Warming up", $metadata: $metadata(429) })],
+    [
+      "ModelNotReadyException",
+      new ModelNotReadyException({ message: "Warming up", $metadata: $metadata(429) }),
+    ],
     ["ModelTimeoutException", new ModelTimeoutException({ message: "Too slow", $metadata: $metadata(408) })],
     ["an unmodelled 502", unknown502],
     ["a network error", networkError],
@@ -205,10 +251,19 @@ describe("error classification", () => {
   });
 
   it.each([
-    ["ValidationException", new ValidationException({ message: "Malformed input", $metadata: $metadata(400) })],
+    [
+      "ValidationException",
+      new ValidationException({ message: "Malformed input", $metadata: $metadata(400) }),
+    ],
     ["AccessDeniedException", new AccessDeniedException({ message: "No access", $metadata: $metadata(403) })],
-    ["ResourceNotFoundException", new ResourceNotFoundException({ message: "No such model", $metadata: $metadata(404) })],
-    ["ServiceQuotaExceededException", new ServiceQuotaExceededException({ message: "Quota", $metadata: $metadata(400) })],
+    [
+      "ResourceNotFoundException",
+      new ResourceNotFoundException({ message: "No such model", $metadata: $metadata(404) }),
+    ],
+    [
+      "ServiceQuotaExceededException",
+      new ServiceQuotaExceededException({ message: "Quota", $metadata: $metadata(400) }),
+    ],
     ["a plain error", new Error("Region is missing")],
   ])("does not retry %s", (_label, error) => {
     const classified = classifyBedrockError(error);
@@ -217,7 +272,9 @@ describe("error classification", () => {
   });
 
   it("names the exception and the status in the message", () => {
-    const error = classifyBedrockError(new ThrottlingException({ message: "Rate exceeded", $metadata: $metadata(429) }));
+    const error = classifyBedrockError(
+      new ThrottlingException({ message: "Rate exceeded", $metadata: $metadata(429) }),
+    );
     expect(error.message).toBe("Bedrock ThrottlingException (429): Rate exceeded");
     expect((error as TransientModelError).code).toBe("ThrottlingException");
   });
@@ -228,7 +285,10 @@ describe("the Bedrock provider inside the agent loop", () => {
   afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
 
   const run = async (client: ReturnType<typeof fakeClient>) => {
-    const deps = { ...simulatedWorld().deps, model: createBedrockModel({ client, modelId: () => "test-model" }) };
+    const deps = {
+      ...simulatedWorld().deps,
+      model: createBedrockModel({ client, modelId: () => "test-model" }),
+    };
     const runner = new LocalDurableTestRunner<AgentResult>({ handlerFunction: createHandler(deps) });
     const result = await runner.run({ payload: { customerId: "cust-7", question: "Hi!" } });
     return { runner, result };
@@ -240,13 +300,19 @@ describe("the Bedrock provider inside the agent loop", () => {
     const { runner, result } = await run(client);
 
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    expect(result.getResult()).toMatchObject({ status: "ANSWERED", answer: "Hello!", usage: { inputTokens: 120, outputTokens: 8 } });
+    expect(result.getResult()).toMatchObject({
+      status: "ANSWERED",
+      answer: "Hello!",
+      usage: { inputTokens: 120, outputTokens: 8 },
+    });
     expect(client.commands).toHaveLength(3);
     expect(runner.getOperation("model-turn-1").getStepDetails()?.attempt).toBe(3);
   });
 
   it("fails at once on a ValidationException", async () => {
-    const client = fakeClient(new ValidationException({ message: "The model id is invalid", $metadata: $metadata(400) }));
+    const client = fakeClient(
+      new ValidationException({ message: "The model id is invalid", $metadata: $metadata(400) }),
+    );
     const { runner, result } = await run(client);
 
     expect(result.getStatus()).toBe(ExecutionStatus.FAILED);

@@ -49,7 +49,9 @@ it("suspends for the approval and replays: each model turn, tool and side effect
       reason: "Items arrived damaged",
     },
   ]);
-  await approval.sendCallbackSuccess(JSON.stringify({ approved: true, approver: "dana", note: "photo checked" }));
+  await approval.sendCallbackSuccess(
+    JSON.stringify({ approved: true, approver: "dana", note: "photo checked" }),
+  );
   const result = await running;
 
   expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
@@ -80,7 +82,14 @@ it("suspends for the approval and replays: each model turn, tool and side effect
   ]);
 
   // Every operation, by name.
-  for (const name of ["model-turn-1", "tool-lookup-order-turn-1", "model-turn-2", "tool-check-refund-policy-turn-2", "model-turn-3", "model-turn-4"]) {
+  for (const name of [
+    "model-turn-1",
+    "tool-lookup-order-turn-1",
+    "model-turn-2",
+    "tool-check-refund-policy-turn-2",
+    "model-turn-3",
+    "model-turn-4",
+  ]) {
     expect(runner.getOperation(name).getType()).toBe(OperationType.STEP);
     expect(runner.getOperation(name).getStatus()).toBe(OperationStatus.SUCCEEDED);
     expect(runner.getOperation(name).getStepDetails()?.attempt).toBe(1);
@@ -95,14 +104,22 @@ it("suspends for the approval and replays: each model turn, tool and side effect
   ]);
   expect(approval.getSubType()).toBe(OperationSubType.WAIT_FOR_CALLBACK);
   expect(approval.getStatus()).toBe(OperationStatus.SUCCEEDED);
-  expect(runner.getOperation("refund-payment-order-1042").getStepDetails()?.result).toEqual({ refundId: "re-order-1042-1" });
+  expect(runner.getOperation("refund-payment-order-1042").getStepDetails()?.result).toEqual({
+    refundId: "re-order-1042-1",
+  });
   // The model saw who approved it.
   expect(lastToolResults(model.calls[3]!.request)).toEqual([
     {
       type: "toolResult",
       toolUseId: "tooluse-3-1",
       status: "success",
-      json: { refundId: "re-order-1042-1", orderId: "order-1042", amountCents: 2500, currency: "EUR", approvedBy: "dana" },
+      json: {
+        refundId: "re-order-1042-1",
+        orderId: "order-1042",
+        amountCents: 2500,
+        currency: "EUR",
+        approvedBy: "dana",
+      },
     },
   ]);
 });
@@ -112,7 +129,9 @@ describe("a refund the person does not approve is not paid, and the model explai
     [
       "denied in the answer",
       (op: ReturnType<LocalDurableTestRunner["getOperation"]>) =>
-        op.sendCallbackSuccess(JSON.stringify({ approved: false, approver: "dana", note: "no photo of the damage" })),
+        op.sendCallbackSuccess(
+          JSON.stringify({ approved: false, approver: "dana", note: "no photo of the damage" }),
+        ),
       "I could not refund your order: Refund denied by dana: no photo of the damage.",
     ],
     [
@@ -162,8 +181,17 @@ it("times out when no one answers: no refund, and the model tells the customer a
 
 it("checks the model's refund against the order before asking anyone", async () => {
   const model = scriptedModel([
-    { toolUses: [{ name: "issue_refund", input: { orderId: "order-1042", amountCents: 99_000, reason: "Arrived damaged" } }] },
-    (request) => ({ text: `Sorry: ${lastToolResults(request)[0]?.status === "error" ? "not possible" : "?"}` }),
+    {
+      toolUses: [
+        {
+          name: "issue_refund",
+          input: { orderId: "order-1042", amountCents: 99_000, reason: "Arrived damaged" },
+        },
+      ],
+    },
+    (request) => ({
+      text: `Sorry: ${lastToolResults(request)[0]?.status === "error" ? "not possible" : "?"}`,
+    }),
   ]);
   const { runner, calls } = setup(model);
   const result = await runner.run({ payload: sampleRequest });
@@ -174,7 +202,10 @@ it("checks the model's refund against the order before asking anyone", async () 
     text: "99000 cents is more than the order's total of 2500 cents.",
   });
   expect(calls).toEqual([{ service: "orders", detail: "order-1042" }]);
-  expect(runner.getOperation("tool-issue-refund-turn-1").getChildOperations()?.map((child) => child.getName())).toEqual([
-    "verify-refund-order-1042",
-  ]);
+  expect(
+    runner
+      .getOperation("tool-issue-refund-turn-1")
+      .getChildOperations()
+      ?.map((child) => child.getName()),
+  ).toEqual(["verify-refund-order-1042"]);
 });
