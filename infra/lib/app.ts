@@ -24,7 +24,8 @@ export function buildApp(options: BuildOptions = {}): { app: App; stack: Cookboo
     throw new Error(`Unknown pattern(s) ${unknown.join(", ")}; known: ${definitions.map((d) => d.name).join(", ")}`);
   }
   const wanted = definitions.filter((definition) => !config.only || config.only.includes(definition.name));
-  const discovery = discoverPatterns(wanted, options.root ?? REPO_ROOT);
+  const root = options.root ?? REPO_ROOT;
+  const discovery = discoverPatterns(wanted, root);
 
   const stack = new CookbookStack(app, `DurableCookbook-${config.stage}`, {
     // Unset when synthesizing without credentials: the template is then Region- and account-agnostic.
@@ -32,6 +33,7 @@ export function buildApp(options: BuildOptions = {}): { app: App; stack: Cookboo
     description: "Durable functions cookbook: every pattern's durable handlers, alias live",
     config,
     patterns: discovery.present,
+    root,
   });
   for (const { name, reason } of discovery.skipped) {
     Annotations.of(stack).addInfoV2("cookbook:PatternSkipped", `Pattern ${name} is not deployed: ${reason}`);

@@ -78,7 +78,7 @@ export function readConfig(context: ContextReader, env: NodeJS.ProcessEnv = proc
   if (retainRaw !== undefined) {
     if (retainRaw === true || retainRaw === "true") retainData = true;
     else if (retainRaw === false || retainRaw === "false") retainData = false;
-    else problems.push(`retainData "${String(retainRaw)}" must be true or false`);
+    else problems.push(`retainData ${JSON.stringify(retainRaw)} must be true or false`);
   }
 
   const patternEnvironment = parsePatternEnvironment(raw("patternEnvironment"), problems);
@@ -86,14 +86,14 @@ export function readConfig(context: ContextReader, env: NodeJS.ProcessEnv = proc
   const onlyRaw = raw("patterns");
   let only: string[] | undefined;
   if (onlyRaw !== undefined) {
-    only = (Array.isArray(onlyRaw) ? onlyRaw.map(String) : String(onlyRaw).split(","))
+    only = (Array.isArray(onlyRaw) ? onlyRaw.map((name) => `${name}`) : `${onlyRaw as string}`.split(","))
       .map((name) => name.trim())
       .filter(Boolean);
     if (only.length === 0) problems.push("patterns must name at least one pattern (comma-separated)");
   }
 
   if (problems.length > 0) throw new InvalidConfigError(problems);
-  return { stage, bedrockModelId, logRetention: days as RetentionDays, retainData, patternEnvironment, only };
+  return { stage, bedrockModelId, logRetention: days, retainData, patternEnvironment, only };
 }
 
 function parsePatternEnvironment(value: unknown, problems: string[]): Record<string, Record<string, string>> {

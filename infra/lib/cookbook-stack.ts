@@ -1,9 +1,10 @@
-import { Aws, CfnOutput, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { ArnFormat, CfnOutput, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import type { Construct } from "constructs";
 import type { CookbookConfig } from "./config";
-import type { DiscoveredPattern } from "./discover";
+import { REPO_ROOT, type DiscoveredPattern } from "./discover";
 import { DurablePatternFunction } from "./durable-function";
 import { acknowledge, EXECUTIONS_WILDCARD_REASON, wildcardResourceFinding } from "./nag";
 import { functionKey, type Grant } from "./patterns";
@@ -11,6 +12,8 @@ import { functionKey, type Grant } from "./patterns";
 export interface CookbookStackProps extends StackProps {
   config: CookbookConfig;
   patterns: DiscoveredPattern[];
+  /** The repository root (default: this checkout). */
+  root?: string;
 }
 
 /** The actions an outside system needs to answer a durable callback (the callback id names the execution). */
@@ -29,6 +32,10 @@ export class CookbookStack extends Stack {
   readonly functions = new Map<string, DurablePatternFunction>();
   readonly approverPolicy?: iam.ManagedPolicy;
   readonly cloudTestPolicy?: iam.ManagedPolicy;
+  /** The document buckets of patterns that have a bucket-write grant, by pattern. */
+  private readonly buckets = new Map<string, s3.Bucket>();
+  /** The tables of patterns that have a table-read-write grant, by pattern. */
+  private readonly tables = new Map<string, dynamodb.Table>();
 
   constructor(scope: Construct, id: string, props: CookbookStackProps) {
     super(scope, id, props);
@@ -42,6 +49,7 @@ export class CookbookStack extends Stack {
           definition,
           entryPath,
           config,
+          root: props.root ?? REPO_ROOT,
           environment: {
             COOKBOOK_STAGE: config.stage,
             ...definition.environment,
@@ -123,8 +131,6 @@ export class CookbookStack extends Stack {
     new CfnOutput(this, "Stage", { value: config.stage });
   }
 
-  private readonly buckets = new Map<string, s3.Bucket>();
-
   private applyGrant(pattern: string, fn: DurablePatternFunction, grant: Grant, config: CookbookConfig): void {
     switch (grant.kind) {
       case "invoke": {
@@ -147,7 +153,20 @@ export class CookbookStack extends Stack {
             sid: "ConverseWithConfiguredModel",
             // Converse and ConverseStream are authorized as InvokeModel and InvokeModelWithResponseStream.
             actions: ["bedrock:InvokeModel"],
-            resources: bedrockModelResources(config.bedrockModelId),
+            resources: bedrockModelResources(this, config.bedrockModelId),
+          }),
+        );
+        return;
+      }
+      case "table-read-write": {
+        const table = this.tableFor(pattern, grant.partitionKey, config);
+        fn.function.addEnvironment(grant.env, table.tableName);
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            sid: "ReadWriteItems",
+            // Strongly consistent reads and conditional writes of single items: no scans, no deletes.
+            actions: ["dynamodb:GetItem", "dynamodb:PutItem"],
+            resources: [table.tableArn],
           }),
         );
         return;
@@ -171,6 +190,21 @@ export class CookbookStack extends Stack {
         return;
       }
     }
+  }
+
+  private tableFor(pattern: string, partitionKey: string, config: CookbookConfig): dynamodb.Table {
+    let table = this.tables.get(pattern);
+    if (!table) {
+      table = new dynamodb.Table(this, `${functionKey(pattern, "")}Table`, {
+        partitionKey: { name: partitionKey, type: dynamodb.AttributeType.STRING },
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      });
+      this.tables.set(pattern, table);
+      new CfnOutput(this, `${functionKey(pattern, "")}TableName`, { value: table.tableName });
+    }
+    return table;
   }
 
   private bucketFor(pattern: string, config: CookbookConfig): s3.Bucket {
@@ -204,14 +238,14 @@ const INFERENCE_PROFILE_PREFIX = /^(us|eu|apac|jp|au|ca|us-gov|global)\./;
  * Region. An inference profile: the profile, plus the foundation model in whichever Region the
  * profile routes the request to (hence the Region wildcard, on that one model only).
  */
-export function bedrockModelResources(modelId: string): string[] {
-  const partition = Aws.PARTITION;
+export function bedrockModelResources(stack: Stack, modelId: string): string[] {
+  const arn = (resource: string, resourceName: string, region = stack.region, account = stack.account) =>
+    stack.formatArn({ service: "bedrock", resource, resourceName, region, account, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
   if (INFERENCE_PROFILE_PREFIX.test(modelId)) {
-    const foundationModel = modelId.replace(INFERENCE_PROFILE_PREFIX, "");
     return [
-      `arn:${partition}:bedrock:${Aws.REGION}:${Aws.ACCOUNT_ID}:inference-profile/${modelId}`,
-      `arn:${partition}:bedrock:*::foundation-model/${foundationModel}`,
+      arn("inference-profile", modelId),
+      arn("foundation-model", modelId.replace(INFERENCE_PROFILE_PREFIX, ""), "*", ""),
     ];
   }
-  return [`arn:${partition}:bedrock:${Aws.REGION}::foundation-model/${modelId}`];
+  return [arn("foundation-model", modelId, stack.region, "")];
 }

@@ -6,7 +6,6 @@ import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import type { CookbookConfig } from "./config";
-import { REPO_ROOT } from "./discover";
 import { acknowledge, EXECUTIONS_WILDCARD_REASON, wildcardResourceFinding } from "./nag";
 import type { DurableFunctionDefinition } from "./patterns";
 
@@ -16,6 +15,8 @@ export interface DurablePatternFunctionProps {
   entryPath: string;
   config: CookbookConfig;
   environment: Record<string, string>;
+  /** The repository root: where pnpm-lock.yaml is and where CDK runs esbuild. */
+  root: string;
 }
 
 /**
@@ -77,8 +78,8 @@ export class DurablePatternFunction extends Construct {
       environment: { NODE_OPTIONS: "--enable-source-maps", ...props.environment },
       // esbuild runs locally (it is a root devDependency), never in Docker. projectRoot is the directory
       // of pnpm-lock.yaml, where CDK runs `pnpm exec esbuild`.
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: path.join(REPO_ROOT, "pnpm-lock.yaml"),
+      projectRoot: props.root,
+      depsLockFilePath: path.join(props.root, "pnpm-lock.yaml"),
       bundling: {
         format: OutputFormat.CJS,
         target: "node24",

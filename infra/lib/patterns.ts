@@ -39,7 +39,9 @@ export type Grant =
   /** Converse with the configured Bedrock model: its id is put in `env`. */
   | { kind: "bedrock-model"; env: string }
   /** Write objects to a bucket the stack creates for this pattern: its name is put in `env`. */
-  | { kind: "bucket-write"; env: string };
+  | { kind: "bucket-write"; env: string }
+  /** Read and write items of a table the stack creates for this pattern (string partition key): its name is put in `env`. */
+  | { kind: "table-read-write"; env: string; partitionKey: string };
 
 export const PATTERNS: PatternDefinition[] = [
   {
@@ -89,7 +91,11 @@ export const PATTERNS: PatternDefinition[] = [
         handlerExport: "handler",
         description: "Trip booking saga: compensations in reverse order",
         durable: { executionTimeout: Duration.days(1), retentionPeriod: Duration.days(14) },
-        grants: [{ kind: "invoke", handlerExport: "paymentHandler", env: "PAYMENT_FUNCTION_ARN" }],
+        grants: [
+          { kind: "invoke", handlerExport: "paymentHandler", env: "PAYMENT_FUNCTION_ARN" },
+          // The circuit breaker's state, shared by every execution.
+          { kind: "table-read-write", env: "BREAKER_TABLE_NAME", partitionKey: "circuit" },
+        ],
       },
       {
         handlerExport: "paymentHandler",
