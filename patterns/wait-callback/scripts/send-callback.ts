@@ -27,17 +27,27 @@ export async function sendCallback(client: Pick<LambdaClient, "send">, args: str
     case "approve": {
       const [decidedBy, ...comment] = rest;
       if (!decidedBy) throw new Error("approve needs <decidedBy>");
-      const answer = { decision: "approve", decidedBy, ...(comment.length > 0 ? { comment: comment.join(" ") } : {}) };
+      const answer = {
+        decision: "approve",
+        decidedBy,
+        ...(comment.length > 0 ? { comment: comment.join(" ") } : {}),
+      };
       // The field is Result (bytes), not Payload. The workflow's serdes receives it as a string and validates it.
       await client.send(
-        new SendDurableExecutionCallbackSuccessCommand({ CallbackId: callbackId, Result: Buffer.from(JSON.stringify(answer)) }),
+        new SendDurableExecutionCallbackSuccessCommand({
+          CallbackId: callbackId,
+          Result: Buffer.from(JSON.stringify(answer)),
+        }),
       );
       return `approved ${shown} as ${decidedBy}`;
     }
     case "answer": {
       // Any bytes at all: handy to see how the workflow handles a malformed answer.
       await client.send(
-        new SendDurableExecutionCallbackSuccessCommand({ CallbackId: callbackId, Result: Buffer.from(rest.join(" ")) }),
+        new SendDurableExecutionCallbackSuccessCommand({
+          CallbackId: callbackId,
+          Result: Buffer.from(rest.join(" ")),
+        }),
       );
       return `answered ${shown}`;
     }

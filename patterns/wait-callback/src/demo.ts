@@ -22,7 +22,8 @@ export interface WorldOptions {
   chatOutages?: number;
 }
 
-export type Service = "chat" | "purchasing.submit" | "purchasing.recordDecision" | "supplier.placeOrder" | "supplier.jobStatus";
+export type Service =
+  "chat" | "purchasing.submit" | "purchasing.recordDecision" | "supplier.placeOrder" | "supplier.jobStatus";
 
 export interface Call {
   service: Service;

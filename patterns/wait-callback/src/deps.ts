@@ -121,7 +121,12 @@ export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): Pu
     return value;
   };
   // async, so a missing setting rejects like any other failure of the call instead of throwing synchronously.
-  const api = async <T>(method: "GET" | "POST", base: "purchasingUrl" | "supplierUrl", path: string, options: ApiOptions = {}) =>
+  const api = async <T>(
+    method: "GET" | "POST",
+    base: "purchasingUrl" | "supplierUrl",
+    path: string,
+    options: ApiOptions = {},
+  ) =>
     requestJson<T>(method, new URL(path, setting(base)).toString(), {
       ...options,
       apiToken: config().apiToken,
@@ -143,7 +148,10 @@ export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): Pu
     },
     purchasing: {
       submit: ({ request, idempotencyKey }) =>
-        api<{ reference: string }>("POST", "purchasingUrl", "purchase-requests", { body: request, idempotencyKey }),
+        api<{ reference: string }>("POST", "purchasingUrl", "purchase-requests", {
+          body: request,
+          idempotencyKey,
+        }),
       recordDecision: async ({ requestId, idempotencyKey, ...decision }) => {
         await api("POST", "purchasingUrl", `purchase-requests/${encodeURIComponent(requestId)}/decision`, {
           body: decision,
@@ -222,7 +230,8 @@ async function requestJson<T>(
   if (response.status === 429 || response.status >= 500) {
     throw new TransientServiceError(`${label} answered ${response.status}`, response.status);
   }
-  if (!response.ok) throw new ClientError(`${label} answered ${response.status}: ${text.slice(0, 200)}`, response.status);
+  if (!response.ok)
+    throw new ClientError(`${label} answered ${response.status}: ${text.slice(0, 200)}`, response.status);
   if (text === "") return undefined as T;
   try {
     return JSON.parse(text) as T;

@@ -34,8 +34,13 @@ export {
 } from "./workflow";
 
 /** The seam: tests, the demo and production differ only in the deps (and durations) they pass here. */
-export function createHandler(deps: PurchaseDeps, config: WorkflowConfig = defaultConfig): DurableLambdaHandler {
-  return withDurableExecution((event: unknown, context) => handlePurchaseRequest(event, context, deps, config));
+export function createHandler(
+  deps: PurchaseDeps,
+  config: WorkflowConfig = defaultConfig,
+): DurableLambdaHandler {
+  return withDurableExecution((event: unknown, context) =>
+    handlePurchaseRequest(event, context, deps, config),
+  );
 }
 
 /** The deployed handler: a chat webhook and two HTTP APIs, configured by environment variables (see README). */

@@ -19,11 +19,17 @@ export const PurchaseRequestInput = z.object({
   requestId: z.string().check(z.regex(/^[A-Za-z0-9-]{3,64}$/, "must be 3-64 letters, digits or dashes")),
   requester: z.extend(Person, { email: z.email("must be an email address") }),
   item: z.object({
-    description: z.string().check(z.minLength(1, "is required"), z.maxLength(200, "must be at most 200 characters")),
+    description: z
+      .string()
+      .check(z.minLength(1, "is required"), z.maxLength(200, "must be at most 200 characters")),
     supplier: required,
     quantity: z
       .number()
-      .check(z.int("must be a whole number"), z.gte(1, "must be at least 1"), z.lte(1000, "must be at most 1000")),
+      .check(
+        z.int("must be a whole number"),
+        z.gte(1, "must be at least 1"),
+        z.lte(1000, "must be at most 1000"),
+      ),
   }),
   amountCents: z
     .number()
@@ -64,7 +70,9 @@ export function parsePurchaseRequest(event: unknown): PurchaseRequest {
  */
 export const ApprovalAnswer = z.strictObject({
   decision: z.enum(["approve", "reject"], "must be approve or reject"),
-  decidedBy: z.string().check(z.minLength(1, "is required"), z.maxLength(64, "must be at most 64 characters")),
+  decidedBy: z
+    .string()
+    .check(z.minLength(1, "is required"), z.maxLength(64, "must be at most 64 characters")),
   comment: z.optional(z.string().check(z.maxLength(500, "must be at most 500 characters"))),
 });
 export type ApprovalAnswer = z.infer<typeof ApprovalAnswer>;
@@ -87,7 +95,9 @@ export function checkApprovalAnswer(raw: string | undefined): CheckedAnswer {
     return { valid: false, problems: ["the answer is not JSON"] };
   }
   const parsed = ApprovalAnswer.safeParse(json, { error: plainTypeErrors });
-  return parsed.success ? { valid: true, answer: parsed.data } : { valid: false, problems: describeIssues(parsed.error, "answer") };
+  return parsed.success
+    ? { valid: true, answer: parsed.data }
+    : { valid: false, problems: describeIssues(parsed.error, "answer") };
 }
 
 /**
@@ -108,9 +118,12 @@ const plainTypeErrors = (issue: z.core.$ZodRawIssue) =>
 
 function describeIssues(error: z.core.$ZodError, root: string): string[] {
   return error.issues.map((issue) => {
-    const path = issue.path.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("");
+    const path = issue.path
+      .map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`))
+      .join("");
     const where = path.replace(/^\./, "");
-    if (issue.code === "unrecognized_keys") return `${where || root} has unknown fields: ${issue.keys.join(", ")}`;
+    if (issue.code === "unrecognized_keys")
+      return `${where || root} has unknown fields: ${issue.keys.join(", ")}`;
     return `${where || root} ${issue.message}`;
   });
 }

@@ -8,7 +8,12 @@ import {
   type Duration,
 } from "@aws/durable-execution-sdk-js";
 import { TransientServiceError, redactCallbackId, type JobState, type PurchaseDeps } from "./deps";
-import { approvalAnswerSerdes, parsePurchaseRequest, type CheckedAnswer, type PurchaseRequest } from "./input";
+import {
+  approvalAnswerSerdes,
+  parsePurchaseRequest,
+  type CheckedAnswer,
+  type PurchaseRequest,
+} from "./input";
 
 export interface WorkflowConfig {
   /** The manager must answer, or press "need more time" (a heartbeat), within heartbeatTimeout; never past timeout. */
@@ -120,7 +125,11 @@ export async function handlePurchaseRequest(
 
   const outcome: Verdict =
     verdict.kind === "no-answer"
-      ? { kind: "declined", reason: "NO_ANSWER", detail: "Auto-declined: neither the manager nor the director answered in time" }
+      ? {
+          kind: "declined",
+          reason: "NO_ANSWER",
+          detail: "Auto-declined: neither the manager nor the director answered in time",
+        }
       : verdict;
   await context.step(
     "record-decision",
@@ -135,7 +144,14 @@ export async function handlePurchaseRequest(
     { retryStrategy: retryTransient },
   );
   if (outcome.kind !== "approved") {
-    return { requestId: request.requestId, reference, status: "DECLINED", reason: outcome.reason, detail: outcome.detail, escalated };
+    return {
+      requestId: request.requestId,
+      reference,
+      status: "DECLINED",
+      reason: outcome.reason,
+      detail: outcome.detail,
+      escalated,
+    };
   }
 
   const { jobId } = await context.step(
@@ -195,7 +211,14 @@ async function askDirectorWithReminders(
   });
   await context.step(
     "notify-director",
-    () => deps.approvals.askForDecision({ kind: "escalation", approver: director, callbackId, request, idempotencyKey: key("escalate") }),
+    () =>
+      deps.approvals.askForDecision({
+        kind: "escalation",
+        approver: director,
+        callbackId,
+        request,
+        idempotencyKey: key("escalate"),
+      }),
     { retryStrategy: retryTransient },
   );
 
@@ -248,13 +271,23 @@ export async function verdictOf(answer: PromiseLike<CheckedAnswer>): Promise<Ver
     throw error;
   }
   if (!checked.valid) {
-    return { kind: "declined", reason: "INVALID_ANSWER", detail: `Declined, the answer was invalid: ${checked.problems.join("; ")}` };
+    return {
+      kind: "declined",
+      reason: "INVALID_ANSWER",
+      detail: `Declined, the answer was invalid: ${checked.problems.join("; ")}`,
+    };
   }
   const { decision, decidedBy, comment } = checked.answer;
   if (decision === "reject") {
-    return { kind: "declined", reason: "REJECTED", detail: `Rejected by ${decidedBy}${comment ? `: ${comment}` : ""}` };
+    return {
+      kind: "declined",
+      reason: "REJECTED",
+      detail: `Rejected by ${decidedBy}${comment ? `: ${comment}` : ""}`,
+    };
   }
-  return comment === undefined ? { kind: "approved", approvedBy: decidedBy } : { kind: "approved", approvedBy: decidedBy, comment };
+  return comment === undefined
+    ? { kind: "approved", approvedBy: decidedBy }
+    : { kind: "approved", approvedBy: decidedBy, comment };
 }
 
 interface JobProgress {
@@ -307,7 +340,8 @@ async function pollFulfilment(
     {
       initialState: { jobId, state: "QUEUED", checks: 0 },
       // Stop at the bound (the result is then not final), otherwise back off exponentially.
-      waitStrategy: (progress, attempt) => (attempt >= maxChecks ? { shouldContinue: false } : backoff(progress, attempt)),
+      waitStrategy: (progress, attempt) =>
+        attempt >= maxChecks ? { shouldContinue: false } : backoff(progress, attempt),
     },
   );
   if (job.state === "FAILED") {

@@ -19,7 +19,13 @@ describe("the manager answers", () => {
     [
       "approves: the order is placed and polled until it ships",
       { success: approve("u-dana", "Within budget") },
-      { status: "SHIPPED", approvedBy: "u-dana", jobId: "job-PR-2042", trackingNumber: "TRK-job-PR-2042", statusChecks: 3 },
+      {
+        status: "SHIPPED",
+        approvedBy: "u-dana",
+        jobId: "job-PR-2042",
+        trackingNumber: "TRK-job-PR-2042",
+        statusChecks: 3,
+      },
     ],
     [
       "rejects in the answer",
@@ -89,7 +95,11 @@ describe("a malformed answer is declined, never taken for an approval", () => {
     ["not JSON", "yes, go ahead", "the answer is not JSON"],
     ["an empty answer", "", "the answer is empty"],
     ["a JSON string", JSON.stringify("approve"), "answer must be an object"],
-    ["an unknown decision", JSON.stringify({ decision: "maybe", decidedBy: "u-dana" }), "decision must be approve or reject"],
+    [
+      "an unknown decision",
+      JSON.stringify({ decision: "maybe", decidedBy: "u-dana" }),
+      "decision must be approve or reject",
+    ],
     ["no approver", JSON.stringify({ decision: "approve" }), "decidedBy"],
     [
       "an extra field",
@@ -106,10 +116,16 @@ describe("a malformed answer is declined, never taken for an approval", () => {
 
     // A handled outcome: the execution completes (no crash loop), the purchase is declined with the reason.
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    expect(result.getResult()).toMatchObject({ status: "DECLINED", reason: "INVALID_ANSWER", escalated: false });
+    expect(result.getResult()).toMatchObject({
+      status: "DECLINED",
+      reason: "INVALID_ANSWER",
+      escalated: false,
+    });
     const outcome = result.getResult()!;
     expect(outcome.status === "DECLINED" ? outcome.detail : "").toContain(problem);
-    expect(world.decisions).toEqual([{ decision: "DECLINED", detail: expect.stringContaining(problem) as string }]);
+    expect(world.decisions).toEqual([
+      { decision: "DECLINED", detail: expect.stringContaining(problem) as string },
+    ]);
     expect(world.callsTo("supplier.placeOrder")).toBe(0);
     expect(result.getInvocations().length).toBeLessThanOrEqual(3);
   });
@@ -141,10 +157,16 @@ describe("heartbeats", () => {
 });
 
 describe("no answer in time: escalation with durable reminders, then auto-decline", () => {
-  async function escalate(director: (op: ReturnType<typeof setUp>["runner"]) => Promise<void>, directorTimeout = 60) {
+  async function escalate(
+    director: (op: ReturnType<typeof setUp>["runner"]) => Promise<void>,
+    directorTimeout = 60,
+  ) {
     const { world, runner } = setUp(
       {},
-      testConfig({ ...managerGoesQuiet, director: { timeout: { seconds: directorTimeout }, remindEvery: { days: 1 }, maxReminders: 2 } }),
+      testConfig({
+        ...managerGoesQuiet,
+        director: { timeout: { seconds: directorTimeout }, remindEvery: { days: 1 }, maxReminders: 2 },
+      }),
     );
     const run = runner.run({ payload: samplePurchase });
     await director(runner);
@@ -169,15 +191,23 @@ describe("no answer in time: escalation with durable reminders, then auto-declin
     expect(directorCallback.getType()).toBe(OperationType.CALLBACK);
     const callbackId = directorCallback.getCallbackDetails()!.callbackId;
     expect(world.messages).toEqual([
-      { kind: "approval", to: "u-dana", callbackId: runner.getOperation("ask-manager").getCallbackDetails()!.callbackId },
+      {
+        kind: "approval",
+        to: "u-dana",
+        callbackId: runner.getOperation("ask-manager").getCallbackDetails()!.callbackId,
+      },
       { kind: "escalation", to: "u-sam", callbackId },
       { kind: "reminder", to: "u-sam", callbackId, reminderNumber: 1 },
       { kind: "reminder", to: "u-sam", callbackId, reminderNumber: 2 },
     ]);
     for (const turn of [1, 2]) {
-      expect(runner.getOperation(`wait-before-reminder-${turn}`).getWaitDetails()?.waitSeconds).toBe(24 * 60 * 60);
+      expect(runner.getOperation(`wait-before-reminder-${turn}`).getWaitDetails()?.waitSeconds).toBe(
+        24 * 60 * 60,
+      );
       // The reminder won each race: the durable wait finished first, and that outcome is checkpointed.
-      expect(runner.getOperation(`director-answer-or-reminder-${turn}`).getStatus()).toBe(OperationStatus.SUCCEEDED);
+      expect(runner.getOperation(`director-answer-or-reminder-${turn}`).getStatus()).toBe(
+        OperationStatus.SUCCEEDED,
+      );
     }
   });
 
@@ -185,11 +215,18 @@ describe("no answer in time: escalation with durable reminders, then auto-declin
     const { world, result } = await escalate(async (runner) => {
       await runner.getOperation("notify-director").waitForData(WaitingOperationStatus.COMPLETED);
       await runner.getOperation("director-approval").waitForData(WaitingOperationStatus.STARTED);
-      await runner.getOperation("director-approval").sendCallbackFailure({ ErrorType: "Rejected", ErrorMessage: "Not now" });
+      await runner
+        .getOperation("director-approval")
+        .sendCallbackFailure({ ErrorType: "Rejected", ErrorMessage: "Not now" });
     });
 
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    expect(result.getResult()).toMatchObject({ status: "DECLINED", reason: "REJECTED", detail: "Rejected: Not now", escalated: true });
+    expect(result.getResult()).toMatchObject({
+      status: "DECLINED",
+      reason: "REJECTED",
+      detail: "Rejected: Not now",
+      escalated: true,
+    });
     expect(world.callsTo("supplier.placeOrder")).toBe(0);
   });
 
@@ -213,7 +250,10 @@ describe("no answer in time: escalation with durable reminders, then auto-declin
       "reminder u-sam",
     ]);
     expect(world.decisions).toEqual([
-      { decision: "DECLINED", detail: "Auto-declined: neither the manager nor the director answered in time" },
+      {
+        decision: "DECLINED",
+        detail: "Auto-declined: neither the manager nor the director answered in time",
+      },
     ]);
     expect(world.callsTo("supplier.placeOrder")).toBe(0);
   });

@@ -70,7 +70,9 @@ describe("the real dependencies", () => {
     expect(text).toContain("Dana, please approve a purchase (PR-2042).");
     expect(text).toContain("Ada asks for 2 x Standing desk from acme-office: 1299.00 EUR.");
     expect(text).toContain("Approve: https://approvals.example.com/callbacks/Ab3d%2BEf9%2FhIj%3D%3D/approve");
-    expect(text).toContain("Need more time: https://approvals.example.com/callbacks/Ab3d%2BEf9%2FhIj%3D%3D/more-time");
+    expect(text).toContain(
+      "Need more time: https://approvals.example.com/callbacks/Ab3d%2BEf9%2FhIj%3D%3D/more-time",
+    );
   });
 
   it("reports a webhook outage as transient without revealing the webhook URL", async () => {
@@ -98,10 +100,15 @@ describe("the real dependencies", () => {
     ];
     const deps = createHttpDeps(config);
 
-    await expect(deps.purchasing.submit({ request: samplePurchase, idempotencyKey: "PR-2042:submit" })).resolves.toEqual({
+    await expect(
+      deps.purchasing.submit({ request: samplePurchase, idempotencyKey: "PR-2042:submit" }),
+    ).resolves.toEqual({
       reference: "PO-REQ-9",
     });
-    await expect(deps.supplier.jobStatus({ jobId: "job 1" })).resolves.toEqual({ state: "SHIPPED", trackingNumber: "TRK-1" });
+    await expect(deps.supplier.jobStatus({ jobId: "job 1" })).resolves.toEqual({
+      state: "SHIPPED",
+      trackingNumber: "TRK-1",
+    });
 
     expect(received.map((request) => `${request.method} ${request.url}`)).toEqual([
       "POST /purchasing/purchase-requests",
@@ -144,9 +151,15 @@ describe("scripts/send-callback.ts", () => {
     await sendCallback(stub as never, ["reject", "Ab3dEf9hIj", "Over", "budget"]);
     await sendCallback(stub as never, ["heartbeat", "Ab3dEf9hIj"]);
 
-    const [failure, heartbeat] = stub.sent as [SendDurableExecutionCallbackFailureCommand, SendDurableExecutionCallbackHeartbeatCommand];
+    const [failure, heartbeat] = stub.sent as [
+      SendDurableExecutionCallbackFailureCommand,
+      SendDurableExecutionCallbackHeartbeatCommand,
+    ];
     expect(failure).toBeInstanceOf(SendDurableExecutionCallbackFailureCommand);
-    expect(failure.input).toEqual({ CallbackId: "Ab3dEf9hIj", Error: { ErrorType: "Rejected", ErrorMessage: "Over budget" } });
+    expect(failure.input).toEqual({
+      CallbackId: "Ab3dEf9hIj",
+      Error: { ErrorType: "Rejected", ErrorMessage: "Over budget" },
+    });
     expect(heartbeat).toBeInstanceOf(SendDurableExecutionCallbackHeartbeatCommand);
     expect(heartbeat.input).toEqual({ CallbackId: "Ab3dEf9hIj" });
   });

@@ -7,16 +7,39 @@ beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }))
 afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
 
 describe("bad input", () => {
-  const sameApprover = { ...samplePurchase, approvers: { manager: samplePurchase.approvers.manager, director: samplePurchase.approvers.manager } };
+  const sameApprover = {
+    ...samplePurchase,
+    approvers: { manager: samplePurchase.approvers.manager, director: samplePurchase.approvers.manager },
+  };
   it.each([
     ["an empty event", {}, "requestId is required"],
     ["not an object", "PR-2042", "event must be an object"],
-    ["a zero quantity", { ...samplePurchase, item: { ...samplePurchase.item, quantity: 0 } }, "item.quantity must be at least 1"],
-    ["a fractional amount", { ...samplePurchase, amountCents: 99.5 }, "amountCents must be a whole number of cents"],
+    [
+      "a zero quantity",
+      { ...samplePurchase, item: { ...samplePurchase.item, quantity: 0 } },
+      "item.quantity must be at least 1",
+    ],
+    [
+      "a fractional amount",
+      { ...samplePurchase, amountCents: 99.5 },
+      "amountCents must be a whole number of cents",
+    ],
     ["an unknown currency", { ...samplePurchase, currency: "BTC" }, "currency must be one of USD, EUR, GBP"],
-    ["a bad requester email", { ...samplePurchase, requester: { ...samplePurchase.requester, email: "ada" } }, "requester.email must be an email address"],
-    ["no director", { ...samplePurchase, approvers: { manager: samplePurchase.approvers.manager } }, "approvers.director is required"],
-    ["the manager as director", sameApprover, "approvers.director.id the director must be someone other than the manager"],
+    [
+      "a bad requester email",
+      { ...samplePurchase, requester: { ...samplePurchase.requester, email: "ada" } },
+      "requester.email must be an email address",
+    ],
+    [
+      "no director",
+      { ...samplePurchase, approvers: { manager: samplePurchase.approvers.manager } },
+      "approvers.director is required",
+    ],
+    [
+      "the manager as director",
+      sameApprover,
+      "approvers.director.id the director must be someone other than the manager",
+    ],
   ])("rejects %s before any side effect", async (_label, payload, problem) => {
     const { world, runner } = setUp();
     const result = await runner.run({ payload });
@@ -44,8 +67,16 @@ describe("checking an approver's answer", () => {
     ["broken JSON", "{", "the answer is not JSON"],
     ["null", "null", "answer must be an object"],
     ["an empty approver", '{"decision":"approve","decidedBy":""}', "decidedBy is required"],
-    ["a decision in capitals", '{"decision":"APPROVE","decidedBy":"u-dana"}', "decision must be approve or reject"],
-    ["a 501-character comment", JSON.stringify({ decision: "approve", decidedBy: "u-dana", comment: "x".repeat(501) }), "comment must be at most 500 characters"],
+    [
+      "a decision in capitals",
+      '{"decision":"APPROVE","decidedBy":"u-dana"}',
+      "decision must be approve or reject",
+    ],
+    [
+      "a 501-character comment",
+      JSON.stringify({ decision: "approve", decidedBy: "u-dana", comment: "x".repeat(501) }),
+      "comment must be at most 500 characters",
+    ],
   ])("reports %s as invalid, never throwing", (_label, raw, problem) => {
     const checked = checkApprovalAnswer(raw);
     expect(checked.valid).toBe(false);

@@ -1,4 +1,10 @@
-import { ExecutionStatus, LocalDurableTestRunner, OperationStatus, OperationType, WaitingOperationStatus } from "@aws/durable-execution-sdk-js-testing";
+import {
+  ExecutionStatus,
+  LocalDurableTestRunner,
+  OperationStatus,
+  OperationType,
+  WaitingOperationStatus,
+} from "@aws/durable-execution-sdk-js-testing";
 import { OperationSubType } from "@aws/durable-execution-sdk-js";
 import { defaultConfig } from "../src";
 import { samplePurchase, type WorldOptions } from "../src/demo";
@@ -26,7 +32,11 @@ describe("polling the fulfilment job with waitForCondition", () => {
     const { world, runner, result } = await approvedPurchase(options);
 
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    expect(result.getResult()).toMatchObject({ status: "SHIPPED", trackingNumber: "TRK-job-PR-2042", statusChecks: checks });
+    expect(result.getResult()).toMatchObject({
+      status: "SHIPPED",
+      trackingNumber: "TRK-job-PR-2042",
+      statusChecks: checks,
+    });
     const poll = runner.getOperation("poll-fulfilment");
     expect(poll.getType()).toBe(OperationType.STEP);
     expect(poll.getSubType()).toBe(OperationSubType.WAIT_FOR_CONDITION);

@@ -1,5 +1,9 @@
 import { withDurableExecution } from "@aws/durable-execution-sdk-js";
-import { ExecutionStatus, LocalDurableTestRunner, WaitingOperationStatus } from "@aws/durable-execution-sdk-js-testing";
+import {
+  ExecutionStatus,
+  LocalDurableTestRunner,
+  WaitingOperationStatus,
+} from "@aws/durable-execution-sdk-js-testing";
 import { handlePurchaseRequest, type PurchaseOutcome, type WorkflowConfig } from "../src";
 import { samplePurchase, simulatedWorld } from "../src/demo";
 import { approve } from "./support";
@@ -34,7 +38,12 @@ it("replays across invocations: escalation, reminders, approval and polling each
   const result = await run;
 
   expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-  expect(result.getResult()).toMatchObject({ status: "SHIPPED", approvedBy: "u-sam", escalated: true, statusChecks: 2 });
+  expect(result.getResult()).toMatchObject({
+    status: "SHIPPED",
+    approvedBy: "u-sam",
+    escalated: true,
+    statusChecks: 2,
+  });
   const invocations = result.getInvocations().length;
   // Suspended at least: on the manager's callback, two reminder waits, the director's callback, the lead time
   // and one polling delay.
@@ -42,12 +51,9 @@ it("replays across invocations: escalation, reminders, approval and polling each
   expect(handlerBodyRuns).toBe(invocations);
   // Each side effect happened once, however many times the handler body replayed past it.
   expect(world.callsTo("purchasing.submit")).toBe(1);
-  expect(world.messages.map((message) => `${message.kind} ${message.to}${message.reminderNumber ?? ""}`)).toEqual([
-    "approval u-dana",
-    "escalation u-sam",
-    "reminder u-sam1",
-    "reminder u-sam2",
-  ]);
+  expect(
+    world.messages.map((message) => `${message.kind} ${message.to}${message.reminderNumber ?? ""}`),
+  ).toEqual(["approval u-dana", "escalation u-sam", "reminder u-sam1", "reminder u-sam2"]);
   expect(world.callsTo("chat")).toBe(4);
   expect(world.callsTo("purchasing.recordDecision")).toBe(1);
   expect(world.callsTo("supplier.placeOrder")).toBe(1);

@@ -27,9 +27,13 @@ export const managerGoesQuiet = { manager: { timeout: { seconds: 2 }, heartbeatT
 
 export function setUp(options: WorldOptions = {}, config: WorkflowConfig = testConfig()) {
   const world = simulatedWorld(options);
-  const runner = new LocalDurableTestRunner<PurchaseOutcome>({ handlerFunction: createHandler(world.deps, config) });
+  const runner = new LocalDurableTestRunner<PurchaseOutcome>({
+    handlerFunction: createHandler(world.deps, config),
+  });
   return { world, runner };
 }
 
 export const approve = (decidedBy: string, comment?: string) =>
-  JSON.stringify(comment === undefined ? { decision: "approve", decidedBy } : { decision: "approve", decidedBy, comment });
+  JSON.stringify(
+    comment === undefined ? { decision: "approve", decidedBy } : { decision: "approve", decidedBy, comment },
+  );
