@@ -4,7 +4,7 @@ import {
   PROVIDER_CONCURRENCY_LIMIT,
   TransientServiceError,
   type BillingDeps,
-  type CreditBureau,
+  type FxProvider,
 } from "./deps";
 import type { Invoice, InvoiceBatch } from "./input";
 import type { WorkflowConfig } from "./workflow";
@@ -16,19 +16,23 @@ import type { WorkflowConfig } from "./workflow";
 export interface WorldOptions {
   /** Deliveries that fail with a 503 before the provider accepts, per invoice id (Infinity: never accepts). */
   deliveryFailures?: Record<string, number>;
-  /** How long one delivery takes, in ms (default 20). */
-  deliveryLatencyMs?: number;
+  /** How long one delivery takes, in ms (default 20), for all invoices or per invoice id. */
+  deliveryLatencyMs?: number | ((invoiceId: string) => number);
   /** The provider's concurrency limit: a request beyond it is refused with a 429 (default PROVIDER_CONCURRENCY_LIMIT). */
   providerLimit?: number;
   /** Size of each rendered document, in bytes (default 300 KB: more than a checkpoint can hold). */
   documentBytes?: number;
-  /** Enrichment sources and bureaus that fail every call. */
-  down?: Array<"crm" | "ledger" | "tax-registry" | "atlas" | "beacon" | "cedar">;
-  /** How long each bureau takes to answer, in ms (default: atlas 10, beacon 30, cedar 400). */
-  bureauLatencyMs?: Partial<Record<"atlas" | "beacon" | "cedar", number>>;
-  /** Bureau scores (default: atlas 720, beacon 690, cedar 800). */
-  bureauScores?: Partial<Record<"atlas" | "beacon" | "cedar", number>>;
+  /** Enrichment sources and exchange-rate providers that fail every call. */
+  down?: Array<"crm" | "ledger" | "tax-registry" | FxName>;
+  /** How long each exchange-rate provider takes to answer, in ms (default: atlas 10, beacon 30, cedar 400). */
+  fxLatencyMs?: Partial<Record<FxName, number>>;
+  /** GBP to EUR rate each provider quotes (default: atlas 1.14, beacon 1.16, cedar 1.5). */
+  fxRates?: Partial<Record<FxName, number>>;
+  /** Overdue invoices the ledger reports (default 0: 30-day terms). */
+  overdueInvoices?: number;
 }
+
+type FxName = "atlas" | "beacon" | "cedar";
 
 export interface Delivery {
   invoiceId: string;
@@ -59,10 +63,10 @@ export function simulatedWorld(options: WorldOptions = {}) {
     return answer();
   };
 
-  const bureau = (name: "atlas" | "beacon" | "cedar", defaultLatency: number, defaultScore: number): CreditBureau => ({
+  const fx = (name: FxName, defaultLatency: number, defaultRate: number): FxProvider => ({
     name,
-    getScore: () =>
-      lookup(name, () => ({ score: options.bureauScores?.[name] ?? defaultScore }), options.bureauLatencyMs?.[name] ?? defaultLatency),
+    getRate: () =>
+      lookup(name, () => ({ rate: options.fxRates?.[name] ?? defaultRate }), options.fxLatencyMs?.[name] ?? defaultLatency),
   });
 
   const deps: BillingDeps = {
@@ -76,12 +80,17 @@ export function simulatedWorld(options: WorldOptions = {}) {
         })),
     },
     ledger: {
-      getAccount: () => lookup("ledger", () => ({ source: "ledger", balanceCents: 125_000, overdueInvoices: 0 })),
+      getAccount: () =>
+        lookup("ledger", () => ({
+          source: "ledger",
+          balanceCents: 125_000,
+          overdueInvoices: options.overdueInvoices ?? 0,
+        })),
     },
     taxRegistry: {
       checkVatNumber: (vatNumber) => lookup("tax-registry", () => ({ source: "tax-registry", vatNumber, valid: true })),
     },
-    creditBureaus: [bureau("atlas", 10, 720), bureau("beacon", 30, 690), bureau("cedar", 400, 800)],
+    fxProviders: [fx("atlas", 10, 1.14), fx("beacon", 30, 1.16), fx("cedar", 400, 1.5)],
     renderer: {
       render: async (invoice) => {
         renders.push(invoice.invoiceId);
@@ -105,7 +114,8 @@ export function simulatedWorld(options: WorldOptions = {}) {
             deliveries.push({ invoiceId, idempotencyKey, outcome: "throttled" });
             throw new TransientServiceError(`too many concurrent requests (429): limit ${providerLimit}`, 429);
           }
-          await sleep(options.deliveryLatencyMs ?? 20);
+          const latency = options.deliveryLatencyMs ?? 20;
+          await sleep(typeof latency === "number" ? latency : latency(invoiceId));
           const left = failuresLeft.get(invoiceId) ?? 0;
           if (left > 0) {
             failuresLeft.set(invoiceId, left - 1);
@@ -142,11 +152,10 @@ export function sampleBatch(count = 12, batchId = "2026-11-acme"): InvoiceBatch 
   const invoices: Invoice[] = Array.from({ length: count }, (_, index) => ({
     invoiceId: `INV-${1001 + index}`,
     amountCents: 10_000 + ((index * 7919) % 90_000),
-    currency: "GBP",
     issueDate: "2026-11-30",
     purchaseOrder: `PO-${5000 + (index % 40)}`,
   }));
-  return { batchId, customerId: "acme", vatNumber: "GB123456789", invoices };
+  return { batchId, customerId: "acme", vatNumber: "GB123456789", currency: "GBP", invoices };
 }
 
 /** Short durations for the demo and the tests: the shape of the run is the same as in production. */
@@ -160,10 +169,11 @@ export const quickConfig: Partial<WorkflowConfig> = {
 /**
  * What `pnpm demo map-parallel` runs: 12 invoices, 4 at a time. The provider is down for INV-1005 during
  * the whole first pass (both attempts fail), so it fails alone, the others go out, and the retry pass
- * sends it after the cool-down. Credit: atlas and beacon answer first; cedar is slow and not waited for.
+ * sends it after the cool-down. Then the GBP total is converted at the average rate of the first two FX
+ * providers to answer (atlas, beacon); cedar is slow and not waited for.
  */
 export const demo = {
-  title: "Invoice batch: 3 sources in parallel, fastest 2 of 3 bureaus, 12 invoices 4 at a time, retry of the failed one",
+  title: "Invoice batch: 3 sources in parallel, 12 invoices 4 at a time, retry of the failed one, fastest 2 of 3 FX quotes",
   event: sampleBatch(12),
   createHandler: () =>
     createHandler(simulatedWorld({ deliveryFailures: { "INV-1005": 2 }, deliveryLatencyMs: 150 }).deps, quickConfig),

@@ -32,11 +32,11 @@ export interface Ledger {
 export interface TaxRegistry {
   checkVatNumber(vatNumber: string): Promise<TaxStatus>;
 }
-/** A credit bureau. Three of them answer the same question; the workflow uses the first two answers. */
-export interface CreditBureau {
-  /** Kebab-case, used in operation names: `bureau-${name}`. */
+/** An exchange-rate provider. Three of them answer the same question; the workflow uses the first two answers. */
+export interface FxProvider {
+  /** Kebab-case, used in operation names: `fx-${name}`. */
   name: string;
-  getScore(customerId: string): Promise<{ score: number }>;
+  getRate(from: string, to: string): Promise<{ rate: number }>;
 }
 /** What a document says about the customer. */
 export interface InvoiceRecipient {
@@ -46,7 +46,11 @@ export interface InvoiceRecipient {
 }
 /** Turns an invoice into a document (a PDF in production). Documents are large: hundreds of kilobytes. */
 export interface InvoiceRenderer {
-  render(invoice: Invoice, customer: InvoiceRecipient): Promise<{ body: Uint8Array; contentType: string }>;
+  render(
+    invoice: Invoice,
+    currency: string,
+    customer: InvoiceRecipient,
+  ): Promise<{ body: Uint8Array; contentType: string }>;
 }
 /** Where documents live (S3). Only the key is checkpointed, never the document. */
 export interface DocumentStore {
@@ -68,7 +72,7 @@ export interface BillingDeps {
   crm: Crm;
   ledger: Ledger;
   taxRegistry: TaxRegistry;
-  creditBureaus: CreditBureau[];
+  fxProviders: FxProvider[];
   renderer: InvoiceRenderer;
   documents: DocumentStore;
   sender: InvoiceSender;
@@ -110,14 +114,14 @@ export interface RealDepsConfig {
   ledgerUrl: string;
   taxRegistryUrl: string;
   invoicingUrl: string;
-  /** Bureau name to base URL, e.g. { atlas: "https://..." }. */
-  bureauUrls: Record<string, string>;
+  /** Exchange-rate provider name to base URL, e.g. { atlas: "https://..." }. */
+  fxUrls: Record<string, string>;
   apiToken?: string;
   timeoutMs?: number;
 }
 
-/** The bureaus the deployed function asks, in the order of the parallel branches. */
-export const BUREAUS = ["atlas", "beacon", "cedar"] as const;
+/** The exchange-rate providers the deployed function asks, in the order of the parallel branches. */
+export const FX_PROVIDERS = ["atlas", "beacon", "cedar"] as const;
 
 export function configFromEnv(): RealDepsConfig {
   return {
@@ -126,9 +130,7 @@ export function configFromEnv(): RealDepsConfig {
     ledgerUrl: process.env.LEDGER_API_URL ?? "",
     taxRegistryUrl: process.env.TAX_REGISTRY_API_URL ?? "",
     invoicingUrl: process.env.INVOICING_API_URL ?? "",
-    bureauUrls: Object.fromEntries(
-      BUREAUS.map((name) => [name, process.env[`BUREAU_${name.toUpperCase()}_URL`] ?? ""]),
-    ),
+    fxUrls: Object.fromEntries(FX_PROVIDERS.map((name) => [name, process.env[`FX_${name.toUpperCase()}_URL`] ?? ""])),
     apiToken: process.env.BILLING_API_TOKEN,
   };
 }
@@ -167,14 +169,13 @@ export function createRealDeps(
         valid: (await get<{ valid: boolean }>(config().taxRegistryUrl, `vat/${encodeURIComponent(vatNumber)}`)).valid,
       }),
     },
-    creditBureaus: BUREAUS.map((name) => ({
+    fxProviders: FX_PROVIDERS.map((name) => ({
       name,
-      getScore: (customerId) =>
-        get<{ score: number }>(config().bureauUrls[name] ?? "", `scores/${encodeURIComponent(customerId)}`),
+      getRate: (from, to) => get<{ rate: number }>(config().fxUrls[name] ?? "", `rates/${from}/${to}`),
     })),
     renderer: {
-      render: async (invoice, customer) => ({
-        body: renderInvoiceHtml(invoice, customer),
+      render: async (invoice, currency, customer) => ({
+        body: renderInvoiceHtml(invoice, currency, customer),
         contentType: "text/html; charset=utf-8",
       }),
     },
@@ -199,9 +200,9 @@ function lazyS3Client(): S3Client {
 }
 
 /** A plain HTML invoice. Production would render a PDF; either way the document stays out of the checkpoint. */
-export function renderInvoiceHtml(invoice: Invoice, customer: InvoiceRecipient): Uint8Array {
+export function renderInvoiceHtml(invoice: Invoice, currency: string, customer: InvoiceRecipient): Uint8Array {
   const escape = (text: string) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
-  const amount = `${(invoice.amountCents / 100).toFixed(2)} ${invoice.currency}`;
+  const amount = `${(invoice.amountCents / 100).toFixed(2)} ${currency}`;
   const html = [
     "<!doctype html><meta charset=utf-8>",
     `<title>Invoice ${escape(invoice.invoiceId)}</title>`,

@@ -4,10 +4,10 @@ import { defaultConfig, runBillingBatch, type WorkflowConfig } from "./workflow"
 
 export type {
   BillingDeps,
-  CreditBureau,
   Crm,
   CrmRecord,
   DocumentStore,
+  FxProvider,
   InvoiceRecipient,
   InvoiceRenderer,
   InvoiceSender,
@@ -19,23 +19,25 @@ export type {
   TaxStatus,
 } from "./deps";
 export {
-  BUREAUS,
   ClientError,
   PROVIDER_CONCURRENCY_LIMIT,
   TransientServiceError,
   configFromEnv,
   createRealDeps,
+  dueDate,
+  FX_PROVIDERS,
   renderInvoiceHtml,
 } from "./deps";
 export { InvalidBatchError, MAX_INVOICES_PER_BATCH, parseInvoiceBatch, type Invoice, type InvoiceBatch } from "./input";
 export {
-  checkCredit,
   defaultConfig,
   documentKey,
   enrichCustomer,
   haltIfCanariesFail,
   isHalted,
   paymentTerms,
+  quoteFxRate,
+  REPORTING_CURRENCY,
   runBillingBatch,
   sendInvoices,
   sendingCap,

@@ -14,7 +14,6 @@ export const MAX_INVOICES_PER_BATCH = 1000;
 const Invoice = z.object({
   invoiceId: z.string().regex(/^INV-[0-9]{1,12}$/, "must look like INV-1042"),
   amountCents: z.number().int("must be a whole number of cents").positive("must be positive"),
-  currency: z.enum(["USD", "EUR", "GBP"], "must be one of USD, EUR, GBP"),
   issueDate: z.iso.date("must be a date (YYYY-MM-DD)"),
   purchaseOrder: z.string().min(1, "must not be empty").max(64, "must be at most 64 characters").optional(),
 });
@@ -23,6 +22,7 @@ export const InvoiceBatchInput = z.object({
   batchId: z.string().regex(/^[A-Za-z0-9-]{3,64}$/, "must be 3-64 letters, digits or dashes"),
   customerId: z.string().regex(/^[A-Za-z0-9-]{3,64}$/, "must be 3-64 letters, digits or dashes"),
   vatNumber: z.string().regex(/^[A-Z]{2}[A-Z0-9]{2,13}$/, "must be a VAT number such as GB123456789"),
+  currency: z.enum(["USD", "EUR", "GBP"], "must be one of USD, EUR, GBP"),
   invoices: z
     .array(Invoice)
     .min(1, "must contain at least one invoice")

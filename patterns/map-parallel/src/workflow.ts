@@ -54,8 +54,10 @@ export interface CustomerProfile extends InvoiceRecipient {
   overdueInvoices: number;
   vatNumber: string;
   vatValid: boolean;
-  creditScore: number;
 }
+
+/** The currency the books are kept in: each batch's sent total is reported in it. */
+export const REPORTING_CURRENCY = "EUR";
 
 /** One invoice's result: small on purpose. The document itself stays in the store; only its key is here. */
 export interface SentInvoice {
@@ -78,9 +80,11 @@ export interface BillingRunResult {
   batchId: string;
   customerId: string;
   paymentTermsDays: number;
-  creditScore: number;
   /** HALTED: the first pass stopped on its failure policy, nothing was retried. */
   outcome: "ALL_SENT" | "PARTIALLY_SENT" | "HALTED";
+  sentTotal: { currency: string; amountCents: number };
+  /** Absent when fewer than two FX providers answered: the invoices went out, the report waits for a rate. */
+  reportingTotal?: { currency: string; amountCents: number; rate: number };
   firstPass: PassReport;
   retryPass?: PassReport;
   sent: SentInvoice[];
@@ -89,9 +93,10 @@ export interface BillingRunResult {
 }
 
 /**
- * Month-end billing for one business customer: enrich the customer from three systems at once, check credit
- * with the fastest two of three bureaus, send every invoice (a few at a time, each one isolated from the
- * others' failures), then give the failed ones a second pass after a cool-down.
+ * Month-end billing for one business customer: enrich the customer from three systems at once, send every
+ * invoice (a few at a time, each one isolated from the others' failures), give the failed ones a second pass
+ * after a cool-down, and report the total sent in the reporting currency, at the rate of the fastest two of
+ * three exchange-rate providers.
  *
  * The handler body re-runs from the top on every invocation (replay). A finished map or parallel returns its
  * checkpointed BatchResult without re-entering any item, so each invoice is rendered and sent once.
@@ -106,43 +111,42 @@ export async function runBillingBatch(
   const batch = parseInvoiceBatch(event);
   context.logger.info("Billing run", { batchId: batch.batchId, invoices: batch.invoices.length });
 
-  const sources = await enrichCustomer(context, deps, batch);
-  const creditScore = await checkCredit(context, deps, batch.customerId);
-  const customer: CustomerProfile = {
-    ...sources,
-    creditScore,
-    paymentTermsDays: paymentTerms(creditScore, sources.overdueInvoices),
-  };
+  const customer = await enrichCustomer(context, deps, batch);
 
-  const firstPass = await sendInvoices(context, "send-invoices", batch.invoices, customer, batch.batchId, deps, config);
+  const firstPass = await sendInvoices(context, "send-invoices", batch.invoices, batch, customer, deps, config);
 
-  // Failed items are known from the checkpointed result, so this list is the same on every replay.
+  // Failed items are read from the checkpointed result, so this list is the same on every replay.
   const toRetry = firstPass.failed().map((item) => batch.invoices[item.index]!);
-  const halted = isHalted(firstPass);
   let retryPass: BatchResult<SentInvoice> | undefined;
-  if (!halted && toRetry.length > 0) {
+  // Only after a pass that ran to the end. A pass that stopped early (its policy halted it, or it had enough)
+  // may have left items in flight, and those would keep this invocation from suspending at the wait below.
+  if (firstPass.completionReason === "ALL_COMPLETED" && toRetry.length > 0) {
     // Step retries (seconds apart) ride out blips. An outage longer than that failed these invoices; give it
     // time to clear, at no compute cost: the function suspends here and resumes after the timer.
     await context.wait("cool-down-before-retry", config.retryCooldown);
-    retryPass = await sendInvoices(context, "retry-failed-invoices", toRetry, customer, batch.batchId, deps, config, {
+    retryPass = await sendInvoices(context, "retry-failed-invoices", toRetry, batch, customer, deps, config, {
       // Only the failed invoices, and all of them: one failing again must not stop the others.
       toleratedFailurePercentage: 100,
     });
   }
 
-  return report(batch, customer, firstPass, toRetry, retryPass, halted);
+  // Last, after every wait: an early-completing parallel leaves its slowest branch running (see quoteFxRate).
+  const sentTotal = totalSent(batch, [firstPass, retryPass]);
+  const rate = batch.currency === REPORTING_CURRENCY ? 1 : await quoteFxRate(context, deps, batch.currency);
+
+  return report(batch, customer, firstPass, toRetry, retryPass, sentTotal, rate);
 }
 
 /**
- * Three systems answer three different questions: named branches of one parallel, each its own step. All
- * three are required, so the default (fail-fast) policy fits, and throwIfError stops the run before any
- * invoice goes out if one source failed for good.
+ * Three systems answer three different questions: named branches of one parallel, each its own step, each
+ * returning its own type. All three are required, so the default (fail-fast) policy fits, and throwIfError
+ * stops the run before any invoice goes out if one source failed for good.
  */
 export async function enrichCustomer(
   context: DurableContext,
   deps: BillingDeps,
   batch: InvoiceBatch,
-): Promise<Omit<CustomerProfile, "creditScore" | "paymentTermsDays">> {
+): Promise<CustomerProfile> {
   const sources = await context.parallel("enrich-customer", [
     { name: "crm", func: (branch) => branch.step("load-crm-record", () => deps.crm.getCustomer(batch.customerId), lookup) },
     {
@@ -165,29 +169,40 @@ export async function enrichCustomer(
     overdueInvoices: ledger.overdueInvoices,
     vatNumber: tax.vatNumber,
     vatValid: tax.valid,
+    paymentTermsDays: paymentTerms(ledger.overdueInvoices),
   };
 }
 
 /**
- * The fastest two of three bureaus: the parallel completes as soon as two have answered. The third is not
- * cancelled (its call still happens and is paid for); its answer is simply not waited for. Which two answered
- * first is checkpointed, so a replay uses the same two.
+ * The fastest two of three providers: the parallel completes as soon as two have answered, and the rate is
+ * their average. The third is not cancelled (its call still happens and is paid for); it is just not waited
+ * for. Which two answered first is checkpointed, so a replay uses the same two.
+ *
+ * Until that third branch finishes, and in SDK 2.4.0 for the rest of the invocation, it counts as running,
+ * so the function cannot suspend: a wait placed after this parallel would be waited out in-process. That is
+ * why this runs last.
  */
-export async function checkCredit(context: DurableContext, deps: BillingDeps, customerId: string): Promise<number> {
-  const answers = await context.parallel(
-    "check-credit",
-    deps.creditBureaus.map((bureau) => ({
-      name: `bureau-${bureau.name}`,
+export async function quoteFxRate(
+  context: DurableContext,
+  deps: BillingDeps,
+  from: string,
+): Promise<number | undefined> {
+  const quotes = await context.parallel(
+    "quote-fx-rate",
+    deps.fxProviders.map((provider) => ({
+      name: `fx-${provider.name}`,
       func: (branch: DurableContext) =>
-        branch.step(`score-from-${bureau.name}`, () => bureau.getScore(customerId), lookup),
+        branch.step(`rate-from-${provider.name}`, () => provider.getRate(from, REPORTING_CURRENCY), lookup),
     })),
     { completionConfig: { minSuccessful: 2 } },
   );
-  const scores = answers.getResults().map((answer) => answer.score);
-  if (scores.length < 2) {
-    throw new Error(`Credit check inconclusive: ${scores.length} of ${deps.creditBureaus.length} bureaus answered`);
+  const rates = quotes.getResults().map((quote) => quote.rate);
+  if (rates.length < 2) {
+    // No quorum (two providers failed): report without a rate rather than fail a batch already sent.
+    context.logger.warn("No FX quorum", { from, to: REPORTING_CURRENCY, answered: rates.length });
+    return undefined;
   }
-  return Math.min(...scores); // the cautious reading of the two answers
+  return rates.reduce((sum, rate) => sum + rate, 0) / rates.length;
 }
 
 /**
@@ -198,8 +213,8 @@ export function sendInvoices(
   context: DurableContext,
   name: string,
   invoices: Invoice[],
+  batch: Pick<InvoiceBatch, "batchId" | "currency">,
   customer: CustomerProfile,
-  batchId: string,
   deps: BillingDeps,
   config: WorkflowConfig,
   completionConfig: CompletionConfig = config.completionPolicy,
@@ -208,7 +223,7 @@ export function sendInvoices(
   return context.map(
     name,
     invoices,
-    (item, invoice) => sendInvoice(item, invoice, customer, batchId, deps, config),
+    (item, invoice) => sendInvoice(item, invoice, batch, customer, deps, config),
     {
       // The provider accepts a limited number of concurrent requests: more would only earn 429s.
       maxConcurrency: config.maxConcurrency,
@@ -223,8 +238,8 @@ export function sendInvoices(
 async function sendInvoice(
   context: DurableContext,
   invoice: Invoice,
+  { batchId, currency }: Pick<InvoiceBatch, "batchId" | "currency">,
   customer: CustomerProfile,
-  batchId: string,
   deps: BillingDeps,
   config: WorkflowConfig,
 ): Promise<SentInvoice> {
@@ -233,7 +248,7 @@ async function sendInvoice(
   const document = await context.step(
     `render-${invoice.invoiceId}`,
     async () => {
-      const { body, contentType } = await deps.renderer.render(invoice, customer);
+      const { body, contentType } = await deps.renderer.render(invoice, currency, customer);
       const key = documentKey(batchId, invoice.invoiceId);
       await deps.documents.put({ key, body, contentType });
       return { documentKey: key, bytes: body.byteLength };
@@ -248,7 +263,7 @@ async function sendInvoice(
         to: customer.billingEmail,
         documentKey: document.documentKey,
         amountCents: invoice.amountCents,
-        currency: invoice.currency,
+        currency,
         // Same key on a step retry, on the retry pass, and on a rerun of the whole batch: sent once.
         idempotencyKey: `${batchId}:${invoice.invoiceId}`,
       }),
@@ -296,10 +311,10 @@ export function documentKey(batchId: string, invoiceId: string): string {
   return `invoices/${batchId}/${invoiceId}`;
 }
 
-/** Payment terms from the credit score and the ledger: pure, so it can run outside a step. */
-export function paymentTerms(creditScore: number, overdueInvoices: number): number {
-  if (overdueInvoices > 2 || creditScore < 550) return 7;
-  return creditScore >= 700 ? 30 : 14;
+/** Payment terms from the ledger: pure, so it can run outside a step. */
+export function paymentTerms(overdueInvoices: number): number {
+  if (overdueInvoices === 0) return 30;
+  return overdueInvoices <= 2 ? 14 : 7;
 }
 
 /** Reads and quick lookups: three attempts, one second apart at first, then give up. */
@@ -332,13 +347,22 @@ function summarise(pass: BatchResult<SentInvoice>, invoices: number): PassReport
   };
 }
 
+function totalSent(batch: InvoiceBatch, passes: Array<BatchResult<SentInvoice> | undefined>) {
+  const sent = new Set(passes.flatMap((pass) => pass?.getResults() ?? []).map((invoice) => invoice.invoiceId));
+  const amountCents = batch.invoices
+    .filter((invoice) => sent.has(invoice.invoiceId))
+    .reduce((sum, invoice) => sum + invoice.amountCents, 0);
+  return { currency: batch.currency, amountCents };
+}
+
 function report(
   batch: InvoiceBatch,
   customer: CustomerProfile,
   firstPass: BatchResult<SentInvoice>,
   retried: Invoice[],
   retryPass: BatchResult<SentInvoice> | undefined,
-  halted: boolean,
+  sentTotal: { currency: string; amountCents: number },
+  rate: number | undefined,
 ): BillingRunResult {
   const sentById = new Map([...firstPass.getResults(), ...(retryPass?.getResults() ?? [])].map((s) => [s.invoiceId, s]));
   const sent = batch.invoices.flatMap((invoice) => sentById.get(invoice.invoiceId) ?? []);
@@ -348,13 +372,17 @@ function report(
   }));
   const finished = new Set(firstPass.all.filter((item) => item.status !== BatchItemStatus.STARTED).map((i) => i.index));
   const unfinished = batch.invoices.filter((_, index) => !finished.has(index)).map((invoice) => invoice.invoiceId);
+  const halted = isHalted(firstPass);
   const outcome = halted ? "HALTED" : finalFailures.length === 0 && unfinished.length === 0 ? "ALL_SENT" : "PARTIALLY_SENT";
   return {
     batchId: batch.batchId,
     customerId: batch.customerId,
     paymentTermsDays: customer.paymentTermsDays,
-    creditScore: customer.creditScore,
     outcome,
+    sentTotal,
+    ...(rate === undefined
+      ? {}
+      : { reportingTotal: { currency: REPORTING_CURRENCY, amountCents: Math.round(sentTotal.amountCents * rate), rate } }),
     firstPass: summarise(firstPass, batch.invoices.length),
     ...(retryPass ? { retryPass: summarise(retryPass, retried.length) } : {}),
     sent,

@@ -31,7 +31,6 @@ const customer: CustomerProfile = {
   overdueInvoices: 0,
   vatNumber: "GB123456789",
   vatValid: true,
-  creditScore: 720,
   paymentTermsDays: 30,
 };
 
@@ -57,7 +56,7 @@ async function runPass(policy: CompletionConfig | undefined, failing: number[]) 
     documentBytes: 64,
   });
   const handler = withDurableExecution(async (_event: unknown, context): Promise<PassOutcome> => {
-    const pass = await sendInvoices(context, "send-invoices", batch.invoices, customer, batch.batchId, world.deps, {
+    const pass = await sendInvoices(context, "send-invoices", batch.invoices, batch, customer, world.deps, {
       ...oneAtATime,
       completionPolicy: policy as CompletionConfig,
     });

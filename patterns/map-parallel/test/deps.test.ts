@@ -1,0 +1,94 @@
+import { createServer, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { createRealDeps, dueDate, renderInvoiceHtml, TransientServiceError, type RealDepsConfig } from "../src";
+import { sampleBatch } from "../src/demo";
+
+// The real dependencies, against a stub S3 client and a local HTTP server: never the cloud.
+const baseConfig: RealDepsConfig = {
+  documentBucket: "invoices-bucket",
+  crmUrl: "",
+  ledgerUrl: "",
+  taxRegistryUrl: "",
+  invoicingUrl: "",
+  fxUrls: {},
+};
+
+it("imports the deployed handler without any configuration", async () => {
+  const module = await import("../src/index");
+  expect(typeof module.handler).toBe("function");
+});
+
+it("stores a document in S3 with PutObject: bucket, key, body and content type", async () => {
+  const sent: unknown[] = [];
+  const deps = createRealDeps(
+    () => baseConfig,
+    () => ({ send: async (command: unknown) => void sent.push(command) }) as never,
+  );
+  const body = new TextEncoder().encode("<h1>Invoice</h1>");
+
+  await deps.documents.put({ key: "invoices/b-1/INV-1001", body, contentType: "text/html" });
+
+  expect(sent).toHaveLength(1);
+  expect(sent[0]).toBeInstanceOf(PutObjectCommand);
+  expect((sent[0] as PutObjectCommand).input).toEqual({
+    Bucket: "invoices-bucket",
+    Key: "invoices/b-1/INV-1001",
+    Body: body,
+    ContentType: "text/html",
+  });
+});
+
+it("sends an invoice over HTTP with its idempotency key, and maps a 503 to a transient error", async () => {
+  const requests: Array<{ url?: string; headers: IncomingHttpHeaders; body: string }> = [];
+  let status = 200;
+  const server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    request.on("end", () => {
+      requests.push({ url: request.url, headers: request.headers, body });
+      response.writeHead(status, { "content-type": "application/json" });
+      response.end(JSON.stringify(status === 200 ? { messageId: "m-1" } : { error: "down" }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  try {
+    const deps = createRealDeps(() => ({ ...baseConfig, invoicingUrl: url, apiToken: "t0k" }));
+    const request = {
+      invoiceId: "INV-1001",
+      to: "billing@acme.example.com",
+      documentKey: "invoices/b-1/INV-1001",
+      amountCents: 1000,
+      currency: "GBP",
+      idempotencyKey: "b-1:INV-1001",
+    };
+
+    await expect(deps.sender.send(request)).resolves.toEqual({ messageId: "m-1" });
+    expect(requests[0]).toMatchObject({ url: "/v1/invoices" });
+    expect(requests[0]!.headers["idempotency-key"]).toBe("b-1:INV-1001");
+    expect(requests[0]!.headers.authorization).toBe("Bearer t0k");
+    expect(JSON.parse(requests[0]!.body)).toEqual({
+      invoiceId: "INV-1001",
+      to: "billing@acme.example.com",
+      documentKey: "invoices/b-1/INV-1001",
+      amountCents: 1000,
+      currency: "GBP",
+    });
+
+    status = 503;
+    await expect(deps.sender.send(request)).rejects.toBeInstanceOf(TransientServiceError);
+  } finally {
+    server.close();
+  }
+});
+
+it("renders an HTML invoice with the due date from the payment terms", () => {
+  const invoice = sampleBatch(1).invoices[0]!;
+  const html = new TextDecoder().decode(
+    renderInvoiceHtml(invoice, "GBP", { legalName: "Acme <Ltd>", country: "GB", paymentTermsDays: 30 }),
+  );
+  expect(html).toContain("Acme &#60;Ltd&#62;");
+  expect(html).toContain("by 2026-12-30");
+  expect(dueDate("2026-11-30", 14)).toBe("2026-12-14");
+});

@@ -1,0 +1,66 @@
+import { ExecutionStatus, LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
+import { createHandler, InvalidBatchError, MAX_INVOICES_PER_BATCH, parseInvoiceBatch } from "../src";
+import { quickConfig, sampleBatch, simulatedWorld } from "../src/demo";
+
+beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
+afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+
+const valid = sampleBatch(3);
+
+describe("bad input fails before any work", () => {
+  it.each<[string, unknown, string]>([
+    ["an empty batch", { ...valid, invoices: [] }, "invoices must contain at least one invoice"],
+    [
+      "a batch beyond the maximum",
+      sampleBatch(MAX_INVOICES_PER_BATCH + 1),
+      "invoices must contain at most 1000 invoices (split larger batches)",
+    ],
+    [
+      "a malformed invoice",
+      { ...valid, invoices: [valid.invoices[0], { ...valid.invoices[1], amountCents: -5, issueDate: "30/11/2026" }] },
+      "invoices[1].amountCents must be positive; invoices[1].issueDate must be a date (YYYY-MM-DD)",
+    ],
+    [
+      "a duplicate invoice id",
+      { ...valid, invoices: [valid.invoices[0], valid.invoices[1], valid.invoices[0]] },
+      "invoices[2].invoiceId INV-1001 appears twice",
+    ],
+    ["an unknown currency", { ...valid, currency: "XYZ" }, "currency must be one of USD, EUR, GBP"],
+    ["not an object", "send the invoices", "event Invalid input: expected object, received string"],
+  ])("%s", async (_label, payload, problems) => {
+    const world = simulatedWorld();
+    const runner = new LocalDurableTestRunner({ handlerFunction: createHandler(world.deps, quickConfig) });
+
+    const result = await runner.run({ payload });
+
+    expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
+    expect(result.getError()).toMatchObject({
+      errorType: "InvalidBatchError",
+      errorMessage: `Invalid invoice batch: ${problems}`,
+    });
+    expect(result.getOperations()).toHaveLength(0);
+    expect(world.lookups).toEqual([]);
+    expect(world.renders).toEqual([]);
+    expect(world.deliveries).toEqual([]);
+  });
+
+  it("lists at most 20 problems, then how many more", () => {
+    const batch = sampleBatch(30);
+    const bad = { ...batch, invoices: batch.invoices.map((invoice) => ({ ...invoice, amountCents: 0 })) };
+    let error: unknown;
+    try {
+      parseInvoiceBatch(bad);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(InvalidBatchError);
+    const problems = (error as InvalidBatchError).problems;
+    expect(problems).toHaveLength(21);
+    expect(problems[0]).toBe("invoices[0].amountCents must be positive");
+    expect(problems[20]).toBe("and 10 more");
+  });
+
+  it("accepts a batch of exactly the maximum", () => {
+    expect(parseInvoiceBatch(sampleBatch(MAX_INVOICES_PER_BATCH)).invoices).toHaveLength(MAX_INVOICES_PER_BATCH);
+  });
+});

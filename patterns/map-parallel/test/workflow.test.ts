@@ -1,0 +1,350 @@
+import { NestingType, OperationSubType } from "@aws/durable-execution-sdk-js";
+import {
+  ExecutionStatus,
+  LocalDurableTestRunner,
+  OperationStatus,
+  OperationType,
+} from "@aws/durable-execution-sdk-js-testing";
+import { createHandler, PROVIDER_CONCURRENCY_LIMIT, type BillingRunResult, type WorkflowConfig } from "../src";
+import { quickConfig, sampleBatch, simulatedWorld, type WorldOptions } from "../src/demo";
+
+beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
+afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+
+async function runBatch(options: WorldOptions = {}, config: Partial<WorkflowConfig> = quickConfig, invoices = 8) {
+  const world = simulatedWorld(options);
+  const runner = new LocalDurableTestRunner<BillingRunResult>({ handlerFunction: createHandler(world.deps, config) });
+  const result = await runner.run({ payload: sampleBatch(invoices) });
+  const names = result.getOperations().map((operation) => operation.getName());
+  return { world, runner, result, names };
+}
+
+const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `INV-${from + i}`);
+
+describe("a clean run", () => {
+  it("enriches the customer, checks credit, sends every invoice once, and skips the retry pass", async () => {
+    const { world, runner, result, names } = await runBatch();
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    const outcome = result.getResult()!;
+    expect(outcome).toMatchObject({
+      batchId: "2026-11-acme",
+      customerId: "acme",
+      outcome: "ALL_SENT",
+      paymentTermsDays: 30,
+      firstPass: {
+        status: "SUCCEEDED",
+        completionReason: "ALL_COMPLETED",
+        invoices: 8,
+        succeeded: 8,
+        failed: 0,
+        unfinished: 0,
+      },
+      failed: [],
+      unfinished: [],
+    });
+    expect(outcome.retryPass).toBeUndefined();
+    const total = sampleBatch(8).invoices.reduce((sum, invoice) => sum + invoice.amountCents, 0);
+    expect(outcome.sentTotal).toEqual({ currency: "GBP", amountCents: total });
+    // At the average of the first two FX quotes to arrive: atlas (1.14) and beacon (1.16).
+    expect(outcome.reportingTotal).toEqual({ currency: "EUR", amountCents: Math.round(total * 1.15), rate: 1.15 });
+    expect(outcome.sent.map((sent) => sent.invoiceId)).toEqual(ids(1001, 1008));
+    expect(outcome.sent[0]).toEqual({
+      invoiceId: "INV-1001",
+      documentKey: "invoices/2026-11-acme/INV-1001",
+      messageId: "msg-INV-1001",
+    });
+    expect(world.accepted()).toEqual(expect.arrayContaining(ids(1001, 1008)));
+    expect(world.deliveries).toHaveLength(8);
+    expect(world.deliveries[0]!.idempotencyKey).toBe("2026-11-acme:INV-1001");
+    expect(names).not.toContain("cool-down-before-retry");
+    expect(names).not.toContain("retry-failed-invoices");
+
+    const map = runner.getOperation("send-invoices");
+    expect(map.getType()).toBe(OperationType.CONTEXT);
+    expect(map.getSubType()).toBe(OperationSubType.MAP);
+    const item = runner.getOperation("invoice-INV-1004");
+    expect(item.getSubType()).toBe(OperationSubType.MAP_ITERATION);
+    expect(item.getChildOperations()?.map((child) => child.getName())).toEqual(["render-INV-1004", "deliver-INV-1004"]);
+    expect(runner.getOperation("deliver-INV-1004").getStepDetails()?.result).toEqual({ messageId: "msg-INV-1004" });
+  });
+});
+
+describe("parallel branches", () => {
+  it("enriches the customer from three named, heterogeneous branches", async () => {
+    const { world, runner, result } = await runBatch();
+
+    const enrich = runner.getOperation("enrich-customer");
+    expect(enrich.getSubType()).toBe(OperationSubType.PARALLEL);
+    expect(enrich.getChildOperations()?.map((branch) => branch.getName())).toEqual(["crm", "ledger", "tax-registry"]);
+    expect(runner.getOperation("crm").getSubType()).toBe(OperationSubType.PARALLEL_BRANCH);
+    // Each branch returns its own type; the results come back in branch order.
+    expect(runner.getOperation("load-crm-record").getStepDetails()?.result).toMatchObject({
+      source: "crm",
+      billingEmail: "billing@acme.example.com",
+    });
+    expect(runner.getOperation("load-ledger-account").getStepDetails()?.result).toEqual({
+      source: "ledger",
+      balanceCents: 125_000,
+      overdueInvoices: 0,
+    });
+    expect(runner.getOperation("check-vat-number").getStepDetails()?.result).toEqual({
+      source: "tax-registry",
+      vatNumber: "GB123456789",
+      valid: true,
+    });
+    expect(world.lookups.slice(0, 3).sort()).toEqual(["crm", "ledger", "tax-registry"]);
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+  });
+
+  it("fails the run before any invoice when a required source is down (throwIfError)", async () => {
+    const { world, runner, result, names } = await runBatch({ down: ["ledger"] });
+
+    expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
+    expect(result.getError()).toMatchObject({ errorType: "ChildContextError", errorMessage: "ledger is unavailable (503)" });
+    expect(runner.getOperation("load-ledger-account").getStepDetails()?.attempt).toBe(3); // the lookup retries
+    expect(runner.getOperation("ledger").getStatus()).toBe(OperationStatus.FAILED);
+    expect(names).not.toContain("send-invoices");
+    expect(world.renders).toEqual([]);
+    expect(world.deliveries).toEqual([]);
+  });
+
+  it("uses the fastest two of three FX quotes and does not wait for the third", async () => {
+    const { runner, result, names } = await runBatch();
+
+    const quote = runner.getOperation("quote-fx-rate");
+    expect(quote.getSubType()).toBe(OperationSubType.PARALLEL);
+    expect(names.at(-1)).toBe("rate-from-cedar"); // the last operation of the run, after every invoice
+    expect(quote.getContextDetails()?.result).toMatchObject({ completionReason: "MIN_SUCCESSFUL_REACHED" });
+    expect(runner.getOperation("fx-atlas").getStatus()).toBe(OperationStatus.SUCCEEDED);
+    expect(runner.getOperation("fx-beacon").getStatus()).toBe(OperationStatus.SUCCEEDED);
+    // Cedar was still answering when two quotes were in: the run went on without it. Not cancelled, not awaited.
+    expect(runner.getOperation("fx-cedar").getStatus()).toBe(OperationStatus.STARTED);
+    expect(runner.getOperation("rate-from-cedar").getStatus()).toBe(OperationStatus.STARTED);
+    expect(result.getResult()?.reportingTotal?.rate).toBe(1.15);
+  });
+
+  it("takes whichever two answer first: a slow atlas is the one left out", async () => {
+    const { runner, result } = await runBatch({ fxLatencyMs: { atlas: 400, cedar: 10 } });
+
+    expect(runner.getOperation("fx-atlas").getStatus()).toBe(OperationStatus.STARTED);
+    expect(runner.getOperation("fx-cedar").getStatus()).toBe(OperationStatus.SUCCEEDED);
+    expect(result.getResult()?.reportingTotal?.rate).toBe(1.33); // (beacon 1.16 + cedar 1.5) / 2
+  });
+
+  it("still takes two quotes when one provider is down, and reports without a rate when two are", async () => {
+    const oneDown = await runBatch({ down: ["atlas"] });
+    expect(oneDown.result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    // Atlas failed, or was still between retries when beacon and cedar had answered (timing decides which):
+    // either way the quote went on with the two answers it had.
+    expect([OperationStatus.FAILED, OperationStatus.STARTED]).toContain(
+      oneDown.runner.getOperation("fx-atlas").getStatus(),
+    );
+    expect(oneDown.runner.getOperation("fx-cedar").getStatus()).toBe(OperationStatus.SUCCEEDED);
+    expect(oneDown.result.getResult()?.reportingTotal?.rate).toBe(1.33);
+
+    const twoDown = await runBatch({ down: ["atlas", "beacon"] });
+    expect(twoDown.result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    // minSuccessful alone never stops on failures: all three ran to the end, and only one answered.
+    expect(twoDown.runner.getOperation("quote-fx-rate").getContextDetails()?.result).toMatchObject({
+      completionReason: "ALL_COMPLETED",
+    });
+    expect(twoDown.runner.getOperation("fx-atlas").getStatus()).toBe(OperationStatus.FAILED);
+    expect(twoDown.runner.getOperation("fx-beacon").getStatus()).toBe(OperationStatus.FAILED);
+    expect(twoDown.runner.getOperation("fx-cedar").getStatus()).toBe(OperationStatus.SUCCEEDED);
+    expect(twoDown.result.getResult()?.reportingTotal).toBeUndefined();
+    expect(twoDown.result.getResult()?.outcome).toBe("ALL_SENT");
+  });
+});
+
+describe("concurrency", () => {
+  it("never has more deliveries in flight than the provider's limit, and reaches it", async () => {
+    const { world, result } = await runBatch({}, { ...quickConfig, maxConcurrency: PROVIDER_CONCURRENCY_LIMIT }, 30);
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(world.maxInFlight()).toBe(PROVIDER_CONCURRENCY_LIMIT);
+    expect(world.deliveries.filter((delivery) => delivery.outcome === "throttled")).toEqual([]);
+    expect(world.deliveries).toHaveLength(30);
+  });
+
+  it("a maxConcurrency above the limit earns 429s from the provider (why the two must match)", async () => {
+    const { world } = await runBatch({}, { ...quickConfig, maxConcurrency: 8, deliveryAttempts: 4 }, 16);
+
+    expect(world.maxInFlight()).toBeGreaterThan(PROVIDER_CONCURRENCY_LIMIT);
+    expect(world.deliveries.filter((delivery) => delivery.outcome === "throttled").length).toBeGreaterThan(0);
+  });
+
+  it.each([NestingType.NESTED, NestingType.FLAT])("respects the limit under %s nesting too", async (nesting) => {
+    const { world, result } = await runBatch({}, { ...quickConfig, maxConcurrency: 3, nesting }, 12);
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(world.maxInFlight()).toBe(3);
+  });
+});
+
+describe("failure isolation and the retry pass", () => {
+  it("isolates a failed invoice, sends the others, and retries only the failed one after a cool-down", async () => {
+    // INV-1003 fails both attempts of the first pass (an outage longer than the step retries), then recovers.
+    // Ten invoices: one failure is 10% of the batch, just within the default policy (at most 10%).
+    const { world, runner, result, names } = await runBatch({ deliveryFailures: { "INV-1003": 2 } }, quickConfig, 10);
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    const outcome = result.getResult()!;
+    expect(outcome.firstPass).toEqual({
+      status: "FAILED",
+      completionReason: "ALL_COMPLETED",
+      invoices: 10,
+      succeeded: 9,
+      failed: 1,
+      unfinished: 0,
+    });
+    expect(outcome.retryPass).toEqual({
+      status: "SUCCEEDED",
+      completionReason: "ALL_COMPLETED",
+      invoices: 1,
+      succeeded: 1,
+      failed: 0,
+      unfinished: 0,
+    });
+    expect(outcome.outcome).toBe("ALL_SENT");
+    expect(outcome.sent.map((sent) => sent.invoiceId)).toEqual(ids(1001, 1010));
+
+    // First pass: the item failed alone; its neighbours succeeded.
+    const failedItem = runner.getOperation("invoice-INV-1003");
+    expect(failedItem.getStatus()).toBe(OperationStatus.FAILED);
+    expect(failedItem.getContextDetails()?.error?.errorMessage).toBe("invoicing provider unavailable for INV-1003 (503)");
+    expect(runner.getOperation("deliver-INV-1003").getStepDetails()?.attempt).toBe(2);
+    for (const id of ["INV-1002", "INV-1004"]) {
+      expect(runner.getOperation(`invoice-${id}`).getStatus()).toBe(OperationStatus.SUCCEEDED);
+    }
+
+    // The cool-down, then a second map over the failed invoice only.
+    expect(runner.getOperation("cool-down-before-retry").getWaitDetails()?.waitSeconds).toBe(1);
+    expect(names.indexOf("cool-down-before-retry")).toBeLessThan(names.indexOf("retry-failed-invoices"));
+    const retry = runner.getOperation("retry-failed-invoices");
+    expect(retry.getChildOperations()?.map((item) => item.getName())).toEqual(["retry-invoice-INV-1003"]);
+    expect(runner.getOperation("deliver-INV-1003", 1).getStatus()).toBe(OperationStatus.SUCCEEDED);
+
+    // The provider: two refused attempts and one accepted for INV-1003, exactly one attempt for every other.
+    expect(world.attemptsFor("INV-1003")).toBe(3);
+    for (const id of ids(1001, 1010).filter((id) => id !== "INV-1003")) expect(world.attemptsFor(id)).toBe(1);
+    expect(world.renders.filter((id) => id === "INV-1003")).toHaveLength(2); // re-rendered to the same key
+  });
+
+  it("reports invoices that fail both passes, without failing the run", async () => {
+    const { world, result } = await runBatch({ deliveryFailures: { "INV-1002": Infinity, "INV-1006": 2 } }, {
+      ...quickConfig,
+      completionPolicy: { toleratedFailurePercentage: 25 },
+    });
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    const outcome = result.getResult()!;
+    expect(outcome.outcome).toBe("PARTIALLY_SENT");
+    expect(outcome.retryPass).toMatchObject({ invoices: 2, succeeded: 1, failed: 1, status: "FAILED" });
+    expect(outcome.failed).toEqual([
+      { invoiceId: "INV-1002", error: "invoicing provider unavailable for INV-1002 (503)" },
+    ]);
+    expect(outcome.sent.map((sent) => sent.invoiceId)).toEqual(ids(1001, 1008).filter((id) => id !== "INV-1002"));
+    expect(world.attemptsFor("INV-1002")).toBe(4); // 2 per pass
+  });
+
+  it("halts on its failure policy and does not retry: the rest are reported unfinished", async () => {
+    const { world, result, names } = await runBatch(
+      { deliveryFailures: { "INV-1002": Infinity, "INV-1003": Infinity } },
+      { ...quickConfig, maxConcurrency: 1, completionPolicy: { toleratedFailureCount: 1 } },
+    );
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    const outcome = result.getResult()!;
+    expect(outcome).toMatchObject({
+      outcome: "HALTED",
+      firstPass: { completionReason: "FAILURE_TOLERANCE_EXCEEDED", succeeded: 1, failed: 2, unfinished: 5 },
+      failed: [
+        { invoiceId: "INV-1002", error: "invoicing provider unavailable for INV-1002 (503)" },
+        { invoiceId: "INV-1003", error: "invoicing provider unavailable for INV-1003 (503)" },
+      ],
+      unfinished: ids(1004, 1008),
+    });
+    expect(names).not.toContain("retry-failed-invoices");
+    expect(world.renders).toEqual(ids(1001, 1003));
+  });
+
+  it("an early stop leaves items in flight: reported unfinished, yet the provider may have accepted them", async () => {
+    // Four at a time, one attempt each. INV-1001 fails fast; INV-1002..1004 are slow and still in flight when
+    // that failure (1 of 8 is over 10%) stops the pass.
+    const { world, runner, result } = await runBatch(
+      {
+        deliveryFailures: { "INV-1001": Infinity },
+        deliveryLatencyMs: (invoiceId) => (invoiceId === "INV-1001" ? 5 : 200),
+      },
+      { ...quickConfig, maxConcurrency: 4, deliveryAttempts: 1 },
+    );
+
+    const outcome = result.getResult()!;
+    expect(outcome).toMatchObject({
+      outcome: "HALTED",
+      firstPass: { completionReason: "FAILURE_TOLERANCE_EXCEEDED", succeeded: 0, failed: 1, unfinished: 7 },
+      unfinished: ids(1002, 1008),
+    });
+    expect(runner.getOperation("invoice-INV-1003").getStatus()).toBe(OperationStatus.STARTED);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    // The in-flight calls were not cancelled: the provider accepted them after the pass had stopped. Their
+    // outcome is not in the checkpoint log, which is why the delivery carries an idempotency key: resending
+    // the unfinished invoices later cannot send them twice.
+    expect(world.accepted()).toEqual(["INV-1002", "INV-1003", "INV-1004"]);
+    expect(world.renders).toEqual(ids(1001, 1004));
+  });
+});
+
+describe("large results are stored by reference", () => {
+  it("uploads each 300 KB document and checkpoints only its key and size", async () => {
+    const { world, runner, result } = await runBatch({ documentBytes: 300 * 1024 }, quickConfig, 4);
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    const stored = world.documents.get("invoices/2026-11-acme/INV-1002");
+    expect(stored?.byteLength).toBe(300 * 1024); // larger than a checkpoint may be (256 KB)
+
+    const checkpointed: unknown = runner.getOperation("render-INV-1002").getStepDetails()?.result;
+    expect(checkpointed).toEqual({ documentKey: "invoices/2026-11-acme/INV-1002", bytes: 307200 });
+    expect(JSON.stringify(checkpointed).length).toBeLessThan(80);
+
+    // The item's and the map's checkpoints carry references too: 4 invoices, well under a kilobyte.
+    expect(runner.getOperation("invoice-INV-1002").getContextDetails()?.result).toEqual({
+      invoiceId: "INV-1002",
+      documentKey: "invoices/2026-11-acme/INV-1002",
+      messageId: "msg-INV-1002",
+    });
+    expect(JSON.stringify(runner.getOperation("send-invoices").getContextDetails()?.result).length).toBeLessThan(1024);
+    const largest = Math.max(
+      ...result.getOperations().map((operation) => {
+        const details =
+          operation.getType() === OperationType.STEP ? operation.getStepDetails() : operation.getContextDetails();
+        return JSON.stringify(details?.result ?? null).length;
+      }),
+    );
+    expect(largest).toBeLessThan(1024);
+  });
+});
+
+describe("nesting", () => {
+  it.each([
+    [NestingType.NESTED, 3 * 10 + 1 + 14],
+    [NestingType.FLAT, 2 * 10 + 1 + 14],
+  ])("%s: counts the operations of a 10-invoice batch", async (nesting, expected) => {
+    const { runner, result, names } = await runBatch({}, { ...quickConfig, nesting }, 10);
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    // 14 = enrich-customer (1 + 3 branches + 3 steps) + quote-fx-rate (1 + 3 branches + 3 steps).
+    expect(result.getOperations()).toHaveLength(expected);
+    if (nesting === NestingType.FLAT) {
+      // No item contexts: the steps hang directly off the map, so their names must carry the business key.
+      expect(names).not.toContain("invoice-INV-1001");
+      const mapId = runner.getOperation("send-invoices").getId();
+      expect(runner.getOperation("render-INV-1001").getParentId()).toBe(mapId);
+      expect(runner.getOperation("deliver-INV-1001").getParentId()).toBe(mapId);
+    } else {
+      expect(runner.getOperation("invoice-INV-1001").getChildOperations()).toHaveLength(2);
+    }
+    expect(result.getResult()?.sent).toHaveLength(10);
+  });
+});
