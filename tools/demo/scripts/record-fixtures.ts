@@ -50,6 +50,8 @@ const RECIPES: Record<string, Recipe> = {
     adapt: (scenario) => ({ ...scenario, actors: [] }),
     cut: throughSuspensionAfter((event) => event.EventType === "CallbackStarted"),
   },
+  // A person approves the refund (the callback the cloud demo's actor answers).
+  "approved-by-callback": { pattern: "agent-loop" },
   // Nobody answers the refund approval: the callback times out and the execution fails.
   "callback-timed-out": { pattern: "agent-loop", adapt: (scenario) => ({ ...scenario, actors: [] }) },
   // The manager's callback times out on its heartbeat, the request escalates, the director approves.

@@ -73,7 +73,7 @@ h1{font-size:18px;margin:0 0 4px}.summary{color:#57606a;margin:0 0 12px}.error{c
 .status{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;background:${COLORS[view.status] ?? COLORS.STARTED}}
 svg{display:block}text{font-size:12px}.label{fill:#1f2328}.kind,.axis{fill:#57606a;font-size:11px}
 .break{stroke:#8a8f98;stroke-dasharray:2 3}.unfinished{fill-opacity:.55;stroke-dasharray:4 3;stroke-width:1.5}
-.mark{font-size:13px;font-weight:bold}.retry{fill:${COLORS.FAILED}}.actor{fill:#8250df}
+.mark{font-size:13px;font-weight:bold;paint-order:stroke;stroke:#fff;stroke-width:3px}.retry{fill:${COLORS.FAILED}}.actor{fill:#8250df}
 .legend span{display:inline-block;margin-right:14px}.legend i{display:inline-block;width:12px;height:12px;border-radius:2px;vertical-align:-1px;margin-right:4px}
 </style></head>
 <body>
@@ -139,7 +139,7 @@ function bar(span: OperationSpan, index: number, x: Scale, end: number): string[
     `<rect class="bar${finished ? "" : " unfinished"}" x="${x1}" y="${y + 5}" width="${x2 - x1}" height="${ROW - 10}" rx="3" fill="${color}" stroke="${color}"><title>${esc(tip)}</title></rect>`,
   ];
   for (const retry of span.retries) {
-    parts.push(`<text class="mark retry" x="${x(retry.at.getTime()) - 5}" y="${y + 4}"><title>${esc(retry.detail ?? "retry")}</title>↻</text>`);
+    parts.push(`<text class="mark retry" x="${x(retry.at.getTime()) - 5}" y="${y + 17}"><title>${esc(retry.detail ?? "retry")}</title>↻</text>`);
   }
   if (span.status === "FAILED" || span.status === "TIMED_OUT") {
     parts.push(`<text class="mark failure" x="${x2 + 3}" y="${y + 17}" fill="${color}">✗</text>`);

@@ -145,7 +145,7 @@ function conclude(
     }
     return {
       verdict: "waiting-on-timer",
-      summary: `Sleeping in wait ${displayName(wait, view)} until ${wait.scheduledEnd.toISOString()} (${relative(wait.scheduledEnd, now)}).`,
+      summary: `Sleeping in wait ${displayName(wait, view)} until ${wait.scheduledEnd.toISOString()} (in ${formatDuration(wait.scheduledEnd.getTime() - now.getTime())}).`,
       nextStep: "Nothing to do: the function is suspended (not billed) and resumes by itself when the timer fires.",
     };
   }
@@ -195,10 +195,6 @@ function timesOut(date: Date, now: Date): string {
   return ms >= 0 ? `it times out in ${formatDuration(ms)} (${date.toISOString()})` : `it timed out ${formatDuration(-ms)} ago (${date.toISOString()}), the service is about to record it`;
 }
 
-function relative(date: Date, now: Date): string {
-  const ms = date.getTime() - now.getTime();
-  return ms >= 0 ? `in ${formatDuration(ms)}, at ${date.toISOString()}` : `${formatDuration(-ms)} ago, at ${date.toISOString()}`;
-}
 
 function capitalise(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
