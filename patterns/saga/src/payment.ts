@@ -8,9 +8,11 @@ import {
   type DurableLambdaHandler,
   type RetryDecision,
 } from "@aws/durable-execution-sdk-js";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ProviderRejectedError, ProviderUnavailableError } from "./deps";
-import { describeIssues } from "./input";
+import { Currency, describeIssues, plainTypeErrors } from "./input";
+
+const required = z.string().check(z.minLength(1, "is required"));
 
 /**
  * The payment function: its own durable function, owned and deployed apart from the trip saga, which calls it
@@ -18,11 +20,11 @@ import { describeIssues } from "./input";
  * never charges twice on its own initiative.
  */
 export const PaymentRequestInput = z.object({
-  bookingId: z.string().min(1, "is required"),
-  customerId: z.string().min(1, "is required"),
-  amountCents: z.number().int("must be a whole number of cents").positive("must be positive"),
-  currency: z.enum(["USD", "EUR", "GBP"], "must be one of USD, EUR, GBP"),
-  idempotencyKey: z.string().min(1, "is required"),
+  bookingId: required,
+  customerId: required,
+  amountCents: z.number().check(z.int("must be a whole number of cents"), z.positive("must be positive")),
+  currency: Currency,
+  idempotencyKey: required,
 });
 export type PaymentRequest = z.infer<typeof PaymentRequestInput>;
 
@@ -52,7 +54,7 @@ export async function chargeForBooking(
   context: DurableContext,
   deps: PaymentDeps,
 ): Promise<PaymentReceipt> {
-  const parsed = PaymentRequestInput.safeParse(event);
+  const parsed = PaymentRequestInput.safeParse(event, { error: plainTypeErrors });
   if (!parsed.success) throw new InvalidPaymentRequestError(describeIssues(parsed.error));
   const request = parsed.data;
 
