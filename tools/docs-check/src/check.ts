@@ -35,6 +35,11 @@ export interface CheckReport {
 export interface CheckOptions {
   /** Markdown files to check (absolute); default: every *.md file under the root. */
   files?: string[];
+  /**
+   * Rewrite `[\`code\`](file#L12)` links whose code moved to exactly one other line, instead of failing on them
+   * (`pnpm docs:check --fix-links`). The rewritten links are listed in the report's notes.
+   */
+  fixLinks?: boolean;
 }
 
 const SKIP_DIRS = new Set(["node_modules", ".git", "dist", "cdk.out", ".turbo", "coverage", ".demo"]);
@@ -85,7 +90,8 @@ export function checkRepo(root: string, options: CheckOptions = {}): CheckReport
     const parsed: ParsedMarkdown = parseMarkdown(text);
     report.files.push(rel(root, file));
     for (const p of parsed.problems) fail(file, p.line, p.message);
-    checkLinks(root, file, parsed, report, fail);
+    const fixes = checkLinks(root, file, parsed, report, fail, options.fixLinks ?? false);
+    if (fixes.length > 0) applyLinkFixes(root, file, fixes, report);
 
     let pkgDir = owningPackage(root, file);
     if (parsed.directive.package) {
@@ -150,12 +156,13 @@ export function checkRepo(root: string, options: CheckOptions = {}): CheckReport
       const expectsLintOnly = marker.expect.length > 0 && expectedCodes.length === 0;
       if (diagnostics.length > 0 && !expectsLintOnly) {
         const codes = diagnostics.map((d) => `TS${d.code}`);
-        if (expectedCodes.length > 0 && !expectedCodes.some((c) => codes.includes(c))) {
+        const missing = expectedCodes.filter((c) => !codes.includes(c));
+        if (missing.length > 0) {
           const first = diagnostics[0]!;
           fail(
             p.file,
             p.block.firstLine + first.line - 1,
-            `wrong-way block fails to compile, but not as the marker says (${expectedCodes.join(" or ")}): ${codes.join(", ")}: ${first.message}`,
+            `wrong-way block fails to compile, but not as the marker says (no ${missing.join(", ")}): ${[...new Set(codes)].join(", ")}: ${first.message}`,
             first.column,
           );
         }
@@ -228,13 +235,21 @@ function proveByLint(
   }
 }
 
+interface LinkFix {
+  line: number;
+  from: string;
+  to: string;
+}
+
 function checkLinks(
   root: string,
   file: string,
   parsed: ParsedMarkdown,
   report: CheckReport,
   fail: (file: string, line: number, message: string) => void,
-): void {
+  fix: boolean,
+): LinkFix[] {
+  const fixes: LinkFix[] = [];
   for (const link of parsed.links) {
     const target = link.target;
     if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith("#") || target.startsWith("//")) continue;
@@ -250,10 +265,43 @@ function checkLinks(
     if (lines && fs.statSync(resolved).isFile()) {
       const content = fs.readFileSync(resolved, "utf8");
       const count = content.split("\n").length - (content.endsWith("\n") ? 1 : 0);
+      const first = Number(lines[1]);
       const last = Number(lines[2] ?? lines[1]);
-      if (last > count) fail(file, link.line, `link to ${target}: ${rel(root, resolved)} has only ${count} lines`);
+      if (last > count) {
+        fail(file, link.line, `link to ${target}: ${rel(root, resolved)} has only ${count} lines`);
+      } else if (link.code !== undefined) {
+        // [`code`](file#L12): the code must be on that line (or in that range), so line links cannot drift.
+        const squash = (t: string) => t.replace(/\s+/g, " ").trim();
+        const wanted = squash(link.code);
+        const span = squash(content.split("\n").slice(first - 1, last).join(" "));
+        if (!span.includes(wanted)) {
+          const found = content
+            .split("\n")
+            .map((l, i) => (squash(l).includes(wanted) ? i + 1 : 0))
+            .filter((n) => n > 0);
+          if (fix && found.length === 1 && !lines[2]) {
+            fixes.push({ line: link.line, from: target, to: `${rawPath}#L${found[0]}` });
+            continue;
+          }
+          const hint =
+            found.length === 0
+              ? "; it is not in the file any more"
+              : `; it is on line ${found.join(", ")} now${found.length === 1 ? " (pnpm docs:check --fix-links rewrites the link)" : ""}`;
+          fail(file, link.line, `link to ${target}: \`${link.code}\` is not on ${anchor}${hint}`);
+        }
+      }
     }
   }
+  return fixes;
+}
+
+function applyLinkFixes(root: string, file: string, fixes: LinkFix[], report: CheckReport): void {
+  const lines = fs.readFileSync(file, "utf8").split("\n");
+  for (const f of fixes) {
+    lines[f.line - 1] = lines[f.line - 1]!.replace(`](${f.from})`, `](${f.to})`);
+    report.notes.push(`${rel(root, file)}:${f.line}: link ${f.from} rewritten to ${f.to}`);
+  }
+  fs.writeFileSync(file, lines.join("\n"));
 }
 
 export function formatFailure(f: Failure): string {

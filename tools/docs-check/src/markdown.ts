@@ -6,7 +6,10 @@
 export type Marker =
   /** The block's lines appear in `file` (a path relative to the Markdown file), in order. */
   | { kind: "excerpt"; file: string; line: number }
-  /** A deliberate wrong example: the check proves it is wrong (a compile error or a lint finding). */
+  /**
+   * A deliberate wrong example: the check proves it is wrong. `expect` lists TS error codes that must all be among
+   * its compile errors, or durable lint rule ids of which one must report it (for a block that compiles).
+   */
   | { kind: "wrong-way"; expect: string[]; line: number };
 
 export interface CodeBlock {
@@ -30,6 +33,8 @@ export interface Directive {
 export interface LinkRef {
   line: number;
   target: string;
+  /** The link text when it is one inline code span (`[\`code\`](file#L12)`): that line must contain it. */
+  code?: string;
 }
 
 export interface ParsedMarkdown {
@@ -43,7 +48,8 @@ export interface ParsedMarkdown {
 const TS_LANGS = new Set(["ts", "typescript"]);
 const FENCE = /^( {0,3})(`{3,}|~{3,})\s*([^\s`]*)?.*$/;
 const COMMENT = /^\s*<!--\s*(.*?)\s*-->\s*$/;
-const LINK = /\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g;
+const LINK = /\[((?:[^\]`]|`[^`]*`)*)\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g;
+const CODE_TEXT = /^`([^`]+)`$/;
 
 /** Parses one marker comment's text. Returns undefined for comments that are not ours. */
 function parseMarker(
@@ -139,7 +145,10 @@ export function parseMarkdown(text: string): ParsedMarkdown {
 
     if (line.trim() === "") continue;
     dropPending("marker is not followed by a ```ts block (only blank lines and other markers may separate them)");
-    for (const match of line.matchAll(LINK)) links.push({ line: lineNo, target: match[1]! });
+    for (const match of line.matchAll(LINK)) {
+      const code = CODE_TEXT.exec(match[1]!.trim())?.[1];
+      links.push({ line: lineNo, target: match[2]!, ...(code !== undefined ? { code } : {}) });
+    }
   }
   dropPending("marker is not followed by a ```ts block");
   return { blocks, directive, problems, links };

@@ -102,7 +102,7 @@ describe("checkRepo", () => {
   it("fails a wrong-way block that fails for another reason than the one it names", () => {
     const lines = ["<!-- wrong-way: TS2322 -->", `${fence}ts`, 'import { stp } from "fake-sdk";', "void stp;", fence];
     const { messages } = checkReadme(lines);
-    expect(messages).toEqual([expect.stringMatching(/^packages\/lib\/README.md:3:\d+ - wrong-way block fails to compile, but not as the marker says \(TS2322\): TS2724/)]);
+    expect(messages).toEqual([expect.stringMatching(/^packages\/lib\/README.md:3:\d+ - wrong-way block fails to compile, but not as the marker says \(no TS2322\): TS2724/)]);
   });
 
   it("fails a wrong-way block that compiles when no lint rule can prove it wrong", () => {
@@ -204,6 +204,30 @@ describe("checkRepo", () => {
       "packages/lib/README.md:1 - link to test/gone.test.ts: packages/lib/test/gone.test.ts does not exist",
       "packages/lib/README.md:1 - link to src/index.ts#L99: packages/lib/src/index.ts has only 8 lines",
     ]);
+  });
+
+  it("checks that a link whose text is code points at a line holding that code", () => {
+    const lines = [
+      "[`step(\"reserve\"`](src/index.ts#L5) is right, [`return id;`](src/index.ts#L4-L7) too,",
+      "[`step(\"reserve\"`](src/index.ts#L3) has drifted, and [`step(\"gone\"`](src/index.ts#L5) is gone.",
+    ];
+    const { messages } = checkReadme(lines);
+    expect(messages).toEqual([
+      'packages/lib/README.md:2 - link to src/index.ts#L3: `step("reserve"` is not on L3; it is on line 5 now (pnpm docs:check --fix-links rewrites the link)',
+      'packages/lib/README.md:2 - link to src/index.ts#L5: `step("gone"` is not on L5; it is not in the file any more',
+    ]);
+  });
+
+  it("rewrites links whose code moved, when asked to", () => {
+    const root = makeRepo({ ...libPackage, "packages/lib/README.md": "See [`step(\"reserve\"`](src/index.ts#L3).\n" });
+    try {
+      const report = checkRepo(root, { fixLinks: true });
+      expect(report.failures).toEqual([]);
+      expect(report.notes).toEqual(["packages/lib/README.md:1: link src/index.ts#L3 rewritten to src/index.ts#L5"]);
+      expect(fs.readFileSync(path.join(root, "packages/lib/README.md"), "utf8")).toBe('See [`step("reserve"`](src/index.ts#L5).\n');
+    } finally {
+      removeRepo(root);
+    }
   });
 
   it("skips node_modules and build output", () => {
