@@ -134,7 +134,7 @@ async function cloud(args: DemoArgs, scenario: DemoScenario, event: unknown, out
   );
   out("");
   if (outcome.status === "SUCCEEDED") out(`Result: ${JSON.stringify(outcome.result, null, 2)}`);
-  else if (outcome.status === "RUNNING") out(`Still running: ${outcome.leftRunning ?? ""}\nIt carries on without us. Check on it: pnpm doctor --execution ${outcome.executionArn}`);
+  else if (outcome.status === "RUNNING") out(`Still running: ${outcome.leftRunning ?? ""}\nIt carries on without us. Check on it: pnpm run doctor --execution ${outcome.executionArn}`);
   else out(`Error: ${outcome.error?.type ?? "Error"}: ${outcome.error?.message ?? ""}`);
   out(`Execution: ${outcome.executionArn}`);
   return { status: outcome.status, events: outcome.events };

@@ -21,6 +21,8 @@ export interface OperationSpan {
   heartbeatTimeoutSeconds?: number;
   scheduledEnd?: Date;
   functionName?: string;
+  /** When a step waiting to retry runs its next attempt. */
+  nextAttemptAt?: Date;
   /** When the operation last started waiting or running (a retry's next attempt, a callback, a wait). */
   since: Date;
 }
@@ -106,6 +108,7 @@ export function toExecutionView(events: TimelineEvent[]): ExecutionView {
         if (facts.heartbeatTimeoutSeconds) span.heartbeatTimeoutSeconds = facts.heartbeatTimeoutSeconds;
         if (facts.scheduledEnd) span.scheduledEnd = facts.scheduledEnd;
         if (facts.functionName) span.functionName = facts.functionName;
+        if (facts.nextAttemptDelaySeconds !== undefined) span.nextAttemptAt = new Date(event.at.getTime() + facts.nextAttemptDelaySeconds * 1000);
         break;
       }
     }

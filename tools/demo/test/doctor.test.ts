@@ -29,7 +29,7 @@ describe("each recorded history gets the right diagnosis", () => {
   it.each<[string, Verdict, RegExp]>([
     ["succeeded", "succeeded", /^Succeeded in \d+ms over 3 invocations\.$/],
     ["failed-after-retries", "failed", /^Failed in \d+ms: step reserve-stock failed after 4 attempts: TransientServiceError: inventory is unavailable \(503\)\.$/],
-    ["retrying-step", "retrying-step", /^Step reserve-stock failed attempt 1 \(TransientServiceError: inventory is unavailable \(503\)\) and waits to retry/],
+    ["retrying-step", "retrying-step", /^Step reserve-stock failed attempt 1 \(TransientServiceError: inventory is unavailable \(503\)\) and runs attempt 2 in \d+ms \(\S+\)\.$/],
     ["waiting-on-timer", "waiting-on-timer", /^Sleeping in wait wait-before-review-request until \S+ \(in 2d 23h\)\.$/],
     ["waiting-on-callback", "waiting-on-callback", /^Waiting on callback approve-refund-order-1042 \(callback\) since 1s ago; it times out in \d+ms \(\S+\)\.$/],
     ["callback-timed-out", "succeeded", /Along the way: approve-refund-order-1042 \(callback\) timed out and was handled\.$/],

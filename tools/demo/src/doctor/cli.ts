@@ -10,9 +10,9 @@ import { diagnose } from "./diagnose";
 import { renderReport } from "./report";
 
 const USAGE = [
-  "Usage: pnpm doctor <history.json> [--html timeline.html]",
-  "       pnpm doctor --execution <execution ARN> [--html timeline.html]",
-  "       pnpm doctor --function <name:alias> --execution <execution name> [--html timeline.html]",
+  "Usage: pnpm run doctor <history.json> [--html timeline.html]",
+  "       pnpm run doctor --execution <execution ARN> [--html timeline.html]",
+  "       pnpm run doctor --function <name:alias> --execution <execution name> [--html timeline.html]",
   "history.json: what `aws lambda get-durable-execution-history --durable-execution-arn <arn>` prints.",
 ].join("\n");
 

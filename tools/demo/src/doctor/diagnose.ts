@@ -125,7 +125,7 @@ function conclude(
       return {
         verdict: "callback-overdue",
         summary: `Waiting on callback ${callback.name}, whose timeout passed ${since(callback.timesOutAt!)}, yet the history records no CallbackTimedOut.`,
-        nextStep: "This history is probably stale: fetch it again (pnpm doctor --execution <arn>). If it still says so, the execution may have hit its execution timeout.",
+        nextStep: "This history is probably stale: fetch it again (pnpm run doctor --execution <arn>). If it still says so, the execution may have hit its execution timeout.",
       };
     }
     return {
@@ -151,10 +151,11 @@ function conclude(
   }
   const retrying = unfinished.find((span) => span.status === "PENDING" || span.status === "READY");
   if (retrying) {
-    const last = retrying.retries.at(-1);
+    const next = retrying.nextAttemptAt;
+    const when = next ? (next > now ? ` in ${formatDuration(next.getTime() - now.getTime())} (${next.toISOString()})` : ` (due since ${next.toISOString()})`) : "";
     return {
       verdict: "retrying-step",
-      summary: `${capitalise(kindName(retrying))} ${displayName(retrying, view)} failed attempt ${retrying.attempts}${retrying.error ? ` (${errorText(retrying.error)})` : ""} and waits to retry${last ? ` (${last.detail ?? "retry scheduled"})` : ""}.`,
+      summary: `${capitalise(kindName(retrying))} ${displayName(retrying, view)} failed attempt ${retrying.attempts}${retrying.error ? ` (${errorText(retrying.error)})` : ""} and runs attempt ${retrying.attempts + 1}${when}.`,
       nextStep: "Let the retry strategy run; if the fault is permanent, fix the dependency before the attempts run out.",
     };
   }
