@@ -8,24 +8,28 @@ import {
   readGolden,
   type OperationSignature,
 } from "./golden-history";
+import { itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+beforeAll(() => setupTestEnvironment({ skipTime: true }));
+afterAll(() => teardownTestEnvironment());
 
 describe("golden history: executions in flight still replay on this code", () => {
-  it("a fulfilled order checkpoints the operations recorded in test/__golden__/fulfil-order.json", async () => {
-    const world = simulatedWorld();
-    const runner = new LocalDurableTestRunner<FulfilmentResult>({
-      handlerFunction: createHandler(world.deps),
-    });
+  itLocal(
+    "a fulfilled order checkpoints the operations recorded in test/__golden__/fulfil-order.json",
+    async () => {
+      const world = simulatedWorld();
+      const runner = new LocalDurableTestRunner<FulfilmentResult>({
+        handlerFunction: createHandler(world.deps),
+      });
 
-    const result = await runner.run({ payload: sampleOrder });
+      const result = await runner.run({ payload: sampleOrder });
 
-    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    // Fails with an explanation when a change renames, reorders, removes or inserts an operation.
-    // After an intended change: UPDATE_GOLDEN=1 npm test, and ship it as a new version (see README).
-    expectReplayCompatible("fulfil-order", result);
-  });
+      expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      // Fails with an explanation when a change renames, reorders, removes or inserts an operation.
+      // After an intended change: UPDATE_GOLDEN=1 npm test, and ship it as a new version (see README).
+      expectReplayCompatible("fulfil-order", result);
+    },
+  );
 });
 
 /**

@@ -3,12 +3,14 @@ import { ExecutionStatus, LocalDurableTestRunner } from "@aws/durable-execution-
 import { fulfilOrder, type FulfilmentResult } from "../src";
 import { sampleOrder, simulatedWorld } from "../src/demo";
 import { compareHistories, operationSignatures, readGolden } from "./golden-history";
+import { itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 // Real timers, so the workflow's wait (one second here) suspends the function and the next invocation replays.
 // The handler below plays a deployment between two invocations: the first runs the recorded code, the ones
 // after it run the changed code, as an execution in flight would if its alias moved under it.
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: false }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// Local only (itLocal): the tests swap the code between invocations, which needs the handler in this process.
+beforeAll(() => setupTestEnvironment({ skipTime: false }));
+afterAll(() => teardownTestEnvironment());
 
 type Change = (context: DurableContext, run: () => Promise<FulfilmentResult>) => Promise<FulfilmentResult>;
 
@@ -50,39 +52,45 @@ const referralAfter: Change = async (context, run) => {
   return outcome;
 };
 
-it("the SDK fails an execution in flight with NonDeterministicExecutionError when a step is inserted before recorded ones", async () => {
-  const { result, invocations, world } = await deployDuringExecution(fraudCheckFirst);
+itLocal(
+  "the SDK fails an execution in flight with NonDeterministicExecutionError when a step is inserted before recorded ones",
+  async () => {
+    const { result, invocations, world } = await deployDuringExecution(fraudCheckFirst);
 
-  expect(invocations).toBeGreaterThanOrEqual(2); // the wait suspended it and the changed code replayed it
-  expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
-  expect(result.getError().errorType).toBe("NonDeterministicExecutionError");
-  expect(result.getError().errorMessage).toContain(
-    'Operation name mismatch for step "1". Expected name "reserve-stock", but got "check-fraud"',
-  );
-  // It failed before doing anything twice: the review request never went out.
-  expect(world.callsTo("payments")).toBe(1);
-  expect(world.callsTo("notifier")).toBe(1); // the tracking email only
+    expect(invocations).toBeGreaterThanOrEqual(2); // the wait suspended it and the changed code replayed it
+    expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
+    expect(result.getError().errorType).toBe("NonDeterministicExecutionError");
+    expect(result.getError().errorMessage).toContain(
+      'Operation name mismatch for step "1". Expected name "reserve-stock", but got "check-fraud"',
+    );
+    // It failed before doing anything twice: the review request never went out.
+    expect(world.callsTo("payments")).toBe(1);
+    expect(world.callsTo("notifier")).toBe(1); // the tracking email only
 
-  // The golden history predicts it, with no deployment and no waiting: position 1 no longer matches.
-  const comparison = await historyOf(fraudCheckFirst);
-  expect(comparison.breaking[0]).toContain(
-    'position 1: recorded Step "reserve-stock", now Step "check-fraud"',
-  );
-});
+    // The golden history predicts it, with no deployment and no waiting: position 1 no longer matches.
+    const comparison = await historyOf(fraudCheckFirst);
+    expect(comparison.breaking[0]).toContain(
+      'position 1: recorded Step "reserve-stock", now Step "check-fraud"',
+    );
+  },
+);
 
-it("an execution in flight replays fine on code that appends a step after the recorded ones", async () => {
-  const { result, invocations } = await deployDuringExecution(referralAfter);
+itLocal(
+  "an execution in flight replays fine on code that appends a step after the recorded ones",
+  async () => {
+    const { result, invocations } = await deployDuringExecution(referralAfter);
 
-  expect(invocations).toBeGreaterThanOrEqual(2);
-  expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(invocations).toBeGreaterThanOrEqual(2);
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
 
-  // The golden history agrees: nothing breaking, one operation appended.
-  const comparison = await historyOf(referralAfter);
-  expect(comparison.breaking).toEqual([]);
-  expect(comparison.appended.map((op) => `${op.id} ${op.name}`)).toEqual(["6 ask-for-referral"]);
-});
+    // The golden history agrees: nothing breaking, one operation appended.
+    const comparison = await historyOf(referralAfter);
+    expect(comparison.breaking).toEqual([]);
+    expect(comparison.appended.map((op) => `${op.id} ${op.name}`)).toEqual(["6 ask-for-referral"]);
+  },
+);
 
-it("renaming an operation between invocations fails the replay too", async () => {
+itLocal("renaming an operation between invocations fails the replay too", async () => {
   // A small handler of our own, so the rename happens inside the workflow rather than around it.
   let invocations = 0;
   const handler = withDurableExecution(async (_event: unknown, context: DurableContext) => {

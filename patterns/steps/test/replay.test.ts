@@ -2,14 +2,16 @@ import { withDurableExecution } from "@aws/durable-execution-sdk-js";
 import { ExecutionStatus, LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import { fulfilOrder, type FulfilmentResult } from "../src";
 import { sampleOrder, simulatedWorld } from "../src/demo";
+import { itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 // Real timers here, on purpose. Under skipTime the runner may finish a wait inside the same invocation,
 // so replay is not guaranteed; with real timers every wait suspends the function and the next
 // invocation replays. The wait is shortened to one second through the workflow's config.
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: false }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// Local only (itLocal): the test wraps the handler to count its runs, which a deployed function cannot show.
+beforeAll(() => setupTestEnvironment({ skipTime: false }));
+afterAll(() => teardownTestEnvironment());
 
-it("replays across invocations: each step body runs once, the handler body once per invocation", async () => {
+itLocal("replays across invocations: each step body runs once, the handler body once per invocation", async () => {
   const world = simulatedWorld();
   let handlerBodyRuns = 0;
   const handler = withDurableExecution(async (event: unknown, context) => {

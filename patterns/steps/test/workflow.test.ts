@@ -13,19 +13,25 @@ import {
 import { createHandler, Reservation, type FulfilmentResult } from "../src";
 import { sampleOrder, simulatedWorld, type WorldOptions } from "../src/demo";
 import { chargeRetryStrategy, reservationSerdes, retryUnlessClientError } from "../src/workflow";
+import { createRunner, itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// With DURABLE_TEST_TARGET=cloud the tests declared with `it` run against the deployed function (see
+// target.ts); those declared with `itLocal` read the simulated world and run only locally.
+beforeAll(() => setupTestEnvironment({ skipTime: true }));
+afterAll(() => teardownTestEnvironment());
 
 async function runOrder(options: WorldOptions = {}, payload: unknown = sampleOrder) {
   const world = simulatedWorld(options);
-  const runner = new LocalDurableTestRunner<FulfilmentResult>({ handlerFunction: createHandler(world.deps) });
+  const runner = createRunner<FulfilmentResult>({
+    handler: createHandler(world.deps),
+    cloudOutput: "StepsHandlerAliasArn",
+  });
   const result = await runner.run({ payload });
   return { world, runner, result };
 }
 
 describe("order fulfilment", () => {
-  it("reserves, charges once, ships, waits three days and asks for a review", async () => {
+  itLocal("reserves, charges once, ships, waits three days and asks for a review", async () => {
     const { world, runner, result } = await runOrder();
 
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
@@ -78,7 +84,7 @@ describe("order fulfilment", () => {
 });
 
 describe("retries", () => {
-  it("retries a transient inventory fault with backoff, then succeeds with the same idempotency key", async () => {
+  itLocal("retries a transient inventory fault with backoff, then succeeds with the same idempotency key", async () => {
     const { world, runner, result } = await runOrder({ faults: { inventory: ["transient", "transient"] } });
 
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
@@ -91,7 +97,7 @@ describe("retries", () => {
     expect(world.callsTo("payments")).toBe(1);
   });
 
-  it("fails clearly when retries are exhausted, and no later step runs", async () => {
+  itLocal("fails clearly when retries are exhausted, and no later step runs", async () => {
     const { world, runner, result } = await runOrder({ down: "inventory" });
 
     expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
@@ -106,7 +112,7 @@ describe("retries", () => {
     expect(result.getOperations().map((operation) => operation.getName())).toEqual(["reserve-stock"]);
   });
 
-  it("does not retry a client error: out of stock fails at once, before any charge", async () => {
+  itLocal("does not retry a client error: out of stock fails at once, before any charge", async () => {
     const { world, runner, result } = await runOrder({ faults: { inventory: ["client"] } });
 
     expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
@@ -116,7 +122,7 @@ describe("retries", () => {
     expect(world.callsTo("payments")).toBe(0);
   });
 
-  it("the custom shipping decision retries a carrier outage but not a rejected address", async () => {
+  itLocal("the custom shipping decision retries a carrier outage but not a rejected address", async () => {
     const outage = await runOrder({ faults: { shipping: ["transient"] } });
     expect(outage.result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
     expect(outage.runner.getOperation("create-shipment").getStepDetails()?.attempt).toBe(2);
@@ -133,7 +139,7 @@ describe("retries", () => {
 });
 
 describe("the charge is at most once per retry", () => {
-  it("checkpoints the start of each charge attempt before calling the provider", async () => {
+  itLocal("checkpoints the start of each charge attempt before calling the provider", async () => {
     // Record checkpoints and provider calls on one timeline by wrapping the client the runner hands
     // to each invocation. A crash after "START charge-payment" is then visible on replay.
     const world = simulatedWorld();
@@ -168,7 +174,7 @@ describe("the charge is at most once per retry", () => {
     expect(position("call payments")).toBeLessThan(position("SUCCEED charge-payment"));
   });
 
-  it("retries a declined-for-now charge with the same key, but never an interrupted one", async () => {
+  itLocal("retries a declined-for-now charge with the same key, but never an interrupted one", async () => {
     const { world, runner, result } = await runOrder({ faults: { payments: ["transient"] } });
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
     expect(runner.getOperation("charge-payment").getStepDetails()?.attempt).toBe(2);
@@ -201,6 +207,7 @@ describe("bad input", () => {
     expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
     expect(result.getError().errorType).toBe("InvalidOrderError");
     expect(result.getError().errorMessage).toContain(problem);
+    // Locally the fakes saw no call; in the cloud (real services) the empty operation list is the proof.
     expect(world.calls).toEqual([]);
     expect(result.getOperations()).toEqual([]);
     expect(result.getInvocations()).toHaveLength(1);
