@@ -174,7 +174,7 @@ export function createRealDeps(
     if (typeof baseUrl !== "string" || baseUrl === "") {
       throw new ProviderRejectedError(`No URL configured for ${service}`);
     }
-    return postJson<T>(new URL(path, baseUrl).toString(), body, {
+    return postJson<T>(endpoint(baseUrl, path), body, {
       idempotencyKey,
       apiToken: settings.apiToken,
       timeoutMs: settings.timeoutMs ?? 10_000,
@@ -284,6 +284,14 @@ export function createDynamoDbBreakerStore(
       }
     },
   };
+}
+
+/**
+ * `path` under `baseUrl`, whether or not the configured URL ends in a slash: `new URL("reservations",
+ * "https://api.example.com/flights")` alone would drop `/flights`.
+ */
+export function endpoint(baseUrl: string, path: string): string {
+  return new URL(path, baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).toString();
 }
 
 async function postJson<T>(

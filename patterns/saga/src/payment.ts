@@ -9,7 +9,7 @@ import {
   type RetryDecision,
 } from "@aws/durable-execution-sdk-js";
 import * as z from "zod/mini";
-import { ProviderRejectedError, ProviderUnavailableError } from "./deps";
+import { endpoint, ProviderRejectedError, ProviderUnavailableError } from "./deps";
 import { Currency, describeIssues, plainTypeErrors } from "./input";
 
 const required = z.string().check(z.minLength(1, "is required"));
@@ -99,6 +99,7 @@ export function createPaymentHandler(deps: PaymentDeps): DurableLambdaHandler {
  */
 export function createHttpPaymentGateway(
   baseUrl: () => string = () => process.env.PAYMENT_GATEWAY_URL ?? "",
+  timeoutMs = 10_000,
 ): PaymentGateway {
   return {
     async charge({ idempotencyKey, ...request }) {
@@ -106,11 +107,11 @@ export function createHttpPaymentGateway(
       if (base === "") throw new ProviderRejectedError("PAYMENT_GATEWAY_URL is not set");
       let response: Response;
       try {
-        response = await fetch(new URL("charges", base), {
+        response = await fetch(endpoint(base, "charges"), {
           method: "POST",
           headers: { "content-type": "application/json", "idempotency-key": idempotencyKey },
           body: JSON.stringify(request),
-          signal: AbortSignal.timeout(10_000),
+          signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (error) {
         // The request may or may not have reached the gateway: at-most-once means we do not guess.
