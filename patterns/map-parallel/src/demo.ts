@@ -66,7 +66,11 @@ export function simulatedWorld(options: WorldOptions = {}) {
   const fx = (name: FxName, defaultLatency: number, defaultRate: number): FxProvider => ({
     name,
     getRate: () =>
-      lookup(name, () => ({ rate: options.fxRates?.[name] ?? defaultRate }), options.fxLatencyMs?.[name] ?? defaultLatency),
+      lookup(
+        name,
+        () => ({ rate: options.fxRates?.[name] ?? defaultRate }),
+        options.fxLatencyMs?.[name] ?? defaultLatency,
+      ),
   });
 
   const deps: BillingDeps = {
@@ -88,7 +92,8 @@ export function simulatedWorld(options: WorldOptions = {}) {
         })),
     },
     taxRegistry: {
-      checkVatNumber: (vatNumber) => lookup("tax-registry", () => ({ source: "tax-registry", vatNumber, valid: true })),
+      checkVatNumber: (vatNumber) =>
+        lookup("tax-registry", () => ({ source: "tax-registry", vatNumber, valid: true })),
     },
     fxProviders: [fx("atlas", 10, 1.14), fx("beacon", 30, 1.16), fx("cedar", 400, 1.5)],
     renderer: {
@@ -112,7 +117,10 @@ export function simulatedWorld(options: WorldOptions = {}) {
         try {
           if (inFlight > providerLimit) {
             deliveries.push({ invoiceId, idempotencyKey, outcome: "throttled" });
-            throw new TransientServiceError(`too many concurrent requests (429): limit ${providerLimit}`, 429);
+            throw new TransientServiceError(
+              `too many concurrent requests (429): limit ${providerLimit}`,
+              429,
+            );
           }
           const latency = options.deliveryLatencyMs ?? 20;
           await sleep(typeof latency === "number" ? latency : latency(invoiceId));
@@ -173,8 +181,12 @@ export const quickConfig: Partial<WorkflowConfig> = {
  * providers to answer (atlas, beacon); cedar is slow and not waited for.
  */
 export const demo = {
-  title: "Invoice batch: 3 sources in parallel, 12 invoices 4 at a time, retry of the failed one, fastest 2 of 3 FX quotes",
+  title:
+    "Invoice batch: 3 sources in parallel, 12 invoices 4 at a time, retry of the failed one, fastest 2 of 3 FX quotes",
   event: sampleBatch(12),
   createHandler: () =>
-    createHandler(simulatedWorld({ deliveryFailures: { "INV-1005": 2 }, deliveryLatencyMs: 150 }).deps, quickConfig),
+    createHandler(
+      simulatedWorld({ deliveryFailures: { "INV-1005": 2 }, deliveryLatencyMs: 150 }).deps,
+      quickConfig,
+    ),
 };

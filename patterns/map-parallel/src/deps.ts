@@ -130,7 +130,9 @@ export function configFromEnv(): RealDepsConfig {
     ledgerUrl: process.env.LEDGER_API_URL ?? "",
     taxRegistryUrl: process.env.TAX_REGISTRY_API_URL ?? "",
     invoicingUrl: process.env.INVOICING_API_URL ?? "",
-    fxUrls: Object.fromEntries(FX_PROVIDERS.map((name) => [name, process.env[`FX_${name.toUpperCase()}_URL`] ?? ""])),
+    fxUrls: Object.fromEntries(
+      FX_PROVIDERS.map((name) => [name, process.env[`FX_${name.toUpperCase()}_URL`] ?? ""]),
+    ),
     apiToken: process.env.BILLING_API_TOKEN,
   };
 }
@@ -153,20 +155,28 @@ export function createRealDeps(
     crm: {
       getCustomer: async (customerId) => ({
         source: "crm",
-        ...(await get<Omit<CrmRecord, "source">>(config().crmUrl, `customers/${encodeURIComponent(customerId)}`)),
+        ...(await get<Omit<CrmRecord, "source">>(
+          config().crmUrl,
+          `customers/${encodeURIComponent(customerId)}`,
+        )),
       }),
     },
     ledger: {
       getAccount: async (customerId) => ({
         source: "ledger",
-        ...(await get<Omit<LedgerAccount, "source">>(config().ledgerUrl, `accounts/${encodeURIComponent(customerId)}`)),
+        ...(await get<Omit<LedgerAccount, "source">>(
+          config().ledgerUrl,
+          `accounts/${encodeURIComponent(customerId)}`,
+        )),
       }),
     },
     taxRegistry: {
       checkVatNumber: async (vatNumber) => ({
         source: "tax-registry",
         vatNumber,
-        valid: (await get<{ valid: boolean }>(config().taxRegistryUrl, `vat/${encodeURIComponent(vatNumber)}`)).valid,
+        valid: (
+          await get<{ valid: boolean }>(config().taxRegistryUrl, `vat/${encodeURIComponent(vatNumber)}`)
+        ).valid,
       }),
     },
     fxProviders: FX_PROVIDERS.map((name) => ({
@@ -183,7 +193,9 @@ export function createRealDeps(
       put: async ({ key, body, contentType }) => {
         const bucket = config().documentBucket;
         if (bucket === "") throw new ClientError("INVOICE_BUCKET is not set", 0);
-        await s3().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+        await s3().send(
+          new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+        );
       },
     },
     sender: {
@@ -200,7 +212,11 @@ function lazyS3Client(): S3Client {
 }
 
 /** A plain HTML invoice. Production would render a PDF; either way the document stays out of the checkpoint. */
-export function renderInvoiceHtml(invoice: Invoice, currency: string, customer: InvoiceRecipient): Uint8Array {
+export function renderInvoiceHtml(
+  invoice: Invoice,
+  currency: string,
+  customer: InvoiceRecipient,
+): Uint8Array {
   const escape = (text: string) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
   const amount = `${(invoice.amountCents / 100).toFixed(2)} ${currency}`;
   const html = [
@@ -251,6 +267,7 @@ async function requestJson<T>(
   if (response.status === 429 || response.status >= 500) {
     throw new TransientServiceError(`${method} ${url} answered ${response.status}: ${text}`, response.status);
   }
-  if (!response.ok) throw new ClientError(`${method} ${url} answered ${response.status}: ${text}`, response.status);
+  if (!response.ok)
+    throw new ClientError(`${method} ${url} answered ${response.status}: ${text}`, response.status);
   return JSON.parse(text) as T;
 }

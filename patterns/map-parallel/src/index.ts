@@ -28,7 +28,13 @@ export {
   FX_PROVIDERS,
   renderInvoiceHtml,
 } from "./deps";
-export { InvalidBatchError, MAX_INVOICES_PER_BATCH, parseInvoiceBatch, type Invoice, type InvoiceBatch } from "./input";
+export {
+  InvalidBatchError,
+  MAX_INVOICES_PER_BATCH,
+  parseInvoiceBatch,
+  type Invoice,
+  type InvoiceBatch,
+} from "./input";
 export {
   defaultConfig,
   documentKey,
@@ -41,6 +47,7 @@ export {
   runBillingBatch,
   sendInvoices,
   sendingCap,
+  type BatchRun,
   type BillingRunResult,
   type CustomerProfile,
   type PassReport,

@@ -26,13 +26,20 @@ export const InvoiceBatchInput = z.object({
   invoices: z
     .array(Invoice)
     .min(1, "must contain at least one invoice")
-    .max(MAX_INVOICES_PER_BATCH, `must contain at most ${MAX_INVOICES_PER_BATCH} invoices (split larger batches)`)
+    .max(
+      MAX_INVOICES_PER_BATCH,
+      `must contain at most ${MAX_INVOICES_PER_BATCH} invoices (split larger batches)`,
+    )
     // The invoice id names the map item and its steps, and keys the idempotent delivery: it must be unique.
     .superRefine((invoices, ctx) => {
       const seen = new Set<string>();
       invoices.forEach((invoice, index) => {
         if (seen.has(invoice.invoiceId)) {
-          ctx.addIssue({ code: "custom", path: [index, "invoiceId"], message: `${invoice.invoiceId} appears twice` });
+          ctx.addIssue({
+            code: "custom",
+            path: [index, "invoiceId"],
+            message: `${invoice.invoiceId} appears twice`,
+          });
         }
         seen.add(invoice.invoiceId);
       });
@@ -55,7 +62,9 @@ export function parseInvoiceBatch(event: unknown): InvoiceBatch {
   const parsed = InvoiceBatchInput.safeParse(event);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
-    const path = issue.path.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("");
+    const path = issue.path
+      .map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`))
+      .join("");
     return `${path.replace(/^\./, "") || "event"} ${issue.message}`;
   });
   const shown = problems.slice(0, 20);

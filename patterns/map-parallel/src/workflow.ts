@@ -26,8 +26,8 @@ import { parseInvoiceBatch, type Invoice, type InvoiceBatch } from "./input";
 export interface WorkflowConfig {
   /** Invoices in flight at once: the invoicing provider's concurrency limit, never more. */
   maxConcurrency: number;
-  /** When the first pass stops early (see README: what each policy does). */
-  completionPolicy: CompletionConfig;
+  /** When the first pass stops early (see README: what each policy does). Undefined: the SDK's fail-fast default. */
+  completionPolicy?: CompletionConfig;
   /** NESTED: a CONTEXT operation per invoice (visible, more operations). FLAT: none (about half the operations). */
   nesting: NestingType;
   /** How long a downstream outage gets to clear before the failed invoices are sent again. */
@@ -113,7 +113,8 @@ export async function runBillingBatch(
 
   const customer = await enrichCustomer(context, deps, batch);
 
-  const firstPass = await sendInvoices(context, "send-invoices", batch.invoices, batch, customer, deps, config);
+  const run: BatchRun = { batch, customer, deps, config };
+  const firstPass = await sendInvoices(context, "send-invoices", "invoice", batch.invoices, run);
 
   // Failed items are read from the checkpointed result, so this list is the same on every replay.
   const toRetry = firstPass.failed().map((item) => batch.invoices[item.index]!);
@@ -124,7 +125,7 @@ export async function runBillingBatch(
     // Step retries (seconds apart) ride out blips. An outage longer than that failed these invoices; give it
     // time to clear, at no compute cost: the function suspends here and resumes after the timer.
     await context.wait("cool-down-before-retry", config.retryCooldown);
-    retryPass = await sendInvoices(context, "retry-failed-invoices", toRetry, batch, customer, deps, config, {
+    retryPass = await sendInvoices(context, "retry-failed-invoices", "retry-invoice", toRetry, run, {
       // Only the failed invoices, and all of them: one failing again must not stop the others.
       toleratedFailurePercentage: 100,
     });
@@ -148,14 +149,19 @@ export async function enrichCustomer(
   batch: InvoiceBatch,
 ): Promise<CustomerProfile> {
   const sources = await context.parallel("enrich-customer", [
-    { name: "crm", func: (branch) => branch.step("load-crm-record", () => deps.crm.getCustomer(batch.customerId), lookup) },
+    {
+      name: "crm",
+      func: (branch) => branch.step("load-crm-record", () => deps.crm.getCustomer(batch.customerId), lookup),
+    },
     {
       name: "ledger",
-      func: (branch) => branch.step("load-ledger-account", () => deps.ledger.getAccount(batch.customerId), lookup),
+      func: (branch) =>
+        branch.step("load-ledger-account", () => deps.ledger.getAccount(batch.customerId), lookup),
     },
     {
       name: "tax-registry",
-      func: (branch) => branch.step("check-vat-number", () => deps.taxRegistry.checkVatNumber(batch.vatNumber), lookup),
+      func: (branch) =>
+        branch.step("check-vat-number", () => deps.taxRegistry.checkVatNumber(batch.vatNumber), lookup),
     },
   ]);
   sources.throwIfError();
@@ -212,44 +218,38 @@ export async function quoteFxRate(
 export function sendInvoices(
   context: DurableContext,
   name: string,
+  itemPrefix: string,
   invoices: Invoice[],
-  batch: Pick<InvoiceBatch, "batchId" | "currency">,
-  customer: CustomerProfile,
-  deps: BillingDeps,
-  config: WorkflowConfig,
-  completionConfig: CompletionConfig = config.completionPolicy,
+  run: BatchRun,
+  completionConfig: CompletionConfig | undefined = run.config.completionPolicy,
 ) {
-  const prefix = name === "send-invoices" ? "invoice" : "retry-invoice";
-  return context.map(
-    name,
-    invoices,
-    (item, invoice) => sendInvoice(item, invoice, batch, customer, deps, config),
-    {
-      // The provider accepts a limited number of concurrent requests: more would only earn 429s.
-      maxConcurrency: config.maxConcurrency,
-      // A business key, not the index: the history reads "invoice-INV-1042 failed", and names stay stable.
-      itemNamer: (invoice) => `${prefix}-${invoice.invoiceId}`,
-      completionConfig,
-      nesting: config.nesting,
-    },
-  );
+  return context.map(name, invoices, (item, invoice) => sendInvoice(item, invoice, run), {
+    // The provider accepts a limited number of concurrent requests: more would only earn 429s.
+    maxConcurrency: run.config.maxConcurrency,
+    // A business key, not the index: the history reads "invoice-INV-1042 failed", and names stay stable.
+    itemNamer: (invoice) => `${itemPrefix}-${invoice.invoiceId}`,
+    completionConfig,
+    nesting: run.config.nesting,
+  });
 }
 
-async function sendInvoice(
-  context: DurableContext,
-  invoice: Invoice,
-  { batchId, currency }: Pick<InvoiceBatch, "batchId" | "currency">,
-  customer: CustomerProfile,
-  deps: BillingDeps,
-  config: WorkflowConfig,
-): Promise<SentInvoice> {
+/** What every invoice of a batch needs: the batch, the enriched customer, the services and the settings. */
+export interface BatchRun {
+  batch: Pick<InvoiceBatch, "batchId" | "currency">;
+  customer: CustomerProfile;
+  deps: BillingDeps;
+  config: WorkflowConfig;
+}
+
+async function sendInvoice(context: DurableContext, invoice: Invoice, run: BatchRun): Promise<SentInvoice> {
+  const { batch, customer, deps, config } = run;
   // The rendered document is hundreds of kilobytes; a checkpoint holds at most 256 KB. Store it in the same
   // step that renders it and checkpoint only its key: replays and the map's result carry a few bytes.
   const document = await context.step(
     `render-${invoice.invoiceId}`,
     async () => {
-      const { body, contentType } = await deps.renderer.render(invoice, currency, customer);
-      const key = documentKey(batchId, invoice.invoiceId);
+      const { body, contentType } = await deps.renderer.render(invoice, batch.currency, customer);
+      const key = documentKey(batch.batchId, invoice.invoiceId);
       await deps.documents.put({ key, body, contentType });
       return { documentKey: key, bytes: body.byteLength };
     },
@@ -263,9 +263,9 @@ async function sendInvoice(
         to: customer.billingEmail,
         documentKey: document.documentKey,
         amountCents: invoice.amountCents,
-        currency,
+        currency: batch.currency,
         // Same key on a step retry, on the retry pass, and on a rerun of the whole batch: sent once.
-        idempotencyKey: `${batchId}:${invoice.invoiceId}`,
+        idempotencyKey: `${batch.batchId}:${invoice.invoiceId}`,
       }),
     {
       retryStrategy: createRetryStrategy({
@@ -282,7 +282,10 @@ async function sendInvoice(
 
 /** A pass that stopped on its failure policy: the remaining invoices were not attempted. */
 export function isHalted(pass: BatchResult<unknown>): boolean {
-  return pass.completionReason === "FAILURE_TOLERANCE_EXCEEDED" || pass.completionReason === "CUSTOM_COMPLETION_FAILED";
+  return (
+    pass.completionReason === "FAILURE_TOLERANCE_EXCEEDED" ||
+    pass.completionReason === "CUSTOM_COMPLETION_FAILED"
+  );
 }
 
 /**
@@ -294,7 +297,8 @@ export function haltIfCanariesFail(count = 3): CompletionConfig {
   return {
     shouldComplete: (status) => {
       const canaries = status.items.slice(0, count);
-      const allFailed = canaries.length > 0 && canaries.every((item) => item.status === BatchItemStatus.FAILED);
+      const allFailed =
+        canaries.length > 0 && canaries.every((item) => item.status === BatchItemStatus.FAILED);
       return allFailed ? completeBatch(CompletionOutcome.FAILED) : continueBatch();
     },
   };
@@ -329,7 +333,9 @@ const lookup = {
 type Source = CrmRecord | LedgerAccount | TaxStatus;
 function bySource(results: Source[]) {
   const find = <K extends Source["source"]>(source: K) => {
-    const found = results.find((result): result is Extract<Source, { source: K }> => result.source === source);
+    const found = results.find(
+      (result): result is Extract<Source, { source: K }> => result.source === source,
+    );
     if (!found) throw new Error(`Customer enrichment returned no ${source} record`);
     return found;
   };
@@ -348,7 +354,9 @@ function summarise(pass: BatchResult<SentInvoice>, invoices: number): PassReport
 }
 
 function totalSent(batch: InvoiceBatch, passes: Array<BatchResult<SentInvoice> | undefined>) {
-  const sent = new Set(passes.flatMap((pass) => pass?.getResults() ?? []).map((invoice) => invoice.invoiceId));
+  const sent = new Set(
+    passes.flatMap((pass) => pass?.getResults() ?? []).map((invoice) => invoice.invoiceId),
+  );
   const amountCents = batch.invoices
     .filter((invoice) => sent.has(invoice.invoiceId))
     .reduce((sum, invoice) => sum + invoice.amountCents, 0);
@@ -364,16 +372,26 @@ function report(
   sentTotal: { currency: string; amountCents: number },
   rate: number | undefined,
 ): BillingRunResult {
-  const sentById = new Map([...firstPass.getResults(), ...(retryPass?.getResults() ?? [])].map((s) => [s.invoiceId, s]));
+  const sentById = new Map(
+    [...firstPass.getResults(), ...(retryPass?.getResults() ?? [])].map((s) => [s.invoiceId, s]),
+  );
   const sent = batch.invoices.flatMap((invoice) => sentById.get(invoice.invoiceId) ?? []);
   const finalFailures = (retryPass ?? firstPass).failed().map((item) => ({
     invoiceId: (retryPass ? retried : batch.invoices)[item.index]!.invoiceId,
     error: item.error.message,
   }));
-  const finished = new Set(firstPass.all.filter((item) => item.status !== BatchItemStatus.STARTED).map((i) => i.index));
-  const unfinished = batch.invoices.filter((_, index) => !finished.has(index)).map((invoice) => invoice.invoiceId);
+  const finished = new Set(
+    firstPass.all.filter((item) => item.status !== BatchItemStatus.STARTED).map((i) => i.index),
+  );
+  const unfinished = batch.invoices
+    .filter((_, index) => !finished.has(index))
+    .map((invoice) => invoice.invoiceId);
   const halted = isHalted(firstPass);
-  const outcome = halted ? "HALTED" : finalFailures.length === 0 && unfinished.length === 0 ? "ALL_SENT" : "PARTIALLY_SENT";
+  const outcome = halted
+    ? "HALTED"
+    : finalFailures.length === 0 && unfinished.length === 0
+      ? "ALL_SENT"
+      : "PARTIALLY_SENT";
   return {
     batchId: batch.batchId,
     customerId: batch.customerId,
@@ -382,7 +400,13 @@ function report(
     sentTotal,
     ...(rate === undefined
       ? {}
-      : { reportingTotal: { currency: REPORTING_CURRENCY, amountCents: Math.round(sentTotal.amountCents * rate), rate } }),
+      : {
+          reportingTotal: {
+            currency: REPORTING_CURRENCY,
+            amountCents: Math.round(sentTotal.amountCents * rate),
+            rate,
+          },
+        }),
     firstPass: summarise(firstPass, batch.invoices.length),
     ...(retryPass ? { retryPass: summarise(retryPass, retried.length) } : {}),
     sent,

@@ -7,7 +7,11 @@ import {
   withDurableExecution,
   type CompletionConfig,
 } from "@aws/durable-execution-sdk-js";
-import { ExecutionStatus, LocalDurableTestRunner, OperationStatus } from "@aws/durable-execution-sdk-js-testing";
+import {
+  ExecutionStatus,
+  LocalDurableTestRunner,
+  OperationStatus,
+} from "@aws/durable-execution-sdk-js-testing";
 import {
   defaultConfig,
   haltIfCanariesFail,
@@ -56,10 +60,8 @@ async function runPass(policy: CompletionConfig | undefined, failing: number[]) 
     documentBytes: 64,
   });
   const handler = withDurableExecution(async (_event: unknown, context): Promise<PassOutcome> => {
-    const pass = await sendInvoices(context, "send-invoices", batch.invoices, batch, customer, world.deps, {
-      ...oneAtATime,
-      completionPolicy: policy as CompletionConfig,
-    });
+    const run = { batch, customer, deps: world.deps, config: { ...oneAtATime, completionPolicy: policy } };
+    const pass = await sendInvoices(context, "send-invoices", "invoice", batch.invoices, run);
     let thrown = "nothing";
     try {
       pass.throwIfError();
@@ -84,7 +86,8 @@ async function runPass(policy: CompletionConfig | undefined, failing: number[]) 
 
 const ran = (...numbers: number[]) => numbers.map((n) => `INV-${1000 + n}`);
 const range = (from: number, to: number) => ran(...Array.from({ length: to - from + 1 }, (_, i) => from + i));
-const unavailable = (n: number) => `ChildContextError: invoicing provider unavailable for INV-${1000 + n} (503)`;
+const unavailable = (n: number) =>
+  `ChildContextError: invoicing provider unavailable for INV-${1000 + n} (503)`;
 
 describe("completion policies: ten invoices, one at a time", () => {
   it.each<{
@@ -272,8 +275,12 @@ describe("completion policies: ten invoices, one at a time", () => {
     const items = runner.getOperation("send-invoices").getChildOperations() ?? [];
     expect(items.map((item) => item.getName())).toEqual(ran.map((id) => `invoice-${id}`));
     expect(items.every((item) => item.getSubType() === OperationSubType.MAP_ITERATION)).toBe(true);
-    const failedItems = items.filter((item) => item.getStatus() === OperationStatus.FAILED).map((i) => i.getName());
-    expect(failedItems).toEqual(failing.filter((n) => ran.includes(`INV-${1000 + n}`)).map((n) => `invoice-INV-${1000 + n}`));
+    const failedItems = items
+      .filter((item) => item.getStatus() === OperationStatus.FAILED)
+      .map((i) => i.getName());
+    expect(failedItems).toEqual(
+      failing.filter((n) => ran.includes(`INV-${1000 + n}`)).map((n) => `invoice-INV-${1000 + n}`),
+    );
     // Whatever the policy says, the map operation itself completes: the verdict is in its result.
     expect(runner.getOperation("send-invoices").getStatus()).toBe(OperationStatus.SUCCEEDED);
   });
@@ -283,8 +290,15 @@ describe("completion policies: ten invoices, one at a time", () => {
       shouldComplete: ({ completedCount }) =>
         completedCount >= 2 ? completeBatch(CompletionOutcome.FAILED) : continueBatch(),
     };
-    const { outcome } = await runPass(failNow, []);
-    expect(outcome).toMatchObject({ status: "FAILED", completionReason: "CUSTOM_COMPLETION_FAILED", failureCount: 0 });
+    const { outcome, world } = await runPass(failNow, []);
+    expect(outcome).toMatchObject({
+      status: "FAILED",
+      completionReason: "CUSTOM_COMPLETION_FAILED",
+      successCount: 2,
+      failureCount: 0,
+      halted: true,
+    });
+    expect(world.renders).toEqual(range(1, 2));
     expect(outcome.throwIfError).toBe(
       "BatchCompletionError: Batch completed as failed by shouldComplete (CUSTOM_COMPLETION_FAILED)",
     );

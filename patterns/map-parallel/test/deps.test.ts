@@ -1,7 +1,13 @@
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { createRealDeps, dueDate, renderInvoiceHtml, TransientServiceError, type RealDepsConfig } from "../src";
+import {
+  createRealDeps,
+  dueDate,
+  renderInvoiceHtml,
+  TransientServiceError,
+  type RealDepsConfig,
+} from "../src";
 import { sampleBatch } from "../src/demo";
 
 // The real dependencies, against a stub S3 client and a local HTTP server: never the cloud.

@@ -17,7 +17,10 @@ describe("bad input fails before any work", () => {
     ],
     [
       "a malformed invoice",
-      { ...valid, invoices: [valid.invoices[0], { ...valid.invoices[1], amountCents: -5, issueDate: "30/11/2026" }] },
+      {
+        ...valid,
+        invoices: [valid.invoices[0], { ...valid.invoices[1], amountCents: -5, issueDate: "30/11/2026" }],
+      },
       "invoices[1].amountCents must be positive; invoices[1].issueDate must be a date (YYYY-MM-DD)",
     ],
     [
@@ -61,6 +64,8 @@ describe("bad input fails before any work", () => {
   });
 
   it("accepts a batch of exactly the maximum", () => {
-    expect(parseInvoiceBatch(sampleBatch(MAX_INVOICES_PER_BATCH)).invoices).toHaveLength(MAX_INVOICES_PER_BATCH);
+    expect(parseInvoiceBatch(sampleBatch(MAX_INVOICES_PER_BATCH)).invoices).toHaveLength(
+      MAX_INVOICES_PER_BATCH,
+    );
   });
 });

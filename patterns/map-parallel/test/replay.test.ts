@@ -1,6 +1,16 @@
 import { NestingType, withDurableExecution } from "@aws/durable-execution-sdk-js";
-import { ExecutionStatus, LocalDurableTestRunner, OperationStatus } from "@aws/durable-execution-sdk-js-testing";
-import { defaultConfig, quoteFxRate, runBillingBatch, type BillingRunResult, type WorkflowConfig } from "../src";
+import {
+  ExecutionStatus,
+  LocalDurableTestRunner,
+  OperationStatus,
+} from "@aws/durable-execution-sdk-js-testing";
+import {
+  defaultConfig,
+  quoteFxRate,
+  runBillingBatch,
+  type BillingRunResult,
+  type WorkflowConfig,
+} from "../src";
 import { quickConfig, sampleBatch, simulatedWorld } from "../src/demo";
 
 // Real timers here, on purpose. Under skipTime the runner may finish a wait inside the same invocation, so
@@ -42,7 +52,9 @@ it.each([NestingType.NESTED, NestingType.FLAT])(
     // The second invocation replayed the parallels and the first map from their checkpoints: every lookup
     // ran once, every invoice was rendered once in the first pass, and INV-1004 once more in the retry pass.
     expect([...world.lookups].sort()).toEqual(["atlas", "beacon", "cedar", "crm", "ledger", "tax-registry"]);
-    expect(world.renders.filter((id) => id !== "INV-1004").sort()).toEqual(ids.filter((id) => id !== "INV-1004"));
+    expect(world.renders.filter((id) => id !== "INV-1004").sort()).toEqual(
+      ids.filter((id) => id !== "INV-1004"),
+    );
     expect(world.renders.filter((id) => id === "INV-1004")).toHaveLength(2);
     for (const id of ids) {
       expect(world.deliveries.filter((d) => d.invoiceId === id && d.outcome === "accepted")).toHaveLength(1);
@@ -65,21 +77,24 @@ describe("pitfall: an early-completing parallel leaves its slowest branch runnin
   it.each([
     ["three providers (one straggler)", 3, 1],
     ["two providers (no straggler)", 2, 2],
-  ])("%s: a 1 s wait after the quote runs in %i invocation(s)", async (_label, providers, expectedInvocations) => {
-    const world = simulatedWorld();
-    world.deps.fxProviders = world.deps.fxProviders.slice(0, providers);
-    const handler = withDurableExecution(async (_event: unknown, context) => {
-      const rate = await quoteFxRate(context, world.deps, "GBP");
-      await context.wait("wait-after-quote", { seconds: 1 });
-      return rate;
-    });
-    const runner = new LocalDurableTestRunner<number>({ handlerFunction: handler });
+  ])(
+    "%s: a 1 s wait after the quote runs in %i invocation(s)",
+    async (_label, providers, expectedInvocations) => {
+      const world = simulatedWorld();
+      world.deps.fxProviders = world.deps.fxProviders.slice(0, providers);
+      const handler = withDurableExecution(async (_event: unknown, context) => {
+        const rate = await quoteFxRate(context, world.deps, "GBP");
+        await context.wait("wait-after-quote", { seconds: 1 });
+        return rate;
+      });
+      const runner = new LocalDurableTestRunner<number>({ handlerFunction: handler });
 
-    const result = await runner.run({ payload: {} });
+      const result = await runner.run({ payload: {} });
 
-    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    expect(result.getResult()).toBe(1.15);
-    expect(result.getInvocations()).toHaveLength(expectedInvocations);
-    expect(runner.getOperation("wait-after-quote").getStatus()).toBe(OperationStatus.SUCCEEDED);
-  });
+      expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      expect(result.getResult()).toBe(1.15);
+      expect(result.getInvocations()).toHaveLength(expectedInvocations);
+      expect(runner.getOperation("wait-after-quote").getStatus()).toBe(OperationStatus.SUCCEEDED);
+    },
+  );
 });

@@ -13,23 +13,29 @@ it.each([
   // plus the map itself and 14 for enrich-customer and quote-fx-rate.
   [NestingType.NESTED, 3 * MAX_INVOICES_PER_BATCH + 1 + 14],
   [NestingType.FLAT, 2 * MAX_INVOICES_PER_BATCH + 1 + 14],
-])("sends 1,000 invoices under %s with the expected operation count", async (nesting, operations) => {
-  const world = simulatedWorld({ deliveryLatencyMs: 0, documentBytes: 1024 });
-  const runner = new LocalDurableTestRunner<BillingRunResult>({
-    handlerFunction: createHandler(world.deps, { nesting }),
-  });
+])(
+  "sends 1,000 invoices under %s with the expected operation count",
+  async (nesting, operations) => {
+    const world = simulatedWorld({ deliveryLatencyMs: 0, documentBytes: 1024 });
+    const runner = new LocalDurableTestRunner<BillingRunResult>({
+      handlerFunction: createHandler(world.deps, { nesting }),
+    });
 
-  const started = Date.now();
-  const result = await runner.run({ payload: sampleBatch(MAX_INVOICES_PER_BATCH) });
-  const wallMs = Date.now() - started;
+    const started = Date.now();
+    const result = await runner.run({ payload: sampleBatch(MAX_INVOICES_PER_BATCH) });
+    const wallMs = Date.now() - started;
 
-  expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-  expect(result.getResult()?.firstPass).toMatchObject({ succeeded: 1000, failed: 0 });
-  expect(result.getOperations()).toHaveLength(operations);
-  expect(world.accepted()).toHaveLength(1000);
-  expect(world.maxInFlight()).toBe(5);
-  // The map's own checkpoint holds 1,000 small results: about 143 KB, under the 256 KB limit.
-  const mapResult = JSON.stringify(runner.getOperation("send-invoices").getContextDetails()?.result);
-  expect(mapResult.length).toBeLessThan(256 * 1024);
-  console.log(`${nesting}: 1,000 invoices in ${wallMs} ms, ${operations} operations, map result ${mapResult.length} bytes`);
-}, 60_000);
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(result.getResult()?.firstPass).toMatchObject({ succeeded: 1000, failed: 0 });
+    expect(result.getOperations()).toHaveLength(operations);
+    expect(world.accepted()).toHaveLength(1000);
+    expect(world.maxInFlight()).toBe(5);
+    // The map's own checkpoint holds 1,000 small results: about 143 KB, under the 256 KB limit.
+    const mapResult = JSON.stringify(runner.getOperation("send-invoices").getContextDetails()?.result);
+    expect(mapResult.length).toBeLessThan(256 * 1024);
+    console.log(
+      `${nesting}: 1,000 invoices in ${wallMs} ms, ${operations} operations, map result ${mapResult.length} bytes`,
+    );
+  },
+  60_000,
+);

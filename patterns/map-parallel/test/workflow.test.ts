@@ -5,15 +5,26 @@ import {
   OperationStatus,
   OperationType,
 } from "@aws/durable-execution-sdk-js-testing";
-import { createHandler, PROVIDER_CONCURRENCY_LIMIT, type BillingRunResult, type WorkflowConfig } from "../src";
+import {
+  createHandler,
+  PROVIDER_CONCURRENCY_LIMIT,
+  type BillingRunResult,
+  type WorkflowConfig,
+} from "../src";
 import { quickConfig, sampleBatch, simulatedWorld, type WorldOptions } from "../src/demo";
 
 beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
 afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
 
-async function runBatch(options: WorldOptions = {}, config: Partial<WorkflowConfig> = quickConfig, invoices = 8) {
+async function runBatch(
+  options: WorldOptions = {},
+  config: Partial<WorkflowConfig> = quickConfig,
+  invoices = 8,
+) {
   const world = simulatedWorld(options);
-  const runner = new LocalDurableTestRunner<BillingRunResult>({ handlerFunction: createHandler(world.deps, config) });
+  const runner = new LocalDurableTestRunner<BillingRunResult>({
+    handlerFunction: createHandler(world.deps, config),
+  });
   const result = await runner.run({ payload: sampleBatch(invoices) });
   const names = result.getOperations().map((operation) => operation.getName());
   return { world, runner, result, names };
@@ -47,7 +58,11 @@ describe("a clean run", () => {
     const total = sampleBatch(8).invoices.reduce((sum, invoice) => sum + invoice.amountCents, 0);
     expect(outcome.sentTotal).toEqual({ currency: "GBP", amountCents: total });
     // At the average of the first two FX quotes to arrive: atlas (1.14) and beacon (1.16).
-    expect(outcome.reportingTotal).toEqual({ currency: "EUR", amountCents: Math.round(total * 1.15), rate: 1.15 });
+    expect(outcome.reportingTotal).toEqual({
+      currency: "EUR",
+      amountCents: Math.round(total * 1.15),
+      rate: 1.15,
+    });
     expect(outcome.sent.map((sent) => sent.invoiceId)).toEqual(ids(1001, 1008));
     expect(outcome.sent[0]).toEqual({
       invoiceId: "INV-1001",
@@ -65,8 +80,13 @@ describe("a clean run", () => {
     expect(map.getSubType()).toBe(OperationSubType.MAP);
     const item = runner.getOperation("invoice-INV-1004");
     expect(item.getSubType()).toBe(OperationSubType.MAP_ITERATION);
-    expect(item.getChildOperations()?.map((child) => child.getName())).toEqual(["render-INV-1004", "deliver-INV-1004"]);
-    expect(runner.getOperation("deliver-INV-1004").getStepDetails()?.result).toEqual({ messageId: "msg-INV-1004" });
+    expect(item.getChildOperations()?.map((child) => child.getName())).toEqual([
+      "render-INV-1004",
+      "deliver-INV-1004",
+    ]);
+    expect(runner.getOperation("deliver-INV-1004").getStepDetails()?.result).toEqual({
+      messageId: "msg-INV-1004",
+    });
   });
 });
 
@@ -76,7 +96,11 @@ describe("parallel branches", () => {
 
     const enrich = runner.getOperation("enrich-customer");
     expect(enrich.getSubType()).toBe(OperationSubType.PARALLEL);
-    expect(enrich.getChildOperations()?.map((branch) => branch.getName())).toEqual(["crm", "ledger", "tax-registry"]);
+    expect(enrich.getChildOperations()?.map((branch) => branch.getName())).toEqual([
+      "crm",
+      "ledger",
+      "tax-registry",
+    ]);
     expect(runner.getOperation("crm").getSubType()).toBe(OperationSubType.PARALLEL_BRANCH);
     // Each branch returns its own type; the results come back in branch order.
     expect(runner.getOperation("load-crm-record").getStepDetails()?.result).toMatchObject({
@@ -101,7 +125,10 @@ describe("parallel branches", () => {
     const { world, runner, result, names } = await runBatch({ down: ["ledger"] });
 
     expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
-    expect(result.getError()).toMatchObject({ errorType: "ChildContextError", errorMessage: "ledger is unavailable (503)" });
+    expect(result.getError()).toMatchObject({
+      errorType: "ChildContextError",
+      errorMessage: "ledger is unavailable (503)",
+    });
     expect(runner.getOperation("load-ledger-account").getStepDetails()?.attempt).toBe(3); // the lookup retries
     expect(runner.getOperation("ledger").getStatus()).toBe(OperationStatus.FAILED);
     expect(names).not.toContain("send-invoices");
@@ -159,7 +186,11 @@ describe("parallel branches", () => {
 
 describe("concurrency", () => {
   it("never has more deliveries in flight than the provider's limit, and reaches it", async () => {
-    const { world, result } = await runBatch({}, { ...quickConfig, maxConcurrency: PROVIDER_CONCURRENCY_LIMIT }, 30);
+    const { world, result } = await runBatch(
+      {},
+      { ...quickConfig, maxConcurrency: PROVIDER_CONCURRENCY_LIMIT },
+      30,
+    );
 
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
     expect(world.maxInFlight()).toBe(PROVIDER_CONCURRENCY_LIMIT);
@@ -174,19 +205,26 @@ describe("concurrency", () => {
     expect(world.deliveries.filter((delivery) => delivery.outcome === "throttled").length).toBeGreaterThan(0);
   });
 
-  it.each([NestingType.NESTED, NestingType.FLAT])("respects the limit under %s nesting too", async (nesting) => {
-    const { world, result } = await runBatch({}, { ...quickConfig, maxConcurrency: 3, nesting }, 12);
+  it.each([NestingType.NESTED, NestingType.FLAT])(
+    "respects the limit under %s nesting too",
+    async (nesting) => {
+      const { world, result } = await runBatch({}, { ...quickConfig, maxConcurrency: 3, nesting }, 12);
 
-    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    expect(world.maxInFlight()).toBe(3);
-  });
+      expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      expect(world.maxInFlight()).toBe(3);
+    },
+  );
 });
 
 describe("failure isolation and the retry pass", () => {
   it("isolates a failed invoice, sends the others, and retries only the failed one after a cool-down", async () => {
     // INV-1003 fails both attempts of the first pass (an outage longer than the step retries), then recovers.
     // Ten invoices: one failure is 10% of the batch, just within the default policy (at most 10%).
-    const { world, runner, result, names } = await runBatch({ deliveryFailures: { "INV-1003": 2 } }, quickConfig, 10);
+    const { world, runner, result, names } = await runBatch(
+      { deliveryFailures: { "INV-1003": 2 } },
+      quickConfig,
+      10,
+    );
 
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
     const outcome = result.getResult()!;
@@ -212,7 +250,9 @@ describe("failure isolation and the retry pass", () => {
     // First pass: the item failed alone; its neighbours succeeded.
     const failedItem = runner.getOperation("invoice-INV-1003");
     expect(failedItem.getStatus()).toBe(OperationStatus.FAILED);
-    expect(failedItem.getContextDetails()?.error?.errorMessage).toBe("invoicing provider unavailable for INV-1003 (503)");
+    expect(failedItem.getContextDetails()?.error?.errorMessage).toBe(
+      "invoicing provider unavailable for INV-1003 (503)",
+    );
     expect(runner.getOperation("deliver-INV-1003").getStepDetails()?.attempt).toBe(2);
     for (const id of ["INV-1002", "INV-1004"]) {
       expect(runner.getOperation(`invoice-${id}`).getStatus()).toBe(OperationStatus.SUCCEEDED);
@@ -232,10 +272,13 @@ describe("failure isolation and the retry pass", () => {
   });
 
   it("reports invoices that fail both passes, without failing the run", async () => {
-    const { world, result } = await runBatch({ deliveryFailures: { "INV-1002": Infinity, "INV-1006": 2 } }, {
-      ...quickConfig,
-      completionPolicy: { toleratedFailurePercentage: 25 },
-    });
+    const { world, result } = await runBatch(
+      { deliveryFailures: { "INV-1002": Infinity, "INV-1006": 2 } },
+      {
+        ...quickConfig,
+        completionPolicy: { toleratedFailurePercentage: 25 },
+      },
+    );
 
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
     const outcome = result.getResult()!;
@@ -244,7 +287,9 @@ describe("failure isolation and the retry pass", () => {
     expect(outcome.failed).toEqual([
       { invoiceId: "INV-1002", error: "invoicing provider unavailable for INV-1002 (503)" },
     ]);
-    expect(outcome.sent.map((sent) => sent.invoiceId)).toEqual(ids(1001, 1008).filter((id) => id !== "INV-1002"));
+    expect(outcome.sent.map((sent) => sent.invoiceId)).toEqual(
+      ids(1001, 1008).filter((id) => id !== "INV-1002"),
+    );
     expect(world.attemptsFor("INV-1002")).toBe(4); // 2 per pass
   });
 
@@ -314,11 +359,15 @@ describe("large results are stored by reference", () => {
       documentKey: "invoices/2026-11-acme/INV-1002",
       messageId: "msg-INV-1002",
     });
-    expect(JSON.stringify(runner.getOperation("send-invoices").getContextDetails()?.result).length).toBeLessThan(1024);
+    expect(
+      JSON.stringify(runner.getOperation("send-invoices").getContextDetails()?.result).length,
+    ).toBeLessThan(1024);
     const largest = Math.max(
       ...result.getOperations().map((operation) => {
         const details =
-          operation.getType() === OperationType.STEP ? operation.getStepDetails() : operation.getContextDetails();
+          operation.getType() === OperationType.STEP
+            ? operation.getStepDetails()
+            : operation.getContextDetails();
         return JSON.stringify(details?.result ?? null).length;
       }),
     );
