@@ -168,6 +168,8 @@ export const sampleTrip: TripRequest = {
  */
 export const demo = {
   title: "Trip booking saga: the card is declined, so car, hotel and flight are cancelled newest first",
+  // The booking fails on purpose, so `pnpm demo saga` exits 1 after showing the compensations.
+  expectedStatus: "FAILED" as const,
   event: sampleTrip,
   createHandler: () =>
     createHandler(simulatedWorld({ faults: { "hotels.cancel": ["unavailable"] } }).deps, simulatedConfig()),

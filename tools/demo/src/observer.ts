@@ -19,6 +19,17 @@ export class RunObserver {
   retries = 0;
   invocations = 0;
   private readonly operations = new Map<string, { ref: OperationRef; status?: string; attempt: number }>();
+  /**
+   * The virtual clock. Time skipping fakes Date, but a timer that completes inside the same invocation
+   * (a short wait, a poll, a retry delay) does not always move it; so when a timer is seen to fire, the
+   * clock is moved on to at least its due time, and stays there.
+   */
+  private skewMs = 0;
+  private readonly timersDue = new Map<string, number>();
+
+  now(): Date {
+    return new Date(Date.now() + this.skewMs);
+  }
 
   constructor(private readonly emit: (event: TimelineEvent) => void = () => undefined) {}
 
@@ -27,11 +38,11 @@ export class RunObserver {
       const invocation = ++this.invocations;
       const initial = input.InitialExecutionState?.Operations ?? [];
       const replaying = initial.filter((operation) => operation.Type !== "EXECUTION").length;
-      this.push({ kind: "invocation-start", at: new Date(), invocation, replaying });
+      this.push({ kind: "invocation-start", at: this.now(), invocation, replaying });
       this.noteState(initial);
       const output = await handler(this.observe(input), lambdaContext);
       const error = "Error" in output ? output.Error?.ErrorMessage : undefined;
-      this.push({ kind: "invocation-end", at: new Date(), invocation, status: String(output.Status), error });
+      this.push({ kind: "invocation-end", at: this.now(), invocation, status: String(output.Status), error });
       return output;
     };
   }
@@ -60,9 +71,11 @@ export class RunObserver {
     for (const update of updates) {
       if (!update.Id || !update.Type) continue;
       const known = this.track(update);
+      if (update.Action !== "RETRY") this.timerFired(update.Id);
       switch (update.Action) {
         case "START":
           known.status = "STARTED";
+          if (update.WaitOptions?.WaitSeconds !== undefined) this.timerSet(update.Id, update.WaitOptions.WaitSeconds);
           if (!finishedInBatch.has(update.Id)) this.change(known.ref, "started", startDetail(update));
           break;
         case "SUCCEED":
@@ -77,6 +90,7 @@ export class RunObserver {
           known.status = "PENDING";
           this.retries += 1;
           const delay = update.StepOptions?.NextAttemptDelaySeconds;
+          if (delay !== undefined) this.timerSet(update.Id, delay);
           const why = update.Error ? `attempt ${known.attempt} failed (${update.Error.ErrorMessage ?? "error"})` : `attempt ${known.attempt} asked to poll again`;
           this.change(known.ref, "retrying", `${why}${delay !== undefined ? `, next attempt in ${formatSeconds(delay)}` : ""}`);
           known.attempt += 1;
@@ -98,6 +112,7 @@ export class RunObserver {
       if (known.status === operation.Status) continue;
       const firstSight = known.status === undefined;
       known.status = operation.Status;
+      if (operation.Status !== "STARTED" && operation.Status !== "PENDING") this.timerFired(operation.Id);
       // On first sight of an already-running operation (a replayed one), there is nothing new to say.
       if (firstSight && (operation.Status === "STARTED" || operation.Status === "SUCCEEDED")) continue;
       const change = STATUS_CHANGES[operation.Status];
@@ -120,8 +135,20 @@ export class RunObserver {
     return known;
   }
 
+  private timerSet(id: string, seconds: number): void {
+    this.timersDue.set(id, this.now().getTime() + seconds * 1000);
+  }
+
+  private timerFired(id: string): void {
+    const due = this.timersDue.get(id);
+    if (due === undefined) return;
+    this.timersDue.delete(id);
+    this.skewMs += Math.max(0, due - this.now().getTime());
+  }
+
   private change(operation: OperationRef, change: OperationChange, detail?: string): void {
-    this.push(detail === undefined ? { kind: "operation", at: new Date(), operation, change } : { kind: "operation", at: new Date(), operation, change, detail });
+    const at = this.now();
+    this.push(detail === undefined ? { kind: "operation", at, operation, change } : { kind: "operation", at, operation, change, detail });
   }
 
   push(event: TimelineEvent): void {

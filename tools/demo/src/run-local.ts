@@ -33,7 +33,7 @@ export async function runLocally(
     for (const [functionId, create] of Object.entries(scenario.durableFunctions ?? {})) {
       runner.registerDurableFunction(functionId, create());
     }
-    const startedAt = new Date();
+    const startedAt = observer.now();
     const wallStart = realNow();
     const execution = runner.run({ payload: event });
     // Actors run alongside; one that waits for an operation the run never reaches is simply abandoned.
@@ -49,17 +49,17 @@ export async function runLocally(
         operations: result.getOperations().length,
         invocations: result.getInvocations().length,
         retries: observer.retries,
-        virtualElapsedMs: Date.now() - startedAt.getTime(),
+        virtualElapsedMs: observer.now().getTime() - startedAt.getTime(),
         wallMs: realNow() - wallStart,
       },
     };
     if (status === "SUCCEEDED") {
       outcome.result = result.getResult();
-      observer.push({ kind: "execution-end", at: new Date(), status, result: outcome.result });
+      observer.push({ kind: "execution-end", at: observer.now(), status, result: outcome.result });
     } else {
       const error = result.getError();
       outcome.error = { type: error.errorType, message: error.errorMessage };
-      observer.push({ kind: "execution-end", at: new Date(), status, error: outcome.error });
+      observer.push({ kind: "execution-end", at: observer.now(), status, error: outcome.error });
     }
     return outcome;
   } finally {
@@ -76,7 +76,7 @@ async function playActor(runner: LocalDurableTestRunner, actor: DemoActor, obser
     actor.waitFor === "STARTED" ? WaitingOperationStatus.STARTED : WaitingOperationStatus.SUBMITTED,
   );
   for (const reply of actor.replies) {
-    observer.push({ kind: "actor", at: new Date(), role: actor.role, action: describeReply(reply, actor.operation) });
+    observer.push({ kind: "actor", at: observer.now(), role: actor.role, action: describeReply(reply, actor.operation) });
     await sendReply(operation, reply);
   }
 }

@@ -32,6 +32,8 @@ export const DemoScenario = z.object({
   createHandler: handlerFactory,
   actors: z.array(Actor).optional(),
   durableFunctions: z.record(z.string(), handlerFactory).optional(),
+  /** How the demo's execution ends. Some demos fail on purpose (a saga shows its compensations). */
+  expectedStatus: z.enum(["SUCCEEDED", "FAILED"]).optional(),
 });
 
 export type DemoScenario = z.infer<typeof DemoScenario>;
