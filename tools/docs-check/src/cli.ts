@@ -21,6 +21,7 @@ const summary =
   `${report.files.length} Markdown files: ${report.compiled} blocks compiled, ${report.excerpts} excerpts compared, ` +
   `${report.wrongWay} wrong-way blocks proven wrong, ${report.linksChecked} links followed (${seconds}s)`;
 
+for (const warning of report.warnings) console.warn(`${formatFailure(warning)} (warning)`);
 if (report.failures.length > 0) {
   for (const failure of report.failures) console.error(formatFailure(failure));
   console.error(`docs-check: ${report.failures.length} problem(s). ${summary}`);

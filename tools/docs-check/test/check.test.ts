@@ -211,10 +211,11 @@ describe("checkRepo", () => {
       "[`step(\"reserve\"`](src/index.ts#L5) is right, [`return id;`](src/index.ts#L4-L7) too,",
       "[`step(\"reserve\"`](src/index.ts#L3) has drifted, and [`step(\"gone\"`](src/index.ts#L5) is gone.",
     ];
-    const { messages } = checkReadme(lines);
-    expect(messages).toEqual([
+    const { report, messages } = checkReadme(lines);
+    // Gone fails; moved (the link still reaches the right file) warns.
+    expect(messages).toEqual(['packages/lib/README.md:2 - link to src/index.ts#L5: `step("gone"` is not on L5; it is not in the file any more']);
+    expect(report.warnings.map(formatFailure)).toEqual([
       'packages/lib/README.md:2 - link to src/index.ts#L3: `step("reserve"` is not on L3; it is on line 5 now (pnpm docs:check --fix-links rewrites the link)',
-      'packages/lib/README.md:2 - link to src/index.ts#L5: `step("gone"` is not on L5; it is not in the file any more',
     ]);
   });
 
@@ -223,6 +224,7 @@ describe("checkRepo", () => {
     try {
       const report = checkRepo(root, { fixLinks: true });
       expect(report.failures).toEqual([]);
+      expect(report.warnings).toEqual([]);
       expect(report.notes).toEqual(["packages/lib/README.md:1: link src/index.ts#L3 rewritten to src/index.ts#L5"]);
       expect(fs.readFileSync(path.join(root, "packages/lib/README.md"), "utf8")).toBe('See [`step("reserve"`](src/index.ts#L5).\n');
     } finally {
