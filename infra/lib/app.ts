@@ -19,9 +19,13 @@ export function buildApp(options: BuildOptions = {}): { app: App; stack: Cookboo
   const app = options.app ?? new App();
   const config = readConfig((key) => app.node.tryGetContext(key) as unknown);
   const definitions = options.definitions ?? PATTERNS;
-  const unknown = (config.only ?? []).filter((name) => !definitions.some((definition) => definition.name === name));
+  const unknown = (config.only ?? []).filter(
+    (name) => !definitions.some((definition) => definition.name === name),
+  );
   if (unknown.length > 0) {
-    throw new Error(`Unknown pattern(s) ${unknown.join(", ")}; known: ${definitions.map((d) => d.name).join(", ")}`);
+    throw new Error(
+      `Unknown pattern(s) ${unknown.join(", ")}; known: ${definitions.map((d) => d.name).join(", ")}`,
+    );
   }
   const wanted = definitions.filter((definition) => !config.only || config.only.includes(definition.name));
   const root = options.root ?? REPO_ROOT;

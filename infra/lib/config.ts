@@ -60,17 +60,23 @@ export function readConfig(context: ContextReader, env: NodeJS.ProcessEnv = proc
 
   const stage = String(raw("stage"));
   if (!/^[a-z][a-z0-9-]{0,19}$/.test(stage)) {
-    problems.push(`stage "${stage}" must be 1-20 lower-case letters, digits or dashes, starting with a letter`);
+    problems.push(
+      `stage "${stage}" must be 1-20 lower-case letters, digits or dashes, starting with a letter`,
+    );
   }
 
   const bedrockModelId = String(raw("bedrockModelId"));
   if (!/^[a-z0-9-]+(\.[\w.:-]+)+$/.test(bedrockModelId)) {
-    problems.push(`bedrockModelId "${bedrockModelId}" does not look like a Bedrock model id (vendor.model-name:version)`);
+    problems.push(
+      `bedrockModelId "${bedrockModelId}" does not look like a Bedrock model id (vendor.model-name:version)`,
+    );
   }
 
   const days = Number(raw("logRetentionDays"));
   if (!VALID_RETENTION_DAYS.has(days) || days === Number(RetentionDays.INFINITE)) {
-    problems.push(`logRetentionDays "${String(raw("logRetentionDays"))}" must be one of CloudWatch's retention periods (1, 3, 5, 7, 14, 30, 60, 90, ...)`);
+    problems.push(
+      `logRetentionDays "${String(raw("logRetentionDays"))}" must be one of CloudWatch's retention periods (1, 3, 5, 7, 14, 30, 60, 90, ...)`,
+    );
   }
 
   const retainRaw = raw("retainData");
@@ -102,13 +108,14 @@ function parsePatternEnvironment(value: unknown, problems: string[]): Record<str
     try {
       parsed = JSON.parse(value);
     } catch {
-      problems.push("patternEnvironment must be JSON: {\"<pattern>\": {\"NAME\": \"value\"}}");
+      problems.push('patternEnvironment must be JSON: {"<pattern>": {"NAME": "value"}}');
       return {};
     }
   }
-  const isObject = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+  const isObject = (x: unknown): x is Record<string, unknown> =>
+    typeof x === "object" && x !== null && !Array.isArray(x);
   if (!isObject(parsed)) {
-    problems.push("patternEnvironment must be an object: {\"<pattern>\": {\"NAME\": \"value\"}}");
+    problems.push('patternEnvironment must be an object: {"<pattern>": {"NAME": "value"}}');
     return {};
   }
   const result: Record<string, Record<string, string>> = {};

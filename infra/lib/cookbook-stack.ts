@@ -85,11 +85,16 @@ export class CookbookStack extends Stack {
         ],
       });
       for (const fn of callbackTargets) {
-        acknowledge(this.approverPolicy, wildcardResourceFinding(fn.function, ":*"), EXECUTIONS_WILDCARD_REASON);
+        acknowledge(
+          this.approverPolicy,
+          wildcardResourceFinding(fn.function, ":*"),
+          EXECUTIONS_WILDCARD_REASON,
+        );
       }
       new CfnOutput(this, "ApproverPolicyArn", {
         value: this.approverPolicy.managedPolicyArn,
-        description: "Attach to the role or user of the system that sends callbacks (approvals) to these functions",
+        description:
+          "Attach to the role or user of the system that sends callbacks (approvals) to these functions",
       });
     }
 
@@ -113,7 +118,11 @@ export class CookbookStack extends Stack {
         ],
       });
       for (const fn of all) {
-        acknowledge(this.cloudTestPolicy, wildcardResourceFinding(fn.function, ":*"), EXECUTIONS_WILDCARD_REASON);
+        acknowledge(
+          this.cloudTestPolicy,
+          wildcardResourceFinding(fn.function, ":*"),
+          EXECUTIONS_WILDCARD_REASON,
+        );
       }
       new CfnOutput(this, "CloudTestPolicyArn", {
         value: this.cloudTestPolicy.managedPolicyArn,
@@ -131,7 +140,12 @@ export class CookbookStack extends Stack {
     new CfnOutput(this, "Stage", { value: config.stage });
   }
 
-  private applyGrant(pattern: string, fn: DurablePatternFunction, grant: Grant, config: CookbookConfig): void {
+  private applyGrant(
+    pattern: string,
+    fn: DurablePatternFunction,
+    grant: Grant,
+    config: CookbookConfig,
+  ): void {
     switch (grant.kind) {
       case "invoke": {
         const target = this.functions.get(functionKey(pattern, grant.handlerExport));
@@ -240,7 +254,14 @@ const INFERENCE_PROFILE_PREFIX = /^(us|eu|apac|jp|au|ca|us-gov|global)\./;
  */
 export function bedrockModelResources(stack: Stack, modelId: string): string[] {
   const arn = (resource: string, resourceName: string, region = stack.region, account = stack.account) =>
-    stack.formatArn({ service: "bedrock", resource, resourceName, region, account, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    stack.formatArn({
+      service: "bedrock",
+      resource,
+      resourceName,
+      region,
+      account,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
   if (INFERENCE_PROFILE_PREFIX.test(modelId)) {
     return [
       arn("inference-profile", modelId),

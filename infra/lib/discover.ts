@@ -38,7 +38,9 @@ export function discoverPatterns(
       continue;
     }
     const source = fs.read(entryPath);
-    const missing = definition.functions.map((fn) => fn.handlerExport).filter((name) => !exportsName(source, name));
+    const missing = definition.functions
+      .map((fn) => fn.handlerExport)
+      .filter((name) => !exportsName(source, name));
     if (missing.length > 0) {
       skipped.push({
         name: definition.name,
@@ -62,7 +64,13 @@ export function exportsName(source: string, name: string): boolean {
       list
         .replace(/^export\s*\{|\}$/g, "")
         .split(",")
-        .map((item) => item.trim().split(/\s+as\s+/).pop()?.trim())
+        .map((item) =>
+          item
+            .trim()
+            .split(/\s+as\s+/)
+            .pop()
+            ?.trim(),
+        )
         .includes(name),
   );
 }

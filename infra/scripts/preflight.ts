@@ -40,7 +40,11 @@ export async function preflight(sts: StsLike): Promise<PreflightResult> {
   try {
     const identity = await sts.getCallerIdentity();
     if (!identity.Account || !identity.Arn) {
-      return { ok: false, problem: "STS did not say which account these credentials belong to.", help: SETUP_HELP };
+      return {
+        ok: false,
+        problem: "STS did not say which account these credentials belong to.",
+        help: SETUP_HELP,
+      };
     }
     return { ok: true, identity: { account: identity.Account, arn: identity.Arn, region } };
   } catch (error) {
@@ -58,10 +62,18 @@ export function describe(error: unknown): string {
   if (/expired/i.test(name) || /expired/i.test(message)) {
     return `The AWS credentials have expired (${message}). Log in again, e.g. \`aws sso login\`.`;
   }
-  if (name === "InvalidClientTokenId" || name === "SignatureDoesNotMatch" || name === "UnrecognizedClientException") {
+  if (
+    name === "InvalidClientTokenId" ||
+    name === "SignatureDoesNotMatch" ||
+    name === "UnrecognizedClientException"
+  ) {
     return `AWS rejected the credentials (${name}): the access key or secret is wrong or was deactivated.`;
   }
-  if (name === "TimeoutError" || name === "AbortError" || /ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN/.test(`${code} ${message}`)) {
+  if (
+    name === "TimeoutError" ||
+    name === "AbortError" ||
+    /ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN/.test(`${code} ${message}`)
+  ) {
     return `Could not reach AWS STS to check the credentials (${message}). Check the network or proxy settings.`;
   }
   return `Checking the credentials with STS failed: ${name ? `${name}: ` : ""}${message}`;

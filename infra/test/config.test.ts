@@ -17,7 +17,11 @@ describe("readConfig", () => {
   });
 
   it("takes CDK context first, then the environment", () => {
-    const env = { COOKBOOK_STAGE: "test", BEDROCK_MODEL_ID: "anthropic.claude-3-haiku-20240307-v1:0", COOKBOOK_PATTERNS: "steps" };
+    const env = {
+      COOKBOOK_STAGE: "test",
+      BEDROCK_MODEL_ID: "anthropic.claude-3-haiku-20240307-v1:0",
+      COOKBOOK_PATTERNS: "steps",
+    };
     expect(readConfig(noContext, env)).toMatchObject({
       stage: "test",
       bedrockModelId: "anthropic.claude-3-haiku-20240307-v1:0",
@@ -37,9 +41,13 @@ describe("readConfig", () => {
 
   it("reads patternEnvironment as JSON from -c or the environment, or as an object from cdk.json", () => {
     const value = { steps: { INVENTORY_API_URL: "https://inventory.example.com/" } };
-    expect(readConfig(context({ patternEnvironment: JSON.stringify(value) }), {}).patternEnvironment).toEqual(value);
+    expect(readConfig(context({ patternEnvironment: JSON.stringify(value) }), {}).patternEnvironment).toEqual(
+      value,
+    );
     expect(readConfig(context({ patternEnvironment: value }), {}).patternEnvironment).toEqual(value);
-    expect(readConfig(noContext, { COOKBOOK_PATTERN_ENVIRONMENT: JSON.stringify(value) }).patternEnvironment).toEqual(value);
+    expect(
+      readConfig(noContext, { COOKBOOK_PATTERN_ENVIRONMENT: JSON.stringify(value) }).patternEnvironment,
+    ).toEqual(value);
   });
 
   it("lists every problem at once", () => {

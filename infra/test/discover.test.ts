@@ -23,7 +23,10 @@ describe("discoverPatterns", () => {
   const saga: PatternDefinition = {
     name: "saga",
     entry: "src/index.ts",
-    functions: [PATTERNS[0]!.functions[0]!, { ...PATTERNS[0]!.functions[0]!, handlerExport: "paymentHandler" }],
+    functions: [
+      PATTERNS[0]!.functions[0]!,
+      { ...PATTERNS[0]!.functions[0]!, handlerExport: "paymentHandler" },
+    ],
   };
   const files = (contents: Record<string, string>) => ({
     exists: (file: string) => file in contents,
@@ -32,7 +35,11 @@ describe("discoverPatterns", () => {
 
   it("keeps a pattern whose entry exports every handler", () => {
     const entry = path.join("/repo", "patterns/saga/src/index.ts");
-    const found = discoverPatterns([saga], "/repo", files({ [entry]: "export const handler = 1;\nexport const paymentHandler = 2;" }));
+    const found = discoverPatterns(
+      [saga],
+      "/repo",
+      files({ [entry]: "export const handler = 1;\nexport const paymentHandler = 2;" }),
+    );
     expect(found).toEqual({ present: [{ definition: saga, entryPath: entry }], skipped: [] });
   });
 
@@ -57,7 +64,9 @@ describe("the definitions", () => {
   });
 
   it("give every function a distinct output key", () => {
-    const keys = PATTERNS.flatMap((pattern) => pattern.functions.map((fn) => functionKey(pattern.name, fn.handlerExport)));
+    const keys = PATTERNS.flatMap((pattern) =>
+      pattern.functions.map((fn) => functionKey(pattern.name, fn.handlerExport)),
+    );
     expect(new Set(keys).size).toBe(keys.length);
     expect(functionKey("wait-callback", "handler")).toBe("WaitCallbackHandler");
     expect(functionKey("saga", "paymentHandler")).toBe("SagaPaymentHandler");
@@ -68,7 +77,7 @@ describe("the definitions", () => {
       expect(fn.durable.executionTimeout.toSeconds()).toBeLessThanOrEqual(366 * 24 * 3600);
       expect(fn.durable.retentionPeriod.toDays()).toBeGreaterThanOrEqual(1);
       expect(fn.durable.retentionPeriod.toDays()).toBeLessThanOrEqual(90);
-      expect((fn.timeout?.toSeconds() ?? 60)).toBeLessThanOrEqual(900);
+      expect(fn.timeout?.toSeconds() ?? 60).toBeLessThanOrEqual(900);
     }
   });
 });

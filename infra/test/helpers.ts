@@ -42,7 +42,11 @@ export function render(value: unknown): unknown {
   if (typeof value !== "object" || value === null) return value;
   if (Array.isArray(value)) return value.map(render);
   const record = value as Record<string, unknown>;
-  const pseudo: Record<string, string> = { "AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "111111111111" };
+  const pseudo: Record<string, string> = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "111111111111",
+  };
   if (typeof record.Ref === "string" && pseudo[record.Ref]) return pseudo[record.Ref];
   if (Array.isArray(record["Fn::Join"])) {
     const [separator, parts] = record["Fn::Join"] as [string, unknown[]];

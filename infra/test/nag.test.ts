@@ -35,17 +35,24 @@ it("acknowledges only named findings, each with its reason", () => {
   const acks = acknowledgements(stack);
   expect(acks.length).toBeGreaterThan(0);
   for (const ack of acks) {
-    expect(ack.id).toMatch(/^AwsSolutions::AwsSolutions-(IAM5\[Resource::<[A-Za-z0-9]+\.Arn>(:\*|\/\*)\]|S1)$/);
+    expect(ack.id).toMatch(
+      /^AwsSolutions::AwsSolutions-(IAM5\[Resource::<[A-Za-z0-9]+\.Arn>(:\*|\/\*)\]|S1)$/,
+    );
     expect(ack.reason.length).toBeGreaterThan(80);
   }
   // Which findings, where: the execution wildcard on each function's own durable policy and on the two
   // managed policies, the document wildcard on map-parallel's role, access logs on its bucket.
-  const summary = acks.map((ack) => `${ack.path.replace(/^DurableCookbook-dev\//, "")} ${ack.id.replace(/^AwsSolutions::AwsSolutions-/, "")}`);
+  const summary = acks.map(
+    (ack) =>
+      `${ack.path.replace(/^DurableCookbook-dev\//, "")} ${ack.id.replace(/^AwsSolutions::AwsSolutions-/, "")}`,
+  );
   expect(summary.filter((line) => line.includes("/DurableExecutionPolicy "))).toHaveLength(6);
   expect(summary.filter((line) => line.startsWith("ApproverPolicy "))).toHaveLength(2);
   expect(summary.filter((line) => line.startsWith("CloudTestPolicy "))).toHaveLength(6);
   expect(summary.filter((line) => line.startsWith("MapParallelHandler/Role "))).toEqual([
-    expect.stringMatching(/^MapParallelHandler\/Role IAM5\[Resource::<MapParallelDocuments[A-F0-9]+\.Arn>\/\*\]$/),
+    expect.stringMatching(
+      /^MapParallelHandler\/Role IAM5\[Resource::<MapParallelDocuments[A-F0-9]+\.Arn>\/\*\]$/,
+    ),
   ]);
   expect(summary.filter((line) => line.endsWith(" S1"))).toEqual(["MapParallelDocuments S1"]);
   expect(acks).toHaveLength(6 + 2 + 6 + 1 + 1);
@@ -53,8 +60,8 @@ it("acknowledges only named findings, each with its reason", () => {
 
 it("still fails the synth on a finding nobody acknowledged", () => {
   const { app, stack } = nagApp();
-  stack.functions.get("StepsHandler")!.addToRolePolicy(
-    new iam.PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: ["*"] }),
-  );
+  stack.functions
+    .get("StepsHandler")!
+    .addToRolePolicy(new iam.PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: ["*"] }));
   expect(() => app.synth()).toThrow(/AwsSolutions-IAM5\[Resource::\*\]/);
 });

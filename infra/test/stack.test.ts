@@ -15,14 +15,22 @@ const outputs = template.toJSON().Outputs as Record<string, Json>;
 /** Every statement of every inline policy attached to a role, and of every managed policy. */
 function statementsOfRole(roleId: string): Json[] {
   return Object.values(resources)
-    .filter((r) => r.Type === "AWS::IAM::Policy" && r.Properties.Roles.some((role: Json) => role.Ref === roleId))
+    .filter(
+      (r) => r.Type === "AWS::IAM::Policy" && r.Properties.Roles.some((role: Json) => role.Ref === roleId),
+    )
     .flatMap((r) => r.Properties.PolicyDocument.Statement as Json[]);
 }
 const actionsOf = (statement: Json): string[] => [statement.Action].flat();
-const executionsOf = (functionId: string) => ({ "Fn::Join": ["", [{ "Fn::GetAtt": [functionId, "Arn"] }, ":*"]] });
+const executionsOf = (functionId: string) => ({
+  "Fn::Join": ["", [{ "Fn::GetAtt": [functionId, "Arn"] }, ":*"]],
+});
 
 const allFunctions = PATTERNS.flatMap((pattern) =>
-  pattern.functions.map((definition) => ({ pattern: pattern.name, definition, key: functionKey(pattern.name, definition.handlerExport) })),
+  pattern.functions.map((definition) => ({
+    pattern: pattern.name,
+    definition,
+    key: functionKey(pattern.name, definition.handlerExport),
+  })),
 );
 
 /** What each role may do beyond logging to its own log group and checkpointing its own executions. */
@@ -59,7 +67,9 @@ describe.each(allFunctions)("$key", ({ pattern, definition, key }) => {
       },
       LoggingConfig: { LogGroup: { Ref: logsId } },
       Role: { "Fn::GetAtt": [roleId, "Arn"] },
-      Environment: { Variables: expect.objectContaining({ COOKBOOK_STAGE: "dev", NODE_OPTIONS: "--enable-source-maps" }) },
+      Environment: {
+        Variables: expect.objectContaining({ COOKBOOK_STAGE: "dev", NODE_OPTIONS: "--enable-source-maps" }),
+      },
     });
   });
 
@@ -117,7 +127,9 @@ describe.each(allFunctions)("$key", ({ pattern, definition, key }) => {
 });
 
 describe("least privilege", () => {
-  const policies = Object.values(resources).filter((r) => ["AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"].includes(r.Type));
+  const policies = Object.values(resources).filter((r) =>
+    ["AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"].includes(r.Type),
+  );
   const ourStatements = policies
     .filter((r) => !JSON.stringify(r.Properties.Roles ?? "").includes("CustomS3AutoDeleteObjects"))
     .flatMap((r) => r.Properties.PolicyDocument.Statement as Json[]);
@@ -134,7 +146,9 @@ describe("least privilege", () => {
   it("saga's orchestrator may invoke only the payment function's alias and version, whose alias ARN it is given", () => {
     const orchestrator = stack.functions.get("SagaHandler")!;
     const payment = stack.functions.get("SagaPaymentHandler")!;
-    const invokes = statementsOfRole(logicalId(orchestrator.role)).filter((s) => actionsOf(s).includes("lambda:InvokeFunction"));
+    const invokes = statementsOfRole(logicalId(orchestrator.role)).filter((s) =>
+      actionsOf(s).includes("lambda:InvokeFunction"),
+    );
     expect(invokes).toEqual([
       {
         Sid: "InvokeOnlyTheTarget",
@@ -143,19 +157,25 @@ describe("least privilege", () => {
         Resource: [{ Ref: logicalId(payment.alias) }, { Ref: logicalId(payment.function.currentVersion) }],
       },
     ]);
-    expect(resources[logicalId(orchestrator.function)]!.Properties.Environment.Variables.PAYMENT_FUNCTION_ARN).toEqual({
+    expect(
+      resources[logicalId(orchestrator.function)]!.Properties.Environment.Variables.PAYMENT_FUNCTION_ARN,
+    ).toEqual({
       Ref: logicalId(payment.alias),
     });
     // No other role may invoke anything.
     const invokers = [...stack.functions.entries()]
-      .filter(([, fn]) => statementsOfRole(logicalId(fn.role)).some((s) => actionsOf(s).includes("lambda:InvokeFunction")))
+      .filter(([, fn]) =>
+        statementsOfRole(logicalId(fn.role)).some((s) => actionsOf(s).includes("lambda:InvokeFunction")),
+      )
       .map(([key]) => key);
     expect(invokers).toEqual(["SagaHandler"]);
   });
 
   it("agent-loop may call only the configured model, whose id it is given", () => {
     const agent = stack.functions.get("AgentLoopHandler")!;
-    const bedrock = statementsOfRole(logicalId(agent.role)).filter((s) => actionsOf(s).some((a) => a.startsWith("bedrock:")));
+    const bedrock = statementsOfRole(logicalId(agent.role)).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith("bedrock:")),
+    );
     expect(render(bedrock)).toEqual([
       {
         Sid: "ConverseWithConfiguredModel",
@@ -172,7 +192,9 @@ describe("least privilege", () => {
   it("map-parallel may only put objects into its own private, SSL-only bucket, whose name it is given", () => {
     const billing = stack.functions.get("MapParallelHandler")!;
     const [bucketId] = Object.entries(resources).find(([, r]) => r.Type === "AWS::S3::Bucket")!;
-    const s3 = statementsOfRole(logicalId(billing.role)).filter((s) => actionsOf(s).some((a) => a.startsWith("s3:")));
+    const s3 = statementsOfRole(logicalId(billing.role)).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith("s3:")),
+    );
     expect(s3).toEqual([
       {
         Sid: "WriteDocuments",
@@ -181,7 +203,9 @@ describe("least privilege", () => {
         Resource: { "Fn::Join": ["", [{ "Fn::GetAtt": [bucketId, "Arn"] }, "/*"]] },
       },
     ]);
-    expect(resources[logicalId(billing.function)]!.Properties.Environment.Variables.INVOICE_BUCKET).toEqual({ Ref: bucketId });
+    expect(resources[logicalId(billing.function)]!.Properties.Environment.Variables.INVOICE_BUCKET).toEqual({
+      Ref: bucketId,
+    });
     expect(resources[bucketId]!.Properties).toMatchObject({
       PublicAccessBlockConfiguration: {
         BlockPublicAcls: true,
@@ -189,7 +213,9 @@ describe("least privilege", () => {
         IgnorePublicAcls: true,
         RestrictPublicBuckets: true,
       },
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+      },
     });
     template.hasResourceProperties("AWS::S3::BucketPolicy", {
       PolicyDocument: {
@@ -210,7 +236,9 @@ describe("least privilege", () => {
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
     });
     expect(table.DeletionPolicy).toBe("Delete");
-    const dynamo = statementsOfRole(logicalId(orchestrator.role)).filter((s) => actionsOf(s).some((a) => a.startsWith("dynamodb:")));
+    const dynamo = statementsOfRole(logicalId(orchestrator.role)).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith("dynamodb:")),
+    );
     expect(dynamo).toEqual([
       {
         Sid: "ReadWriteItems",
@@ -219,10 +247,14 @@ describe("least privilege", () => {
         Resource: { "Fn::GetAtt": [tableId, "Arn"] },
       },
     ]);
-    expect(resources[logicalId(orchestrator.function)]!.Properties.Environment.Variables.BREAKER_TABLE_NAME).toEqual({ Ref: tableId });
+    expect(
+      resources[logicalId(orchestrator.function)]!.Properties.Environment.Variables.BREAKER_TABLE_NAME,
+    ).toEqual({ Ref: tableId });
     // The payment function has no business with the breaker.
     const payment = stack.functions.get("SagaPaymentHandler")!;
-    expect(resources[logicalId(payment.function)]!.Properties.Environment.Variables.BREAKER_TABLE_NAME).toBeUndefined();
+    expect(
+      resources[logicalId(payment.function)]!.Properties.Environment.Variables.BREAKER_TABLE_NAME,
+    ).toBeUndefined();
   });
 
   it("the approver policy answers callbacks of exactly the functions that wait for them", () => {
@@ -302,19 +334,21 @@ describe("configuration from context, not code", () => {
       logRetentionDays: "30",
     });
     const statements = Object.values(t.findResources("AWS::IAM::Policy")).flatMap(
-      (r) => (r).Properties.PolicyDocument.Statement as Json[],
+      (r) => r.Properties.PolicyDocument.Statement as Json[],
     );
-    expect(render(statements.filter((statement) => statement.Sid === "ConverseWithConfiguredModel"))).toEqual([
-      {
-        Sid: "ConverseWithConfiguredModel",
-        Effect: "Allow",
-        Action: "bedrock:InvokeModel",
-        Resource: [
-          "arn:aws:bedrock:us-east-1:111111111111:inference-profile/us.anthropic.claude-haiku-4-5-20251001-v1:0",
-          "arn:aws:bedrock:*::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0",
-        ],
-      },
-    ]);
+    expect(render(statements.filter((statement) => statement.Sid === "ConverseWithConfiguredModel"))).toEqual(
+      [
+        {
+          Sid: "ConverseWithConfiguredModel",
+          Effect: "Allow",
+          Action: "bedrock:InvokeModel",
+          Resource: [
+            "arn:aws:bedrock:us-east-1:111111111111:inference-profile/us.anthropic.claude-haiku-4-5-20251001-v1:0",
+            "arn:aws:bedrock:*::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0",
+          ],
+        },
+      ],
+    );
     expect([...s.functions.keys()]).toEqual(["AgentLoopHandler"]);
     t.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
   });
@@ -329,7 +363,7 @@ describe("configuration from context, not code", () => {
       Environment: { Variables: Match.objectLike({ INVENTORY_API_URL: "https://inventory.example.com/" }) },
     });
     const withUrl = Object.values(t.findResources("AWS::Lambda::Function")).filter(
-      (r) => (r).Properties.Environment.Variables.INVENTORY_API_URL,
+      (r) => r.Properties.Environment.Variables.INVENTORY_API_URL,
     );
     expect(withUrl).toHaveLength(1);
     // Neither steps nor saga waits for callbacks: no approver policy to hand out.

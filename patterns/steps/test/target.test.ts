@@ -1,5 +1,9 @@
 // Tests of test/target.ts, the local/cloud switch. Identical in every pattern: copy it with target.ts.
-import { CloudDurableTestRunner, InvocationType, LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
+import {
+  CloudDurableTestRunner,
+  InvocationType,
+  LocalDurableTestRunner,
+} from "@aws/durable-execution-sdk-js-testing";
 import { withDurableExecution } from "@aws/durable-execution-sdk-js";
 import {
   aliasArnFromOutputs,
@@ -10,7 +14,8 @@ import {
   selectTarget,
 } from "./target";
 
-const ARN = "arn:aws:lambda:eu-west-1:123456789012:function:DurableCookbook-dev-StepsHandlerFunction-AbC123:live";
+const ARN =
+  "arn:aws:lambda:eu-west-1:123456789012:function:DurableCookbook-dev-StepsHandlerFunction-AbC123:live";
 const outputs = (stacks: object) => (file: string) => {
   if (file !== DEFAULT_OUTPUTS_FILE && file !== "/tmp/outputs.json") throw new Error(`ENOENT ${file}`);
   return JSON.stringify(stacks);
@@ -50,7 +55,9 @@ describe("aliasArnFromOutputs", () => {
   it("prefers an environment variable named like the output", () => {
     const other = ARN.replace(":live", ":7");
     const readFile = outputs({ "DurableCookbook-dev": { StepsHandlerAliasArn: ARN } });
-    expect(aliasArnFromOutputs("StepsHandlerAliasArn", { env: { StepsHandlerAliasArn: other }, readFile })).toBe(other);
+    expect(
+      aliasArnFromOutputs("StepsHandlerAliasArn", { env: { StepsHandlerAliasArn: other }, readFile }),
+    ).toBe(other);
   });
 
   it("explains how to deploy when there is no outputs file", () => {
@@ -85,9 +92,9 @@ describe("aliasArnFromOutputs", () => {
     ["an unqualified ARN", ARN.replace(":live", "")],
     ["a function name", "StepsHandler"],
   ])("rejects %s: durable executions start only through a version or an alias", (_label, value) => {
-    expect(() => aliasArnFromOutputs("StepsHandlerAliasArn", { env: { StepsHandlerAliasArn: value } })).toThrow(
-      "is not a qualified Lambda function ARN",
-    );
+    expect(() =>
+      aliasArnFromOutputs("StepsHandlerAliasArn", { env: { StepsHandlerAliasArn: value } }),
+    ).toThrow("is not a qualified Lambda function ARN");
   });
 });
 
@@ -104,13 +111,19 @@ describe("the runners", () => {
     });
     const double = withDurableExecution(async (event: { n: number }) => event.n * 2);
     const runner = createRunner<string>(
-      { handler: caller, cloudOutput: "StepsHandlerAliasArn", durableFunctions: { "double-fn:live": double } },
+      {
+        handler: caller,
+        cloudOutput: "StepsHandlerAliasArn",
+        durableFunctions: { "double-fn:live": double },
+      },
       "local",
     );
     expect(runner).toBeInstanceOf(LocalDurableTestRunner);
     const result = await runner.run({ payload: {} });
     expect(result.getResult()).toBe("answer 42");
-    expect(createRunner({ handler, cloudOutput: "StepsHandlerAliasArn" }, "local")).toBeInstanceOf(LocalDurableTestRunner);
+    expect(createRunner({ handler, cloudOutput: "StepsHandlerAliasArn" }, "local")).toBeInstanceOf(
+      LocalDurableTestRunner,
+    );
   });
 
   it("in the cloud, invokes the alias; synchronously, or as an event when the test answers callbacks", () => {
@@ -119,7 +132,9 @@ describe("the runners", () => {
       functionName: ARN,
       config: { invocationType: InvocationType.RequestResponse, pollInterval: 1000 },
     });
-    expect(cloudRunnerParameters({ cloudOutput: "StepsHandlerAliasArn", callbacks: true }, { env }).config).toEqual({
+    expect(
+      cloudRunnerParameters({ cloudOutput: "StepsHandlerAliasArn", callbacks: true }, { env }).config,
+    ).toEqual({
       invocationType: InvocationType.Event,
       pollInterval: 1000,
     });

@@ -29,7 +29,9 @@ export function selectTarget(env: Env = process.env): TargetName {
   const value = (env.DURABLE_TEST_TARGET ?? "").trim().toLowerCase();
   if (value === "" || value === "local") return "local";
   if (value === "cloud") return "cloud";
-  throw new Error(`DURABLE_TEST_TARGET must be "local" (the default) or "cloud", not "${env.DURABLE_TEST_TARGET}"`);
+  throw new Error(
+    `DURABLE_TEST_TARGET must be "local" (the default) or "cloud", not "${env.DURABLE_TEST_TARGET}"`,
+  );
 }
 
 export const target: TargetName = selectTarget();
@@ -68,7 +70,10 @@ export interface RunnerOptions {
 export type TestRunner<T> = LocalDurableTestRunner<T> | CloudDurableTestRunner<T>;
 
 /** A runner for the selected target. Select operations by name: `getOperation(name)`, `getOperationByNameAndIndex`. */
-export function createRunner<T = unknown>(options: RunnerOptions, targetName: TargetName = target): TestRunner<T> {
+export function createRunner<T = unknown>(
+  options: RunnerOptions,
+  targetName: TargetName = target,
+): TestRunner<T> {
   if (targetName === "local") {
     const runner = new LocalDurableTestRunner<T>({ handlerFunction: options.handler });
     for (const [name, handler] of Object.entries(options.durableFunctions ?? {})) {
@@ -103,7 +108,8 @@ export function cloudRunnerParameters(
 /** infra/cdk-outputs.json of the cookbook, seen from <pattern>/test/. */
 export const DEFAULT_OUTPUTS_FILE = path.resolve(__dirname, "..", "..", "..", "infra", "cdk-outputs.json");
 
-const QUALIFIED_FUNCTION_ARN = /^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:function:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$/;
+const QUALIFIED_FUNCTION_ARN =
+  /^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:function:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$/;
 
 export function aliasArnFromOutputs(output: string, source: OutputsSource = {}): string {
   const env = source.env ?? process.env;
