@@ -1,5 +1,5 @@
-import { z } from "zod";
-import { describeIssues } from "./input";
+import * as z from "zod/mini";
+import { defaultMessages, describeIssues } from "./input";
 import type { Order, SupportDeps } from "./deps";
 import type { JsonObject, ToolResultBlock, ToolSpec, ToolUseBlock } from "./model";
 
@@ -10,31 +10,39 @@ import type { JsonObject, ToolResultBlock, ToolSpec, ToolUseBlock } from "./mode
  */
 const orderId = z
   .string()
-  .regex(/^order-\d{1,10}$/, 'must look like "order-1042"')
-  .describe('The order id, for example "order-1042"');
+  .check(
+    z.regex(/^order-\d{1,10}$/, 'must look like "order-1042"'),
+    z.describe('The order id, for example "order-1042"'),
+  );
+
+const REFUND_REASONS = ["damaged", "not-delivered", "wrong-item", "changed-mind"] as const;
 
 export const toolInputs = {
-  lookup_order: z.object({ orderId }).strict(),
-  check_refund_policy: z
-    .object({
-      orderId,
-      reason: z
-        .enum(["damaged", "not-delivered", "wrong-item", "changed-mind"])
-        .describe("Why the customer wants their money back"),
-    })
-    .strict(),
-  issue_refund: z
-    .object({
-      orderId,
-      amountCents: z
-        .number()
-        .int("must be a whole number of cents")
-        .positive("must be positive")
-        .max(100_000, "must be at most 100000 (1000.00); larger refunds go to a person")
-        .describe("Amount to refund, in cents, at most what the policy allows"),
-      reason: z.string().min(3).max(300).describe("One sentence for the approver"),
-    })
-    .strict(),
+  lookup_order: z.strictObject({ orderId }),
+  check_refund_policy: z.strictObject({
+    orderId,
+    reason: z
+      .enum(REFUND_REASONS, `must be one of ${REFUND_REASONS.map((reason) => `"${reason}"`).join(", ")}`)
+      .check(z.describe("Why the customer wants their money back")),
+  }),
+  issue_refund: z.strictObject({
+    orderId,
+    amountCents: z
+      .number()
+      .check(
+        z.int("must be a whole number of cents"),
+        z.positive("must be positive"),
+        z.lte(100_000, "must be at most 100000 (1000.00); larger refunds go to a person"),
+        z.describe("Amount to refund, in cents, at most what the policy allows"),
+      ),
+    reason: z
+      .string()
+      .check(
+        z.minLength(3, "must be at least 3 characters"),
+        z.maxLength(300, "must be at most 300 characters"),
+        z.describe("One sentence for the approver"),
+      ),
+  }),
 };
 
 const descriptions: Record<ToolName, string> = {
@@ -69,7 +77,7 @@ export function parseToolCall(
     };
   }
   const name = use.name as ToolName;
-  const parsed = toolInputs[name].safeParse(use.input);
+  const parsed = toolInputs[name].safeParse(use.input, { error: defaultMessages });
   if (!parsed.success) {
     const problems = describeIssues(parsed.error).join("; ");
     return {
@@ -158,8 +166,8 @@ export async function verifyRefund(
 /** What the approver sends back through the callback. */
 export const ApprovalDecision = z.object({
   approved: z.boolean(),
-  approver: z.string().min(1),
-  note: z.string().optional(),
+  approver: z.string().check(z.minLength(1)),
+  note: z.optional(z.string()),
 });
 export type ApprovalDecision = z.infer<typeof ApprovalDecision>;
 

@@ -154,6 +154,86 @@ describe("request mapping", () => {
     });
   });
 
+  it("sends each tool's JSON Schema, generated from the zod schema that validates its arguments", async () => {
+    const client = fakeClient(converseOutput());
+    await createBedrockModel({ client }).converse(request);
+
+    const orderId = {
+      type: "string",
+      pattern: "^order-\\d{1,10}$",
+      description: 'The order id, for example "order-1042"',
+    };
+    const expected = [
+      {
+        toolSpec: {
+          name: "lookup_order",
+          description: "Look up one of the customer's orders: status, items, prices.",
+          inputSchema: {
+            json: {
+              type: "object",
+              properties: { orderId },
+              required: ["orderId"],
+              additionalProperties: false,
+            },
+          },
+        },
+      },
+      {
+        toolSpec: {
+          name: "check_refund_policy",
+          description: "Check whether an order can be refunded for a reason, and up to what amount.",
+          inputSchema: {
+            json: {
+              type: "object",
+              properties: {
+                orderId,
+                reason: {
+                  type: "string",
+                  enum: ["damaged", "not-delivered", "wrong-item", "changed-mind"],
+                  description: "Why the customer wants their money back",
+                },
+              },
+              required: ["orderId", "reason"],
+              additionalProperties: false,
+            },
+          },
+        },
+      },
+      {
+        toolSpec: {
+          name: "issue_refund",
+          description: "Refund an order. A person must approve it first, which can take a while.",
+          inputSchema: {
+            json: {
+              type: "object",
+              properties: {
+                orderId,
+                amountCents: {
+                  type: "integer",
+                  exclusiveMinimum: 0,
+                  maximum: 100000,
+                  description: "Amount to refund, in cents, at most what the policy allows",
+                },
+                reason: {
+                  type: "string",
+                  minLength: 3,
+                  maxLength: 300,
+                  description: "One sentence for the approver",
+                },
+              },
+              required: ["orderId", "amountCents", "reason"],
+              additionalProperties: false,
+            },
+          },
+        },
+      },
+    ];
+    const sent = client.commands[0]?.input.toolConfig?.tools;
+    expect(sent).toEqual(expected);
+    // Byte for byte, key order included: the model sees exactly this text.
+    expect(JSON.stringify(sent)).toBe(JSON.stringify(expected));
+  });
+
   it("reads the model id when it calls the model, not when it is created", async () => {
     const client = fakeClient(converseOutput(), converseOutput());
     const model = createBedrockModel({ client });

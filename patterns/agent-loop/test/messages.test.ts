@@ -1,0 +1,116 @@
+import { InvalidSupportRequestError, MAX_QUESTION_CHARS, parseSupportRequest } from "../src";
+import { parseApprovalDecision, parseToolCall } from "../src/tools";
+
+// zod/mini ships no English messages: every problem the model or a caller can cause is worded here,
+// by the schemas themselves or by the default map in src/input.ts. None may fall back to "Invalid input".
+
+function toolProblem(name: string, input: unknown): string {
+  const parsed = parseToolCall({ type: "toolUse", toolUseId: "tu-1", name, input } as never);
+  if (parsed.ok) throw new Error(`expected ${name} to reject ${JSON.stringify(input)}`);
+  return parsed.error.status === "error" ? parsed.error.text : "";
+}
+
+const refund = { orderId: "order-1042", amountCents: 1200, reason: "Both mugs arrived cracked." };
+
+describe("invalid tool arguments are explained to the model", () => {
+  it.each([
+    ["lookup_order", { orderId: 1042 }, "orderId must be a string"],
+    ["lookup_order", {}, "orderId is required"],
+    ["lookup_order", { orderId: "1042" }, 'orderId must look like "order-1042"'],
+    ["lookup_order", { orderId: "order-1042", customerId: "cust-9" }, 'input Unrecognized key: "customerId"'],
+    ["lookup_order", "order-1042", "input must be an object"],
+    ["lookup_order", null, "input must be an object"],
+    [
+      "check_refund_policy",
+      { orderId: "order-1042", reason: "bored" },
+      'reason must be one of "damaged", "not-delivered", "wrong-item", "changed-mind"',
+    ],
+    ["issue_refund", { ...refund, amountCents: 12.5 }, "amountCents must be a whole number of cents"],
+    ["issue_refund", { ...refund, amountCents: 0 }, "amountCents must be positive"],
+    [
+      "issue_refund",
+      { ...refund, amountCents: 100_001 },
+      "amountCents must be at most 100000 (1000.00); larger refunds go to a person",
+    ],
+    ["issue_refund", { ...refund, amountCents: "1200" }, "amountCents must be a number"],
+    ["issue_refund", { ...refund, amountCents: Number.NaN }, "amountCents must be a finite number"],
+    ["issue_refund", { ...refund, reason: "no" }, "reason must be at least 3 characters"],
+    ["issue_refund", { ...refund, reason: "y".repeat(301) }, "reason must be at most 300 characters"],
+    [
+      "issue_refund",
+      { orderId: "x", amountCents: 1.5, reason: "", a: 1, b: 2 },
+      'orderId must look like "order-1042"; amountCents must be a whole number of cents; ' +
+        'reason must be at least 3 characters; input Unrecognized keys: "a", "b"',
+    ],
+  ])("%s %j: %s", (name, input, problems) => {
+    expect(toolProblem(name, input)).toBe(
+      `Invalid arguments for ${name}: ${problems}. Fix them and try again.`,
+    );
+  });
+
+  it("accepts valid arguments unchanged", () => {
+    expect(
+      parseToolCall({ type: "toolUse", toolUseId: "tu-1", name: "issue_refund", input: refund }),
+    ).toEqual({
+      ok: true,
+      call: { name: "issue_refund", toolUseId: "tu-1", args: refund },
+    });
+  });
+});
+
+describe("a bad support request lists each problem", () => {
+  it.each([
+    [{ question: "Where is my order?" }, "customerId is required"],
+    [
+      { customerId: "c", question: "Where is my order?" },
+      "customerId must be 3-64 letters, digits or dashes",
+    ],
+    [{ customerId: 7, question: 8 }, "customerId must be a string; question must be a string"],
+    [{ customerId: "cust-7", question: " " }, "question must not be empty"],
+    [
+      { customerId: "cust-7", question: "x".repeat(MAX_QUESTION_CHARS + 1) },
+      `question must be at most ${MAX_QUESTION_CHARS} characters`,
+    ],
+    ["help", "input must be an object"],
+    [undefined, "input is required"],
+  ])("%j: %s", (event, problems) => {
+    let thrown: unknown;
+    try {
+      parseSupportRequest(event);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(InvalidSupportRequestError);
+    expect((thrown as Error).message).toBe(`Invalid support request: ${problems}`);
+  });
+
+  it("trims the question", () => {
+    expect(parseSupportRequest({ customerId: "cust-7", question: "  Where is my order?\n" })).toEqual({
+      customerId: "cust-7",
+      question: "Where is my order?",
+    });
+  });
+});
+
+describe("the approver's answer", () => {
+  it.each([
+    [
+      '{"approved":true,"approver":"dana","note":"photo checked"}',
+      { approved: true, approver: "dana", note: "photo checked" },
+    ],
+    ['{"approved":false,"approver":"dana"}', { approved: false, approver: "dana" }],
+  ])("%s is read as is", (raw, decision) => {
+    expect(parseApprovalDecision(raw)).toEqual(decision);
+  });
+
+  it.each(['{"approved":"yes","approver":"dana"}', '{"approved":true,"approver":""}', "yes"])(
+    "%s counts as not approved",
+    (raw) => {
+      expect(parseApprovalDecision(raw)).toEqual({
+        approved: false,
+        approver: "unknown",
+        note: `Unreadable approval answer: ${raw}`,
+      });
+    },
+  );
+});
