@@ -80,9 +80,23 @@ interface PendingBlock {
 export function checkRepo(root: string, options: CheckOptions = {}): CheckReport {
   root = path.resolve(root);
   const files = options.files ?? findMarkdownFiles(root);
-  const report: CheckReport = { files: [], compiled: 0, excerpts: 0, wrongWay: 0, linksChecked: 0, failures: [], warnings: [], notes: [] };
+  const report: CheckReport = {
+    files: [],
+    compiled: 0,
+    excerpts: 0,
+    wrongWay: 0,
+    linksChecked: 0,
+    failures: [],
+    warnings: [],
+    notes: [],
+  };
   const fail = (file: string, line: number, message: string, column?: number) =>
-    report.failures.push({ file: rel(root, file), line, message, ...(column !== undefined ? { column } : {}) });
+    report.failures.push({
+      file: rel(root, file),
+      line,
+      message,
+      ...(column !== undefined ? { column } : {}),
+    });
 
   // Blocks to compile, grouped by the package whose dependencies they compile against.
   const byPackage = new Map<string, PendingBlock[]>();
@@ -99,7 +113,11 @@ export function checkRepo(root: string, options: CheckOptions = {}): CheckReport
     if (parsed.directive.package) {
       const dir = path.resolve(path.dirname(file), parsed.directive.package.dir);
       if (!fs.existsSync(path.join(dir, "package.json"))) {
-        fail(file, parsed.directive.package.line, `docs-check package: ${parsed.directive.package.dir} has no package.json`);
+        fail(
+          file,
+          parsed.directive.package.line,
+          `docs-check package: ${parsed.directive.package.dir} has no package.json`,
+        );
         continue;
       }
       pkgDir = dir;
@@ -143,7 +161,11 @@ export function checkRepo(root: string, options: CheckOptions = {}): CheckReport
     const result = compileBlocks(pkgDir, sources);
     for (const error of result.packageErrors) {
       const first = pending[0]!;
-      fail(first.file, first.block.fenceLine, `cannot type-check blocks against ${rel(root, pkgDir) || "the root package"}: ${error}`);
+      fail(
+        first.file,
+        first.block.fenceLine,
+        `cannot type-check blocks against ${rel(root, pkgDir) || "the root package"}: ${error}`,
+      );
     }
     for (const p of pending) {
       const diagnostics = result.byBlock.get(p.key) ?? [];
@@ -196,11 +218,21 @@ function proveByLint(
   fail: (file: string, line: number, message: string, column?: number) => void,
 ): void {
   const run = spawnSync(process.execPath, [path.join(__dirname, "lint-worker.js")], {
-    input: JSON.stringify({ root, blocks: items.map((i) => ({ key: i.pending.key, code: i.pending.block.code })) }),
+    input: JSON.stringify({
+      root,
+      blocks: items.map((i) => ({ key: i.pending.key, code: i.pending.block.code })),
+    }),
     encoding: "utf8",
     maxBuffer: 16 * 1024 * 1024,
   });
-  let output: { available: boolean; reason?: string; results?: Record<string, { ruleId: string | null; line: number; column: number; message: string; fatal: boolean }[]> };
+  let output: {
+    available: boolean;
+    reason?: string;
+    results?: Record<
+      string,
+      { ruleId: string | null; line: number; column: number; message: string; fatal: boolean }[]
+    >;
+  };
   try {
     output = JSON.parse(run.stdout) as typeof output;
   } catch {
@@ -211,17 +243,28 @@ function proveByLint(
     if (marker?.kind !== "wrong-way") continue;
     const where = pending.block.fenceLine;
     if (!output.available || !output.results) {
-      fail(pending.file, where, `wrong-way block compiles, and the durable lint rules could not run to prove it wrong (${output.reason ?? "unknown"})`);
+      fail(
+        pending.file,
+        where,
+        `wrong-way block compiles, and the durable lint rules could not run to prove it wrong (${output.reason ?? "unknown"})`,
+      );
       continue;
     }
     const messages = output.results[pending.key] ?? [];
     const fatal = messages.find((m) => m.fatal);
     if (fatal) {
-      fail(pending.file, pending.block.firstLine + fatal.line - 1, `wrong-way block could not be linted: ${fatal.message}`);
+      fail(
+        pending.file,
+        pending.block.firstLine + fatal.line - 1,
+        `wrong-way block could not be linted: ${fatal.message}`,
+      );
       continue;
     }
     const expected = marker.expect.filter((e) => !/^TS\d+$/.test(e));
-    const matching = expected.length === 0 ? messages : messages.filter((m) => m.ruleId !== null && expected.includes(m.ruleId));
+    const matching =
+      expected.length === 0
+        ? messages
+        : messages.filter((m) => m.ruleId !== null && expected.includes(m.ruleId));
     if (matching.length === 0) {
       const found = messages.map((m) => m.ruleId).join(", ");
       fail(
@@ -258,7 +301,9 @@ function checkLinks(
     report.linksChecked++;
     const [rawPath, anchor] = target.split("#", 2) as [string, string | undefined];
     const decoded = decodeURIComponent(rawPath);
-    const resolved = decoded.startsWith("/") ? path.join(root, decoded) : path.resolve(path.dirname(file), decoded);
+    const resolved = decoded.startsWith("/")
+      ? path.join(root, decoded)
+      : path.resolve(path.dirname(file), decoded);
     if (!fs.existsSync(resolved)) {
       fail(file, link.line, `link to ${target}: ${rel(root, resolved)} does not exist`);
       continue;
@@ -275,7 +320,12 @@ function checkLinks(
         // [`code`](file#L12): the code must be on that line (or in that range), so line links cannot drift.
         const squash = (t: string) => t.replace(/\s+/g, " ").trim();
         const wanted = squash(link.code);
-        const span = squash(content.split("\n").slice(first - 1, last).join(" "));
+        const span = squash(
+          content
+            .split("\n")
+            .slice(first - 1, last)
+            .join(" "),
+        );
         if (!span.includes(wanted)) {
           const found = content
             .split("\n")
@@ -286,7 +336,11 @@ function checkLinks(
             continue;
           }
           if (found.length === 0) {
-            fail(file, link.line, `link to ${target}: \`${link.code}\` is not on ${anchor}; it is not in the file any more`);
+            fail(
+              file,
+              link.line,
+              `link to ${target}: \`${link.code}\` is not on ${anchor}; it is not in the file any more`,
+            );
           } else {
             // Moved, not gone: the link still reaches the right file. A warning, so that editing a pattern does not
             // break the build through a page its author does not own; --fix-links rewrites it.

@@ -32,7 +32,9 @@ const sourceFileCache = new Map<string, ts.SourceFile>();
 
 export function compilerOptionsFor(pkgDir: string): { options: ts.CompilerOptions; errors: string[] } {
   const errors: string[] = [];
-  const configFile = ["tsconfig.json", "tsconfig.base.json"].map((f) => path.join(pkgDir, f)).find((f) => fs.existsSync(f));
+  const configFile = ["tsconfig.json", "tsconfig.base.json"]
+    .map((f) => path.join(pkgDir, f))
+    .find((f) => fs.existsSync(f));
   let options: ts.CompilerOptions = {
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.CommonJS,
@@ -94,7 +96,9 @@ export function compileBlocks(pkgDir: string, blocks: SourceBlock[]): PackageRes
     const text = virtual.get(fileName);
     if (text !== undefined) return ts.createSourceFile(fileName, text, languageVersion, true);
     // Files of the package itself (./src) may be edited between runs in one process (tests); cache only libraries.
-    const cacheable = fileName.includes(`${path.sep}node_modules${path.sep}`) || fileName.startsWith(path.dirname(ts.getDefaultLibFilePath(options)));
+    const cacheable =
+      fileName.includes(`${path.sep}node_modules${path.sep}`) ||
+      fileName.startsWith(path.dirname(ts.getDefaultLibFilePath(options)));
     const cacheKey = `${fileName}|${JSON.stringify(languageVersion)}`;
     if (cacheable) {
       const hit = sourceFileCache.get(cacheKey);
@@ -106,9 +110,11 @@ export function compileBlocks(pkgDir: string, blocks: SourceBlock[]): PackageRes
   };
 
   const program = ts.createProgram({ rootNames: [...virtual.keys()], options, host });
-  const packageErrors = [...errors, ...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics()].map((d) =>
-    typeof d === "string" ? d : formatDiagnostic(d),
-  );
+  const packageErrors = [
+    ...errors,
+    ...program.getOptionsDiagnostics(),
+    ...program.getGlobalDiagnostics(),
+  ].map((d) => (typeof d === "string" ? d : formatDiagnostic(d)));
 
   const byBlock = new Map<string, BlockDiagnostic[]>();
   for (const [fileName, key] of keyOf) {
@@ -122,7 +128,12 @@ export function compileBlocks(pkgDir: string, blocks: SourceBlock[]): PackageRes
       key,
       diagnostics.map((d) => {
         const { line, character } = sf.getLineAndCharacterOfPosition(d.start ?? 0);
-        return { line: line + 1, column: character + 1, code: d.code, message: ts.flattenDiagnosticMessageText(d.messageText, "\n") };
+        return {
+          line: line + 1,
+          column: character + 1,
+          code: d.code,
+          message: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
+        };
       }),
     );
   }

@@ -8,8 +8,7 @@
  */
 
 export type ExcerptResult =
-  | { ok: true; startLine: number }
-  | { ok: false; blockLine: number; message: string };
+  { ok: true; startLine: number } | { ok: false; blockLine: number; message: string };
 
 interface Line {
   /** 1-based line within the block or file. */

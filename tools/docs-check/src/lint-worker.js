@@ -33,12 +33,22 @@ async function main() {
   const linter = new Linter({ configType: "flat", cwd: input.root });
   const results = {};
   for (const block of input.blocks) {
-    const messages = linter.verify(block.code, config, { filename: path.join(input.root, "docs-check-block.ts") });
-    results[block.key] = messages.map((m) => ({ ruleId: m.ruleId, line: m.line, column: m.column, message: m.message, fatal: !!m.fatal || m.ruleId === null }));
+    const messages = linter.verify(block.code, config, {
+      filename: path.join(input.root, "docs-check-block.ts"),
+    });
+    results[block.key] = messages.map((m) => ({
+      ruleId: m.ruleId,
+      line: m.line,
+      column: m.column,
+      message: m.message,
+      fatal: !!m.fatal || m.ruleId === null,
+    }));
   }
   process.stdout.write(JSON.stringify({ available: true, results }));
 }
 
 main().catch((error) => {
-  process.stdout.write(JSON.stringify({ available: false, reason: String(error && error.stack ? error.stack : error) }));
+  process.stdout.write(
+    JSON.stringify({ available: false, reason: String(error && error.stack ? error.stack : error) }),
+  );
 });

@@ -55,7 +55,12 @@ const CODE_TEXT = /^`([^`]+)`$/;
 function parseMarker(
   text: string,
   line: number,
-): Marker | { kind: "package"; dir: string } | { kind: "compile-with"; dir: string; line: number } | { kind: "bad"; message: string } | undefined {
+):
+  | Marker
+  | { kind: "package"; dir: string }
+  | { kind: "compile-with"; dir: string; line: number }
+  | { kind: "bad"; message: string }
+  | undefined {
   const excerpt = /^excerpt\s*:\s*(\S+)$/.exec(text);
   if (excerpt) return { kind: "excerpt", file: excerpt[1]!, line };
   const wrong = /^wrong-way(?:\s*:\s*(.*))?$/.exec(text);
@@ -63,7 +68,10 @@ function parseMarker(
     const expect = (wrong[1] ?? "").split(/[\s,]+/).filter(Boolean);
     const bad = expect.filter((e) => !/^TS\d+$/.test(e) && !/^[\w@-]+\/[\w-]+$/.test(e));
     if (bad.length > 0) {
-      return { kind: "bad", message: `wrong-way expects TS error codes (TS2322) or lint rule ids (durable/rule-name), got: ${bad.join(", ")}` };
+      return {
+        kind: "bad",
+        message: `wrong-way expects TS error codes (TS2322) or lint rule ids (durable/rule-name), got: ${bad.join(", ")}`,
+      };
     }
     return { kind: "wrong-way", expect, line };
   }
@@ -114,7 +122,10 @@ export function parseMarkdown(text: string): ParsedMarkdown {
         if (pending) block.marker = pending;
         if (pendingCompileWith) block.compileWith = pendingCompileWith;
         if (pending?.kind === "excerpt" && pendingCompileWith) {
-          problems.push({ line: pendingCompileWith.line, message: "an excerpt is compared with its source, not compiled: compile-with does not apply" });
+          problems.push({
+            line: pendingCompileWith.line,
+            message: "an excerpt is compared with its source, not compiled: compile-with does not apply",
+          });
         }
         blocks.push(block);
         pending = undefined;
@@ -134,17 +145,24 @@ export function parseMarkdown(text: string): ParsedMarkdown {
       } else if (marker?.kind === "bad") {
         problems.push({ line: lineNo, message: marker.message });
       } else if (marker?.kind === "compile-with") {
-        if (pendingCompileWith) problems.push({ line: pendingCompileWith.line, message: "marker is not followed by a ```ts block" });
+        if (pendingCompileWith)
+          problems.push({
+            line: pendingCompileWith.line,
+            message: "marker is not followed by a ```ts block",
+          });
         pendingCompileWith = { dir: marker.dir, line: marker.line };
       } else if (marker) {
-        if (pending) problems.push({ line: pending.line, message: "marker is not followed by a ```ts block" });
+        if (pending)
+          problems.push({ line: pending.line, message: "marker is not followed by a ```ts block" });
         pending = marker;
       }
       continue;
     }
 
     if (line.trim() === "") continue;
-    dropPending("marker is not followed by a ```ts block (only blank lines and other markers may separate them)");
+    dropPending(
+      "marker is not followed by a ```ts block (only blank lines and other markers may separate them)",
+    );
     for (const match of line.matchAll(LINK)) {
       const code = CODE_TEXT.exec(match[1]!.trim())?.[1];
       links.push({ line: lineNo, target: match[2]!, ...(code !== undefined ? { code } : {}) });

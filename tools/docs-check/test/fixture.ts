@@ -25,10 +25,22 @@ export const libPackage: Record<string, string> = {
   "package.json": JSON.stringify({ name: "repo", private: true }),
   "packages/lib/package.json": JSON.stringify({ name: "lib", dependencies: { "fake-sdk": "1.0.0" } }),
   "packages/lib/tsconfig.json": JSON.stringify({
-    compilerOptions: { target: "ES2022", lib: ["ES2023"], module: "commonjs", moduleResolution: "node", strict: true, noUncheckedIndexedAccess: true, types: [] },
+    compilerOptions: {
+      target: "ES2022",
+      lib: ["ES2023"],
+      module: "commonjs",
+      moduleResolution: "node",
+      strict: true,
+      noUncheckedIndexedAccess: true,
+      types: [],
+    },
     include: ["src/**/*.ts"],
   }),
-  "packages/lib/node_modules/fake-sdk/package.json": JSON.stringify({ name: "fake-sdk", version: "1.0.0", types: "index.d.ts" }),
+  "packages/lib/node_modules/fake-sdk/package.json": JSON.stringify({
+    name: "fake-sdk",
+    version: "1.0.0",
+    types: "index.d.ts",
+  }),
   "packages/lib/node_modules/fake-sdk/index.d.ts": [
     "export interface Duration { seconds?: number; minutes?: number }",
     "export declare enum Semantics { AtMostOncePerRetry = 'AT_MOST_ONCE_PER_RETRY', AtLeastOncePerRetry = 'AT_LEAST_ONCE_PER_RETRY' }",

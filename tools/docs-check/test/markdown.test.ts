@@ -24,7 +24,17 @@ describe("parseMarkdown", () => {
   });
 
   it("attaches the marker written just above a block, across blank lines", () => {
-    const md = ["<!-- excerpt: src/workflow.ts -->", "", `${fence}ts`, "x", fence, "<!-- wrong-way: TS2322 durable/no-x -->", `${fence}ts`, "y", fence].join("\n");
+    const md = [
+      "<!-- excerpt: src/workflow.ts -->",
+      "",
+      `${fence}ts`,
+      "x",
+      fence,
+      "<!-- wrong-way: TS2322 durable/no-x -->",
+      `${fence}ts`,
+      "y",
+      fence,
+    ].join("\n");
     const parsed = parseMarkdown(md);
     expect(parsed.blocks.map((b) => b.marker)).toEqual([
       { kind: "excerpt", file: "src/workflow.ts", line: 1 },
@@ -32,22 +42,62 @@ describe("parseMarkdown", () => {
     ]);
   });
 
+  it("keeps the marker across other comments, such as prettier-ignore", () => {
+    const md = [
+      "<!-- excerpt: src/workflow.ts -->",
+      "",
+      "<!-- prettier-ignore -->",
+      `${fence}ts`,
+      "x",
+      fence,
+    ].join("\n");
+    const parsed = parseMarkdown(md);
+    expect(parsed.blocks[0]!.marker).toEqual({ kind: "excerpt", file: "src/workflow.ts", line: 1 });
+    expect(parsed.problems).toEqual([]);
+  });
+
   it("reads blocks nested in list items and longer fences, without their indentation", () => {
-    const md = ["- step one:", "  ```ts", "  const x = 1;", "    const y = 2;", "  ```", "````md", "```ts", "not a block", "```", "````"].join("\n");
+    const md = [
+      "- step one:",
+      "  ```ts",
+      "  const x = 1;",
+      "    const y = 2;",
+      "  ```",
+      "````md",
+      "```ts",
+      "not a block",
+      "```",
+      "````",
+    ].join("\n");
     const parsed = parseMarkdown(md);
     expect(parsed.blocks).toHaveLength(1);
     expect(parsed.blocks[0]!.code).toBe("const x = 1;\n  const y = 2;");
   });
 
   it("reports markers that are misplaced or unreadable instead of ignoring them", () => {
-    const md = ["<!-- excerpt: a.ts -->", "some prose", "<!-- wrong-way -->", `${fence}bash`, "ls", fence, "<!-- wrong-way: because -->", "<!-- excerpt -->"].join("\n");
+    const md = [
+      "<!-- excerpt: a.ts -->",
+      "some prose",
+      "<!-- wrong-way -->",
+      `${fence}bash`,
+      "ls",
+      fence,
+      "<!-- wrong-way: because -->",
+      "<!-- excerpt -->",
+    ].join("\n");
     const parsed = parseMarkdown(md);
     expect(parsed.problems.map((p) => p.line)).toEqual([1, 3, 7, 8]);
     expect(parsed.problems[1]!.message).toContain("```bash");
   });
 
   it("reads the file-level package directive and the relative links outside code", () => {
-    const md = ["<!-- docs-check package: ../patterns/steps -->", "See [the workflow](src/workflow.ts#L12) and [AWS](https://aws.amazon.com).", `${fence}ts`, "// [not](a-link.ts)", fence].join("\n");
+    const md = [
+      "<!-- docs-check package: ../patterns/steps -->",
+      "See [the workflow](src/workflow.ts#L12) and [AWS](https://aws.amazon.com).",
+      `${fence}ts`,
+      "// [not](a-link.ts)",
+      fence,
+    ].join("\n");
     const parsed = parseMarkdown(md);
     expect(parsed.directive.package).toEqual({ dir: "../patterns/steps", line: 1 });
     expect(parsed.links).toEqual([

@@ -18,18 +18,28 @@ it("checks every README of the repository and the docs", () => {
     .readdirSync(path.join(root, "patterns"))
     .map((name) => `patterns/${name}/README.md`)
     .filter((file) => fs.existsSync(path.join(root, file)));
-  expect(report.files).toEqual(expect.arrayContaining(["README.md", "docs/gotchas.md", "tools/docs-check/README.md", ...readmes]));
+  expect(report.files).toEqual(
+    expect.arrayContaining(["README.md", "docs/gotchas.md", "tools/docs-check/README.md", ...readmes]),
+  );
   expect(report.files.some((file) => file.includes("node_modules"))).toBe(false);
 });
 
 it("passes the gotchas page: every right form compiles, every guide form is proven wrong, every link holds", () => {
-  expect(report.failures.filter((f) => f.file === "docs/gotchas.md" || f.file.startsWith("tools/docs-check/")).map(formatFailure)).toEqual([]);
+  expect(
+    report.failures
+      .filter((f) => f.file === "docs/gotchas.md" || f.file.startsWith("tools/docs-check/"))
+      .map(formatFailure),
+  ).toEqual([]);
   expect(report.wrongWay).toBeGreaterThanOrEqual(20);
 });
 
 it("lists what fails in the rest of the repository today", () => {
-  const others = [...report.failures.map(formatFailure), ...report.warnings.map((w) => `${formatFailure(w)} (warning)`)];
-  if (others.length > 0) console.warn(`docs-check: ${others.length} problem(s) that pnpm lint reports:\n${others.join("\n")}`);
+  const others = [
+    ...report.failures.map(formatFailure),
+    ...report.warnings.map((w) => `${formatFailure(w)} (warning)`),
+  ];
+  if (others.length > 0)
+    console.warn(`docs-check: ${others.length} problem(s) that pnpm lint reports:\n${others.join("\n")}`);
   expect(report.compiled + report.excerpts + report.wrongWay).toBeGreaterThan(0);
 });
 
@@ -37,7 +47,16 @@ describe("with the repository's durable lint rules", () => {
   const pluginExists = fs.existsSync(path.join(root, "tools/eslint-plugin-durable/index.js"));
   const steps = path.join(root, "patterns/steps");
   const page = (marker: string, body: string[]) =>
-    [`<!-- docs-check package: ${steps} -->`, marker, "```ts", 'import { withDurableExecution } from "@aws/durable-execution-sdk-js";', "", ...body, "```", ""].join("\n");
+    [
+      `<!-- docs-check package: ${steps} -->`,
+      marker,
+      "```ts",
+      'import { withDurableExecution } from "@aws/durable-execution-sdk-js";',
+      "",
+      ...body,
+      "```",
+      "",
+    ].join("\n");
 
   function checkPage(text: string) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "docs-check-lint-"));
@@ -60,7 +79,9 @@ describe("with the repository's durable lint rules", () => {
       ]),
     );
     expect(result.failures).toEqual([]);
-    expect(result.notes).toEqual([expect.stringMatching(/page.md:3: wrong-way proven by durable\/no-non-deterministic-outside-step$/)]);
+    expect(result.notes).toEqual([
+      expect.stringMatching(/page.md:3: wrong-way proven by durable\/no-non-deterministic-outside-step$/),
+    ]);
   });
 
   (pluginExists ? it : it.skip)("fails a wrong-way block that is actually right", () => {
