@@ -15,13 +15,14 @@ describe("median", () => {
 });
 
 describe("history arithmetic", () => {
-  const history: Event[] = [
+  // Only the fields the bench reads; the SDK's types require more of a real history.
+  const history = [
     { EventType: "ExecutionStarted", Id: "exec", ExecutionStartedDetails: { Input: { Payload: '{"a":1}' } } },
     { EventType: "ContextStarted", Id: "map", Name: "send-invoices", ContextStartedDetails: {} },
     { EventType: "ContextStarted", Id: "item-1", ParentId: "map", Name: "invoice-1", ContextStartedDetails: {} },
     { EventType: "StepSucceeded", Id: "step-1", ParentId: "item-1", Name: "deliver", StepSucceededDetails: { Result: { Payload: '"ok"' } } },
     { EventType: "StepFailed", Id: "other", Name: "enrich", StepFailedDetails: { Error: { Payload: { ErrorMessage: "boom" } } } },
-  ];
+  ] as unknown as Event[];
 
   it("counts the bytes of every payload written: input, results, errors", () => {
     expect(checkpointedBytes(history)).toBe('{"a":1}'.length + '"ok"'.length + JSON.stringify({ ErrorMessage: "boom" }).length);
