@@ -24,7 +24,7 @@ export function outputKey(pattern: string): string {
  * writes (`{ "<stack>": { "<key>": "<value>" } }`).
  */
 export function deployedFunctionArn(pattern: string, file: string = OUTPUTS_FILE): string {
-  const howToDeploy = "Deploy the stack (pnpm --filter @durable-cookbook/infra deploy) or pass --function <name:alias or ARN>.";
+  const howToDeploy = "Deploy the stack (pnpm run deploy) or pass --function <name:alias or ARN>.";
   if (!existsSync(file)) throw new NotDeployedError(`No deployed stack found: ${file} does not exist. ${howToDeploy}`);
   let outputs: unknown;
   try {
