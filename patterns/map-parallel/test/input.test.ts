@@ -29,7 +29,21 @@ describe("bad input fails before any work", () => {
       "invoices[2].invoiceId INV-1001 appears twice",
     ],
     ["an unknown currency", { ...valid, currency: "XYZ" }, "currency must be one of USD, EUR, GBP"],
-    ["not an object", "send the invoices", "event Invalid input: expected object, received string"],
+    ["not an object", "send the invoices", "event must be an object"],
+    [
+      "missing fields",
+      { ...valid, batchId: undefined, currency: undefined, invoices: [{ invoiceId: "INV-1001" }] },
+      "batchId is required; currency is required; invoices[0].amountCents is required; invoices[0].issueDate is required",
+    ],
+    [
+      "fields of the wrong type",
+      {
+        ...valid,
+        customerId: 42,
+        invoices: [{ ...valid.invoices[0], amountCents: "100.00", purchaseOrder: null }, "INV-1002"],
+      },
+      "customerId must be a string; invoices[0].amountCents must be a number; invoices[0].purchaseOrder must be a string, not null; invoices[1] must be an object",
+    ],
   ])("%s", async (_label, payload, problems) => {
     const world = simulatedWorld();
     const runner = new LocalDurableTestRunner({ handlerFunction: createHandler(world.deps, quickConfig) });
