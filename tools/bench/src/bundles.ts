@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { build } from "esbuild";
+import { PATTERNS } from "../../../infra/lib/patterns";
 import { median } from "./stats";
 
 /**
@@ -24,15 +25,15 @@ export interface BundleMeasurement extends HandlerEntry {
   loadMsWithAwsSdk: number;
 }
 
-/** The handlers of every pattern: every `export const <name>Handler`/`handler` of src/index.ts. */
-export function findHandlers(repoRoot: string, patterns: string[]): HandlerEntry[] {
-  return patterns.flatMap((pattern) => {
-    const entry = path.join(repoRoot, "patterns", pattern, "src", "index.ts");
-    if (!existsSync(entry)) return [];
-    const source = readFileSync(entry, "utf8");
-    const exports = [...source.matchAll(/export const (handler|\w+Handler)\b/g)].map((match) => match[1]!);
-    return exports.map((exportName) => ({ pattern, exportName, entry }));
-  });
+/** Every handler the infra stack deploys, from its own list of patterns (so this never disagrees with it). */
+export function deployedHandlers(repoRoot: string): HandlerEntry[] {
+  return PATTERNS.flatMap((pattern) =>
+    pattern.functions.map((fn) => ({
+      pattern: pattern.name,
+      exportName: fn.handlerExport,
+      entry: path.join(repoRoot, "patterns", pattern.name, pattern.entry),
+    })),
+  ).filter((handler) => existsSync(handler.entry));
 }
 
 async function bundle(entry: string, outfile: string, bundleAwsSdk: boolean): Promise<number> {
