@@ -1,20 +1,23 @@
 import type { ErrorObject } from "@aws/durable-execution-sdk-js";
 import {
   ExecutionStatus,
-  LocalDurableTestRunner,
   OperationStatus,
   OperationType,
   WaitingOperationStatus,
 } from "@aws/durable-execution-sdk-js-testing";
 import { samplePurchase } from "../src/demo";
 import { approve, managerGoesQuiet, nowReally, setUp, sleepReally, testConfig } from "./support";
+import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// Local only (describeLocal): every test here reads the simulated world (messages, decisions, calls counted in the
+// fakes), shortens the callback timeouts through the config, or injects a fault. The deployed function has real
+// services and its default timeouts, and an approval there is followed by a real 4-hour lead time.
+beforeAll(() => setupTestEnvironment({ skipTime: true }));
+afterAll(() => teardownTestEnvironment());
 
 type Reply = { success: string } | { failure: ErrorObject };
 
-describe("the manager answers", () => {
+describeLocal("the manager answers", () => {
   it.each<[string, Reply, Record<string, unknown>]>([
     [
       "approves: the order is placed and polled until it ships",
@@ -90,7 +93,7 @@ describe("the manager answers", () => {
   });
 });
 
-describe("a malformed answer is declined, never taken for an approval", () => {
+describeLocal("a malformed answer is declined, never taken for an approval", () => {
   it.each([
     ["not JSON", "yes, go ahead", "the answer is not JSON"],
     ["an empty answer", "", "the answer is empty"],
@@ -131,7 +134,7 @@ describe("a malformed answer is declined, never taken for an approval", () => {
   });
 });
 
-describe("heartbeats", () => {
+describeLocal("heartbeats", () => {
   it("keep a long approval alive past the heartbeat timeout", async () => {
     const { world, runner } = setUp(
       {},
@@ -156,7 +159,7 @@ describe("heartbeats", () => {
   });
 });
 
-describe("no answer in time: escalation with durable reminders, then auto-decline", () => {
+describeLocal("no answer in time: escalation with durable reminders, then auto-decline", () => {
   async function escalate(
     director: (op: ReturnType<typeof setUp>["runner"]) => Promise<void>,
     directorTimeout = 60,
@@ -259,7 +262,7 @@ describe("no answer in time: escalation with durable reminders, then auto-declin
   });
 });
 
-describe("the chat webhook is briefly down", () => {
+describeLocal("the chat webhook is briefly down", () => {
   it("the submitter step retries and the manager gets the message once, with the same callback id", async () => {
     const { world, runner } = setUp({ chatOutages: 2 });
     const askManager = runner.getOperation("ask-manager");

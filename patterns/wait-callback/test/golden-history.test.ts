@@ -7,9 +7,11 @@ import { createHandler, type PurchaseOutcome, type WorkflowConfig } from "../src
 import { samplePurchase, simulatedWorld } from "../src/demo";
 import { expectReplayCompatible } from "./golden-history";
 import { approve, managerGoesQuiet, testConfig } from "./support";
+import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// Local only (describeLocal): the histories are recorded against the simulated world with shortened timeouts.
+beforeAll(() => setupTestEnvironment({ skipTime: true }));
+afterAll(() => teardownTestEnvironment());
 
 function setUp(config: WorkflowConfig) {
   const runner = new LocalDurableTestRunner<PurchaseOutcome>({
@@ -20,7 +22,7 @@ function setUp(config: WorkflowConfig) {
 
 // Fails with an explanation when a change renames, reorders, removes or inserts an operation.
 // After an intended change: UPDATE_GOLDEN=1 npm test, and ship it as a new version (see README).
-describe("golden history: executions in flight still replay on this code", () => {
+describeLocal("golden history: executions in flight still replay on this code", () => {
   it("approved by the manager: test/__golden__/approved-by-manager.json", async () => {
     const runner = setUp(testConfig());
     const askManager = runner.getOperation("ask-manager");

@@ -1,10 +1,13 @@
-import { ExecutionStatus, LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
+import { ExecutionStatus } from "@aws/durable-execution-sdk-js-testing";
 import { approvalAnswerSerdes, checkApprovalAnswer, redactCallbackId } from "../src";
 import { samplePurchase } from "../src/demo";
-import { setUp } from "./support";
+import { setUp, testConfig } from "./support";
+import { setupTestEnvironment, teardownTestEnvironment } from "./target";
 
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// With DURABLE_TEST_TARGET=cloud the bad-input cases run against the deployed function (see target.ts): the
+// input is checked before any side effect, whatever services and config the function has.
+beforeAll(() => setupTestEnvironment({ skipTime: true }));
+afterAll(() => teardownTestEnvironment());
 
 describe("bad input", () => {
   const sameApprover = {
@@ -41,12 +44,13 @@ describe("bad input", () => {
       "approvers.director.id the director must be someone other than the manager",
     ],
   ])("rejects %s before any side effect", async (_label, payload, problem) => {
-    const { world, runner } = setUp();
+    const { world, runner } = setUp({}, testConfig(), { callbacks: false });
     const result = await runner.run({ payload });
 
     expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
     expect(result.getError().errorType).toBe("InvalidPurchaseRequestError");
     expect(result.getError().errorMessage).toContain(problem);
+    // Locally the fakes saw no call; in the cloud (real services) the empty operation list is the proof.
     expect(world.calls).toEqual([]);
     expect(result.getOperations()).toEqual([]);
     expect(result.getInvocations()).toHaveLength(1);

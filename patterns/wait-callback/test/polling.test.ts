@@ -1,6 +1,5 @@
 import {
   ExecutionStatus,
-  LocalDurableTestRunner,
   OperationStatus,
   OperationType,
   WaitingOperationStatus,
@@ -9,9 +8,12 @@ import { OperationSubType } from "@aws/durable-execution-sdk-js";
 import { defaultConfig } from "../src";
 import { samplePurchase, type WorldOptions } from "../src/demo";
 import { approve, setUp, testConfig } from "./support";
+import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// Local only (describeLocal): the supplier's behaviour is set in the simulated world and its calls are counted
+// there; in the cloud an approval is followed by a real 4-hour lead time before the first status check.
+beforeAll(() => setupTestEnvironment({ skipTime: true }));
+afterAll(() => teardownTestEnvironment());
 
 /** Runs a request the manager approves at once, so every test here is about the supplier. */
 async function approvedPurchase(options: WorldOptions, maxChecks = defaultConfig.polling.maxChecks) {
@@ -23,7 +25,7 @@ async function approvedPurchase(options: WorldOptions, maxChecks = defaultConfig
   return { world, runner, result: await run };
 }
 
-describe("polling the fulfilment job with waitForCondition", () => {
+describeLocal("polling the fulfilment job with waitForCondition", () => {
   it.each<[string, WorldOptions, number]>([
     ["ships on the first check", { shipsOnCheck: 1 }, 1],
     ["ships on the fourth check", { shipsOnCheck: 4 }, 4],

@@ -7,11 +7,13 @@ import {
 import { handlePurchaseRequest, type PurchaseOutcome, type WorkflowConfig } from "../src";
 import { samplePurchase, simulatedWorld } from "../src/demo";
 import { approve } from "./support";
+import { itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 // Real timers here, on purpose: every wait and every callback suspends the function, and the next invocation
 // replays everything before it. Durations are a second or two through the config.
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: false }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// Local only (itLocal): the test wraps the handler to count its runs and shortens every duration.
+beforeAll(() => setupTestEnvironment({ skipTime: false }));
+afterAll(() => teardownTestEnvironment());
 
 const quick: WorkflowConfig = {
   manager: { timeout: { seconds: 3 }, heartbeatTimeout: { seconds: 1 } },
@@ -20,7 +22,7 @@ const quick: WorkflowConfig = {
   polling: { firstDelay: { seconds: 1 }, maxDelay: { seconds: 1 }, maxChecks: 5 },
 };
 
-it("replays across invocations: escalation, reminders, approval and polling each act once", async () => {
+itLocal("replays across invocations: escalation, reminders, approval and polling each act once", async () => {
   const world = simulatedWorld({ shipsOnCheck: 2 });
   let handlerBodyRuns = 0;
   const handler = withDurableExecution(async (event: unknown, context) => {

@@ -1,6 +1,6 @@
-import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import { createHandler, defaultConfig, type PurchaseOutcome, type WorkflowConfig } from "../src";
 import { simulatedWorld, type WorldOptions } from "../src/demo";
+import { createRunner } from "./target";
 
 // Captured before setupTestEnvironment installs fake timers: the heartbeat test needs real delays and a real
 // clock, because callback timeouts run on real time in the local runner while waits are skipped.
@@ -25,10 +25,21 @@ export function testConfig(overrides: Partial<WorkflowConfig> = {}): WorkflowCon
 
 export const managerGoesQuiet = { manager: { timeout: { seconds: 2 }, heartbeatTimeout: { seconds: 1 } } };
 
-export function setUp(options: WorldOptions = {}, config: WorkflowConfig = testConfig()) {
+/**
+ * A runner for the selected target (see target.ts). In the cloud the deployed function runs with its default
+ * config and its real services: the world and the config given here only apply locally. `callbacks: false` for
+ * a test that answers no callback (the cloud runner then invokes synchronously).
+ */
+export function setUp(
+  options: WorldOptions = {},
+  config: WorkflowConfig = testConfig(),
+  { callbacks = true }: { callbacks?: boolean } = {},
+) {
   const world = simulatedWorld(options);
-  const runner = new LocalDurableTestRunner<PurchaseOutcome>({
-    handlerFunction: createHandler(world.deps, config),
+  const runner = createRunner<PurchaseOutcome>({
+    handler: createHandler(world.deps, config),
+    cloudOutput: "WaitCallbackHandlerAliasArn",
+    callbacks,
   });
   return { world, runner };
 }
