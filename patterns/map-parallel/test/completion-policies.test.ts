@@ -22,9 +22,12 @@ import {
   type WorkflowConfig,
 } from "../src";
 import { sampleBatch, simulatedWorld } from "../src/demo";
+import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// Local only (describeLocal): the tests run the first pass alone, in a handler of their own, against failures
+// set in the simulated world.
+beforeAll(() => setupTestEnvironment({ skipTime: true }));
+afterAll(() => teardownTestEnvironment());
 
 const customer: CustomerProfile = {
   customerId: "acme",
@@ -89,7 +92,7 @@ const range = (from: number, to: number) => ran(...Array.from({ length: to - fro
 const unavailable = (n: number) =>
   `ChildContextError: invoicing provider unavailable for INV-${1000 + n} (503)`;
 
-describe("completion policies: ten invoices, one at a time", () => {
+describeLocal("completion policies: ten invoices, one at a time", () => {
   it.each<{
     policy: string;
     config: CompletionConfig | undefined;

@@ -1,9 +1,12 @@
-import { ExecutionStatus, LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
+import { ExecutionStatus } from "@aws/durable-execution-sdk-js-testing";
 import { createHandler, InvalidBatchError, MAX_INVOICES_PER_BATCH, parseInvoiceBatch } from "../src";
 import { quickConfig, sampleBatch, simulatedWorld } from "../src/demo";
+import { createRunner, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// With DURABLE_TEST_TARGET=cloud the bad-input cases run against the deployed function (see target.ts): the
+// batch is checked before any side effect, whatever services and config the function has.
+beforeAll(() => setupTestEnvironment({ skipTime: true }));
+afterAll(() => teardownTestEnvironment());
 
 const valid = sampleBatch(3);
 
@@ -46,7 +49,10 @@ describe("bad input fails before any work", () => {
     ],
   ])("%s", async (_label, payload, problems) => {
     const world = simulatedWorld();
-    const runner = new LocalDurableTestRunner({ handlerFunction: createHandler(world.deps, quickConfig) });
+    const runner = createRunner({
+      handler: createHandler(world.deps, quickConfig),
+      cloudOutput: "MapParallelHandlerAliasArn",
+    });
 
     const result = await runner.run({ payload });
 
@@ -56,6 +62,7 @@ describe("bad input fails before any work", () => {
       errorMessage: `Invalid invoice batch: ${problems}`,
     });
     expect(result.getOperations()).toHaveLength(0);
+    // Locally the fakes saw no call; in the cloud (real services) the empty operation list is the proof.
     expect(world.lookups).toEqual([]);
     expect(world.renders).toEqual([]);
     expect(world.deliveries).toEqual([]);

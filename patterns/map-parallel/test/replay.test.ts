@@ -12,16 +12,18 @@ import {
   type WorkflowConfig,
 } from "../src";
 import { quickConfig, sampleBatch, simulatedWorld } from "../src/demo";
+import { describeLocal, itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 // Real timers here, on purpose. Under skipTime the runner may finish a wait inside the same invocation, so
 // replay is not guaranteed; with real timers every wait suspends the function and the next invocation
 // replays. The cool-down before the retry pass is one second, set through the config.
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: false }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// Local only (itLocal, describeLocal): the tests wrap the handler to count its runs and read the simulated world.
+beforeAll(() => setupTestEnvironment({ skipTime: false }));
+afterAll(() => teardownTestEnvironment());
 
 const ids = Array.from({ length: 6 }, (_, i) => `INV-${1001 + i}`);
 
-it.each([NestingType.NESTED, NestingType.FLAT])(
+itLocal.each([NestingType.NESTED, NestingType.FLAT])(
   "%s: replays after the cool-down without redoing any finished item",
   async (nesting) => {
     // INV-1004 fails the first pass (one attempt), which puts the one-second cool-down, and so a suspension,
@@ -69,7 +71,7 @@ it.each([NestingType.NESTED, NestingType.FLAT])(
   },
 );
 
-describe("pitfall: an early-completing parallel leaves its slowest branch running", () => {
+describeLocal("pitfall: an early-completing parallel leaves its slowest branch running", () => {
   // quoteFxRate completes on the first two quotes; cedar (400 ms) is still running. Its branch can no longer
   // checkpoint (its parent has finished), so the SDK counts it as executing for the rest of the invocation,
   // and a wait placed after it cannot suspend the function: the wait is served in-process. The workflow

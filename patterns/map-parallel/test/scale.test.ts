@@ -2,13 +2,15 @@ import { NestingType } from "@aws/durable-execution-sdk-js";
 import { ExecutionStatus, LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import { createHandler, MAX_INVOICES_PER_BATCH, type BillingRunResult } from "../src";
 import { sampleBatch, simulatedWorld } from "../src/demo";
+import { itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 // A full batch of 1,000 invoices, five at a time, in both nestings. Real timers: under skipTime each
 // checkpoint round trip waits for a 20 ms tick, which makes 1,000 items take about 12 s instead of about 2 s.
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: false }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// Local only (itLocal): it measures the local runner and counts deliveries in the simulated world.
+beforeAll(() => setupTestEnvironment({ skipTime: false }));
+afterAll(() => teardownTestEnvironment());
 
-it.each([
+itLocal.each([
   // per invoice: item context + render + deliver (NESTED), or render + deliver (FLAT);
   // plus the map itself and 14 for enrich-customer and quote-fx-rate.
   [NestingType.NESTED, 3 * MAX_INVOICES_PER_BATCH + 1 + 14],

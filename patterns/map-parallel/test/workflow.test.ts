@@ -12,9 +12,12 @@ import {
   type WorkflowConfig,
 } from "../src";
 import { quickConfig, sampleBatch, simulatedWorld, type WorldOptions } from "../src/demo";
+import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// Local only (describeLocal): every run here reads the simulated world (lookups, renders, deliveries, calls in
+// flight), injects faults or latencies into it, or shortens the cool-down and backoff through the config.
+beforeAll(() => setupTestEnvironment({ skipTime: true }));
+afterAll(() => teardownTestEnvironment());
 
 async function runBatch(
   options: WorldOptions = {},
@@ -32,7 +35,7 @@ async function runBatch(
 
 const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `INV-${from + i}`);
 
-describe("a clean run", () => {
+describeLocal("a clean run", () => {
   it("enriches the customer, checks credit, sends every invoice once, and skips the retry pass", async () => {
     const { world, runner, result, names } = await runBatch();
 
@@ -90,7 +93,7 @@ describe("a clean run", () => {
   });
 });
 
-describe("parallel branches", () => {
+describeLocal("parallel branches", () => {
   it("enriches the customer from three named, heterogeneous branches", async () => {
     const { world, runner, result } = await runBatch();
 
@@ -184,7 +187,7 @@ describe("parallel branches", () => {
   });
 });
 
-describe("concurrency", () => {
+describeLocal("concurrency", () => {
   it("never has more deliveries in flight than the provider's limit, and reaches it", async () => {
     const { world, result } = await runBatch(
       {},
@@ -216,7 +219,7 @@ describe("concurrency", () => {
   );
 });
 
-describe("failure isolation and the retry pass", () => {
+describeLocal("failure isolation and the retry pass", () => {
   it("isolates a failed invoice, sends the others, and retries only the failed one after a cool-down", async () => {
     // INV-1003 fails both attempts of the first pass (an outage longer than the step retries), then recovers.
     // Ten invoices: one failure is 10% of the batch, just within the default policy (at most 10%).
@@ -341,7 +344,7 @@ describe("failure isolation and the retry pass", () => {
   });
 });
 
-describe("large results are stored by reference", () => {
+describeLocal("large results are stored by reference", () => {
   it("uploads each 300 KB document and checkpoints only its key and size", async () => {
     const { world, runner, result } = await runBatch({ documentBytes: 300 * 1024 }, quickConfig, 4);
 
@@ -375,7 +378,7 @@ describe("large results are stored by reference", () => {
   });
 });
 
-describe("nesting", () => {
+describeLocal("nesting", () => {
   it.each([
     [NestingType.NESTED, 3 * 10 + 1 + 14],
     [NestingType.FLAT, 2 * 10 + 1 + 14],
