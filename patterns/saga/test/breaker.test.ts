@@ -8,15 +8,17 @@ import { afterFailure, createPaymentHandler, decide, type BreakerRecord, type Tr
 import { PAYMENT_FUNCTION_ID, sampleTrip, simulatedConfig, simulatedWorld } from "../src/demo";
 import { bookTrip } from "../src/workflow";
 import { runTrip } from "./helpers";
+import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// Local only (describeLocal): the breaker's state lives in the simulated world, where the tests set and read it.
+beforeAll(() => setupTestEnvironment({ skipTime: true }));
+afterAll(() => teardownTestEnvironment());
 
 const policy = { failureThreshold: 2, coolDownMs: 60_000 };
 const config = simulatedConfig({ carBreaker: policy });
 const trip = (bookingId: string) => ({ ...sampleTrip, bookingId });
 
-describe("the car-rental circuit breaker", () => {
+describeLocal("the car-rental circuit breaker", () => {
   it("counts outages across executions, opens at the threshold, then skips the car without calling it", async () => {
     const world = simulatedWorld({ down: ["cars.reserve"] });
 

@@ -8,9 +8,11 @@ import {
   type WorldOptions,
 } from "../src/demo";
 import { expectReplayCompatible } from "./golden-history";
+import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// Local only (describeLocal): the histories are recorded against the simulated world and its injected faults.
+beforeAll(() => setupTestEnvironment({ skipTime: true }));
+afterAll(() => teardownTestEnvironment());
 
 /** The saga with the payment function registered: the invoke suspends it until the payment has finished. */
 async function book(options: WorldOptions) {
@@ -24,7 +26,7 @@ async function book(options: WorldOptions) {
 
 // Fails with an explanation when a change renames, reorders, removes or inserts an operation.
 // After an intended change: UPDATE_GOLDEN=1 npm test, and ship it as a new version (see README).
-describe("golden history: executions in flight still replay on this code", () => {
+describeLocal("golden history: executions in flight still replay on this code", () => {
   it("a confirmed booking: test/__golden__/booking-confirmed.json", async () => {
     const result = await book({});
 

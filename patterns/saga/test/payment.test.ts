@@ -18,9 +18,18 @@ import {
 } from "../src";
 import { simulatedWorld } from "../src/demo";
 import { ALL_COMPENSATIONS, runTrip } from "./helpers";
+import {
+  createRunner,
+  describeLocal,
+  itLocal,
+  setupTestEnvironment,
+  teardownTestEnvironment,
+} from "./target";
 
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// With DURABLE_TEST_TARGET=cloud the bad-request test runs against the deployed payment function (see
+// target.ts). The others inject gateway faults, count gateway calls or wrap the handler: local only.
+beforeAll(() => setupTestEnvironment({ skipTime: true }));
+afterAll(() => teardownTestEnvironment());
 
 const request = {
   bookingId: "trip-2041",
@@ -30,7 +39,7 @@ const request = {
   idempotencyKey: "trip-2041:charge-payment",
 };
 
-describe("payment failures surface through invoke", () => {
+describeLocal("payment failures surface through invoke", () => {
   it("a declined card fails the invoke with an InvokeError; the saga undoes the reservations, not a charge", async () => {
     const world = simulatedWorld({ faults: { "gateway.charge": ["rejected"] } });
     const { runner, result, names } = await runTrip(world);
@@ -76,33 +85,36 @@ describe("payment failures surface through invoke", () => {
 });
 
 describe("the payment function on its own", () => {
-  it("checkpoints the start of each charge attempt before calling the gateway (at most once per retry)", async () => {
-    const world = simulatedWorld();
-    const timeline: string[] = [];
-    const inner = createPaymentHandler({
-      gateway: { charge: (r) => (timeline.push("call gateway"), world.paymentDeps.gateway.charge(r)) },
-    });
-    const handler: DurableLambdaHandler = (input, lambdaContext) => {
-      const client = (input as DurableExecutionInvocationInputWithClient).durableExecutionClient;
-      const observed = new DurableExecutionInvocationInputWithClient(input, {
-        getExecutionState: (req, logger) => client.getExecutionState(req, logger),
-        checkpoint: async (req, logger) => {
-          const response = await client.checkpoint(req, logger);
-          for (const update of req.Updates ?? [])
-            timeline.push(`${update.Action} ${update.Name ?? update.Id}`);
-          return response;
-        },
+  itLocal(
+    "checkpoints the start of each charge attempt before calling the gateway (at most once per retry)",
+    async () => {
+      const world = simulatedWorld();
+      const timeline: string[] = [];
+      const inner = createPaymentHandler({
+        gateway: { charge: (r) => (timeline.push("call gateway"), world.paymentDeps.gateway.charge(r)) },
       });
-      return inner(observed, lambdaContext);
-    };
+      const handler: DurableLambdaHandler = (input, lambdaContext) => {
+        const client = (input as DurableExecutionInvocationInputWithClient).durableExecutionClient;
+        const observed = new DurableExecutionInvocationInputWithClient(input, {
+          getExecutionState: (req, logger) => client.getExecutionState(req, logger),
+          checkpoint: async (req, logger) => {
+            const response = await client.checkpoint(req, logger);
+            for (const update of req.Updates ?? [])
+              timeline.push(`${update.Action} ${update.Name ?? update.Id}`);
+            return response;
+          },
+        });
+        return inner(observed, lambdaContext);
+      };
 
-    const result = await new LocalDurableTestRunner<PaymentReceipt>({ handlerFunction: handler }).run({
-      payload: request,
-    });
+      const result = await new LocalDurableTestRunner<PaymentReceipt>({ handlerFunction: handler }).run({
+        payload: request,
+      });
 
-    expect(result.getResult()).toEqual({ chargeId: "ch-trip-2041", amountCents: 248_000, currency: "GBP" });
-    expect(timeline).toEqual(["START charge-card", "call gateway", "SUCCEED charge-card"]);
-  });
+      expect(result.getResult()).toEqual({ chargeId: "ch-trip-2041", amountCents: 248_000, currency: "GBP" });
+      expect(timeline).toEqual(["START charge-card", "call gateway", "SUCCEED charge-card"]);
+    },
+  );
 
   it("never retries an interrupted charge or a decline; retries an outage", () => {
     expect(chargeRetryStrategy(new StepInterruptedError("charge-card", "charge-card"), 1)).toEqual({
@@ -122,13 +134,18 @@ describe("the payment function on its own", () => {
 
   it("rejects a bad request before charging", async () => {
     const world = simulatedWorld();
-    const runner = new LocalDurableTestRunner({ handlerFunction: createPaymentHandler(world.paymentDeps) });
+    const runner = createRunner({
+      handler: createPaymentHandler(world.paymentDeps),
+      cloudOutput: "SagaPaymentHandlerAliasArn",
+    });
     const result = await runner.run({ payload: { ...request, amountCents: -5, idempotencyKey: "" } });
 
     expect(result.getError()).toMatchObject({
       errorType: "InvalidPaymentRequestError",
       errorMessage: "Invalid payment request: amountCents must be positive; idempotencyKey is required",
     });
+    // Locally the fake gateway saw no call; in the cloud the empty operation list is the proof.
     expect(world.calls).toEqual([]);
+    expect(result.getOperations()).toEqual([]);
   });
 });

@@ -9,9 +9,11 @@ import {
   type ServiceCall,
   type WorldOptions,
 } from "../src/demo";
+import { itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// Local only (itLocal): the tests wrap the handler to count its runs and count the side effects in the fakes.
+beforeAll(() => setupTestEnvironment({ skipTime: true }));
+afterAll(() => teardownTestEnvironment());
 
 /**
  * The invoke forces a suspension: the saga cannot go on until the payment function has finished, so the
@@ -31,44 +33,50 @@ async function runCounted(options: WorldOptions) {
   return { world, result, handlerBodyRuns };
 }
 
-it("replays a confirmed booking: each side effect once, the handler body once per invocation", async () => {
-  const { world, result, handlerBodyRuns } = await runCounted({});
+itLocal(
+  "replays a confirmed booking: each side effect once, the handler body once per invocation",
+  async () => {
+    const { world, result, handlerBodyRuns } = await runCounted({});
 
-  expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-  const invocations = result.getInvocations().length;
-  expect(invocations).toBeGreaterThanOrEqual(2);
-  expect(handlerBodyRuns).toBe(invocations);
-  const once: ServiceCall[] = [
-    "flights.reserve",
-    "hotels.reserve",
-    "cars.reserve",
-    "gateway.charge",
-    "itineraries.confirm",
-  ];
-  for (const call of once) expect(world.callsTo(call)).toBe(1);
-  expect(world.calls).toHaveLength(once.length);
-});
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    const invocations = result.getInvocations().length;
+    expect(invocations).toBeGreaterThanOrEqual(2);
+    expect(handlerBodyRuns).toBe(invocations);
+    const once: ServiceCall[] = [
+      "flights.reserve",
+      "hotels.reserve",
+      "cars.reserve",
+      "gateway.charge",
+      "itineraries.confirm",
+    ];
+    for (const call of once) expect(world.callsTo(call)).toBe(1);
+    expect(world.calls).toHaveLength(once.length);
+  },
+);
 
-it("replays a failed booking: the forward steps before the invoke and every compensation run once", async () => {
-  const { world, result, handlerBodyRuns } = await runCounted({
-    faults: { "itineraries.confirm": ["rejected"] },
-  });
+itLocal(
+  "replays a failed booking: the forward steps before the invoke and every compensation run once",
+  async () => {
+    const { world, result, handlerBodyRuns } = await runCounted({
+      faults: { "itineraries.confirm": ["rejected"] },
+    });
 
-  expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
-  const invocations = result.getInvocations().length;
-  expect(invocations).toBeGreaterThanOrEqual(2);
-  expect(handlerBodyRuns).toBe(invocations);
-  const once: ServiceCall[] = [
-    "flights.reserve",
-    "hotels.reserve",
-    "cars.reserve",
-    "gateway.charge",
-    "itineraries.confirm",
-    "refunds.refund",
-    "cars.cancel",
-    "hotels.cancel",
-    "flights.cancel",
-  ];
-  for (const call of once) expect(world.callsTo(call)).toBe(1);
-  expect(world.calls).toHaveLength(once.length);
-});
+    expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
+    const invocations = result.getInvocations().length;
+    expect(invocations).toBeGreaterThanOrEqual(2);
+    expect(handlerBodyRuns).toBe(invocations);
+    const once: ServiceCall[] = [
+      "flights.reserve",
+      "hotels.reserve",
+      "cars.reserve",
+      "gateway.charge",
+      "itineraries.confirm",
+      "refunds.refund",
+      "cars.cancel",
+      "hotels.cancel",
+      "flights.cancel",
+    ];
+    for (const call of once) expect(world.callsTo(call)).toBe(1);
+    expect(world.calls).toHaveLength(once.length);
+  },
+);

@@ -1,9 +1,4 @@
-import {
-  ExecutionStatus,
-  LocalDurableTestRunner,
-  OperationStatus,
-  OperationType,
-} from "@aws/durable-execution-sdk-js-testing";
+import { ExecutionStatus, OperationStatus, OperationType } from "@aws/durable-execution-sdk-js-testing";
 import { paymentFunctionFromEnv } from "../src";
 import {
   sampleTrip,
@@ -13,9 +8,12 @@ import {
   type WorldOptions,
 } from "../src/demo";
 import { ALL_COMPENSATIONS, runTrip } from "./helpers";
+import { describeLocal, itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// With DURABLE_TEST_TARGET=cloud the bad-input tests run against the deployed saga (see target.ts). The others
+// read the simulated world (calls counted by the providers, faults injected into them) and run only locally.
+beforeAll(() => setupTestEnvironment({ skipTime: true }));
+afterAll(() => teardownTestEnvironment());
 
 /** The calls that undo something, in the order the providers received them. */
 const undoCalls = (world: ReturnType<typeof simulatedWorld>) =>
@@ -23,7 +21,7 @@ const undoCalls = (world: ReturnType<typeof simulatedWorld>) =>
     .filter((call) => call.call.endsWith(".cancel") || call.call === "refunds.refund")
     .map((call) => `${call.call} ${call.idempotencyKey}`);
 
-describe("a trip that books", () => {
+describeLocal("a trip that books", () => {
   it("reserves flight, hotel and car, charges through the payment function, confirms, and undoes nothing", async () => {
     const world = simulatedWorld();
     const { runner, result, names } = await runTrip(world);
@@ -82,7 +80,7 @@ describe("a trip that books", () => {
   });
 });
 
-describe("a failure at each forward step undoes exactly what succeeded, newest first", () => {
+describeLocal("a failure at each forward step undoes exactly what succeeded, newest first", () => {
   it.each<[string, ServiceCall, string, string[]]>([
     ["reserve-flight", "flights.reserve", "no seats left on that flight (409)", []],
     ["reserve-hotel", "hotels.reserve", "hotel is fully booked (409)", ["cancel-flight"]],
@@ -141,7 +139,7 @@ describe("a failure at each forward step undoes exactly what succeeded, newest f
   });
 });
 
-describe("compensations that fail", () => {
+describeLocal("compensations that fail", () => {
   it("retries a compensation that fails transiently, with the same key, then carries on", async () => {
     const world = simulatedWorld({
       faults: { "itineraries.confirm": ["rejected"], "hotels.cancel": ["unavailable", "unavailable"] },
@@ -203,7 +201,7 @@ describe("compensations that fail", () => {
   );
 });
 
-describe("idempotency", () => {
+describeLocal("idempotency", () => {
   it("retries a forward step whose reply was lost (at least once) with the same key, and books once", async () => {
     // The local runner cannot kill a sandbox mid-step; a lost reply leaves the same state a crash after the
     // call would: the provider has acted, the step has no result, and it runs again.
@@ -278,6 +276,7 @@ describe("bad input fails before anything is reserved", () => {
     expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
     expect(result.getError().errorType).toBe("InvalidTripRequestError");
     expect(result.getError().errorMessage).toContain(problem);
+    // Locally the fakes saw no call; in the cloud (real services) the empty operation list is the proof.
     expect(world.calls).toEqual([]);
     expect(result.getOperations()).toEqual([]);
   });
@@ -291,7 +290,8 @@ describe("bad input fails before anything is reserved", () => {
     );
   });
 
-  it("fails on a missing PAYMENT_FUNCTION_ARN before anything is reserved", async () => {
+  // Local only: it unsets an environment variable of this process and swaps the config.
+  itLocal("fails on a missing PAYMENT_FUNCTION_ARN before anything is reserved", async () => {
     const saved = process.env.PAYMENT_FUNCTION_ARN;
     delete process.env.PAYMENT_FUNCTION_ARN;
     try {
