@@ -1,8 +1,4 @@
-import {
-  ExecutionStatus,
-  LocalDurableTestRunner,
-  OperationStatus,
-} from "@aws/durable-execution-sdk-js-testing";
+import { ExecutionStatus, OperationStatus } from "@aws/durable-execution-sdk-js-testing";
 import {
   createHandler,
   defaultConfig,
@@ -16,9 +12,13 @@ import {
 } from "../src";
 import { simulatedDeps, supportModel, type WorldOptions } from "../src/demo";
 import { lastToolResults, type ScriptedModel } from "../src/scripted-model";
+import { createRunner, describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// With DURABLE_TEST_TARGET=cloud the bad-input tests run against the deployed agent (see target.ts). Every other
+// test scripts the model's replies and reads the simulated back office: the deployed agent talks to a real model,
+// whose replies no test can script, so those run only locally.
+beforeAll(() => setupTestEnvironment({ skipTime: true }));
+afterAll(() => teardownTestEnvironment());
 
 const changedMind = {
   customerId: "cust-7",
@@ -32,8 +32,9 @@ async function runAgent(
   world: WorldOptions = {},
 ) {
   const simulated = simulatedDeps(model, world);
-  const runner = new LocalDurableTestRunner<AgentResult>({
-    handlerFunction: createHandler(simulated.deps, config),
+  const runner = createRunner<AgentResult>({
+    handler: createHandler(simulated.deps, config),
+    cloudOutput: "AgentLoopHandlerAliasArn",
   });
   const result = await runner.run({ payload });
   const topLevel = result
@@ -47,7 +48,7 @@ async function runAgent(
 const toolResultsSentIn = (model: ScriptedModel, turn: number) =>
   lastToolResults(model.calls.filter((call) => call.turn === turn && call.outcome === "ok")[0]!.request);
 
-describe("a multi-turn conversation with tool use", () => {
+describeLocal("a multi-turn conversation with tool use", () => {
   it("looks up the order, checks the policy and answers: one named step per model turn and per tool", async () => {
     const model = supportModel();
     const { runner, result, topLevel, calls } = await runAgent(model);
@@ -137,7 +138,7 @@ describe("a multi-turn conversation with tool use", () => {
   });
 });
 
-describe("invalid tool arguments go back to the model", () => {
+describeLocal("invalid tool arguments go back to the model", () => {
   it.each([
     ["a wrong type", { orderId: 1042 }, "Invalid arguments for lookup_order: orderId"],
     ["a malformed id", { orderId: "1042" }, 'orderId must look like "order-1042"'],
@@ -195,7 +196,7 @@ describe("invalid tool arguments go back to the model", () => {
   });
 });
 
-describe("guards end the run with an explained stop, not a crash", () => {
+describeLocal("guards end the run with an explained stop, not a crash", () => {
   /** A model that never stops asking for the same tool. */
   const loopingModel = (usage?: { inputTokens: number; outputTokens: number }) =>
     scriptedModel(
@@ -268,7 +269,7 @@ describe("guards end the run with an explained stop, not a crash", () => {
   });
 });
 
-describe("model errors", () => {
+describeLocal("model errors", () => {
   it("retries throttling and unavailability with backoff, then carries on", async () => {
     const model = supportModel({ 1: ["throttled", "throttled"], 2: ["unavailable"], 3: ["not-ready"] });
     const { runner, result } = await runAgent(model);
@@ -318,7 +319,7 @@ describe("model errors", () => {
   });
 });
 
-describe("tool faults", () => {
+describeLocal("tool faults", () => {
   it("retries a back-office outage inside the tool step", async () => {
     const { runner, result, callsTo } = await runAgent(supportModel(), changedMind, defaultConfig, {
       outages: { orders: 2 },
@@ -369,6 +370,7 @@ describe("bad input fails before any model call", () => {
     expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
     expect(result.getError().errorType).toBe("InvalidSupportRequestError");
     expect(result.getError().errorMessage).toContain(problem);
+    // Locally the scripted model and the fakes saw no call; in the cloud the empty operation list is the proof.
     expect(model.calls).toEqual([]);
     expect(calls).toEqual([]);
     expect(result.getOperations()).toEqual([]);

@@ -25,6 +25,7 @@ import {
   type ModelRequest,
 } from "../src";
 import { simulatedWorld } from "../src/demo";
+import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 /** A stand-in for BedrockRuntimeClient: records each ConverseCommand and answers (or throws) in order. */
 function fakeClient(...answers: (ConverseCommandOutput | Error)[]) {
@@ -360,9 +361,10 @@ describe("error classification", () => {
   });
 });
 
-describe("the Bedrock provider inside the agent loop", () => {
-  beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
-  afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// Local only (describeLocal): the Bedrock client is a fake that answers what each test scripts.
+describeLocal("the Bedrock provider inside the agent loop", () => {
+  beforeAll(() => setupTestEnvironment({ skipTime: true }));
+  afterAll(() => teardownTestEnvironment());
 
   const run = async (client: ReturnType<typeof fakeClient>) => {
     const deps = {

@@ -6,13 +6,15 @@ import {
 import { createHandler, defaultConfig, type AgentResult } from "../src";
 import { sampleRequest, simulatedDeps } from "../src/demo";
 import { expectReplayCompatible } from "./golden-history";
+import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// Local only (describeLocal): the history is recorded with the scripted model and the simulated back office.
+beforeAll(() => setupTestEnvironment({ skipTime: true }));
+afterAll(() => teardownTestEnvironment());
 
 // Fails with an explanation when a change renames, reorders, removes or inserts an operation.
 // After an intended change: UPDATE_GOLDEN=1 npm test, and ship it as a new version (see README).
-describe("golden history: executions in flight still replay on this code", () => {
+describeLocal("golden history: executions in flight still replay on this code", () => {
   it("a refund approved by a person: test/__golden__/refund-approved.json", async () => {
     const runner = new LocalDurableTestRunner<AgentResult>({
       // The test answers the approval at once; the timeout only bounds a hang.

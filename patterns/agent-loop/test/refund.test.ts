@@ -9,12 +9,15 @@ import {
 import { defaultConfig, runSupportAgent, scriptedModel, type AgentResult, type ModelProvider } from "../src";
 import { sampleRequest, simulatedDeps } from "../src/demo";
 import { lastToolResults } from "../src/scripted-model";
+import { describeLocal, itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 // The refund waits for a person through a callback: the function suspends until the callback is
 // answered, so these runs span several invocations even under skipTime. Callback timeouts run on real
 // time in the local runner, so the approval timeout is one second here.
-beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
-afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+// Local only (itLocal, describeLocal): the tests script the model, shorten the approval timeout and wrap the
+// handler to count its runs.
+beforeAll(() => setupTestEnvironment({ skipTime: true }));
+afterAll(() => teardownTestEnvironment());
 
 const config = { ...defaultConfig, approvalTimeout: { seconds: 1 } };
 const APPROVAL = "approve-refund-order-1042";
@@ -31,100 +34,103 @@ function setup(model?: ModelProvider) {
   return { ...world, runner, handlerBodyRuns: () => handlerBodyRuns };
 }
 
-it("suspends for the approval and replays: each model turn, tool and side effect ran exactly once", async () => {
-  const { runner, deps, calls, approvalRequests, handlerBodyRuns } = setup();
-  const model = deps.model as ReturnType<typeof scriptedModel>;
-  const approval = runner.getOperation(APPROVAL);
+itLocal(
+  "suspends for the approval and replays: each model turn, tool and side effect ran exactly once",
+  async () => {
+    const { runner, deps, calls, approvalRequests, handlerBodyRuns } = setup();
+    const model = deps.model as ReturnType<typeof scriptedModel>;
+    const approval = runner.getOperation(APPROVAL);
 
-  const running = runner.run({ payload: sampleRequest });
-  await approval.waitForData(WaitingOperationStatus.SUBMITTED);
-  // The person sees what the agent asked for, and answers with the callback id it was given.
-  expect(approvalRequests).toEqual([
-    {
-      callbackId: approval.getCallbackDetails()?.callbackId,
-      orderId: "order-1042",
-      customerId: "cust-7",
-      amountCents: 2500,
-      currency: "EUR",
-      reason: "Items arrived damaged",
-    },
-  ]);
-  await approval.sendCallbackSuccess(
-    JSON.stringify({ approved: true, approver: "dana", note: "photo checked" }),
-  );
-  const result = await running;
-
-  expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-  expect(result.getResult()).toMatchObject({
-    status: "ANSWERED",
-    answer: "Done: 25.00 EUR is on its way back to you (reference re-order-1042-1).",
-    turns: 4,
-    toolCalls: [
-      { turn: 1, tool: "lookup_order", status: "success" },
-      { turn: 2, tool: "check_refund_policy", status: "success" },
-      { turn: 3, tool: "issue_refund", status: "success" },
-    ],
-  });
-
-  // Replay: the run suspended at the approval and a later invocation re-ran the handler from the top...
-  const invocations = result.getInvocations().length;
-  expect(invocations).toBeGreaterThanOrEqual(2);
-  expect(handlerBodyRuns()).toBe(invocations);
-  // ...but the model was called once per turn, and each tool's side effects happened once.
-  expect(model.calls.map((call) => call.turn)).toEqual([1, 2, 3, 4]);
-  expect(calls).toEqual([
-    { service: "orders", detail: "order-1042" }, // lookup_order
-    { service: "orders", detail: "order-1042" }, // check_refund_policy
-    { service: "refundPolicy", detail: "order-1042 damaged" },
-    { service: "orders", detail: "order-1042" }, // verify-refund
-    { service: "approvals", detail: "order-1042 2500" },
-    { service: "payments", detail: "order-1042 2500" },
-  ]);
-
-  // Every operation, by name.
-  for (const name of [
-    "model-turn-1",
-    "tool-lookup-order-turn-1",
-    "model-turn-2",
-    "tool-check-refund-policy-turn-2",
-    "model-turn-3",
-    "model-turn-4",
-  ]) {
-    expect(runner.getOperation(name).getType()).toBe(OperationType.STEP);
-    expect(runner.getOperation(name).getStatus()).toBe(OperationStatus.SUCCEEDED);
-    expect(runner.getOperation(name).getStepDetails()?.attempt).toBe(1);
-  }
-  const refundTool = runner.getOperation("tool-issue-refund-turn-3");
-  expect(refundTool.getType()).toBe(OperationType.CONTEXT);
-  expect(refundTool.getSubType()).toBe(OperationSubType.RUN_IN_CHILD_CONTEXT);
-  expect(refundTool.getChildOperations()?.map((child) => child.getName())).toEqual([
-    "verify-refund-order-1042",
-    "approve-refund-order-1042",
-    "refund-payment-order-1042",
-  ]);
-  expect(approval.getSubType()).toBe(OperationSubType.WAIT_FOR_CALLBACK);
-  expect(approval.getStatus()).toBe(OperationStatus.SUCCEEDED);
-  expect(runner.getOperation("refund-payment-order-1042").getStepDetails()?.result).toEqual({
-    refundId: "re-order-1042-1",
-  });
-  // The model saw who approved it.
-  expect(lastToolResults(model.calls[3]!.request)).toEqual([
-    {
-      type: "toolResult",
-      toolUseId: "tooluse-3-1",
-      status: "success",
-      json: {
-        refundId: "re-order-1042-1",
+    const running = runner.run({ payload: sampleRequest });
+    await approval.waitForData(WaitingOperationStatus.SUBMITTED);
+    // The person sees what the agent asked for, and answers with the callback id it was given.
+    expect(approvalRequests).toEqual([
+      {
+        callbackId: approval.getCallbackDetails()?.callbackId,
         orderId: "order-1042",
+        customerId: "cust-7",
         amountCents: 2500,
         currency: "EUR",
-        approvedBy: "dana",
+        reason: "Items arrived damaged",
       },
-    },
-  ]);
-});
+    ]);
+    await approval.sendCallbackSuccess(
+      JSON.stringify({ approved: true, approver: "dana", note: "photo checked" }),
+    );
+    const result = await running;
 
-describe("a refund the person does not approve is not paid, and the model explains", () => {
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(result.getResult()).toMatchObject({
+      status: "ANSWERED",
+      answer: "Done: 25.00 EUR is on its way back to you (reference re-order-1042-1).",
+      turns: 4,
+      toolCalls: [
+        { turn: 1, tool: "lookup_order", status: "success" },
+        { turn: 2, tool: "check_refund_policy", status: "success" },
+        { turn: 3, tool: "issue_refund", status: "success" },
+      ],
+    });
+
+    // Replay: the run suspended at the approval and a later invocation re-ran the handler from the top...
+    const invocations = result.getInvocations().length;
+    expect(invocations).toBeGreaterThanOrEqual(2);
+    expect(handlerBodyRuns()).toBe(invocations);
+    // ...but the model was called once per turn, and each tool's side effects happened once.
+    expect(model.calls.map((call) => call.turn)).toEqual([1, 2, 3, 4]);
+    expect(calls).toEqual([
+      { service: "orders", detail: "order-1042" }, // lookup_order
+      { service: "orders", detail: "order-1042" }, // check_refund_policy
+      { service: "refundPolicy", detail: "order-1042 damaged" },
+      { service: "orders", detail: "order-1042" }, // verify-refund
+      { service: "approvals", detail: "order-1042 2500" },
+      { service: "payments", detail: "order-1042 2500" },
+    ]);
+
+    // Every operation, by name.
+    for (const name of [
+      "model-turn-1",
+      "tool-lookup-order-turn-1",
+      "model-turn-2",
+      "tool-check-refund-policy-turn-2",
+      "model-turn-3",
+      "model-turn-4",
+    ]) {
+      expect(runner.getOperation(name).getType()).toBe(OperationType.STEP);
+      expect(runner.getOperation(name).getStatus()).toBe(OperationStatus.SUCCEEDED);
+      expect(runner.getOperation(name).getStepDetails()?.attempt).toBe(1);
+    }
+    const refundTool = runner.getOperation("tool-issue-refund-turn-3");
+    expect(refundTool.getType()).toBe(OperationType.CONTEXT);
+    expect(refundTool.getSubType()).toBe(OperationSubType.RUN_IN_CHILD_CONTEXT);
+    expect(refundTool.getChildOperations()?.map((child) => child.getName())).toEqual([
+      "verify-refund-order-1042",
+      "approve-refund-order-1042",
+      "refund-payment-order-1042",
+    ]);
+    expect(approval.getSubType()).toBe(OperationSubType.WAIT_FOR_CALLBACK);
+    expect(approval.getStatus()).toBe(OperationStatus.SUCCEEDED);
+    expect(runner.getOperation("refund-payment-order-1042").getStepDetails()?.result).toEqual({
+      refundId: "re-order-1042-1",
+    });
+    // The model saw who approved it.
+    expect(lastToolResults(model.calls[3]!.request)).toEqual([
+      {
+        type: "toolResult",
+        toolUseId: "tooluse-3-1",
+        status: "success",
+        json: {
+          refundId: "re-order-1042-1",
+          orderId: "order-1042",
+          amountCents: 2500,
+          currency: "EUR",
+          approvedBy: "dana",
+        },
+      },
+    ]);
+  },
+);
+
+describeLocal("a refund the person does not approve is not paid, and the model explains", () => {
   it.each([
     [
       "denied in the answer",
@@ -161,25 +167,28 @@ describe("a refund the person does not approve is not paid, and the model explai
   });
 });
 
-it("times out when no one answers: no refund, and the model tells the customer a person will follow up", async () => {
-  const { runner, callsTo } = setup();
-  const started = Date.now();
-  const result = await runner.run({ payload: sampleRequest });
+itLocal(
+  "times out when no one answers: no refund, and the model tells the customer a person will follow up",
+  async () => {
+    const { runner, callsTo } = setup();
+    const started = Date.now();
+    const result = await runner.run({ payload: sampleRequest });
 
-  expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
-  expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-  expect(result.getResult()).toMatchObject({
-    status: "ANSWERED",
-    answer:
-      "I could not refund your order: No one approved the refund in time, so it was not issued. A person will follow up.",
-  });
-  expect(runner.getOperation(APPROVAL).getStatus()).toBe(OperationStatus.FAILED);
-  expect(runner.getOperation(APPROVAL).getContextDetails()?.error?.errorType).toBe("CallbackTimeoutError");
-  expect(callsTo("approvals")).toBe(1);
-  expect(callsTo("payments")).toBe(0);
-});
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(result.getResult()).toMatchObject({
+      status: "ANSWERED",
+      answer:
+        "I could not refund your order: No one approved the refund in time, so it was not issued. A person will follow up.",
+    });
+    expect(runner.getOperation(APPROVAL).getStatus()).toBe(OperationStatus.FAILED);
+    expect(runner.getOperation(APPROVAL).getContextDetails()?.error?.errorType).toBe("CallbackTimeoutError");
+    expect(callsTo("approvals")).toBe(1);
+    expect(callsTo("payments")).toBe(0);
+  },
+);
 
-it("checks the model's refund against the order before asking anyone", async () => {
+itLocal("checks the model's refund against the order before asking anyone", async () => {
   const model = scriptedModel([
     {
       toolUses: [
