@@ -25,7 +25,9 @@ export interface Call {
 export function simulatedWorld(options: WorldOptions = {}) {
   const calls: Call[] = [];
   const answered = new Map<string, unknown>();
-  const pending = new Map(Object.entries(options.faults ?? {}).map(([service, faults]) => [service, [...faults]]));
+  const pending = new Map(
+    Object.entries(options.faults ?? {}).map(([service, faults]) => [service, [...faults]]),
+  );
 
   const serve = async <T>(service: keyof OrderDeps, idempotencyKey: string, answer: () => T): Promise<T> => {
     const fault = options.down === service ? "transient" : pending.get(service)?.shift();
@@ -44,7 +46,8 @@ export function simulatedWorld(options: WorldOptions = {}) {
         ),
     },
     payments: {
-      charge: ({ orderId, idempotencyKey }) => serve("payments", idempotencyKey, () => ({ chargeId: `ch-${orderId}` })),
+      charge: ({ orderId, idempotencyKey }) =>
+        serve("payments", idempotencyKey, () => ({ chargeId: `ch-${orderId}` })),
     },
     shipping: {
       createShipment: ({ orderId, idempotencyKey }) =>
@@ -68,7 +71,13 @@ export const sampleOrder: Order = {
     { sku: "TEE-L", quantity: 1, unitPriceCents: 2400 },
   ],
   currency: "EUR",
-  shipTo: { name: "Ada Lovelace", line1: "12 St James's Sq", city: "London", postalCode: "SW1Y 4JH", country: "GB" },
+  shipTo: {
+    name: "Ada Lovelace",
+    line1: "12 St James's Sq",
+    city: "London",
+    postalCode: "SW1Y 4JH",
+    country: "GB",
+  },
 };
 
 /** What `pnpm demo steps` runs: the inventory service is down for the first call, so a retry shows. */

@@ -26,7 +26,12 @@ export interface Shipping {
   }): Promise<{ trackingNumber: string; carrier: string }>;
 }
 export interface Notifier {
-  send(request: { to: string; template: string; data: Record<string, string>; idempotencyKey: string }): Promise<void>;
+  send(request: {
+    to: string;
+    template: string;
+    data: Record<string, string>;
+    idempotencyKey: string;
+  }): Promise<void>;
 }
 export interface OrderDeps {
   inventory: Inventory;
@@ -94,7 +99,12 @@ export interface HttpDepsConfig {
  * The configuration is resolved on each call (so inside the step that makes it), never at replay time.
  */
 export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): OrderDeps {
-  const call = async <T>(service: keyof HttpDepsConfig, path: string, body: object, idempotencyKey: string) => {
+  const call = async <T>(
+    service: keyof HttpDepsConfig,
+    path: string,
+    body: object,
+    idempotencyKey: string,
+  ) => {
     const settings = config();
     const baseUrl = settings[service];
     if (typeof baseUrl !== "string" || baseUrl === "") {

@@ -14,7 +14,11 @@ const OrderItem = z.object({
   sku: z.string().check(z.regex(/^[A-Z0-9-]{3,32}$/, "must be 3-32 upper-case letters, digits or dashes")),
   quantity: z
     .number()
-    .check(z.int("must be a whole number"), z.gte(1, "must be at least 1"), z.lte(100, "must be at most 100")),
+    .check(
+      z.int("must be a whole number"),
+      z.gte(1, "must be at least 1"),
+      z.lte(100, "must be at most 100"),
+    ),
   unitPriceCents: z.number().check(z.int("must be a whole number of cents"), z.positive("must be positive")),
 });
 
@@ -55,11 +59,17 @@ export function parseOrder(event: unknown): Order {
   const parsed = OrderInput.safeParse(event, {
     // Say "is required" / "must be a string" rather than zod's "expected string, received undefined".
     error: (issue) =>
-      issue.code === "invalid_type" ? (issue.input === undefined ? "is required" : `must be a ${issue.expected}`) : undefined,
+      issue.code === "invalid_type"
+        ? issue.input === undefined
+          ? "is required"
+          : `must be a ${issue.expected}`
+        : undefined,
   });
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
-    const path = issue.path.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("");
+    const path = issue.path
+      .map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`))
+      .join("");
     return `${path.replace(/^\./, "") || "event"} ${issue.message}`;
   });
   throw new InvalidOrderError(problems);

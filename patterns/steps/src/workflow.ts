@@ -56,7 +56,8 @@ export async function fulfilOrder(
   // The class serdes brings the Reservation back as a class with a real Date on every replay.
   const reservation = await context.step(
     "reserve-stock",
-    () => deps.inventory.reserve({ orderId: order.orderId, items: order.items, idempotencyKey: key("reserve") }),
+    () =>
+      deps.inventory.reserve({ orderId: order.orderId, items: order.items, idempotencyKey: key("reserve") }),
     { retryStrategy: retryTransientFaults, serdes: reservationSerdes },
   );
 

@@ -20,8 +20,15 @@ beforeAll(async () => {
     let body = "";
     request.on("data", (chunk: Buffer) => (body += chunk.toString()));
     request.on("end", () => {
-      received.push({ path: request.url ?? "", headers: request.headers, body: body ? JSON.parse(body) : undefined });
-      setTimeout(() => response.writeHead(answer.status, { "content-type": "application/json" }).end(answer.body), answer.delayMs ?? 0);
+      received.push({
+        path: request.url ?? "",
+        headers: request.headers,
+        body: body ? JSON.parse(body) : undefined,
+      });
+      setTimeout(
+        () => response.writeHead(answer.status, { "content-type": "application/json" }).end(answer.body),
+        answer.delayMs ?? 0,
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -30,18 +37,23 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 beforeEach(() => (received.length = 0));
 
-const config = (overrides: Partial<HttpDepsConfig> = {}): (() => HttpDepsConfig) => () => ({
-  inventoryUrl: `${baseUrl}inventory/`,
-  paymentsUrl: `${baseUrl}payments/`,
-  shippingUrl: `${baseUrl}shipping/`,
-  notificationsUrl: `${baseUrl}notify/`,
-  apiToken: "secret-token",
-  timeoutMs: 500,
-  ...overrides,
-});
+const config =
+  (overrides: Partial<HttpDepsConfig> = {}): (() => HttpDepsConfig) =>
+  () => ({
+    inventoryUrl: `${baseUrl}inventory/`,
+    paymentsUrl: `${baseUrl}payments/`,
+    shippingUrl: `${baseUrl}shipping/`,
+    notificationsUrl: `${baseUrl}notify/`,
+    apiToken: "secret-token",
+    timeoutMs: 500,
+    ...overrides,
+  });
 
 it("posts JSON with the idempotency key and token, and builds a Reservation with a Date", async () => {
-  answer = { status: 201, body: JSON.stringify({ reservationId: "res-9", expiresAt: "2030-01-01T00:00:00.000Z" }) };
+  answer = {
+    status: 201,
+    body: JSON.stringify({ reservationId: "res-9", expiresAt: "2030-01-01T00:00:00.000Z" }),
+  };
   const deps = createHttpDeps(config());
 
   const reservation = await deps.inventory.reserve({

@@ -11,27 +11,30 @@ import { itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target
 beforeAll(() => setupTestEnvironment({ skipTime: false }));
 afterAll(() => teardownTestEnvironment());
 
-itLocal("replays across invocations: each step body runs once, the handler body once per invocation", async () => {
-  const world = simulatedWorld();
-  let handlerBodyRuns = 0;
-  const handler = withDurableExecution(async (event: unknown, context) => {
-    handlerBodyRuns += 1;
-    return fulfilOrder(event, context, world.deps, { reviewRequestDelay: { seconds: 1 } });
-  });
-  const runner = new LocalDurableTestRunner<FulfilmentResult>({ handlerFunction: handler });
+itLocal(
+  "replays across invocations: each step body runs once, the handler body once per invocation",
+  async () => {
+    const world = simulatedWorld();
+    let handlerBodyRuns = 0;
+    const handler = withDurableExecution(async (event: unknown, context) => {
+      handlerBodyRuns += 1;
+      return fulfilOrder(event, context, world.deps, { reviewRequestDelay: { seconds: 1 } });
+    });
+    const runner = new LocalDurableTestRunner<FulfilmentResult>({ handlerFunction: handler });
 
-  const result = await runner.run({ payload: sampleOrder });
+    const result = await runner.run({ payload: sampleOrder });
 
-  expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-  const invocations = result.getInvocations().length;
-  expect(invocations).toBeGreaterThanOrEqual(2); // the wait suspended the function at least once
-  expect(handlerBodyRuns).toBe(invocations);
-  expect(world.callsTo("inventory")).toBe(1);
-  expect(world.callsTo("payments")).toBe(1);
-  expect(world.callsTo("shipping")).toBe(1);
-  expect(world.callsTo("notifier")).toBe(2); // tracking email and review request, once each
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    const invocations = result.getInvocations().length;
+    expect(invocations).toBeGreaterThanOrEqual(2); // the wait suspended the function at least once
+    expect(handlerBodyRuns).toBe(invocations);
+    expect(world.callsTo("inventory")).toBe(1);
+    expect(world.callsTo("payments")).toBe(1);
+    expect(world.callsTo("shipping")).toBe(1);
+    expect(world.callsTo("notifier")).toBe(2); // tracking email and review request, once each
 
-  // reservedUntil is computed after the wait, in the replaying invocation, from the checkpointed
-  // Reservation: it only works because the class serdes rebuilt expiresAt as a Date.
-  expect(result.getResult()?.reservedUntil).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-});
+    // reservedUntil is computed after the wait, in the replaying invocation, from the checkpointed
+    // Reservation: it only works because the class serdes rebuilt expiresAt as a Date.
+    expect(result.getResult()?.reservedUntil).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  },
+);

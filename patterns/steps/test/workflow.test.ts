@@ -67,7 +67,13 @@ describe("order fulfilment", () => {
       "create-shipment",
       "email-tracking-number",
     ]);
-    for (const name of ["reserve-stock", "charge-payment", "create-shipment", "email-tracking-number", "request-review"]) {
+    for (const name of [
+      "reserve-stock",
+      "charge-payment",
+      "create-shipment",
+      "email-tracking-number",
+      "request-review",
+    ]) {
       expect(runner.getOperation(name).getStatus()).toBe(OperationStatus.SUCCEEDED);
       expect(runner.getOperation(name).getStepDetails()?.attempt).toBe(1);
     }
@@ -76,7 +82,10 @@ describe("order fulfilment", () => {
   it("checkpoints the Reservation with a class serdes, so it comes back as a class with a Date", async () => {
     const context = { entityId: "1", durableExecutionArn: "arn" };
     const original = Reservation.of("res-1", new Date("2030-01-02T03:04:05.000Z"));
-    const restored = await reservationSerdes.deserialize(await reservationSerdes.serialize(original, context), context);
+    const restored = await reservationSerdes.deserialize(
+      await reservationSerdes.serialize(original, context),
+      context,
+    );
     expect(restored).toBeInstanceOf(Reservation);
     expect(restored?.expiresAt).toEqual(new Date("2030-01-02T03:04:05.000Z"));
     expect(restored?.isExpiredAt(new Date("2031-01-01"))).toBe(true);
@@ -84,18 +93,21 @@ describe("order fulfilment", () => {
 });
 
 describe("retries", () => {
-  itLocal("retries a transient inventory fault with backoff, then succeeds with the same idempotency key", async () => {
-    const { world, runner, result } = await runOrder({ faults: { inventory: ["transient", "transient"] } });
+  itLocal(
+    "retries a transient inventory fault with backoff, then succeeds with the same idempotency key",
+    async () => {
+      const { world, runner, result } = await runOrder({ faults: { inventory: ["transient", "transient"] } });
 
-    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    expect(runner.getOperation("reserve-stock").getStepDetails()?.attempt).toBe(3);
-    expect(world.calls.filter((call) => call.service === "inventory")).toEqual([
-      { service: "inventory", idempotencyKey: "order-1042:reserve", outcome: "transient" },
-      { service: "inventory", idempotencyKey: "order-1042:reserve", outcome: "transient" },
-      { service: "inventory", idempotencyKey: "order-1042:reserve", outcome: "ok" },
-    ]);
-    expect(world.callsTo("payments")).toBe(1);
-  });
+      expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      expect(runner.getOperation("reserve-stock").getStepDetails()?.attempt).toBe(3);
+      expect(world.calls.filter((call) => call.service === "inventory")).toEqual([
+        { service: "inventory", idempotencyKey: "order-1042:reserve", outcome: "transient" },
+        { service: "inventory", idempotencyKey: "order-1042:reserve", outcome: "transient" },
+        { service: "inventory", idempotencyKey: "order-1042:reserve", outcome: "ok" },
+      ]);
+      expect(world.callsTo("payments")).toBe(1);
+    },
+  );
 
   itLocal("fails clearly when retries are exhausted, and no later step runs", async () => {
     const { world, runner, result } = await runOrder({ down: "inventory" });
@@ -133,7 +145,10 @@ describe("retries", () => {
     expect(rejected.runner.getOperation("ship-order").getStatus()).toBe(OperationStatus.FAILED);
     expect(rejected.world.callsTo("notifier")).toBe(0);
 
-    expect(retryUnlessClientError(new Error("socket hang up"), 1)).toEqual({ shouldRetry: true, delay: { seconds: 2 } });
+    expect(retryUnlessClientError(new Error("socket hang up"), 1)).toEqual({
+      shouldRetry: true,
+      delay: { seconds: 2 },
+    });
     expect(retryUnlessClientError(new Error("socket hang up"), 5)).toEqual({ shouldRetry: false });
   });
 });
@@ -146,8 +161,12 @@ describe("the charge is at most once per retry", () => {
     const timeline: string[] = [];
     const inner = createHandler({
       ...world.deps,
-      inventory: { reserve: (request) => (timeline.push("call inventory"), world.deps.inventory.reserve(request)) },
-      payments: { charge: (request) => (timeline.push("call payments"), world.deps.payments.charge(request)) },
+      inventory: {
+        reserve: (request) => (timeline.push("call inventory"), world.deps.inventory.reserve(request)),
+      },
+      payments: {
+        charge: (request) => (timeline.push("call payments"), world.deps.payments.charge(request)),
+      },
     });
     const handler: DurableLambdaHandler = (input, lambdaContext) => {
       const client = (input as DurableExecutionInvocationInputWithClient).durableExecutionClient;
@@ -155,14 +174,17 @@ describe("the charge is at most once per retry", () => {
         getExecutionState: (request, logger) => client.getExecutionState(request, logger),
         checkpoint: async (request, logger) => {
           const response = await client.checkpoint(request, logger);
-          for (const update of request.Updates ?? []) timeline.push(`${update.Action} ${update.Name ?? update.Id}`);
+          for (const update of request.Updates ?? [])
+            timeline.push(`${update.Action} ${update.Name ?? update.Id}`);
           return response;
         },
       });
       return inner(observed, lambdaContext);
     };
 
-    const result = await new LocalDurableTestRunner({ handlerFunction: handler }).run({ payload: sampleOrder });
+    const result = await new LocalDurableTestRunner({ handlerFunction: handler }).run({
+      payload: sampleOrder,
+    });
 
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
     const position = (entry: string) => timeline.indexOf(entry);
@@ -178,10 +200,9 @@ describe("the charge is at most once per retry", () => {
     const { world, runner, result } = await runOrder({ faults: { payments: ["transient"] } });
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
     expect(runner.getOperation("charge-payment").getStepDetails()?.attempt).toBe(2);
-    expect(world.calls.filter((call) => call.service === "payments").map((call) => call.idempotencyKey)).toEqual([
-      "order-1042:charge",
-      "order-1042:charge",
-    ]);
+    expect(
+      world.calls.filter((call) => call.service === "payments").map((call) => call.idempotencyKey),
+    ).toEqual(["order-1042:charge", "order-1042:charge"]);
 
     // What the SDK hands the strategy when it replays an attempt that started and never finished.
     expect(chargeRetryStrategy(new StepInterruptedError("charge-payment", "charge-payment"), 1)).toEqual({
@@ -195,11 +216,23 @@ describe("bad input", () => {
   it.each([
     ["an empty event", {}, "orderId"],
     ["no items", { ...sampleOrder, items: [] }, "items must contain at least one item"],
-    ["a zero quantity", { ...sampleOrder, items: [{ sku: "MUG-BLUE", quantity: 0, unitPriceCents: 1 }] }, "items[0].quantity must be at least 1"],
-    ["a fractional price", { ...sampleOrder, items: [{ sku: "MUG-BLUE", quantity: 1, unitPriceCents: 9.99 }] }, "items[0].unitPriceCents must be a whole number of cents"],
+    [
+      "a zero quantity",
+      { ...sampleOrder, items: [{ sku: "MUG-BLUE", quantity: 0, unitPriceCents: 1 }] },
+      "items[0].quantity must be at least 1",
+    ],
+    [
+      "a fractional price",
+      { ...sampleOrder, items: [{ sku: "MUG-BLUE", quantity: 1, unitPriceCents: 9.99 }] },
+      "items[0].unitPriceCents must be a whole number of cents",
+    ],
     ["a missing email", missingEmail, "customer.email"],
     ["an unknown currency", { ...sampleOrder, currency: "BTC" }, "currency must be one of USD, EUR, GBP"],
-    ["a bad country", { ...sampleOrder, shipTo: { ...sampleOrder.shipTo, country: "Britain" } }, "shipTo.country must be an ISO 3166 two-letter code"],
+    [
+      "a bad country",
+      { ...sampleOrder, shipTo: { ...sampleOrder.shipTo, country: "Britain" } },
+      "shipTo.country must be an ISO 3166 two-letter code",
+    ],
     ["not an object", "order-1042", "event"],
   ])("rejects %s before any side effect", async (_label, payload, problem) => {
     const { world, result } = await runOrder({}, payload);

@@ -75,7 +75,10 @@ export async function measureBundles(entries: HandlerEntry[], runs = 5): Promise
       const base = path.join(dir, `${entry.pattern}-${entry.exportName}`);
       // A tiny wrapper so each bundle exports exactly the deployed handler, as Lambda would load it.
       const wrapper = `${base}.entry.ts`;
-      writeFileSync(wrapper, `export { ${entry.exportName} } from ${JSON.stringify(entry.entry.replace(/\.ts$/, ""))};\n`);
+      writeFileSync(
+        wrapper,
+        `export { ${entry.exportName} } from ${JSON.stringify(entry.entry.replace(/\.ts$/, ""))};\n`,
+      );
       const withoutSdk = `${base}.no-sdk.js`;
       const withSdk = `${base}.with-sdk.js`;
       const bytesWithoutAwsSdk = await bundle(wrapper, withoutSdk, false);

@@ -27,7 +27,11 @@ export const executionCases: BenchCase[] = [
   {
     pattern: "steps",
     name: "order fulfilled",
-    scenario: () => ({ title: "steps", event: steps.sampleOrder, createHandler: () => createOrderHandler(steps.simulatedWorld().deps) }),
+    scenario: () => ({
+      title: "steps",
+      event: steps.sampleOrder,
+      createHandler: () => createOrderHandler(steps.simulatedWorld().deps),
+    }),
   },
   {
     pattern: "wait-callback",
@@ -52,7 +56,10 @@ export const executionCases: BenchCase[] = [
       title: "map-parallel",
       event: mapParallel.sampleBatch(12),
       createHandler: () =>
-        createBillingHandler(mapParallel.simulatedWorld({ deliveryLatencyMs: 1 }).deps, mapParallel.quickConfig),
+        createBillingHandler(
+          mapParallel.simulatedWorld({ deliveryLatencyMs: 1 }).deps,
+          mapParallel.quickConfig,
+        ),
     }),
   },
   {
@@ -68,19 +75,25 @@ export const executionCases: BenchCase[] = [
   {
     pattern: "agent-loop",
     name: "refund approved",
-    scenario: () => ({ ...agentLoop.demo, createHandler: () => createAgentHandler(agentLoop.simulatedDeps().deps, agentLoop.demoConfig) }),
+    scenario: () => ({
+      ...agentLoop.demo,
+      createHandler: () => createAgentHandler(agentLoop.simulatedDeps().deps, agentLoop.demoConfig),
+    }),
   },
 ];
 
 function sagaScenario(breakerOpen: boolean): DemoScenario {
   const world = saga.simulatedWorld();
   // Another execution tripped the breaker a moment ago: this booking must degrade, not fail.
-  if (breakerOpen) world.setBreaker({ state: "open", consecutiveFailures: 5, openedAt: Date.now(), version: 1 });
+  if (breakerOpen)
+    world.setBreaker({ state: "open", consecutiveFailures: 5, openedAt: Date.now(), version: 1 });
   return {
     title: "saga",
     event: saga.sampleTrip,
     createHandler: () => createSagaHandler(world.deps, saga.simulatedConfig()),
-    durableFunctions: { [saga.PAYMENT_FUNCTION_ID]: () => createPaymentHandler(saga.simulatedWorld().paymentDeps) },
+    durableFunctions: {
+      [saga.PAYMENT_FUNCTION_ID]: () => createPaymentHandler(saga.simulatedWorld().paymentDeps),
+    },
   };
 }
 

@@ -34,20 +34,44 @@ async function main(): Promise<number> {
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? "cpu"}, ${Math.round(os.totalmem() / 1024 ** 3)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`;
   json.machine = machine;
   json.date = new Date().toISOString();
-  print(`# Benchmarks\n\nMeasured ${new Date().toISOString().slice(0, 10)} on ${machine}, by \`pnpm bench\`${quick ? " --quick" : ""}.\n`);
+  print(
+    `# Benchmarks\n\nMeasured ${new Date().toISOString().slice(0, 10)} on ${machine}, by \`pnpm bench\`${quick ? " --quick" : ""}.\n`,
+  );
 
   // 1. What one execution of each pattern costs.
   const executions: ExecutionMeasurement[] = [];
   for (const benchCase of executionCases) {
-    const { history: _history, ...measured } = await measureExecution(`${benchCase.pattern}: ${benchCase.name}`, benchCase.scenario(), RUNS);
+    const { history: _history, ...measured } = await measureExecution(
+      `${benchCase.pattern}: ${benchCase.name}`,
+      benchCase.scenario(),
+      RUNS,
+    );
     executions.push(measured);
   }
   json.executions = executions;
   print("## One execution of each pattern (local runner, time skipped)\n");
   print(
     table(
-      ["case", "status", "operations", "invocations", "retries", "bytes checkpointed", "est. USD per 1M executions", "wall (median)"],
-      executions.map((e) => [e.case, e.status, e.operations, e.invocations, e.retries, e.bytesCheckpointed, Number(e.costPerMillionUsd.toFixed(2)), ms(e.wallMsMedian)]),
+      [
+        "case",
+        "status",
+        "operations",
+        "invocations",
+        "retries",
+        "bytes checkpointed",
+        "est. USD per 1M executions",
+        "wall (median)",
+      ],
+      executions.map((e) => [
+        e.case,
+        e.status,
+        e.operations,
+        e.invocations,
+        e.retries,
+        e.bytesCheckpointed,
+        Number(e.costPerMillionUsd.toFixed(2)),
+        ms(e.wallMsMedian),
+      ]),
     ),
   );
   print(
@@ -64,18 +88,37 @@ async function main(): Promise<number> {
     table(
       ["", "model calls", "invocations"],
       [
-        ["durable (each turn a step: replay reads the checkpoint)", agent.durableModelCalls, agent.invocations],
-        ["without checkpoints (every invocation recomputes earlier turns)", agent.recomputedModelCalls, agent.invocations],
+        [
+          "durable (each turn a step: replay reads the checkpoint)",
+          agent.durableModelCalls,
+          agent.invocations,
+        ],
+        [
+          "without checkpoints (every invocation recomputes earlier turns)",
+          agent.recomputedModelCalls,
+          agent.invocations,
+        ],
       ],
     ),
   );
   print("");
 
   // 3. map-parallel at 10, 100 and 1,000 items, NESTED versus FLAT.
-  const scaling: { size: number; nesting: string; operations: number; mapOperations: number; bytes: number; wallMs: number }[] = [];
+  const scaling: {
+    size: number;
+    nesting: string;
+    operations: number;
+    mapOperations: number;
+    bytes: number;
+    wallMs: number;
+  }[] = [];
   for (const size of MAP_SIZES) {
     for (const nesting of [NestingType.NESTED, NestingType.FLAT]) {
-      const measured = await measureExecution(`${size} ${nesting}`, mapScalingCase(size, nesting), size >= 1000 ? 1 : RUNS);
+      const measured = await measureExecution(
+        `${size} ${nesting}`,
+        mapScalingCase(size, nesting),
+        size >= 1000 ? 1 : RUNS,
+      );
       scaling.push({
         size,
         nesting,
@@ -87,11 +130,21 @@ async function main(): Promise<number> {
     }
   }
   json.mapScaling = scaling;
-  const row = (size: number, nesting: string) => scaling.find((s) => s.size === size && s.nesting === nesting)!;
+  const row = (size: number, nesting: string) =>
+    scaling.find((s) => s.size === size && s.nesting === nesting)!;
   print("## map-parallel: batch size and nesting\n");
   print(
     table(
-      ["invoices", "NESTED operations (map)", "FLAT operations (map)", "FLAT saves (map)", "NESTED bytes", "FLAT bytes", "NESTED wall", "FLAT wall"],
+      [
+        "invoices",
+        "NESTED operations (map)",
+        "FLAT operations (map)",
+        "FLAT saves (map)",
+        "NESTED bytes",
+        "FLAT bytes",
+        "NESTED wall",
+        "FLAT wall",
+      ],
       MAP_SIZES.map((size) => {
         const nested = row(size, NestingType.NESTED);
         const flat = row(size, NestingType.FLAT);
@@ -109,7 +162,9 @@ async function main(): Promise<number> {
     ),
   );
   const growth = (metric: "operations" | "wallMs", nesting: string) =>
-    MAP_SIZES.slice(1).map((size, i) => (row(size, nesting)[metric] / row(MAP_SIZES[i]!, nesting)[metric]).toFixed(1));
+    MAP_SIZES.slice(1).map((size, i) =>
+      (row(size, nesting)[metric] / row(MAP_SIZES[i]!, nesting)[metric]).toFixed(1),
+    );
   print(
     `\nGrowth for each 10× more invoices: operations ${growth("operations", NestingType.NESTED).join(", ")} (NESTED), ${growth("operations", NestingType.FLAT).join(", ")} (FLAT); ` +
       `wall time ${growth("wallMs", NestingType.NESTED).join(", ")} (NESTED), ${growth("wallMs", NestingType.FLAT).join(", ")} (FLAT). ` +
@@ -119,10 +174,14 @@ async function main(): Promise<number> {
   budgets.push({
     budget: `${biggest} map items in the local runner under ${BUDGETS.map1000ItemsMs / 1000} s`,
     measured: `NESTED ${ms(row(biggest, NestingType.NESTED).wallMs)}, FLAT ${ms(row(biggest, NestingType.FLAT).wallMs)}`,
-    met: Math.max(row(biggest, NestingType.NESTED).wallMs, row(biggest, NestingType.FLAT).wallMs) < BUDGETS.map1000ItemsMs,
+    met:
+      Math.max(row(biggest, NestingType.NESTED).wallMs, row(biggest, NestingType.FLAT).wallMs) <
+      BUDGETS.map1000ItemsMs,
   });
   // The same batch: the operations of the map itself, without the enrichment and credit check around it.
-  const reductions = MAP_SIZES.map((size) => 1 - row(size, NestingType.FLAT).mapOperations / row(size, NestingType.NESTED).mapOperations);
+  const reductions = MAP_SIZES.map(
+    (size) => 1 - row(size, NestingType.FLAT).mapOperations / row(size, NestingType.NESTED).mapOperations,
+  );
   budgets.push({
     budget: `FLAT at least ${BUDGETS.flatOperationsReduction * 100}% fewer operations than NESTED for the same batch (the map's operations)`,
     measured: reductions.map((r, i) => `${MAP_SIZES[i]}: ${Math.round(r * 100)}%`).join(", "),
@@ -133,14 +192,30 @@ async function main(): Promise<number> {
   const bundles = await measureBundles(deployedHandlers(repoRoot), quick ? 3 : 5);
   json.bundles = bundles;
   print("## Handler bundles (esbuild, minified, CommonJS, node24) and module load time\n");
-print("Every handler the infra stack deploys. The stack bundles the AWS SDK (the durable SDK needs a newer `@aws-sdk/client-lambda` than the runtime may provide); the budget is set on the bundle without it, the code we control.\n");
+  print(
+    "Every handler the infra stack deploys. The stack bundles the AWS SDK (the durable SDK needs a newer `@aws-sdk/client-lambda` than the runtime may provide); the budget is set on the bundle without it, the code we control.\n",
+  );
   print(
     table(
-      ["handler", "bundle without AWS SDK", "bundle with AWS SDK", "load without SDK (median)", "load with SDK (median)"],
-      bundles.map((b) => [`${b.pattern}.${b.exportName}`, kb(b.bytesWithoutAwsSdk), kb(b.bytesWithAwsSdk), ms(b.loadMsWithoutAwsSdk), ms(b.loadMsWithAwsSdk)]),
+      [
+        "handler",
+        "bundle without AWS SDK",
+        "bundle with AWS SDK",
+        "load without SDK (median)",
+        "load with SDK (median)",
+      ],
+      bundles.map((b) => [
+        `${b.pattern}.${b.exportName}`,
+        kb(b.bytesWithoutAwsSdk),
+        kb(b.bytesWithAwsSdk),
+        ms(b.loadMsWithoutAwsSdk),
+        ms(b.loadMsWithAwsSdk),
+      ]),
     ),
   );
-  print("\nLoad time is `require()` of the bundle in a fresh Node process: the part of a cold start the code controls.\n");
+  print(
+    "\nLoad time is `require()` of the bundle in a fresh Node process: the part of a cold start the code controls.\n",
+  );
   for (const b of bundles) {
     budgets.push({
       budget: `${b.pattern}.${b.exportName} bundle under ${BUDGETS.bundleBytesWithoutAwsSdk / 1024} KB without the AWS SDK`,
@@ -152,14 +227,21 @@ print("Every handler the infra stack deploys. The stack bundles the AWS SDK (the
   // 5. How fast the cookbook is to use: every demo, and the whole test suite cold and cached.
   const demos = listPatterns().map((pattern) => {
     // A demo may end in a failed execution on purpose (saga shows a declined card): exit 1 is a finished demo.
-    const times = Array.from({ length: RUNS }, () => timeCommand(`pnpm -s demo ${pattern}`, repoRoot, [0, 1]).ms);
+    const times = Array.from(
+      { length: RUNS },
+      () => timeCommand(`pnpm -s demo ${pattern}`, repoRoot, [0, 1]).ms,
+    );
     return { pattern, wallMs: median(times) };
   });
   json.demos = demos;
   print("## Using the cookbook\n");
   const usage: (string | number)[][] = demos.map((d) => [`pnpm demo ${d.pattern}`, ms(d.wallMs)]);
   for (const d of demos) {
-    budgets.push({ budget: `pnpm demo ${d.pattern} under ${BUDGETS.demoMs / 1000} s`, measured: ms(d.wallMs), met: d.wallMs < BUDGETS.demoMs });
+    budgets.push({
+      budget: `pnpm demo ${d.pattern} under ${BUDGETS.demoMs / 1000} s`,
+      measured: ms(d.wallMs),
+      met: d.wallMs < BUDGETS.demoMs,
+    });
   }
   if (!quick) {
     const cold = timeCommand("pnpm exec turbo run test --force", repoRoot).ms;
@@ -172,7 +254,12 @@ print("Every handler the infra stack deploys. The stack bundles the AWS SDK (the
 
   json.budgets = budgets;
   print("## Budgets\n");
-  print(table(["budget", "measured", ""], budgets.map((b) => [b.budget, b.measured, b.met ? "met" : "**MISSED**"])));
+  print(
+    table(
+      ["budget", "measured", ""],
+      budgets.map((b) => [b.budget, b.measured, b.met ? "met" : "**MISSED**"]),
+    ),
+  );
   print(`\nThe whole bench took ${ms(Date.now() - started)}.`);
 
   writeFileSync(path.join(repoRoot, "BENCHMARKS.md"), `${report.join("\n")}\n`);
@@ -192,16 +279,26 @@ print("Every handler the infra stack deploys. The stack bundles the AWS SDK (the
 async function agentTurnsReplayedVersusRecomputed() {
   const agentCase = executionCases.find((c) => c.pattern === "agent-loop")!;
   const events: TimelineEvent[] = [];
-  const outcome = await runLocally(agentCase.scenario(), agentCase.scenario().event, (event) => events.push(event));
+  const outcome = await runLocally(agentCase.scenario(), agentCase.scenario().event, (event) =>
+    events.push(event),
+  );
   let turnsSoFar = 0;
   let recomputed = 0;
   for (const event of events) {
     if (event.kind === "invocation-start" && event.invocation > 1) recomputed += turnsSoFar;
-    if (event.kind === "operation" && event.change === "succeeded" && /^model-turn-/.test(event.operation.name ?? "")) {
+    if (
+      event.kind === "operation" &&
+      event.change === "succeeded" &&
+      /^model-turn-/.test(event.operation.name ?? "")
+    ) {
       turnsSoFar += 1;
     }
   }
-  return { durableModelCalls: turnsSoFar, recomputedModelCalls: turnsSoFar + recomputed, invocations: outcome.summary.invocations };
+  return {
+    durableModelCalls: turnsSoFar,
+    recomputedModelCalls: turnsSoFar + recomputed,
+    invocations: outcome.summary.invocations,
+  };
 }
 
 void main().then(

@@ -12,6 +12,7 @@ export function timeCommand(command: string, cwd: string, okExitCodes = [0]): { 
   });
   const ms = elapsed();
   const output = `${result.stdout}${result.stderr}`;
-  if (result.status === null || !okExitCodes.includes(result.status)) throw new Error(`\`${command}\` failed (exit ${result.status}):\n${output.slice(-3000)}`);
+  if (result.status === null || !okExitCodes.includes(result.status))
+    throw new Error(`\`${command}\` failed (exit ${result.status}):\n${output.slice(-3000)}`);
   return { ms, output };
 }

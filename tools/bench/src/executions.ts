@@ -45,7 +45,8 @@ export function operationsWithin(history: Event[], name: string): number {
     if (root === undefined && event.Name === name) root = event.Id;
   }
   if (root === undefined) return 0;
-  const isWithin = (id: string | undefined): boolean => id !== undefined && (id === root || isWithin(parents.get(id)));
+  const isWithin = (id: string | undefined): boolean =>
+    id !== undefined && (id === root || isWithin(parents.get(id)));
   return [...parents.keys()].filter(isWithin).length;
 }
 

@@ -1,6 +1,8 @@
 /** A GitHub markdown table: one header row, right-aligned numbers. */
 export function table(headers: string[], rows: (string | number)[][]): string {
-  const align = headers.map((_, column) => (rows.every((row) => typeof row[column] === "number") ? "---:" : "---"));
+  const align = headers.map((_, column) =>
+    rows.every((row) => typeof row[column] === "number") ? "---:" : "---",
+  );
   const line = (cells: (string | number)[]) => `| ${cells.map(String).join(" | ")} |`;
   return [line(headers), line(align), ...rows.map(line)].join("\n");
 }

@@ -5,7 +5,8 @@
  * invocation; those depend on memory and code speed, not on the pattern's shape, so they are left out.
  */
 export const DURABLE_PRICING = {
-  source: "https://aws.amazon.com/lambda/pricing/ (durable functions section; launch prices, Dec 2025; re-read 2026-09-20)",
+  source:
+    "https://aws.amazon.com/lambda/pricing/ (durable functions section; launch prices, Dec 2025; re-read 2026-09-20)",
   region: "us-east-1",
   /** Each checkpointed durable operation (step, wait, callback, context, invoke...). */
   perMillionOperationsUsd: 8.0,

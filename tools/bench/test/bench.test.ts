@@ -19,13 +19,32 @@ describe("history arithmetic", () => {
   const history = [
     { EventType: "ExecutionStarted", Id: "exec", ExecutionStartedDetails: { Input: { Payload: '{"a":1}' } } },
     { EventType: "ContextStarted", Id: "map", Name: "send-invoices", ContextStartedDetails: {} },
-    { EventType: "ContextStarted", Id: "item-1", ParentId: "map", Name: "invoice-1", ContextStartedDetails: {} },
-    { EventType: "StepSucceeded", Id: "step-1", ParentId: "item-1", Name: "deliver", StepSucceededDetails: { Result: { Payload: '"ok"' } } },
-    { EventType: "StepFailed", Id: "other", Name: "enrich", StepFailedDetails: { Error: { Payload: { ErrorMessage: "boom" } } } },
+    {
+      EventType: "ContextStarted",
+      Id: "item-1",
+      ParentId: "map",
+      Name: "invoice-1",
+      ContextStartedDetails: {},
+    },
+    {
+      EventType: "StepSucceeded",
+      Id: "step-1",
+      ParentId: "item-1",
+      Name: "deliver",
+      StepSucceededDetails: { Result: { Payload: '"ok"' } },
+    },
+    {
+      EventType: "StepFailed",
+      Id: "other",
+      Name: "enrich",
+      StepFailedDetails: { Error: { Payload: { ErrorMessage: "boom" } } },
+    },
   ] as unknown as Event[];
 
   it("counts the bytes of every payload written: input, results, errors", () => {
-    expect(checkpointedBytes(history)).toBe('{"a":1}'.length + '"ok"'.length + JSON.stringify({ ErrorMessage: "boom" }).length);
+    expect(checkpointedBytes(history)).toBe(
+      '{"a":1}'.length + '"ok"'.length + JSON.stringify({ ErrorMessage: "boom" }).length,
+    );
   });
 
   it("counts an operation and its descendants", () => {
@@ -44,7 +63,15 @@ describe("pricing", () => {
 
 describe("markdown", () => {
   it("right-aligns numeric columns", () => {
-    expect(table(["case", "ops"], [["a", 1], ["b", 22]])).toBe("| case | ops |\n| --- | ---: |\n| a | 1 |\n| b | 22 |");
+    expect(
+      table(
+        ["case", "ops"],
+        [
+          ["a", 1],
+          ["b", 22],
+        ],
+      ),
+    ).toBe("| case | ops |\n| --- | ---: |\n| a | 1 |\n| b | 22 |");
   });
 
   it("formats sizes and durations", () => {

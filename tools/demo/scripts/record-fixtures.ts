@@ -27,16 +27,22 @@ interface Recipe {
 
 const RECIPES: Record<string, Recipe> = {
   // Retries a transient fault, runs a child context, waits three days, succeeds.
-  "succeeded": { pattern: "steps" },
+  succeeded: { pattern: "steps" },
   // The inventory service is down for good: reserve-stock fails after all its attempts.
   "failed-after-retries": {
     pattern: "steps",
-    adapt: (scenario) => ({ ...scenario, createHandler: () => createStepsHandler(stepsWorld({ down: "inventory" }).deps) }),
+    adapt: (scenario) => ({
+      ...scenario,
+      createHandler: () => createStepsHandler(stepsWorld({ down: "inventory" }).deps),
+    }),
   },
   // The first attempt failed and the step waits for its retry timer.
   "retrying-step": {
     pattern: "steps",
-    adapt: (scenario) => ({ ...scenario, createHandler: () => createStepsHandler(stepsWorld({ down: "inventory" }).deps) }),
+    adapt: (scenario) => ({
+      ...scenario,
+      createHandler: () => createStepsHandler(stepsWorld({ down: "inventory" }).deps),
+    }),
     cut: throughSuspensionAfter((event) => event.EventType === "StepFailed"),
   },
   // Stopped three days before the review request: the wait is pending.
@@ -71,7 +77,9 @@ function through(match: (event: Event) => boolean) {
 function throughSuspensionAfter(match: (event: Event) => boolean) {
   return (events: Event[]) => {
     const from = through(match)(events);
-    const suspension = events.findIndex((event, index) => index >= from && event.EventType === "InvocationCompleted");
+    const suspension = events.findIndex(
+      (event, index) => index >= from && event.EventType === "InvocationCompleted",
+    );
     return suspension < 0 ? from : suspension + 1;
   };
 }

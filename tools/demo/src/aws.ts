@@ -33,7 +33,13 @@ export async function fetchHistory(lambda: Lambda, durableExecutionArn: string):
   let marker: string | undefined;
   do {
     const page = await call(() =>
-      lambda.send(new GetDurableExecutionHistoryCommand({ DurableExecutionArn: durableExecutionArn, IncludeExecutionData: true, Marker: marker })),
+      lambda.send(
+        new GetDurableExecutionHistoryCommand({
+          DurableExecutionArn: durableExecutionArn,
+          IncludeExecutionData: true,
+          Marker: marker,
+        }),
+      ),
     );
     events.push(...(page.Events ?? []));
     marker = page.NextMarker;
@@ -42,15 +48,29 @@ export async function fetchHistory(lambda: Lambda, durableExecutionArn: string):
 }
 
 /** `--function NAME:ALIAS --execution NAME` → the execution's ARN (an ARN is returned as is). */
-export async function resolveExecutionArn(lambda: Lambda, execution: string, functionName?: string): Promise<string> {
+export async function resolveExecutionArn(
+  lambda: Lambda,
+  execution: string,
+  functionName?: string,
+): Promise<string> {
   if (execution.startsWith("arn:")) return execution;
-  if (!functionName) throw new AwsProblem(`"${execution}" is not an execution ARN: give its ARN, or --function NAME:ALIAS to look the name up`);
+  if (!functionName)
+    throw new AwsProblem(
+      `"${execution}" is not an execution ARN: give its ARN, or --function NAME:ALIAS to look the name up`,
+    );
   const [name, qualifier] = splitQualifier(functionName);
   const page = await call(() =>
-    lambda.send(new ListDurableExecutionsByFunctionCommand({ FunctionName: name, Qualifier: qualifier, DurableExecutionName: execution })),
+    lambda.send(
+      new ListDurableExecutionsByFunctionCommand({
+        FunctionName: name,
+        Qualifier: qualifier,
+        DurableExecutionName: execution,
+      }),
+    ),
   );
   const found = page.DurableExecutions?.find((candidate) => candidate.DurableExecutionName === execution);
-  if (!found?.DurableExecutionArn) throw new AwsProblem(`No durable execution named "${execution}" on ${functionName}`);
+  if (!found?.DurableExecutionArn)
+    throw new AwsProblem(`No durable execution named "${execution}" on ${functionName}`);
   return found.DurableExecutionArn;
 }
 
@@ -78,13 +98,19 @@ export function explainAwsError(error: unknown): string {
   if (/region is missing/i.test(message)) {
     return "No AWS Region set. Set AWS_REGION (or a profile with a region), or pass a full ARN, which names its Region.";
   }
-  if (name === "ResourceNotFoundException") return `Not found: ${message}. Check the function name, alias and Region (is the stack deployed?).`;
+  if (name === "ResourceNotFoundException")
+    return `Not found: ${message}. Check the function name, alias and Region (is the stack deployed?).`;
   if (name === "AccessDeniedException" || name === "AccessDenied") {
     return `Access denied: ${message}. Your identity needs the durable execution actions (see the stack's CloudTestPolicyArn output).`;
   }
-  if (name === "UnrecognizedClientException" || name === "ExpiredTokenException" || name === "InvalidSignatureException") {
+  if (
+    name === "UnrecognizedClientException" ||
+    name === "ExpiredTokenException" ||
+    name === "InvalidSignatureException"
+  ) {
     return `AWS rejected the credentials (${name}): sign in again.`;
   }
-  if (/ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN/.test(message)) return `Cannot reach AWS (${message}): check the network or proxy.`;
+  if (/ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN/.test(message))
+    return `Cannot reach AWS (${message}): check the network or proxy.`;
   return `${name || "Error"}: ${message}`;
 }

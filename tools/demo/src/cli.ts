@@ -8,7 +8,8 @@ import { runLocally } from "./run-local";
 import { listPatterns, loadScenario, UsageError, type DemoScenario } from "./scenario";
 import { renderSummary, TimelinePrinter, type TimelineEvent } from "./timeline";
 
-const USAGE = "Usage: pnpm demo <pattern> [--event file.json] [--html timeline.html] [--cloud [--function name:alias|arn]]";
+const USAGE =
+  "Usage: pnpm demo <pattern> [--event file.json] [--html timeline.html] [--cloud [--function name:alias|arn]]";
 
 export interface DemoArgs {
   pattern: string;
@@ -24,7 +25,8 @@ export function parseArgs(argv: string[]): DemoArgs {
   const parsed: Partial<DemoArgs> = {};
   const value = (flag: string) => {
     const next = args.shift();
-    if (!next || next.startsWith("--")) throw new UsageError(`${flag} needs a ${flag === "--function" ? "function name" : "file name"}`);
+    if (!next || next.startsWith("--"))
+      throw new UsageError(`${flag} needs a ${flag === "--function" ? "function name" : "file name"}`);
     return next;
   };
   while (args.length > 0) {
@@ -37,7 +39,8 @@ export function parseArgs(argv: string[]): DemoArgs {
     else if (arg.startsWith("-")) throw new UsageError(`Unknown option ${arg}`);
     else positional.push(arg);
   }
-  if (positional.length !== 1) throw new UsageError(positional.length === 0 ? "Which pattern?" : "One pattern at a time");
+  if (positional.length !== 1)
+    throw new UsageError(positional.length === 0 ? "Which pattern?" : "One pattern at a time");
   if (parsed.functionName && !parsed.cloud) throw new UsageError("--function goes with --cloud");
   return { pattern: positional[0]!, ...parsed };
 }
@@ -72,7 +75,11 @@ export interface DemoIo {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export async function main(argv: string[], out: (line: string) => void = console.log, io: DemoIo = {}): Promise<number> {
+export async function main(
+  argv: string[],
+  out: (line: string) => void = console.log,
+  io: DemoIo = {},
+): Promise<number> {
   // The timeline tells the story; the workflow's own JSON log lines (context.logger) would drown it.
   process.env.AWS_LAMBDA_LOG_LEVEL ??= "WARN";
   try {
@@ -80,8 +87,13 @@ export async function main(argv: string[], out: (line: string) => void = console
     const event = args.eventFile === undefined ? undefined : readEvent(args.eventFile);
     const scenario = await loadScenario(args.pattern);
     out(`${args.pattern}: ${scenario.title}`);
-    const outcome = args.cloud ? await cloud(args, scenario, event ?? scenario.event, out, io) : await local(scenario, event ?? scenario.event, out);
-    if (args.html) out(`Timeline page: ${writeHtml(userPath(args.html), outcome.events, `pnpm demo ${args.pattern}${args.cloud ? " --cloud" : ""}`)}`);
+    const outcome = args.cloud
+      ? await cloud(args, scenario, event ?? scenario.event, out, io)
+      : await local(scenario, event ?? scenario.event, out);
+    if (args.html)
+      out(
+        `Timeline page: ${writeHtml(userPath(args.html), outcome.events, `pnpm demo ${args.pattern}${args.cloud ? " --cloud" : ""}`)}`,
+      );
     return outcome.status === "SUCCEEDED" || outcome.status === "RUNNING" ? 0 : 1;
   } catch (error) {
     if (error instanceof UsageError) {
@@ -103,7 +115,9 @@ interface Shown {
 }
 
 async function local(scenario: DemoScenario, event: unknown, out: (line: string) => void): Promise<Shown> {
-  out(`Running locally with LocalDurableTestRunner (time skipped: waits take no real time, the clock shows virtual time)\n`);
+  out(
+    `Running locally with LocalDurableTestRunner (time skipped: waits take no real time, the clock shows virtual time)\n`,
+  );
   const printer = new TimelinePrinter();
   const outcome = await runLocally(scenario, event, (timelineEvent) => out(printer.line(timelineEvent)));
   out("");
@@ -113,11 +127,19 @@ async function local(scenario: DemoScenario, event: unknown, out: (line: string)
   return { status: outcome.summary.status, events: outcome.events };
 }
 
-async function cloud(args: DemoArgs, scenario: DemoScenario, event: unknown, out: (line: string) => void, io: DemoIo): Promise<Shown> {
+async function cloud(
+  args: DemoArgs,
+  scenario: DemoScenario,
+  event: unknown,
+  out: (line: string) => void,
+  io: DemoIo,
+): Promise<Shown> {
   const functionArn = args.functionName ?? deployedFunctionArn(args.pattern, io.outputsFile);
   const now = io.now ?? (() => new Date());
   const executionName = executionNameFor(args.pattern, now());
-  out(`Starting ${functionArn} as durable execution ${executionName} (real time: waits and callbacks take as long as they say)\n`);
+  out(
+    `Starting ${functionArn} as durable execution ${executionName} (real time: waits and callbacks take as long as they say)\n`,
+  );
   const printer = new TimelinePrinter();
   const outcome = await runInCloud(
     scenario,
@@ -134,7 +156,10 @@ async function cloud(args: DemoArgs, scenario: DemoScenario, event: unknown, out
   );
   out("");
   if (outcome.status === "SUCCEEDED") out(`Result: ${JSON.stringify(outcome.result, null, 2)}`);
-  else if (outcome.status === "RUNNING") out(`Still running: ${outcome.leftRunning ?? ""}\nIt carries on without us. Check on it: pnpm run doctor --execution ${outcome.executionArn}`);
+  else if (outcome.status === "RUNNING")
+    out(
+      `Still running: ${outcome.leftRunning ?? ""}\nIt carries on without us. Check on it: pnpm run doctor --execution ${outcome.executionArn}`,
+    );
   else out(`Error: ${outcome.error?.type ?? "Error"}: ${outcome.error?.message ?? ""}`);
   out(`Execution: ${outcome.executionArn}`);
   return { status: outcome.status, events: outcome.events };

@@ -60,7 +60,10 @@ export async function runInCloud(
     ),
   );
   const executionArn = started.DurableExecutionArn;
-  if (!executionArn) throw new AwsProblem(`${options.functionArn} did not start a durable execution (no DurableExecutionArn): is it a durable function, invoked through its alias?`);
+  if (!executionArn)
+    throw new AwsProblem(
+      `${options.functionArn} did not start a durable execution (no DurableExecutionArn): is it a durable function, invoked through its alias?`,
+    );
 
   const printed = new Set<string>();
   const actors = (scenario.actors ?? []).map((actor) => ({ actor, replied: 0 }));
@@ -91,10 +94,16 @@ export async function runInCloud(
 
     let acted = false;
     for (const entry of actors) {
-      const callbackId = entry.replied < entry.actor.replies.length ? readyCallback(history, entry.actor) : undefined;
+      const callbackId =
+        entry.replied < entry.actor.replies.length ? readyCallback(history, entry.actor) : undefined;
       if (!callbackId) continue;
       for (const reply of entry.actor.replies.slice(entry.replied)) {
-        const actorEvent: TimelineEvent = { kind: "actor", at: now(), role: entry.actor.role, action: describeReply(reply, entry.actor.operation) };
+        const actorEvent: TimelineEvent = {
+          kind: "actor",
+          at: now(),
+          role: entry.actor.role,
+          action: describeReply(reply, entry.actor.operation),
+        };
         actorEvents.push(actorEvent);
         printed.add(keyOf(actorEvent));
         emit(actorEvent);
@@ -115,17 +124,23 @@ export async function runInCloud(
 /** The callback an actor answers, once the workflow is ready for the answer; undefined until then. */
 export function readyCallback(history: Event[], actor: DemoActor): string | undefined {
   if (actor.afterOperation && !history.some((event) => event.Name === actor.afterOperation)) return undefined;
-  const names = new Map(history.filter((event) => event.Id && event.Name).map((event) => [event.Id!, event.Name!]));
+  const names = new Map(
+    history.filter((event) => event.Id && event.Name).map((event) => [event.Id!, event.Name!]),
+  );
   // createCallback names the CALLBACK itself; waitForCallback names its CONTEXT and the callback is its child.
   const starts = history.filter(
-    (event) => event.EventType === "CallbackStarted" && (event.Name === actor.operation || (event.ParentId && names.get(event.ParentId) === actor.operation)),
+    (event) =>
+      event.EventType === "CallbackStarted" &&
+      (event.Name === actor.operation || (event.ParentId && names.get(event.ParentId) === actor.operation)),
   );
   const start = starts[actor.occurrence ?? 0];
   const callbackId = start?.CallbackStartedDetails?.CallbackId;
   if (!start || !callbackId) return undefined;
   if ((actor.waitFor ?? "SUBMITTED") === "SUBMITTED" && start.ParentId) {
     // waitForCallback: the submitter (a step next to the callback) must have handed the id over first.
-    const submitted = history.some((event) => event.ParentId === start.ParentId && event.EventType === "StepSucceeded");
+    const submitted = history.some(
+      (event) => event.ParentId === start.ParentId && event.EventType === "StepSucceeded",
+    );
     const isWaitForCallback = names.get(start.ParentId) === actor.operation;
     if (isWaitForCallback && !submitted) return undefined;
   }
@@ -133,17 +148,31 @@ export function readyCallback(history: Event[], actor: DemoActor): string | unde
 }
 
 function sendReply(lambda: Lambda, callbackId: string, reply: DemoReply) {
-  if ("heartbeat" in reply) return call(() => lambda.send(new SendDurableExecutionCallbackHeartbeatCommand({ CallbackId: callbackId })));
+  if ("heartbeat" in reply)
+    return call(() =>
+      lambda.send(new SendDurableExecutionCallbackHeartbeatCommand({ CallbackId: callbackId })),
+    );
   if ("fail" in reply) {
     const error = { ErrorMessage: reply.fail.message, ErrorType: reply.fail.type ?? "Rejected" };
-    return call(() => lambda.send(new SendDurableExecutionCallbackFailureCommand({ CallbackId: callbackId, Error: error })));
+    return call(() =>
+      lambda.send(new SendDurableExecutionCallbackFailureCommand({ CallbackId: callbackId, Error: error })),
+    );
   }
   const result = typeof reply.succeed === "string" ? reply.succeed : JSON.stringify(reply.succeed);
-  return call(() => lambda.send(new SendDurableExecutionCallbackSuccessCommand({ CallbackId: callbackId, Result: new TextEncoder().encode(result) })));
+  return call(() =>
+    lambda.send(
+      new SendDurableExecutionCallbackSuccessCommand({
+        CallbackId: callbackId,
+        Result: new TextEncoder().encode(result),
+      }),
+    ),
+  );
 }
 
 function lastInvocationEnd(history: Event[]): number {
-  const ends = history.filter((e) => e.EventType === "InvocationCompleted").map((e) => e.InvocationCompletedDetails?.EndTimestamp?.getTime() ?? 0);
+  const ends = history
+    .filter((e) => e.EventType === "InvocationCompleted")
+    .map((e) => e.InvocationCompletedDetails?.EndTimestamp?.getTime() ?? 0);
   return ends.length > 0 ? Math.max(...ends) : -Infinity;
 }
 
@@ -152,7 +181,14 @@ function merge(timeline: TimelineEvent[], actorEvents: TimelineEvent[]): Timelin
 }
 
 function keyOf(event: TimelineEvent): string {
-  const subject = event.kind === "operation" ? `${event.operation.id}:${event.change}` : event.kind === "actor" ? event.action : event.kind === "execution-end" ? event.status : String(event.invocation);
+  const subject =
+    event.kind === "operation"
+      ? `${event.operation.id}:${event.change}`
+      : event.kind === "actor"
+        ? event.action
+        : event.kind === "execution-end"
+          ? event.status
+          : String(event.invocation);
   return `${event.kind}:${subject}:${event.at.getTime()}`;
 }
 
@@ -162,5 +198,10 @@ function delay(ms: number): Promise<void> {
 
 /** A valid DurableExecutionName (letters, digits, - and _, at most 64): the pattern and the start time. */
 export function executionNameFor(pattern: string, at: Date): string {
-  return `demo-${pattern}-${at.toISOString().replace(/[^0-9]/g, "").slice(0, 14)}`.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 64);
+  return `demo-${pattern}-${at
+    .toISOString()
+    .replace(/[^0-9]/g, "")
+    .slice(0, 14)}`
+    .replace(/[^A-Za-z0-9_-]/g, "-")
+    .slice(0, 64);
 }

@@ -11,7 +11,12 @@ export interface HistoryDocument {
   nextMarker?: string;
 }
 
-const TIMESTAMP_FIELDS = new Set(["EventTimestamp", "ScheduledEndTimestamp", "StartTimestamp", "EndTimestamp"]);
+const TIMESTAMP_FIELDS = new Set([
+  "EventTimestamp",
+  "ScheduledEndTimestamp",
+  "StartTimestamp",
+  "EndTimestamp",
+]);
 
 /**
  * Reads what `aws lambda get-durable-execution-history` prints (`{ "Events": [...] }`), what
@@ -19,10 +24,15 @@ const TIMESTAMP_FIELDS = new Set(["EventTimestamp", "ScheduledEndTimestamp", "St
  * are ISO 8601 strings (the CLI's default) or epoch seconds.
  */
 export function parseHistoryText(text: string, source: string): HistoryDocument {
-  if (text.trim() === "") throw new HistoryFileError(`${source} is empty: expected the JSON that get-durable-execution-history prints`);
+  if (text.trim() === "")
+    throw new HistoryFileError(
+      `${source} is empty: expected the JSON that get-durable-execution-history prints`,
+    );
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text, (key, value: unknown) => (TIMESTAMP_FIELDS.has(key) ? toDate(value, key) : value));
+    parsed = JSON.parse(text, (key, value: unknown) =>
+      TIMESTAMP_FIELDS.has(key) ? toDate(value, key) : value,
+    );
   } catch (error) {
     if (error instanceof HistoryFileError) throw new HistoryFileError(`${source}: ${error.message}`);
     const message = (error as Error).message;
@@ -35,12 +45,16 @@ export function parseHistoryText(text: string, source: string): HistoryDocument 
   }
   const document = Array.isArray(parsed) ? { Events: parsed } : parsed;
   if (!isRecord(document) || !Array.isArray(document.Events)) {
-    throw new HistoryFileError(`${source} has no "Events" array: expected the output of aws lambda get-durable-execution-history`);
+    throw new HistoryFileError(
+      `${source} has no "Events" array: expected the output of aws lambda get-durable-execution-history`,
+    );
   }
   const events = document.Events as unknown[];
   events.forEach((event, index) => {
     if (!isRecord(event) || typeof event.EventType !== "string") {
-      throw new HistoryFileError(`${source}: Events[${index}] has no EventType: this is not a durable execution history`);
+      throw new HistoryFileError(
+        `${source}: Events[${index}] has no EventType: this is not a durable execution history`,
+      );
     }
     if (!(event.EventTimestamp instanceof Date)) {
       throw new HistoryFileError(`${source}: Events[${index}] (${event.EventType}) has no EventTimestamp`);
@@ -52,8 +66,14 @@ export function parseHistoryText(text: string, source: string): HistoryDocument 
 }
 
 function toDate(value: unknown, key: string): Date {
-  const date = typeof value === "number" ? new Date(value < 1e11 ? value * 1000 : value) : typeof value === "string" ? new Date(value) : undefined;
-  if (!date || Number.isNaN(date.getTime())) throw new HistoryFileError(`${key} ${JSON.stringify(value)} is not a timestamp`);
+  const date =
+    typeof value === "number"
+      ? new Date(value < 1e11 ? value * 1000 : value)
+      : typeof value === "string"
+        ? new Date(value)
+        : undefined;
+  if (!date || Number.isNaN(date.getTime()))
+    throw new HistoryFileError(`${key} ${JSON.stringify(value)} is not a timestamp`);
   return date;
 }
 

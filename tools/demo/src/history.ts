@@ -13,10 +13,13 @@ import { errorText, formatSeconds } from "./timeline";
  */
 export function historyToTimeline(events: Event[]): TimelineEvent[] {
   const placed: { at: number; order: number; event: TimelineEvent }[] = [];
-  const place = (event: TimelineEvent, order: number) => placed.push({ at: event.at.getTime(), order, event });
+  const place = (event: TimelineEvent, order: number) =>
+    placed.push({ at: event.at.getTime(), order, event });
   const operations = new Map<string, OperationRef>();
   const attempts = new Map<string, number>();
-  const executionEnd = events.find((event) => event.EventType?.startsWith("Execution") && event.EventType !== "ExecutionStarted");
+  const executionEnd = events.find(
+    (event) => event.EventType?.startsWith("Execution") && event.EventType !== "ExecutionStarted",
+  );
   const invocations = events.filter((event) => event.EventType === "InvocationCompleted");
 
   events.forEach((event, index) => {
@@ -29,14 +32,28 @@ export function historyToTimeline(events: Event[]): TimelineEvent[] {
       const start = details?.StartTimestamp ?? at;
       const end = details?.EndTimestamp ?? at;
       const replaying = new Set(
-        events.filter((e) => e.Id && e.EventType && !e.EventType.startsWith("Execution") && e.EventTimestamp && e.EventTimestamp < start).map((e) => e.Id),
+        events
+          .filter(
+            (e) =>
+              e.Id &&
+              e.EventType &&
+              !e.EventType.startsWith("Execution") &&
+              e.EventTimestamp &&
+              e.EventTimestamp < start,
+          )
+          .map((e) => e.Id),
       ).size;
       // Before anything else that happened in the same millisecond.
       place({ kind: "invocation-start", at: start, invocation: number, replaying }, -1);
       const error = errorOf(details?.Error);
       const last = number === invocations.length && executionEnd !== undefined;
       const status = error ? "FAILED" : last ? executionStatus(executionEnd.EventType!) : "PENDING";
-      place(error?.message ? { kind: "invocation-end", at: end, invocation: number, status, error: error.message } : { kind: "invocation-end", at: end, invocation: number, status }, order);
+      place(
+        error?.message
+          ? { kind: "invocation-end", at: end, invocation: number, status, error: error.message }
+          : { kind: "invocation-end", at: end, invocation: number, status },
+        order,
+      );
       return;
     }
     if (event.EventType === "ExecutionStarted") return;
@@ -54,10 +71,22 @@ export function historyToTimeline(events: Event[]): TimelineEvent[] {
     const change = describe(event, attempts.get(operation.id) ?? 1);
     if (!change) return;
     const previous = events[index - 1];
-    if (event.EventType.startsWith("Step") && event.EventType !== "StepStarted" && previous?.EventType === "StepStarted" && previous.Id === event.Id && previous.EventTimestamp) {
+    if (
+      event.EventType.startsWith("Step") &&
+      event.EventType !== "StepStarted" &&
+      previous?.EventType === "StepStarted" &&
+      previous.Id === event.Id &&
+      previous.EventTimestamp
+    ) {
       change.facts.startedAt = previous.EventTimestamp;
     }
-    const timelineEvent: TimelineEvent = { kind: "operation", at, operation, change: change.change, facts: change.facts };
+    const timelineEvent: TimelineEvent = {
+      kind: "operation",
+      at,
+      operation,
+      change: change.change,
+      facts: change.facts,
+    };
     if (change.detail) timelineEvent.detail = change.detail;
     place(timelineEvent, order);
   });
@@ -65,7 +94,9 @@ export function historyToTimeline(events: Event[]): TimelineEvent[] {
   // The history of a running execution can end inside an invocation that has not completed yet.
   const lastEnd = invocations.at(-1)?.InvocationCompletedDetails?.EndTimestamp;
   if (!executionEnd) {
-    const later = placed.filter((p) => p.event.kind === "operation" && (!lastEnd || p.at > lastEnd.getTime()));
+    const later = placed.filter(
+      (p) => p.event.kind === "operation" && (!lastEnd || p.at > lastEnd.getTime()),
+    );
     if (later.length > 0) {
       const at = new Date(Math.min(...later.map((p) => p.at)));
       place({ kind: "invocation-start", at, invocation: invocations.length + 1, replaying: 0 }, -1);
@@ -95,17 +126,35 @@ function operationType(eventType: string): string {
 }
 
 function executionStatus(eventType: string): string {
-  return { ExecutionSucceeded: "SUCCEEDED", ExecutionFailed: "FAILED", ExecutionTimedOut: "TIMED_OUT", ExecutionStopped: "STOPPED" }[eventType] ?? "UNKNOWN";
+  return (
+    {
+      ExecutionSucceeded: "SUCCEEDED",
+      ExecutionFailed: "FAILED",
+      ExecutionTimedOut: "TIMED_OUT",
+      ExecutionStopped: "STOPPED",
+    }[eventType] ?? "UNKNOWN"
+  );
 }
 
 function executionEndEvent(event: Event, at: Date): TimelineEvent {
   const status = executionStatus(event.EventType!);
   if (status === "SUCCEEDED") {
-    return { kind: "execution-end", at, status, result: parsePayload(event.ExecutionSucceededDetails?.Result?.Payload) };
+    return {
+      kind: "execution-end",
+      at,
+      status,
+      result: parsePayload(event.ExecutionSucceededDetails?.Result?.Payload),
+    };
   }
   const error =
-    errorOf(event.ExecutionFailedDetails?.Error ?? event.ExecutionTimedOutDetails?.Error ?? event.ExecutionStoppedDetails?.Error) ??
-    (status === "TIMED_OUT" ? { type: "ExecutionTimedOut", message: "the execution ran past its execution timeout" } : { message: status.toLowerCase() });
+    errorOf(
+      event.ExecutionFailedDetails?.Error ??
+        event.ExecutionTimedOutDetails?.Error ??
+        event.ExecutionStoppedDetails?.Error,
+    ) ??
+    (status === "TIMED_OUT"
+      ? { type: "ExecutionTimedOut", message: "the execution ran past its execution timeout" }
+      : { message: status.toLowerCase() });
   return { kind: "execution-end", at, status, error };
 }
 
@@ -123,9 +172,17 @@ function describe(event: Event, attempt: number): Change | undefined {
       const delay = event.StepSucceededDetails?.RetryDetails?.NextAttemptDelaySeconds;
       // waitForCondition checkpoints each check as a step that asks to be run again later.
       if (delay !== undefined) {
-        return { change: "retrying", detail: `attempt ${attempt} asked to poll again, next attempt in ${formatSeconds(delay)}`, facts: { attempt, nextAttemptDelaySeconds: delay } };
+        return {
+          change: "retrying",
+          detail: `attempt ${attempt} asked to poll again, next attempt in ${formatSeconds(delay)}`,
+          facts: { attempt, nextAttemptDelaySeconds: delay },
+        };
       }
-      return { change: "succeeded", detail: attempt > 1 ? `attempt ${attempt}` : undefined, facts: { attempt } };
+      return {
+        change: "succeeded",
+        detail: attempt > 1 ? `attempt ${attempt}` : undefined,
+        facts: { attempt },
+      };
     }
     case "StepFailed": {
       const error = errorOf(event.StepFailedDetails?.Error);
@@ -134,7 +191,11 @@ function describe(event: Event, attempt: number): Change | undefined {
       if (error) facts.error = error;
       if (delay !== undefined) {
         facts.nextAttemptDelaySeconds = delay;
-        return { change: "retrying", detail: `attempt ${attempt} failed (${error?.message ?? "error"}), next attempt in ${formatSeconds(delay)}`, facts };
+        return {
+          change: "retrying",
+          detail: `attempt ${attempt} failed (${error?.message ?? "error"}), next attempt in ${formatSeconds(delay)}`,
+          facts,
+        };
       }
       return { change: "failed", detail: errorText(error, attempt), facts };
     }
@@ -142,7 +203,11 @@ function describe(event: Event, attempt: number): Change | undefined {
       const details = event.WaitStartedDetails;
       const facts: OperationFacts = {};
       if (details?.ScheduledEndTimestamp) facts.scheduledEnd = details.ScheduledEndTimestamp;
-      return { change: "started", detail: details?.Duration !== undefined ? `waiting ${formatSeconds(details.Duration)}` : undefined, facts };
+      return {
+        change: "started",
+        detail: details?.Duration !== undefined ? `waiting ${formatSeconds(details.Duration)}` : undefined,
+        facts,
+      };
     }
     case "WaitSucceeded":
       return { change: "succeeded", detail: "timer fired", facts: {} };
@@ -174,7 +239,11 @@ function describe(event: Event, attempt: number): Change | undefined {
       return failure("failed", event.ContextFailedDetails?.Error);
     case "ChainedInvokeStarted": {
       const functionName = event.ChainedInvokeStartedDetails?.FunctionName;
-      return { change: "started", detail: functionName ? `invoking ${functionName}` : undefined, facts: functionName ? { functionName } : {} };
+      return {
+        change: "started",
+        detail: functionName ? `invoking ${functionName}` : undefined,
+        facts: functionName ? { functionName } : {},
+      };
     }
     case "ChainedInvokeSucceeded":
       return { change: "succeeded", facts: {} };

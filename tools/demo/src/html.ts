@@ -52,14 +52,18 @@ export function renderHtml(events: TimelineEvent[], title: string, now: Date = n
     svg.push(`<text class="label" x="8" y="${y + 16}">outside world</text>`);
     for (const actor of view.actors) {
       const ax = x(actor.at.getTime());
-      svg.push(`<path class="actor" d="M${ax} ${y + 5} l6 7 l-6 7 l-6 -7 z"><title>${esc(`${actor.role} ${actor.action}`)}</title></path>`);
+      svg.push(
+        `<path class="actor" d="M${ax} ${y + 5} l6 7 l-6 7 l-6 -7 z"><title>${esc(`${actor.role} ${actor.action}`)}</title></path>`,
+      );
     }
   }
 
   const summary = [
     view.status,
     view.start ? `started ${view.start.toISOString()}` : "",
-    view.start ? `${formatDuration(end - view.start.getTime())}${view.status === "RUNNING" ? " so far" : ""}` : "",
+    view.start
+      ? `${formatDuration(end - view.start.getTime())}${view.status === "RUNNING" ? " so far" : ""}`
+      : "",
     `${view.operations.length} operations`,
     `${view.invocations.length} invocations`,
     `${view.operations.reduce((sum, span) => sum + span.retries.length, 0)} retries`,
@@ -82,9 +86,17 @@ svg{display:block}text{font-size:12px}.label{fill:#1f2328}.kind,.axis{fill:#5760
 ${outcome}<svg xmlns="http://www.w3.org/2000/svg" width="${LABEL_WIDTH + CHART_WIDTH + 20}" height="${height}" role="img" aria-label="execution timeline">
 ${svg.join("\n")}
 </svg>
-<p class="legend">${Object.entries({ succeeded: "SUCCEEDED", failed: "FAILED", "timed out": "TIMED_OUT", "running or waiting": "STARTED", "waiting to retry": "PENDING" })
+<p class="legend">${Object.entries({
+    succeeded: "SUCCEEDED",
+    failed: "FAILED",
+    "timed out": "TIMED_OUT",
+    "running or waiting": "STARTED",
+    "waiting to retry": "PENDING",
+  })
     .map(([label, status]) => `<span><i style="background:${COLORS[status]}"></i>${label}</span>`)
-    .join("")}<span><b class="retry">↻</b> retry</span><span><b style="color:${COLORS.FAILED}">✗</b> failure</span><span>shaded bands: invocations</span></p>
+    .join(
+      "",
+    )}<span><b class="retry">↻</b> retry</span><span><b style="color:${COLORS.FAILED}">✗</b> failure</span><span>shaded bands: invocations</span></p>
 </body></html>
 `;
 }
@@ -130,7 +142,12 @@ function bar(span: OperationSpan, index: number, x: Scale, end: number): string[
   const color = COLORS[span.status] ?? COLORS.STARTED;
   const name = span.ref.name ?? `(${kindOf(span.ref)})`;
   const took = formatDuration((span.end?.getTime() ?? end) - span.start.getTime());
-  const tip = [`${name} · ${kindOf(span.ref)} · ${span.status}`, `${took}${finished ? "" : " so far"}`, span.attempts > 1 ? `${span.attempts} attempts` : "", span.error ? errorText(span.error) : ""]
+  const tip = [
+    `${name} · ${kindOf(span.ref)} · ${span.status}`,
+    `${took}${finished ? "" : " so far"}`,
+    span.attempts > 1 ? `${span.attempts} attempts` : "",
+    span.error ? errorText(span.error) : "",
+  ]
     .filter(Boolean)
     .join("\n");
   const parts = [
@@ -139,13 +156,21 @@ function bar(span: OperationSpan, index: number, x: Scale, end: number): string[
     `<rect class="bar${finished ? "" : " unfinished"}" x="${x1}" y="${y + 5}" width="${x2 - x1}" height="${ROW - 10}" rx="3" fill="${color}" stroke="${color}"><title>${esc(tip)}</title></rect>`,
   ];
   for (const retry of span.retries) {
-    parts.push(`<text class="mark retry" x="${x(retry.at.getTime()) - 5}" y="${y + 17}"><title>${esc(retry.detail ?? "retry")}</title>↻</text>`);
+    parts.push(
+      `<text class="mark retry" x="${x(retry.at.getTime()) - 5}" y="${y + 17}"><title>${esc(retry.detail ?? "retry")}</title>↻</text>`,
+    );
   }
   if (span.status === "FAILED" || span.status === "TIMED_OUT") {
     parts.push(`<text class="mark failure" x="${x2 + 3}" y="${y + 17}" fill="${color}">✗</text>`);
   }
-  const note = span.status === "SUCCEEDED" ? took : `${took}, ${span.status === "TIMED_OUT" ? "timed out" : span.status.toLowerCase()}`;
-  if (x2 + 90 < LABEL_WIDTH + CHART_WIDTH) parts.push(`<text class="axis" x="${x2 + (span.status === "SUCCEEDED" ? 4 : 16)}" y="${y + 16}">${esc(note)}</text>`);
+  const note =
+    span.status === "SUCCEEDED"
+      ? took
+      : `${took}, ${span.status === "TIMED_OUT" ? "timed out" : span.status.toLowerCase()}`;
+  if (x2 + 90 < LABEL_WIDTH + CHART_WIDTH)
+    parts.push(
+      `<text class="axis" x="${x2 + (span.status === "SUCCEEDED" ? 4 : 16)}" y="${y + 16}">${esc(note)}</text>`,
+    );
   parts.push("</g>");
   return parts;
 }
@@ -171,7 +196,10 @@ function times(view: ExecutionView, events: TimelineEvent[]): number[] {
   return [
     ...events.map((event) => event.at.getTime()),
     ...view.operations.flatMap((span) => [span.start.getTime(), ...(span.end ? [span.end.getTime()] : [])]),
-    ...view.invocations.flatMap((invocation) => [invocation.start.getTime(), ...(invocation.end ? [invocation.end.getTime()] : [])]),
+    ...view.invocations.flatMap((invocation) => [
+      invocation.start.getTime(),
+      ...(invocation.end ? [invocation.end.getTime()] : []),
+    ]),
   ];
 }
 

@@ -75,7 +75,8 @@ export class RunObserver {
       switch (update.Action) {
         case "START":
           known.status = "STARTED";
-          if (update.WaitOptions?.WaitSeconds !== undefined) this.timerSet(update.Id, update.WaitOptions.WaitSeconds);
+          if (update.WaitOptions?.WaitSeconds !== undefined)
+            this.timerSet(update.Id, update.WaitOptions.WaitSeconds);
           if (!finishedInBatch.has(update.Id)) this.change(known.ref, "started", startDetail(update));
           break;
         case "SUCCEED":
@@ -91,8 +92,14 @@ export class RunObserver {
           this.retries += 1;
           const delay = update.StepOptions?.NextAttemptDelaySeconds;
           if (delay !== undefined) this.timerSet(update.Id, delay);
-          const why = update.Error ? `attempt ${known.attempt} failed (${update.Error.ErrorMessage ?? "error"})` : `attempt ${known.attempt} asked to poll again`;
-          this.change(known.ref, "retrying", `${why}${delay !== undefined ? `, next attempt in ${formatSeconds(delay)}` : ""}`);
+          const why = update.Error
+            ? `attempt ${known.attempt} failed (${update.Error.ErrorMessage ?? "error"})`
+            : `attempt ${known.attempt} asked to poll again`;
+          this.change(
+            known.ref,
+            "retrying",
+            `${why}${delay !== undefined ? `, next attempt in ${formatSeconds(delay)}` : ""}`,
+          );
           known.attempt += 1;
           break;
         }
@@ -148,7 +155,11 @@ export class RunObserver {
 
   private change(operation: OperationRef, change: OperationChange, detail?: string): void {
     const at = this.now();
-    this.push(detail === undefined ? { kind: "operation", at, operation, change } : { kind: "operation", at, operation, change, detail });
+    this.push(
+      detail === undefined
+        ? { kind: "operation", at, operation, change }
+        : { kind: "operation", at, operation, change, detail },
+    );
   }
 
   push(event: TimelineEvent): void {
@@ -167,7 +178,8 @@ const STATUS_CHANGES: Partial<Record<string, OperationChange>> = {
 };
 
 function startDetail(update: OperationUpdate): string | undefined {
-  if (update.WaitOptions?.WaitSeconds !== undefined) return `waiting ${formatSeconds(update.WaitOptions.WaitSeconds)}`;
+  if (update.WaitOptions?.WaitSeconds !== undefined)
+    return `waiting ${formatSeconds(update.WaitOptions.WaitSeconds)}`;
   if (update.CallbackOptions) {
     const { TimeoutSeconds: timeout, HeartbeatTimeoutSeconds: heartbeat } = update.CallbackOptions;
     const limits = [
@@ -176,7 +188,8 @@ function startDetail(update: OperationUpdate): string | undefined {
     ].filter(Boolean);
     return `waiting for a callback (${limits.join(", ")})`;
   }
-  if (update.ChainedInvokeOptions?.FunctionName) return `invoking ${update.ChainedInvokeOptions.FunctionName}`;
+  if (update.ChainedInvokeOptions?.FunctionName)
+    return `invoking ${update.ChainedInvokeOptions.FunctionName}`;
   return undefined;
 }
 
@@ -188,10 +201,14 @@ function outsideDetail(operation: WireOperation): string | undefined {
     if (error) return errorText(error);
   }
   if (operation.Type === "STEP" && operation.Status === "READY") return "retry timer fired";
-  const error = operation.StepDetails?.Error ?? operation.ChainedInvokeDetails?.Error ?? operation.ContextDetails?.Error;
+  const error =
+    operation.StepDetails?.Error ?? operation.ChainedInvokeDetails?.Error ?? operation.ContextDetails?.Error;
   return error ? errorText(error) : undefined;
 }
 
-function errorText(error: { ErrorType?: string; ErrorMessage?: string } | undefined, attempt?: number): string {
+function errorText(
+  error: { ErrorType?: string; ErrorMessage?: string } | undefined,
+  attempt?: number,
+): string {
   return formatError({ type: error?.ErrorType, message: error?.ErrorMessage }, attempt);
 }

@@ -25,7 +25,8 @@ export function outputKey(pattern: string): string {
  */
 export function deployedFunctionArn(pattern: string, file: string = OUTPUTS_FILE): string {
   const howToDeploy = "Deploy the stack (pnpm run deploy) or pass --function <name:alias or ARN>.";
-  if (!existsSync(file)) throw new NotDeployedError(`No deployed stack found: ${file} does not exist. ${howToDeploy}`);
+  if (!existsSync(file))
+    throw new NotDeployedError(`No deployed stack found: ${file} does not exist. ${howToDeploy}`);
   let outputs: unknown;
   try {
     outputs = JSON.parse(readFileSync(file, "utf8"));
@@ -33,13 +34,20 @@ export function deployedFunctionArn(pattern: string, file: string = OUTPUTS_FILE
     throw new NotDeployedError(`${file} is not valid JSON (${(error as Error).message}). ${howToDeploy}`);
   }
   const key = outputKey(pattern);
-  const found = Object.entries(typeof outputs === "object" && outputs !== null ? outputs : {}).flatMap(([stack, values]) => {
-    const value = (values as Record<string, unknown> | null)?.[key];
-    return typeof value === "string" ? [{ stack, value }] : [];
-  });
-  if (found.length === 0) throw new NotDeployedError(`${file} has no ${key}: the deployed stack does not include ${pattern}. ${howToDeploy}`);
+  const found = Object.entries(typeof outputs === "object" && outputs !== null ? outputs : {}).flatMap(
+    ([stack, values]) => {
+      const value = (values as Record<string, unknown> | null)?.[key];
+      return typeof value === "string" ? [{ stack, value }] : [];
+    },
+  );
+  if (found.length === 0)
+    throw new NotDeployedError(
+      `${file} has no ${key}: the deployed stack does not include ${pattern}. ${howToDeploy}`,
+    );
   if (found.length > 1) {
-    throw new NotDeployedError(`${file} has ${key} in several stacks (${found.map((f) => f.stack).join(", ")}): pass --function to choose.`);
+    throw new NotDeployedError(
+      `${file} has ${key} in several stacks (${found.map((f) => f.stack).join(", ")}): pass --function to choose.`,
+    );
   }
   return found[0]!.value;
 }

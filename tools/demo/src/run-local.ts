@@ -1,5 +1,9 @@
 import type { Event } from "@aws-sdk/client-lambda";
-import { LocalDurableTestRunner, WaitingOperationStatus, type DurableOperation } from "@aws/durable-execution-sdk-js-testing";
+import {
+  LocalDurableTestRunner,
+  WaitingOperationStatus,
+  type DurableOperation,
+} from "@aws/durable-execution-sdk-js-testing";
 import { RunObserver } from "./observer";
 import { describeReply, type DemoActor, type DemoReply, type DemoScenario } from "./scenario";
 import type { TimelineEvent, TimelineSummary } from "./timeline";
@@ -67,7 +71,11 @@ export async function runLocally(
   }
 }
 
-async function playActor(runner: LocalDurableTestRunner, actor: DemoActor, observer: RunObserver): Promise<void> {
+async function playActor(
+  runner: LocalDurableTestRunner,
+  actor: DemoActor,
+  observer: RunObserver,
+): Promise<void> {
   if (actor.afterOperation) {
     await runner.getOperation(actor.afterOperation).waitForData(WaitingOperationStatus.STARTED);
   }
@@ -76,16 +84,25 @@ async function playActor(runner: LocalDurableTestRunner, actor: DemoActor, obser
     actor.waitFor === "STARTED" ? WaitingOperationStatus.STARTED : WaitingOperationStatus.SUBMITTED,
   );
   for (const reply of actor.replies) {
-    observer.push({ kind: "actor", at: observer.now(), role: actor.role, action: describeReply(reply, actor.operation) });
+    observer.push({
+      kind: "actor",
+      at: observer.now(),
+      role: actor.role,
+      action: describeReply(reply, actor.operation),
+    });
     await sendReply(operation, reply);
   }
 }
 
-
 function sendReply(operation: DurableOperation, reply: DemoReply) {
   if ("heartbeat" in reply) return operation.sendCallbackHeartbeat();
   if ("fail" in reply) {
-    return operation.sendCallbackFailure({ ErrorMessage: reply.fail.message, ErrorType: reply.fail.type ?? "Rejected" });
+    return operation.sendCallbackFailure({
+      ErrorMessage: reply.fail.message,
+      ErrorType: reply.fail.type ?? "Rejected",
+    });
   }
-  return operation.sendCallbackSuccess(typeof reply.succeed === "string" ? reply.succeed : JSON.stringify(reply.succeed));
+  return operation.sendCallbackSuccess(
+    typeof reply.succeed === "string" ? reply.succeed : JSON.stringify(reply.succeed),
+  );
 }

@@ -47,7 +47,9 @@ const patternsDir = path.join(repoRoot, "patterns");
 export function listPatterns(): string[] {
   if (!existsSync(patternsDir)) return [];
   return readdirSync(patternsDir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(path.join(patternsDir, entry.name, "src", "demo.ts")))
+    .filter(
+      (entry) => entry.isDirectory() && existsSync(path.join(patternsDir, entry.name, "src", "demo.ts")),
+    )
     .map((entry) => entry.name)
     .sort();
 }
@@ -65,8 +67,12 @@ export async function loadScenario(pattern: string): Promise<DemoScenario> {
   const loaded = (await import(modulePath)) as { demo?: unknown; default?: { demo?: unknown } };
   const parsed = DemoScenario.safeParse(loaded.demo ?? loaded.default?.demo);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "demo"}: ${issue.message}`);
-    throw new Error(`patterns/${pattern}/src/demo.ts does not export a valid \`demo\`: ${problems.join("; ")}`);
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join(".") || "demo"}: ${issue.message}`,
+    );
+    throw new Error(
+      `patterns/${pattern}/src/demo.ts does not export a valid \`demo\`: ${problems.join("; ")}`,
+    );
   }
   return parsed.data;
 }

@@ -4,7 +4,8 @@ import type { OperationChange, OperationRef, TimelineEvent } from "./timeline";
  * The timeline folded per operation and per invocation: when each started and ended, how it ended, how
  * many attempts it took. The HTML view draws it and the doctor reasons about it.
  */
-export type OperationStatus = "STARTED" | "PENDING" | "READY" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "CANCELLED" | "STOPPED";
+export type OperationStatus =
+  "STARTED" | "PENDING" | "READY" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "CANCELLED" | "STOPPED";
 
 export interface OperationSpan {
   ref: OperationRef;
@@ -59,7 +60,13 @@ const STATUS: Record<OperationChange, OperationStatus> = {
   stopped: "STOPPED",
 };
 
-export const FINISHED: ReadonlySet<OperationStatus> = new Set(["SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED", "STOPPED"]);
+export const FINISHED: ReadonlySet<OperationStatus> = new Set([
+  "SUCCEEDED",
+  "FAILED",
+  "TIMED_OUT",
+  "CANCELLED",
+  "STOPPED",
+]);
 
 export function toExecutionView(events: TimelineEvent[]): ExecutionView {
   const view: ExecutionView = { status: "RUNNING", operations: [], invocations: [], actors: [] };
@@ -71,7 +78,10 @@ export function toExecutionView(events: TimelineEvent[]): ExecutionView {
         view.invocations.push({ number: event.invocation, start: event.at });
         break;
       case "invocation-end": {
-        const invocation = view.invocations.find((i) => i.number === event.invocation) ?? { number: event.invocation, start: event.at };
+        const invocation = view.invocations.find((i) => i.number === event.invocation) ?? {
+          number: event.invocation,
+          start: event.at,
+        };
         if (!view.invocations.includes(invocation)) view.invocations.push(invocation);
         invocation.end = event.at;
         invocation.status = event.status;
@@ -92,7 +102,14 @@ export function toExecutionView(events: TimelineEvent[]): ExecutionView {
         const start = facts.startedAt ?? event.at;
         let span = spans.get(event.operation.id);
         if (!span) {
-          span = { ref: event.operation, start, since: start, status: STATUS[event.change], attempts: 1, retries: [] };
+          span = {
+            ref: event.operation,
+            start,
+            since: start,
+            status: STATUS[event.change],
+            attempts: 1,
+            retries: [],
+          };
           spans.set(event.operation.id, span);
           view.operations.push(span);
         }
@@ -100,15 +117,23 @@ export function toExecutionView(events: TimelineEvent[]): ExecutionView {
         if (status === "STARTED" || span.status === "PENDING" || span.status === "READY") span.since = start;
         span.status = status;
         if (FINISHED.has(status)) span.end = event.at;
-        if (event.change === "retrying") span.retries.push(event.detail === undefined ? { at: event.at } : { at: event.at, detail: event.detail });
-        span.attempts = Math.max(span.attempts, facts.attempt ?? 0, span.retries.length + (status === "PENDING" ? 0 : 1));
+        if (event.change === "retrying")
+          span.retries.push(
+            event.detail === undefined ? { at: event.at } : { at: event.at, detail: event.detail },
+          );
+        span.attempts = Math.max(
+          span.attempts,
+          facts.attempt ?? 0,
+          span.retries.length + (status === "PENDING" ? 0 : 1),
+        );
         if (facts.error) span.error = facts.error;
         if (facts.callbackId) span.callbackId = facts.callbackId;
         if (facts.timeoutSeconds) span.timeoutSeconds = facts.timeoutSeconds;
         if (facts.heartbeatTimeoutSeconds) span.heartbeatTimeoutSeconds = facts.heartbeatTimeoutSeconds;
         if (facts.scheduledEnd) span.scheduledEnd = facts.scheduledEnd;
         if (facts.functionName) span.functionName = facts.functionName;
-        if (facts.nextAttemptDelaySeconds !== undefined) span.nextAttemptAt = new Date(event.at.getTime() + facts.nextAttemptDelaySeconds * 1000);
+        if (facts.nextAttemptDelaySeconds !== undefined)
+          span.nextAttemptAt = new Date(event.at.getTime() + facts.nextAttemptDelaySeconds * 1000);
         break;
       }
     }
@@ -125,5 +150,7 @@ export function durationMs(span: OperationSpan, now: Date): number {
 export function displayName(span: OperationSpan, view: ExecutionView): string {
   if (span.ref.name) return span.ref.name;
   const parent = view.operations.find((other) => other.ref.id === span.ref.parentId);
-  return parent?.ref.name ? `${parent.ref.name} (${span.ref.type.toLowerCase()})` : `(${span.ref.type.toLowerCase()} ${span.ref.id})`;
+  return parent?.ref.name
+    ? `${parent.ref.name} (${span.ref.type.toLowerCase()})`
+    : `(${span.ref.type.toLowerCase()} ${span.ref.id})`;
 }

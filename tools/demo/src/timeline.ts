@@ -33,21 +33,27 @@ export interface OperationFacts {
 }
 
 export type OperationChange =
-  | "started"
-  | "succeeded"
-  | "failed"
-  | "retrying"
-  | "ready"
-  | "timed-out"
-  | "cancelled"
-  | "stopped";
+  "started" | "succeeded" | "failed" | "retrying" | "ready" | "timed-out" | "cancelled" | "stopped";
 
 export type TimelineEvent =
   | { kind: "invocation-start"; at: Date; invocation: number; replaying: number }
   | { kind: "invocation-end"; at: Date; invocation: number; status: string; error?: string }
-  | { kind: "operation"; at: Date; operation: OperationRef; change: OperationChange; detail?: string; facts?: OperationFacts }
+  | {
+      kind: "operation";
+      at: Date;
+      operation: OperationRef;
+      change: OperationChange;
+      detail?: string;
+      facts?: OperationFacts;
+    }
   | { kind: "actor"; at: Date; role: string; action: string }
-  | { kind: "execution-end"; at: Date; status: string; result?: unknown; error?: { type?: string; message?: string } };
+  | {
+      kind: "execution-end";
+      at: Date;
+      status: string;
+      result?: unknown;
+      error?: { type?: string; message?: string };
+    };
 
 export interface TimelineSummary {
   status: string;
@@ -143,7 +149,13 @@ export function renderEvent(event: TimelineEvent, startedAt: Date, tookMs?: numb
   }
 }
 
-const ENDINGS: ReadonlySet<OperationChange> = new Set(["succeeded", "failed", "timed-out", "cancelled", "stopped"]);
+const ENDINGS: ReadonlySet<OperationChange> = new Set([
+  "succeeded",
+  "failed",
+  "timed-out",
+  "cancelled",
+  "stopped",
+]);
 
 /**
  * Renders a timeline one event at a time (live, or all at once): times relative to the first event, and

@@ -51,5 +51,7 @@ describe.each(listPatterns())("pnpm demo %s", (pattern) => {
 it("exits 1 and shows the error when the execution fails", async () => {
   const { code, output } = await runDemo("steps", "--event", `${__dirname}/fixtures/bad-order.json`);
   expect(code).toBe(1);
-  expect(output).toContain("✘ execution FAILED: InvalidOrderError: Invalid order: orderId must be 3-64 letters");
+  expect(output).toContain(
+    "✘ execution FAILED: InvalidOrderError: Invalid order: orderId must be 3-64 letters",
+  );
 });

@@ -12,9 +12,13 @@ describe("a history becomes the same timeline the local demo prints", () => {
     expect(text[0]).toMatch(/^\+0ms\s+▶ invocation 1$/);
     expect(text).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/reserve-stock\s+step\s+↻ retrying: attempt 1 failed \(inventory is unavailable \(503\)\), next attempt in 1s$/),
+        expect.stringMatching(
+          /reserve-stock\s+step\s+↻ retrying: attempt 1 failed \(inventory is unavailable \(503\)\), next attempt in 1s$/,
+        ),
         expect.stringMatching(/⏸ invocation 1 suspended/),
-        expect.stringMatching(/▶ invocation 2: the handler runs again from the top and replays 1 checkpointed operation$/),
+        expect.stringMatching(
+          /▶ invocation 2: the handler runs again from the top and replays 1 checkpointed operation$/,
+        ),
         expect.stringMatching(/reserve-stock\s+step\s+✓ succeeded: attempt 2/),
         expect.stringMatching(/wait-before-review-request\s+wait\s+· started: waiting 3d$/),
         expect.stringMatching(/wait-before-review-request\s+wait\s+✓ succeeded: timer fired \(took \d+ms\)$/),
@@ -26,14 +30,22 @@ describe("a history becomes the same timeline the local demo prints", () => {
     // Start and end of a step in adjacent events print as one line, as in the local demo.
     expect(text.filter((line) => line.includes("charge-payment"))).toHaveLength(1);
     expect(timeline.filter((event) => event.kind === "invocation-start")).toHaveLength(3);
-    expect(timeline.at(-1)).toMatchObject({ kind: "execution-end", status: "SUCCEEDED", result: { status: "FULFILLED" } });
+    expect(timeline.at(-1)).toMatchObject({
+      kind: "execution-end",
+      status: "SUCCEEDED",
+      result: { status: "FULFILLED" },
+    });
   });
 
   it("failed after retries: each attempt, then the final failure and the execution's error", () => {
     const timeline = historyToTimeline(loadFixture("failed-after-retries"));
     const view = toExecutionView(timeline);
     const step = view.operations.find((span) => span.ref.name === "reserve-stock")!;
-    expect(step).toMatchObject({ status: "FAILED", attempts: 4, error: { type: "TransientServiceError", message: "inventory is unavailable (503)" } });
+    expect(step).toMatchObject({
+      status: "FAILED",
+      attempts: 4,
+      error: { type: "TransientServiceError", message: "inventory is unavailable (503)" },
+    });
     expect(step.retries).toHaveLength(3);
     expect(view).toMatchObject({ status: "FAILED", error: { type: "StepError" } });
     expect(view.invocations.map((invocation) => invocation.status)).toEqual(["PENDING", "PENDING", "FAILED"]);
@@ -53,10 +65,16 @@ describe("a history becomes the same timeline the local demo prints", () => {
     const text = lines(historyToTimeline(loadFixture("escalated-after-heartbeat-timeout")));
     expect(text).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/\(callback\)\s+callback\s+· started: waiting for a callback \(times out after 4s, heartbeat every 1s\)$/),
+        expect.stringMatching(
+          /\(callback\)\s+callback\s+· started: waiting for a callback \(times out after 4s, heartbeat every 1s\)$/,
+        ),
         expect.stringMatching(/\(callback\)\s+callback\s+⏱ timed-out: Callback timed out on heartbeat/),
-        expect.stringMatching(/ask-manager\s+wait for callback\s+✗ failed: CallbackTimeoutError: Callback timed out on heartbeat/),
-        expect.stringMatching(/poll-fulfilment\s+wait for condition\s+↻ retrying: attempt 1 asked to poll again/),
+        expect.stringMatching(
+          /ask-manager\s+wait for callback\s+✗ failed: CallbackTimeoutError: Callback timed out on heartbeat/,
+        ),
+        expect.stringMatching(
+          /poll-fulfilment\s+wait for condition\s+↻ retrying: attempt 1 asked to poll again/,
+        ),
       ]),
     );
   });

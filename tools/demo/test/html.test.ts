@@ -20,7 +20,9 @@ describe("the HTML timeline", () => {
     expect(count(html, /<g class="op"/)).toBe(16);
     expect(count(html, /<rect class="invocation"/)).toBe(4);
     // The callback of ask-manager sits one level under it, right after it.
-    expect(html).toMatch(/data-name="ask-manager" data-status="FAILED" data-depth="0">[\s\S]*?<\/g>\n<g class="op" data-name="\(callback\)" data-status="TIMED_OUT" data-depth="1">/);
+    expect(html).toMatch(
+      /data-name="ask-manager" data-status="FAILED" data-depth="0">[\s\S]*?<\/g>\n<g class="op" data-name="\(callback\)" data-status="TIMED_OUT" data-depth="1">/,
+    );
     expect(html).toMatch(/class="axis break-label"[^>]*>⋯ \d+(ms|s) ⋯/); // idle stretches are squeezed and labelled
   });
 
@@ -43,7 +45,14 @@ describe("the HTML timeline", () => {
     expect(html).not.toMatch(/<script|<link|src=|href=|url\(|@import/i);
     expect(html.match(/https?:\/\/[^"]+/g)).toEqual(["http://www.w3.org/2000/svg"]);
     const hostile = renderHtml(
-      [{ kind: "operation", at: new Date(0), operation: { id: "1", name: '<img src=x onerror="1">', type: "STEP", depth: 0 }, change: "succeeded" }],
+      [
+        {
+          kind: "operation",
+          at: new Date(0),
+          operation: { id: "1", name: '<img src=x onerror="1">', type: "STEP", depth: 0 },
+          change: "succeeded",
+        },
+      ],
       "<b>",
     );
     expect(hostile).not.toContain("<img");
@@ -54,7 +63,10 @@ describe("the HTML timeline", () => {
 // CI installs Debian's chromium (.ci/run); elsewhere this part is skipped, and says so.
 const CHROMIUM = "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.warn(`Skipping the headless Chromium rendering test: ${CHROMIUM} is absent (apt-get install -y chromium).`);
+if (!haveChromium)
+  console.warn(
+    `Skipping the headless Chromium rendering test: ${CHROMIUM} is absent (apt-get install -y chromium).`,
+  );
 
 (haveChromium ? describe : describe.skip)("rendered in headless Chromium", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "timeline-html-"));
@@ -95,7 +107,11 @@ if (!haveChromium) console.warn(`Skipping the headless Chromium rendering test: 
     expect([image.width, image.height]).toEqual([1240, 700]);
     const near = (x: number, y: number, [r, g, b]: number[]) => {
       const i = (y * image.width + x) * 4;
-      return Math.abs(image.data[i]! - r!) < 16 && Math.abs(image.data[i + 1]! - g!) < 16 && Math.abs(image.data[i + 2]! - b!) < 16;
+      return (
+        Math.abs(image.data[i]! - r!) < 16 &&
+        Math.abs(image.data[i + 1]! - g!) < 16 &&
+        Math.abs(image.data[i + 2]! - b!) < 16
+      );
     };
     const countPixels = (color: number[], fromX: number, toX: number) => {
       let n = 0;

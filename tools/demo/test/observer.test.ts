@@ -16,7 +16,13 @@ it("turns a run's checkpoints into a timeline: retries, waits, callbacks, invoca
         if (calls === 1) throw new Error("503 busy");
         return "ok";
       },
-      { retryStrategy: createRetryStrategy({ maxAttempts: 2, initialDelay: { seconds: 2 }, jitter: JitterStrategy.NONE }) },
+      {
+        retryStrategy: createRetryStrategy({
+          maxAttempts: 2,
+          initialDelay: { seconds: 2 },
+          jitter: JitterStrategy.NONE,
+        }),
+      },
     );
     await context.wait("cool-off", { days: 3 });
     return context.waitForCallback("approval", async () => undefined, { timeout: { hours: 1 } });

@@ -28,20 +28,29 @@ describe("renderEvent", () => {
       },
       start,
     );
-    expect(line).toMatch(/^\+3d\s+create-shipment\s+step\s+↻ retrying: attempt 1 failed \(503\), next attempt in 2s$/);
+    expect(line).toMatch(
+      /^\+3d\s+create-shipment\s+step\s+↻ retrying: attempt 1 failed \(503\), next attempt in 2s$/,
+    );
     expect(line.indexOf("create-shipment")).toBe(10 + 4); // two levels of indentation
   });
 
   it("names unnamed operations by their kind", () => {
     const line = renderEvent(
-      { kind: "operation", at, operation: { id: "2", type: "CALLBACK", subType: "Callback", depth: 1 }, change: "started" },
+      {
+        kind: "operation",
+        at,
+        operation: { id: "2", type: "CALLBACK", subType: "Callback", depth: 1 },
+        change: "started",
+      },
       start,
     );
     expect(line).toContain("(callback)");
   });
 
   it("explains suspension and replay", () => {
-    expect(renderEvent({ kind: "invocation-end", at, invocation: 1, status: "PENDING" }, start)).toContain("suspended");
+    expect(renderEvent({ kind: "invocation-end", at, invocation: 1, status: "PENDING" }, start)).toContain(
+      "suspended",
+    );
     expect(renderEvent({ kind: "invocation-start", at, invocation: 2, replaying: 6 }, start)).toContain(
       "replays 6 checkpointed operations",
     );
@@ -49,7 +58,14 @@ describe("renderEvent", () => {
 
   it("summarises a run", () => {
     expect(
-      renderSummary({ status: "SUCCEEDED", operations: 7, invocations: 3, retries: 1, virtualElapsedMs: 259_202_000, wallMs: 520 }),
+      renderSummary({
+        status: "SUCCEEDED",
+        operations: 7,
+        invocations: 3,
+        retries: 1,
+        virtualElapsedMs: 259_202_000,
+        wallMs: 520,
+      }),
     ).toBe("7 operations checkpointed · 3 invocations · 1 retry · virtual time 3d · wall time 520ms");
   });
 

@@ -45,7 +45,8 @@ export function parseDoctorArgs(argv: string[]): DoctorArgs {
     else args.file = arg;
   }
   if (args.file && args.execution) throw new DoctorUsageError("Give a history file or --execution, not both");
-  if (!args.file && !args.execution) throw new DoctorUsageError(args.functionName ? "--function needs --execution" : "Which execution?");
+  if (!args.file && !args.execution)
+    throw new DoctorUsageError(args.functionName ? "--function needs --execution" : "Which execution?");
   return args;
 }
 
@@ -58,20 +59,30 @@ export interface DoctorIo {
   cwd: string;
 }
 
-const defaultIo = (): DoctorIo => ({ out: console.log, now: () => new Date(), cwd: process.env.INIT_CWD ?? process.cwd() });
+const defaultIo = (): DoctorIo => ({
+  out: console.log,
+  now: () => new Date(),
+  cwd: process.env.INIT_CWD ?? process.cwd(),
+});
 
 /** Exit codes: 0 the doctor ran (whatever the execution's state), 1 it could not reach AWS, 2 usage or unreadable history. */
 export async function doctor(argv: string[], io: DoctorIo = defaultIo()): Promise<number> {
   try {
     const args = parseDoctorArgs(argv);
-    const { events, region, source } = args.file ? readHistoryFile(path.resolve(io.cwd, args.file)) : await fetchLive(args, io);
+    const { events, region, source } = args.file
+      ? readHistoryFile(path.resolve(io.cwd, args.file))
+      : await fetchLive(args, io);
     const timeline = historyToTimeline(events);
     const view = toExecutionView(timeline);
     const now = io.now();
     const diagnosis = diagnose(view, now);
     io.out(`Durable execution doctor: ${source}`);
-    for (const line of renderReport(timeline, view, diagnosis, region ? { now, region } : { now })) io.out(line);
-    if (args.html) io.out(`\nTimeline page: ${writeHtml(path.resolve(io.cwd, args.html), timeline, `Execution ${source}`)}`);
+    for (const line of renderReport(timeline, view, diagnosis, region ? { now, region } : { now }))
+      io.out(line);
+    if (args.html)
+      io.out(
+        `\nTimeline page: ${writeHtml(path.resolve(io.cwd, args.html), timeline, `Execution ${source}`)}`,
+      );
     return 0;
   } catch (error) {
     if (error instanceof DoctorUsageError) {
@@ -106,11 +117,17 @@ function readHistoryFile(file: string): { events: Event[]; source: string; regio
   return { events: document.events, source: file };
 }
 
-async function fetchLive(args: DoctorArgs, io: DoctorIo): Promise<{ events: Event[]; source: string; region?: string }> {
-  const lambda = (io.lambda ?? lambdaFor)(args.execution?.startsWith("arn:") ? args.execution : args.functionName);
+async function fetchLive(
+  args: DoctorArgs,
+  io: DoctorIo,
+): Promise<{ events: Event[]; source: string; region?: string }> {
+  const lambda = (io.lambda ?? lambdaFor)(
+    args.execution?.startsWith("arn:") ? args.execution : args.functionName,
+  );
   const arn = await resolveExecutionArn(lambda, args.execution!, args.functionName);
   const events = await fetchHistory(lambda, arn);
-  if (events.length === 0) throw new AwsProblem(`The history of ${arn} is empty: is the execution still starting?`);
+  if (events.length === 0)
+    throw new AwsProblem(`The history of ${arn} is empty: is the execution still starting?`);
   const region = regionOf(arn);
   return region ? { events, source: arn, region } : { events, source: arn };
 }

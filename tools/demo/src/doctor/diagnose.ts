@@ -74,11 +74,15 @@ function conclude(
   failures: OperationSpan[],
   callbacks: CallbackWait[],
 ): Pick<Diagnosis, "verdict" | "summary" | "nextStep"> {
-  const took = view.start && view.end ? ` in ${formatDuration(view.end.getTime() - view.start.getTime())}` : "";
+  const took =
+    view.start && view.end ? ` in ${formatDuration(view.end.getTime() - view.start.getTime())}` : "";
   const invocations = `${view.invocations.length} invocation${view.invocations.length === 1 ? "" : "s"}`;
   switch (view.status) {
     case "SUCCEEDED": {
-      const notes = leaves(failures).map((span) => `${displayName(span, view)} ${span.status === "TIMED_OUT" ? "timed out" : "failed"} and was handled`);
+      const notes = leaves(failures).map(
+        (span) =>
+          `${displayName(span, view)} ${span.status === "TIMED_OUT" ? "timed out" : "failed"} and was handled`,
+      );
       return {
         verdict: "succeeded",
         summary: `Succeeded${took} over ${invocations}.${notes.length > 0 ? ` Along the way: ${notes.join("; ")}.` : ""}`,
@@ -92,7 +96,8 @@ function conclude(
         return {
           verdict: "failed",
           summary: `Failed${took} before any operation: ${error}.`,
-          nextStep: "The handler threw outside any step (often input validation): fix the input or the code, then start a new execution.",
+          nextStep:
+            "The handler threw outside any step (often input validation): fix the input or the code, then start a new execution.",
         };
       }
       const attempts = cause.attempts > 1 ? ` after ${cause.attempts} attempts` : "";
@@ -111,10 +116,15 @@ function conclude(
       return {
         verdict: "timed-out",
         summary: `Timed out${took}: the execution ran past its execution timeout${unfinished.length > 0 ? ` while ${displayName(unfinished[0]!, view)} had not finished` : ""}.`,
-        nextStep: "Raise the function's durable ExecutionTimeout to cover the longest wait or callback, or shorten them; then start a new execution.",
+        nextStep:
+          "Raise the function's durable ExecutionTimeout to cover the longest wait or callback, or shorten them; then start a new execution.",
       };
     case "STOPPED":
-      return { verdict: "stopped", summary: `Stopped${took}: someone called StopDurableExecution.`, nextStep: "Start a new execution if the work is still needed." };
+      return {
+        verdict: "stopped",
+        summary: `Stopped${took}: someone called StopDurableExecution.`,
+        nextStep: "Start a new execution if the work is still needed.",
+      };
   }
 
   const since = (date: Date) => `${formatDuration(now.getTime() - date.getTime())} ago`;
@@ -125,13 +135,15 @@ function conclude(
       return {
         verdict: "callback-overdue",
         summary: `Waiting on callback ${callback.name}, whose timeout passed ${since(callback.timesOutAt!)}, yet the history records no CallbackTimedOut.`,
-        nextStep: "This history is probably stale: fetch it again (pnpm run doctor --execution <arn>). If it still says so, the execution may have hit its execution timeout.",
+        nextStep:
+          "This history is probably stale: fetch it again (pnpm run doctor --execution <arn>). If it still says so, the execution may have hit its execution timeout.",
       };
     }
     return {
       verdict: "waiting-on-callback",
       summary: `Waiting on callback ${callback.name} since ${since(callback.since)}; ${callback.timesOutAt ? timesOut(callback.timesOutAt, now) : "it has no timeout"}.`,
-      nextStep: "Nothing is broken: the function is suspended until someone completes the callback. Complete or fail it with the commands below.",
+      nextStep:
+        "Nothing is broken: the function is suspended until someone completes the callback. Complete or fail it with the commands below.",
     };
   }
   const wait = unfinished.find((span) => span.ref.type === "WAIT" && span.scheduledEnd);
@@ -140,23 +152,30 @@ function conclude(
       return {
         verdict: "timer-overdue",
         summary: `Wait ${displayName(wait, view)} should have ended ${since(wait.scheduledEnd)} but the history shows no resumption.`,
-        nextStep: "Fetch the history again; if it still says so, look for invocation errors or throttling in the function's logs and metrics.",
+        nextStep:
+          "Fetch the history again; if it still says so, look for invocation errors or throttling in the function's logs and metrics.",
       };
     }
     return {
       verdict: "waiting-on-timer",
       summary: `Sleeping in wait ${displayName(wait, view)} until ${wait.scheduledEnd.toISOString()} (in ${formatDuration(wait.scheduledEnd.getTime() - now.getTime())}).`,
-      nextStep: "Nothing to do: the function is suspended (not billed) and resumes by itself when the timer fires.",
+      nextStep:
+        "Nothing to do: the function is suspended (not billed) and resumes by itself when the timer fires.",
     };
   }
   const retrying = unfinished.find((span) => span.status === "PENDING" || span.status === "READY");
   if (retrying) {
     const next = retrying.nextAttemptAt;
-    const when = next ? (next > now ? ` in ${formatDuration(next.getTime() - now.getTime())} (${next.toISOString()})` : ` (due since ${next.toISOString()})`) : "";
+    const when = next
+      ? next > now
+        ? ` in ${formatDuration(next.getTime() - now.getTime())} (${next.toISOString()})`
+        : ` (due since ${next.toISOString()})`
+      : "";
     return {
       verdict: "retrying-step",
       summary: `${capitalise(kindName(retrying))} ${displayName(retrying, view)} failed attempt ${retrying.attempts}${retrying.error ? ` (${errorText(retrying.error)})` : ""} and runs attempt ${retrying.attempts + 1}${when}.`,
-      nextStep: "Let the retry strategy run; if the fault is permanent, fix the dependency before the attempts run out.",
+      nextStep:
+        "Let the retry strategy run; if the fault is permanent, fix the dependency before the attempts run out.",
     };
   }
   const invoke = unfinished.find((span) => span.ref.type === "CHAINED_INVOKE");
@@ -173,7 +192,8 @@ function conclude(
     summary: running
       ? `Running: step ${displayName(running, view)} started ${since(running.since)} and has not checkpointed a result yet.`
       : `Running: an invocation is in progress (last event ${view.operations.length > 0 ? since(view.operations.at(-1)!.since) : "unknown"}).`,
-    nextStep: "Give it a moment and fetch the history again; a step that runs longer than the function's timeout is retried.",
+    nextStep:
+      "Give it a moment and fetch the history again; a step that runs longer than the function's timeout is retried.",
   };
 }
 
@@ -184,18 +204,25 @@ function leaves(failures: OperationSpan[]): OperationSpan[] {
 
 /** The failure that ended the execution: the earliest leaf. */
 function rootCause(failures: OperationSpan[]): OperationSpan | undefined {
-  return [...leaves(failures)].sort((a, b) => (a.end?.getTime() ?? 0) - (b.end?.getTime() ?? 0))[0] ?? failures[0];
+  return (
+    [...leaves(failures)].sort((a, b) => (a.end?.getTime() ?? 0) - (b.end?.getTime() ?? 0))[0] ?? failures[0]
+  );
 }
 
 function kindName(span: OperationSpan): string {
-  return span.ref.type === "CHAINED_INVOKE" ? "invoke" : span.ref.type === "CONTEXT" ? "context" : span.ref.type.toLowerCase();
+  return span.ref.type === "CHAINED_INVOKE"
+    ? "invoke"
+    : span.ref.type === "CONTEXT"
+      ? "context"
+      : span.ref.type.toLowerCase();
 }
 
 function timesOut(date: Date, now: Date): string {
   const ms = date.getTime() - now.getTime();
-  return ms >= 0 ? `it times out in ${formatDuration(ms)} (${date.toISOString()})` : `it timed out ${formatDuration(-ms)} ago (${date.toISOString()}), the service is about to record it`;
+  return ms >= 0
+    ? `it times out in ${formatDuration(ms)} (${date.toISOString()})`
+    : `it timed out ${formatDuration(-ms)} ago (${date.toISOString()}), the service is about to record it`;
 }
-
 
 function capitalise(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);

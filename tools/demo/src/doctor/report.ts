@@ -12,11 +12,19 @@ export interface ReportContext {
  * The doctor's text: the timeline first (context), then the findings, and last, where the eye lands
  * after the command returns, the one-line diagnosis and the next step.
  */
-export function renderReport(events: TimelineEvent[], view: ExecutionView, diagnosis: Diagnosis, context: ReportContext): string[] {
+export function renderReport(
+  events: TimelineEvent[],
+  view: ExecutionView,
+  diagnosis: Diagnosis,
+  context: ReportContext,
+): string[] {
   const { now } = context;
   const lines: string[] = [];
   const started = view.start ? `started ${view.start.toISOString()}` : "no events yet";
-  lines.push(`Execution: ${view.status} (${started}, ${count(view.operations.length, "operation")}, ${count(view.invocations.length, "invocation")})`, "");
+  lines.push(
+    `Execution: ${view.status} (${started}, ${count(view.operations.length, "operation")}, ${count(view.invocations.length, "invocation")})`,
+    "",
+  );
   lines.push("Timeline", ...TimelinePrinter.render(events).map((line) => `  ${line}`), "");
 
   if (diagnosis.callbacks.length > 0) {
@@ -28,7 +36,9 @@ export function renderReport(events: TimelineEvent[], view: ExecutionView, diagn
     for (const span of diagnosis.unfinished) {
       const since = `since ${span.since.toISOString()} (${formatDuration(now.getTime() - span.since.getTime())} ago)`;
       const until = span.scheduledEnd ? `, until ${span.scheduledEnd.toISOString()}` : "";
-      lines.push(`  ${displayName(span, view).padEnd(36)} ${kindOf(span.ref).padEnd(18)} ${span.status.padEnd(8)} ${since}${until}`);
+      lines.push(
+        `  ${displayName(span, view).padEnd(36)} ${kindOf(span.ref).padEnd(18)} ${span.status.padEnd(8)} ${since}${until}`,
+      );
     }
     lines.push("");
   }
@@ -36,7 +46,9 @@ export function renderReport(events: TimelineEvent[], view: ExecutionView, diagn
     lines.push("Failed operations");
     for (const span of diagnosis.failures) {
       const attempts = span.attempts > 1 ? ` after ${span.attempts} attempts` : "";
-      lines.push(`  ${displayName(span, view).padEnd(36)} ${kindOf(span.ref).padEnd(18)} ${span.status}${attempts}: ${errorText(span.error)}`);
+      lines.push(
+        `  ${displayName(span, view).padEnd(36)} ${kindOf(span.ref).padEnd(18)} ${span.status}${attempts}: ${errorText(span.error)}`,
+      );
     }
     lines.push("");
   }
@@ -44,7 +56,9 @@ export function renderReport(events: TimelineEvent[], view: ExecutionView, diagn
     lines.push("Slowest operations");
     diagnosis.slowest.forEach((span, index) => {
       const running = span.end ? "" : " (not finished)";
-      lines.push(`  ${index + 1}. ${displayName(span, view).padEnd(36)} ${kindOf(span.ref).padEnd(18)} ${formatDuration(durationMs(span, now))}${running}`);
+      lines.push(
+        `  ${index + 1}. ${displayName(span, view).padEnd(36)} ${kindOf(span.ref).padEnd(18)} ${formatDuration(durationMs(span, now))}${running}`,
+      );
     });
     lines.push("");
   }
@@ -53,25 +67,35 @@ export function renderReport(events: TimelineEvent[], view: ExecutionView, diagn
 }
 
 function renderCallback(callback: CallbackWait, { now, region }: ReportContext): string[] {
-  const lines = [`  ${callback.name}: waiting since ${callback.since.toISOString()} (${formatDuration(now.getTime() - callback.since.getTime())} ago)`];
+  const lines = [
+    `  ${callback.name}: waiting since ${callback.since.toISOString()} (${formatDuration(now.getTime() - callback.since.getTime())} ago)`,
+  ];
   if (callback.timesOutAt) {
     const left = callback.timesOutAt.getTime() - now.getTime();
-    lines.push(`  Times out at ${callback.timesOutAt.toISOString()} (${left >= 0 ? `in ${formatDuration(left)}` : `${formatDuration(-left)} ago`})`);
+    lines.push(
+      `  Times out at ${callback.timesOutAt.toISOString()} (${left >= 0 ? `in ${formatDuration(left)}` : `${formatDuration(-left)} ago`})`,
+    );
   } else {
     lines.push("  No timeout: it waits until someone answers or the execution times out");
   }
   if (callback.heartbeatTimeoutSeconds) {
-    lines.push(`  Needs a heartbeat at least every ${formatDuration(callback.heartbeatTimeoutSeconds * 1000)} (it times out sooner without one)`);
+    lines.push(
+      `  Needs a heartbeat at least every ${formatDuration(callback.heartbeatTimeoutSeconds * 1000)} (it times out sooner without one)`,
+    );
   }
   if (!callback.callbackId) {
-    lines.push("  The history does not show its callback id (was it fetched with --no-include-execution-data?)");
+    lines.push(
+      "  The history does not show its callback id (was it fetched with --no-include-execution-data?)",
+    );
     return lines;
   }
   // The operator who runs the doctor owns the execution and needs the whole id to act; logs never get it.
   lines.push(
     "  Callback id (a bearer token: anyone who has it can complete this callback; keep it out of tickets, chat and logs):",
     `    ${callback.callbackId}`,
-    ...callbackCommands(callback.callbackId, region, callback.heartbeatTimeoutSeconds !== undefined).map((line) => `  ${line}`),
+    ...callbackCommands(callback.callbackId, region, callback.heartbeatTimeoutSeconds !== undefined).map(
+      (line) => `  ${line}`,
+    ),
   );
   return lines;
 }
@@ -86,7 +110,10 @@ export function callbackCommands(callbackId: string, region?: string, heartbeat 
     `    aws lambda send-durable-execution-callback-failure${where} --callback-id '${callbackId}' --error '{"ErrorType":"Rejected","ErrorMessage":"Rejected by the operator"}'`,
   ];
   if (heartbeat) {
-    lines.push("Keep it alive (resets the heartbeat timeout):", `    aws lambda send-durable-execution-callback-heartbeat${where} --callback-id '${callbackId}'`);
+    lines.push(
+      "Keep it alive (resets the heartbeat timeout):",
+      `    aws lambda send-durable-execution-callback-heartbeat${where} --callback-id '${callbackId}'`,
+    );
   }
   return lines;
 }
