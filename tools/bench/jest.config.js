@@ -1,9 +1,2 @@
-process.env.AWS_LAMBDA_LOG_LEVEL ??= "WARN";
-
-module.exports = {
-  testEnvironment: "node",
-  roots: ["<rootDir>/test"],
-  testMatch: ["**/*.test.ts"],
-  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.json" }] },
-  testTimeout: 60000,
-};
+// The same Jest setup as the demo runner, whose modules the bench drives.
+module.exports = require("../demo/jest.config.js");
