@@ -57,7 +57,7 @@ async function main(): Promise<number> {
         "status",
         "operations",
         "invocations",
-        "retries",
+        "retries and polls",
         "bytes checkpointed",
         "est. USD per 1M executions",
         "wall (median)",
