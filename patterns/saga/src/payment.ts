@@ -1,6 +1,4 @@
 import {
-  createRetryStrategy,
-  JitterStrategy,
   StepInterruptedError,
   StepSemantics,
   withDurableExecution,
@@ -11,6 +9,7 @@ import {
 import * as z from "zod/mini";
 import { endpoint, ProviderRejectedError, ProviderUnavailableError } from "./deps";
 import { Currency, describeIssues, plainTypeErrors } from "./input";
+import { retryOutages } from "./workflow";
 
 const required = z.string().check(z.minLength(1, "is required"));
 
@@ -70,14 +69,7 @@ export async function chargeForBooking(
   return { chargeId, amountCents: request.amountCents, currency: request.currency };
 }
 
-const retryGatewayUnavailable = createRetryStrategy({
-  maxAttempts: 3,
-  initialDelay: { seconds: 1 },
-  maxDelay: { seconds: 10 },
-  backoffRate: 2,
-  jitter: JitterStrategy.FULL,
-  retryableErrorTypes: [ProviderUnavailableError],
-});
+const retryGatewayUnavailable = retryOutages(3, { seconds: 10 });
 
 /**
  * Retry only what the gateway told us it did not do (unavailable, throttled). Never retry an interrupted

@@ -2,6 +2,7 @@ import {
   createRetryStrategy,
   JitterStrategy,
   type DurableContext,
+  type Duration,
   type RetryDecision,
 } from "@aws/durable-execution-sdk-js";
 import {
@@ -351,64 +352,34 @@ export class ConfigurationError extends Error {
   override readonly name = "ConfigurationError";
 }
 
-// Forward steps: a few quick retries of an outage; a rejection is final.
-export const retryUnavailable = createRetryStrategy({
-  maxAttempts: 3,
-  initialDelay: { seconds: 1 },
-  maxDelay: { seconds: 10 },
-  backoffRate: 2,
-  jitter: JitterStrategy.FULL,
-  retryableErrorTypes: [ProviderUnavailableError],
-});
+/**
+ * Each call gets its own retry strategy, all of one kind: an outage (ProviderUnavailableError) is retried with
+ * exponential backoff from 1 s and full jitter, up to a cap; a rejection is final.
+ */
+export function retryOutages(maxAttempts: number, maxDelay: Duration = { minutes: 5 }) {
+  return createRetryStrategy({
+    maxAttempts,
+    initialDelay: { seconds: 1 },
+    maxDelay,
+    backoffRate: 2,
+    jitter: JitterStrategy.FULL,
+    retryableErrorTypes: [ProviderUnavailableError],
+  });
+}
 
+// Forward steps: a few quick retries of an outage.
+export const retryUnavailable = retryOutages(3, { seconds: 10 });
 // The car gives up sooner: it is optional, and the breaker remembers the outage for the next bookings.
-export const retryCarUnavailable = createRetryStrategy({
-  maxAttempts: 2,
-  initialDelay: { seconds: 1 },
-  retryableErrorTypes: [ProviderUnavailableError],
-});
-
+export const retryCarUnavailable = retryOutages(2);
 // Compensations are more patient than forward steps: giving up leaves a real reservation or a real charge
-// behind. Each has its own, matched to its provider. A rejection (past the cancellation deadline) is final.
-export const cancelFlightRetry = createRetryStrategy({
-  maxAttempts: 8,
-  initialDelay: { seconds: 1 },
-  maxDelay: { minutes: 2 },
-  backoffRate: 2,
-  jitter: JitterStrategy.FULL,
-  retryableErrorTypes: [ProviderUnavailableError],
-});
-export const cancelHotelRetry = createRetryStrategy({
-  maxAttempts: 6,
-  initialDelay: { seconds: 1 },
-  maxDelay: { minutes: 1 },
-  backoffRate: 2,
-  jitter: JitterStrategy.FULL,
-  retryableErrorTypes: [ProviderUnavailableError],
-});
-export const cancelCarRetry = createRetryStrategy({
-  maxAttempts: 4,
-  initialDelay: { seconds: 1 },
-  maxDelay: { seconds: 30 },
-  backoffRate: 2,
-  jitter: JitterStrategy.FULL,
-  retryableErrorTypes: [ProviderUnavailableError],
-});
+// behind. Each is matched to its provider. A rejection (past the cancellation deadline) is final.
+export const cancelFlightRetry = retryOutages(8, { minutes: 2 });
+export const cancelHotelRetry = retryOutages(6, { minutes: 1 });
+export const cancelCarRetry = retryOutages(4, { seconds: 30 });
 /** Money: the most patient, and a refund with its idempotency key is safe to repeat (at least once). */
-export const refundRetry = createRetryStrategy({
-  maxAttempts: 10,
-  initialDelay: { seconds: 1 },
-  maxDelay: { minutes: 5 },
-  backoffRate: 2,
-  jitter: JitterStrategy.FULL,
-  retryableErrorTypes: [ProviderUnavailableError],
-});
-const retryUnavailablePatiently = createRetryStrategy({
-  maxAttempts: 10,
-  initialDelay: { seconds: 1 },
-  maxDelay: { minutes: 5 },
-  retryableErrorTypes: [ProviderUnavailableError],
-});
+export const refundRetry = retryOutages(10);
+// Telling operations what could not be undone must not be lost either.
+const retryUnavailablePatiently = retryOutages(10);
 const retryStaleRecord = createRetryStrategy({
   maxAttempts: 5,
   initialDelay: { seconds: 1 },
