@@ -1,0 +1,21 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+// Patterns are self-contained, so each carries its own copy of the test helpers below. Copies drift; this keeps
+// them identical to the steps pattern's, so a fix made in one place is made in all (copy it over, then commit).
+const root = path.resolve(__dirname, "../../..");
+const SHARED_TEST_FILES = ["test/golden-history.ts", "test/target.ts", "test/target.test.ts"];
+const patterns = fs
+  .readdirSync(path.join(root, "patterns"))
+  .filter((name) => name !== "steps" && fs.existsSync(path.join(root, "patterns", name, "package.json")));
+
+it("finds the patterns that carry the copies", () => {
+  expect(patterns.length).toBeGreaterThanOrEqual(4);
+});
+
+describe.each(SHARED_TEST_FILES)("%s", (file) => {
+  const original = fs.readFileSync(path.join(root, "patterns", "steps", file), "utf8");
+  it.each(patterns)("is the same in patterns/%s as in patterns/steps", (pattern) => {
+    expect(fs.readFileSync(path.join(root, "patterns", pattern, file), "utf8")).toBe(original);
+  });
+});
