@@ -1,5 +1,9 @@
 import { readFileSync } from "node:fs";
 import noConsoleInWorkflow from "./lib/rules/no-console-in-workflow.js";
+import noFloatingOperation from "./lib/rules/no-floating-operation.js";
+import noGlobalPromiseCombinator from "./lib/rules/no-global-promise-combinator.js";
+import noNonDurableAwait from "./lib/rules/no-non-durable-await.js";
+import noTimerInWorkflow from "./lib/rules/no-timer-in-workflow.js";
 import noNonDeterministicOutsideStep from "./lib/rules/no-non-deterministic-outside-step.js";
 import noOperationByIndex from "./lib/rules/no-operation-by-index.js";
 import noOuterMutationInStep from "./lib/rules/no-outer-mutation-in-step.js";
@@ -26,6 +30,10 @@ const plugin = {
     "no-console-in-workflow": noConsoleInWorkflow,
     "require-operation-name": requireOperationName,
     "no-operation-by-index": noOperationByIndex,
+    "no-non-durable-await": noNonDurableAwait,
+    "no-timer-in-workflow": noTimerInWorkflow,
+    "no-global-promise-combinator": noGlobalPromiseCombinator,
+    "no-floating-operation": noFloatingOperation,
   },
   configs: {},
 };

@@ -21,6 +21,8 @@
  *   function, and code that no durable function encloses (module scope, deps.ts, demo.ts), is not workflow code.
  */
 
+import { isDurableContextType, typeServices } from "./types.js";
+
 export const OPERATION_METHODS = new Set([
   "step",
   "wait",
@@ -80,7 +82,7 @@ export function isGlobal(sourceCode, node, name) {
   return !variable || variable.defs.length === 0;
 }
 
-function isDurableContextType(annotation) {
+function isDurableContextAnnotation(annotation) {
   const type = annotation?.typeAnnotation;
   if (!type || type.type !== "TSTypeReference") return false;
   const typeName = type.typeName;
@@ -98,8 +100,9 @@ function parameterIdentifier(param) {
 }
 
 export class DurableModel {
-  constructor(sourceCode) {
+  constructor(sourceCode, types) {
     this.sourceCode = sourceCode;
+    this.types = types;
     this.roles = new WeakMap();
   }
 
@@ -107,7 +110,11 @@ export class DurableModel {
   isContextParameter(fn, index) {
     const id = parameterIdentifier(fn.params[index] ?? {});
     if (!id) return false;
-    if (id.typeAnnotation) return isDurableContextType(id.typeAnnotation);
+    if (id.typeAnnotation) {
+      if (isDurableContextAnnotation(id.typeAnnotation)) return true;
+      // With type information, an alias of DurableContext (`type Ctx = DurableContext`) counts too.
+      return this.types ? isDurableContextType(this.types.typeOf(id)) : false;
+    }
     const role = this.roleOf(fn);
     return (role.kind === "child" && index === 0) || (role.kind === "handler" && index === 1);
   }
@@ -133,6 +140,16 @@ export class DurableModel {
     if (node?.type !== "Identifier") return undefined;
     const variable = findVariable(this.sourceCode, node);
     return this.isContextVariable(variable) ? variable : undefined;
+  }
+
+  /**
+   * Is the expression a durable context: a context variable (syntax), or, with type information, any expression
+   * whose type is `DurableContext` (`this.ctx`, `deps.context`).
+   */
+  isContextValue(node) {
+    if (!node) return false;
+    if (this.contextVariable(node)) return true;
+    return this.types ? isDurableContextType(this.types.typeOf(node)) : false;
   }
 
   /**
@@ -242,10 +259,72 @@ export function durableModel(context) {
   const sourceCode = context.sourceCode;
   let model = models.get(sourceCode);
   if (!model) {
-    model = new DurableModel(sourceCode);
+    model = new DurableModel(sourceCode, typeServices(context));
     models.set(sourceCode, model);
   }
   return model;
 }
 
 export { propertyName };
+
+const GLOBAL_OBJECTS = new Set(["globalThis", "window", "global", "self"]);
+
+/**
+ * The global an expression stands for, seen through aliases: `Date.now`, `globalThis.Date.now`, `now` after
+ * `const now = Date.now`, `random` after `const { random } = Math`, `C.now` after `const C = Date`,
+ * `Date.now.bind(Date)`. Returns a dotted path ("Date.now", "Math.random", "Date", "setTimeout") or undefined
+ * when the expression is not (an alias of) a global. Only `const` aliases are followed: a `let` may be reassigned.
+ */
+export function globalPath(sourceCode, node, seen = new Set()) {
+  if (!node || seen.has(node)) return undefined;
+  seen.add(node);
+  switch (node.type) {
+    case "Identifier": {
+      const variable = findVariable(sourceCode, node);
+      if (!variable || variable.defs.length === 0) {
+        return GLOBAL_OBJECTS.has(node.name) ? "globalThis" : node.name;
+      }
+      const def = variable.defs[0];
+      if (variable.defs.length !== 1 || def.type !== "Variable" || def.parent?.kind !== "const")
+        return undefined;
+      const declarator = def.node;
+      if (!declarator.init) return undefined;
+      const base = globalPath(sourceCode, declarator.init, seen);
+      if (!base) return undefined;
+      if (declarator.id.type === "Identifier") return base;
+      if (declarator.id.type === "ObjectPattern") {
+        const property = declarator.id.properties.find(
+          (p) =>
+            p.type === "Property" &&
+            (p.value === def.name || (p.value.type === "AssignmentPattern" && p.value.left === def.name)),
+        );
+        const key = property && keyName(property);
+        if (!key) return undefined;
+        return base === "globalThis" ? key : `${base}.${key}`;
+      }
+      return undefined;
+    }
+    case "MemberExpression": {
+      const key = propertyName(node);
+      if (!key) return undefined;
+      const base = globalPath(sourceCode, node.object, seen);
+      if (!base) return undefined;
+      return base === "globalThis" ? key : `${base}.${key}`;
+    }
+    case "CallExpression": {
+      // `Date.now.bind(Date)` is still the clock.
+      if (node.callee.type === "MemberExpression" && propertyName(node.callee) === "bind") {
+        return globalPath(sourceCode, node.callee.object, seen);
+      }
+      return undefined;
+    }
+    case "TSAsExpression":
+    case "TSNonNullExpression":
+    case "TSSatisfiesExpression":
+      return globalPath(sourceCode, node.expression, seen);
+    case "ChainExpression":
+      return globalPath(sourceCode, node.expression, seen);
+    default:
+      return undefined;
+  }
+}

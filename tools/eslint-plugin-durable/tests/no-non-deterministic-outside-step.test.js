@@ -8,6 +8,15 @@ const direct = (...texts) => texts.map(() => ({ messageId: "direct" }));
 
 run("no-non-deterministic-outside-step", rule, {
   valid: [
+    // Clock and ids inside steps, aliases included; retry strategies with jitter.
+    workflow('const now = Date.now;\nconst t = await context.step("read-clock", async () => now());'),
+    workflow(
+      'const { random } = Math;\nawait context.step("s", async () => random(), { retryStrategy: (e, n) => ({ shouldRetry: n < 3, delay: { seconds: Math.ceil(random() * 5) } }) });',
+    ),
+    // A `let` alias may be reassigned to something else: not followed.
+    workflow("let pick = Math.random;\npick = () => 0.5;\nconst p = pick();"),
+    // `new C(x)` with an argument is a fixed date.
+    workflow('const C = Date;\nconst d = new C("2026-01-01");'),
     // Inside a step: runs once per attempt, and the result is checkpointed.
     workflow('const now = await context.step("read-clock", async () => Date.now());'),
     workflow('const id = await context.step("new-id", async () => crypto.randomUUID());'),
@@ -51,6 +60,36 @@ run("no-non-deterministic-outside-step", rule, {
     workflow("channel.send(message);"),
   ],
   invalid: [
+    // The clock and randomness through an alias or globalThis (each reported on the line of the call).
+    {
+      code: workflow("const now = Date.now;\nconst startedAt = now();"),
+      errors: [{ line: 4, message: /^`now\(\)` \(`Date\.now`\) reads the clock outside a step/ }],
+    },
+    {
+      code: workflow(
+        'const { random } = Math;\nif (random() < 0.5) await context.wait("w", { seconds: 1 });',
+      ),
+      errors: [{ line: 4, message: /`random\(\)` \(`Math\.random`\) makes random values/ }],
+    },
+    {
+      code: workflow("const C = Date;\nconst a = new C();\nconst b = C.now();"),
+      errors: [
+        { line: 4, message: /`new C\(\)` \(`Date`\) reads the clock/ },
+        { line: 5, message: /`C\.now\(\)` \(`Date\.now`\)/ },
+      ],
+    },
+    {
+      code: workflow("const t = globalThis.Date.now();\nconst r = globalThis.Math.random();"),
+      errors: [
+        { line: 3, message: /`globalThis\.Date\.now\(\)` \(`Date\.now`\)/ },
+        { line: 4, message: /`globalThis\.Math\.random\(\)` \(`Math\.random`\)/ },
+      ],
+    },
+    {
+      // An alias declared at module scope, called in workflow code; and a bound one.
+      code: `${header}const clock = Date.now.bind(Date);\nexport async function run(event: unknown, context: DurableContext) {\n  const t = clock();\n}`,
+      errors: [{ line: 4, messageId: "direct" }],
+    },
     { code: workflow("const now = new Date();"), errors: direct(1) },
     { code: workflow("const stamp = Date();"), errors: direct(1) },
     {

@@ -1,5 +1,5 @@
 import rule from "../lib/rules/no-outer-mutation-in-step.js";
-import { header, run } from "./rule-tester.js";
+import { header, run, runTyped } from "./rule-tester.js";
 
 const workflow = (body) =>
   `${header}export async function run(event: unknown, context: DurableContext) {\n${body}\n}`;
@@ -8,6 +8,13 @@ const testFile = (body) =>
 
 run("no-outer-mutation-in-step", rule, {
   valid: [
+    // A service reached through a parameter is called, not mutated (deps.store.set above); so through a
+    // destructured parameter property chain.
+    `${header}export async function run(event: unknown, context: DurableContext, deps: { cache: { items: string[] } }) { await context.step("s", async () => deps.cache.items.push("a")); }`,
+    // Building a new object from outer state is not a mutation of it.
+    workflow(
+      'const base = { a: 1 };\nconst next = await context.step("s", async () => Object.assign({}, base, { b: 2 }));',
+    ),
     // Return the value instead.
     workflow('const total = await context.step("sum", async () => items.reduce((a, b) => a + b, 0));'),
     // Variables declared inside the step are the step's own.
@@ -37,6 +44,36 @@ run("no-outer-mutation-in-step", rule, {
     },
   ],
   invalid: [
+    // Mutation through a member chain, Object.assign, delete and computed keys.
+    {
+      code: workflow(
+        'const state = { items: [] as string[] };\nawait context.step("add", async () => {\n  state.items.push("a");\n});',
+      ),
+      errors: [
+        {
+          line: 5,
+          message: /`state` is declared outside this step function and changed with `state\.items\.push\(\)`/,
+        },
+      ],
+    },
+    {
+      code: workflow(
+        'const outer = { n: 0 };\nawait context.step("s", async () => {\n  Object.assign(outer, { n: 1 });\n});',
+      ),
+      errors: [{ line: 5, message: /changed with `Object\.assign\(\)`/ }],
+    },
+    {
+      code: workflow(
+        'const outer: Record<string, number> = { x: 1 };\nawait context.step("s", async () => {\n  delete outer.x;\n});',
+      ),
+      errors: [{ line: 5, message: /changed with `delete`/ }],
+    },
+    {
+      code: workflow(
+        'const outer: Record<string, number> = {};\nconst key = "k";\nawait context.step("s", async () => {\n  outer[key] = 1;\n});',
+      ),
+      errors: [{ line: 6, messageId: "step" }],
+    },
     {
       code: workflow(
         'let total = 0;\nawait context.step("sum", async () => {\n  total = items.length;\n});\nreturn total;',
@@ -127,6 +164,19 @@ run("no-outer-mutation-in-step", rule, {
       ),
       options: [{ variables: "workflow" }],
       errors: [{ messageId: "step" }],
+    },
+  ],
+});
+
+runTyped("no-outer-mutation-in-step", rule, {
+  valid: [
+    // With types: a class of your own behind a local variable is a service the step calls, not local state.
+    `${header}class Store { private m = new Map<string, number>(); set(k: string, v: number) { this.m.set(k, v); } }\nexport async function run(event: unknown, context: DurableContext) { const world = { store: new Store() }; await context.step("save", async () => world.store.set("k", 1)); }`,
+  ],
+  invalid: [
+    {
+      code: `${header}export async function run(event: unknown, context: DurableContext) {\n  const state = { seen: new Set<string>() };\n  await context.step("s", async () => state.seen.add("a"));\n}`,
+      errors: [{ line: 4, messageId: "step" }],
     },
   ],
 });

@@ -1,11 +1,15 @@
 import rule from "../lib/rules/no-parent-context-operation.js";
-import { header, run } from "./rule-tester.js";
+import { header, run, runTyped } from "./rule-tester.js";
 
 const workflow = (body) =>
   `${header}export async function run(event: unknown, context: DurableContext) {\n${body}\n}`;
 
 run("no-parent-context-operation", rule, {
   valid: [
+    // Helpers that take the context, called in workflow code or with the child's own context.
+    `${header}async function ship(c: DurableContext) { await c.step("label", async () => 1); }\nexport async function run(event: unknown, context: DurableContext) { await ship(context); await context.runInChildContext("c", async (child) => ship(child)); }`,
+    // A step may hand its own StepContext to a helper.
+    workflow('await context.step("s", async (stepContext) => log(stepContext, "x"));'),
     // Operations one after the other on the same context.
     workflow(
       'const a = await context.step("a", async () => 1);\nawait context.wait("pause", { seconds: 5 });',
@@ -45,6 +49,26 @@ run("no-parent-context-operation", rule, {
     'import type { Context } from "aws-lambda";\nexport const h = async (event: unknown, context: Context) => { await thing.step("a", async () => context.getRemainingTimeInMillis()); };',
   ],
   invalid: [
+    // The parent context handed to a helper that is called inside a step: an operation inside a step, one call away.
+    {
+      code: `${header}async function ship(c: DurableContext) { await c.step("label", async () => 1); }\nexport async function run(event: unknown, context: DurableContext) {\n  await context.step("outer", async () => {\n    await ship(context);\n  });\n}`,
+      errors: [
+        {
+          line: 5,
+          message:
+            /^`ship\(context\)` hands the durable context `context` to a function called inside a step function/,
+        },
+      ],
+    },
+    {
+      code: workflow('await context.waitForCallback("approval", async (id) => notify(context, id));'),
+      errors: [{ line: 3, messageId: "contextInStep" }],
+    },
+    {
+      // In a child context: the parent's context handed to a helper.
+      code: workflow('await context.runInChildContext("c", async (child) => {\n  await ship(context);\n});'),
+      errors: [{ line: 4, message: /Pass the context this function receives: `child`/ }],
+    },
     {
       code: workflow(
         'await context.step("outer", async () => {\n  await context.step("inner", async () => 1);\n});',
@@ -128,6 +152,19 @@ run("no-parent-context-operation", rule, {
       // The handler given to withDurableExecution, context inferred.
       code: `${header}export const handler = withDurableExecution(async (event, context) => context.step("outer", async () => context.step("inner", async () => 1)));`,
       errors: [{ messageId: "inStep" }],
+    },
+  ],
+});
+
+runTyped("no-parent-context-operation", rule, {
+  valid: [
+    `${header}type Ctx = DurableContext;\nasync function ship(c: Ctx) { await c.step("label", async () => 1); }\nexport async function run(event: unknown, context: Ctx) { await ship(context); }`,
+  ],
+  invalid: [
+    {
+      // With types, a context held in an object is recognised too.
+      code: `${header}async function ship(c: DurableContext) { await c.step("label", async () => 1); }\nexport async function run(event: unknown, context: DurableContext) {\n  const env = { ctx: context };\n  await context.step("outer", async () => ship(env.ctx));\n}`,
+      errors: [{ line: 5, messageId: "contextInStep" }],
     },
   ],
 });

@@ -1,5 +1,6 @@
 import { describe, it } from "node:test";
 import { RuleTester } from "eslint";
+import { fileURLToPath } from "node:url";
 import tseslint from "typescript-eslint";
 
 // RuleTester registers one node:test test per valid and invalid case.
@@ -11,6 +12,22 @@ RuleTester.itOnly = it.only;
 export const ruleTester = new RuleTester({
   languageOptions: { parser: tseslint.parser, ecmaVersion: "latest", sourceType: "module" },
 });
+
+const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
+
+/**
+ * A RuleTester with type information: each case is linted as `fixtures/file.ts` in a program built from
+ * `fixtures/tsconfig.json`, with the real `@aws/durable-execution-sdk-js` types.
+ */
+export const typedRuleTester = new RuleTester({
+  languageOptions: {
+    parser: tseslint.parser,
+    ecmaVersion: "latest",
+    sourceType: "module",
+    parserOptions: { project: "./tsconfig.json", tsconfigRootDir: fixtures },
+  },
+});
+const typedFile = `${fixtures}file.ts`;
 
 /** The imports every snippet starts with, so the code reads like a pattern's workflow.ts. */
 export const header =
@@ -25,4 +42,15 @@ export function run(ruleName, rule, { valid, invalid }) {
     return { ...test, name: code.length > 150 ? `${code.slice(0, 147)}...` : code };
   };
   ruleTester.run(ruleName, rule, { valid: valid.map(named), invalid: invalid.map(named) });
+}
+
+/** The same, with type information (see typedRuleTester); test names start with "[typed]". */
+export function runTyped(ruleName, rule, { valid, invalid }) {
+  const typed = (item) => {
+    const test = typeof item === "string" ? { code: item } : item;
+    const code = test.code.replace(header, "").replace(/\s+/g, " ").trim();
+    const name = test.name ?? (code.length > 140 ? `${code.slice(0, 137)}...` : code);
+    return { ...test, name: `[typed] ${name}`, filename: typedFile };
+  };
+  typedRuleTester.run(`${ruleName} (typed)`, rule, { valid: valid.map(typed), invalid: invalid.map(typed) });
 }

@@ -1,4 +1,24 @@
-import { durableModel, findVariable, isFunctionNode, isGlobal, propertyName } from "../durable-model.js";
+import {
+  durableModel,
+  findVariable,
+  globalPath,
+  isFunctionNode,
+  isGlobal,
+  propertyName,
+} from "../durable-model.js";
+
+/** Globals reached through an alias or `globalThis` (`const now = Date.now`, `globalThis.Math.random()`). */
+const GLOBAL_CALLS = new Map([
+  ["Date", "clock"],
+  ["Date.now", "clock"],
+  ["performance.now", "clock"],
+  ["process.hrtime", "clock"],
+  ["process.hrtime.bigint", "clock"],
+  ["Math.random", "random"],
+  ["crypto.randomUUID", "id"],
+  ["crypto.getRandomValues", "random"],
+  ["fetch", "io"],
+]);
 
 const RANDOM_METHODS = new Set([
   "randomUUID",
@@ -40,7 +60,7 @@ const FIX = {
  */
 function nonDeterminism(sourceCode, node) {
   const callee = node.callee;
-  const text = (s) => ({ text: s });
+  const text = (s, via) => (via ? { text: s, via } : { text: s });
   if (node.type === "NewExpression") {
     if (
       callee.type === "Identifier" &&
@@ -50,9 +70,15 @@ function nonDeterminism(sourceCode, node) {
     ) {
       return { kind: "clock", ...text("new Date()") };
     }
+    // `new C()` after `const C = Date`, `new globalThis.Date()`.
+    if (node.arguments.length === 0 && globalPath(sourceCode, callee) === "Date") {
+      return { kind: "clock", ...text(`new ${sourceCode.getText(callee)}()`, "Date") };
+    }
     return undefined;
   }
   if (node.type !== "CallExpression") return undefined;
+  const aliased = aliasedGlobal(sourceCode, callee);
+  if (aliased) return aliased;
   if (callee.type === "Identifier") {
     const name = callee.name;
     if (name === "Date" && isGlobal(sourceCode, node, "Date")) return { kind: "clock", ...text("Date()") };
@@ -112,6 +138,25 @@ function nonDeterminism(sourceCode, node) {
   return undefined;
 }
 
+/**
+ * A call of a clock, randomness or fetch global through an alias or `globalThis` (`now()` after
+ * `const now = Date.now`, `globalThis.Date.now()`). The plain spellings (`Date.now()`) are left to the checks
+ * below, which word them as written.
+ */
+function aliasedGlobal(sourceCode, callee) {
+  const path = globalPath(sourceCode, callee);
+  const kind = path && GLOBAL_CALLS.get(path);
+  if (!kind) return undefined;
+  const written = sourceCode.getText(callee);
+  if (written === path) return undefined;
+  return { kind, text: `${written}()`, via: path };
+}
+
+/** "`Date.now()`", or "`now()` (`Date.now`)" for an alias. */
+function quoted({ text, via }) {
+  return via ? `\`${text}\` (\`${via}\`)` : `\`${text}\``;
+}
+
 /** `uuid()`, `uuidv4()`, `generateUuid()`: but not `isUuid()`, `parseUuid()`, `validateUUID()`. */
 function looksLikeUuidMaker(name) {
   return /uuid/i.test(name) && !/^(is|validate|parse|format|assert|to|normalize)/i.test(name);
@@ -165,13 +210,13 @@ export default {
         if (node.type === "CallExpression" || node.type === "NewExpression") {
           const direct = nonDeterminism(sourceCode, node);
           if (direct) {
-            found = { ...direct, chain: [direct.text], line: node.loc.start.line };
+            found = { ...direct, chain: [direct], line: node.loc.start.line };
             return;
           }
           const inner = node.type === "CallExpression" ? localFunctionOf(sourceCode, node.callee) : undefined;
           const nested = inner && inner !== fn ? helperFinding(inner, seen) : undefined;
           if (nested) {
-            found = { ...nested, chain: [`${node.callee.name}()`, ...nested.chain] };
+            found = { ...nested, chain: [{ text: `${node.callee.name}()` }, ...nested.chain] };
             return;
           }
         }
@@ -199,7 +244,7 @@ export default {
           node,
           messageId: "direct",
           data: {
-            text: `\`${direct.text}\``,
+            text: quoted(direct),
             what: WHAT[direct.kind],
             fix: FIX[direct.kind],
             io: ioNote(direct.kind),
@@ -221,7 +266,7 @@ export default {
           callText:
             sourceCode.getText(node).length <= 40 ? sourceCode.getText(node) : `${node.callee.name}(...)`,
           what: WHAT[finding.kind],
-          chain: finding.chain.map((part) => `\`${part}\``).join(" calls "),
+          chain: finding.chain.map(quoted).join(" calls "),
           line: String(finding.line),
           io: ioNote(finding.kind),
         },

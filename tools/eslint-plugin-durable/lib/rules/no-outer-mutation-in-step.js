@@ -1,4 +1,16 @@
-import { durableModel, findVariable, isFunctionNode, propertyName } from "../durable-model.js";
+import { durableModel, findVariable, globalPath, isFunctionNode, propertyName } from "../durable-model.js";
+import { isBuiltinCollectionType, isUnknownType } from "../types.js";
+
+/** Calls that change their first argument in place. */
+const MUTATING_FUNCTIONS = new Set([
+  "Object.assign",
+  "Object.defineProperty",
+  "Object.defineProperties",
+  "Object.setPrototypeOf",
+  "Reflect.set",
+  "Reflect.deleteProperty",
+  "Reflect.defineProperty",
+]);
 
 const MUTATING_METHODS = new Set([
   "push",
@@ -87,6 +99,7 @@ export default {
   create(context) {
     const sourceCode = context.sourceCode;
     const model = durableModel(context);
+    const types = model.types;
     const onlyWorkflowVariables = context.options[0]?.variables === "workflow";
 
     function check(node, identifiers, how) {
@@ -125,10 +138,35 @@ export default {
       UpdateExpression(node) {
         check(node, writtenIdentifiers(node.argument), `changed with \`${node.operator}\``);
       },
+      UnaryExpression(node) {
+        if (node.operator !== "delete" || node.argument.type !== "MemberExpression") return;
+        check(node, writtenIdentifiers(node.argument), "changed with `delete`");
+      },
       CallExpression(node) {
+        const path = globalPath(sourceCode, node.callee);
+        if (path && MUTATING_FUNCTIONS.has(path) && node.arguments[0]) {
+          check(node, writtenIdentifiers(node.arguments[0]), `changed with \`${path}()\``);
+          return;
+        }
         const method = propertyName(node.callee);
-        if (!MUTATING_METHODS.has(method) || node.callee.object.type !== "Identifier") return;
-        check(node, [node.callee.object], `changed with \`.${method}()\``);
+        if (!MUTATING_METHODS.has(method)) return;
+        const receiver = node.callee.object;
+        if (receiver.type === "Identifier") {
+          check(node, [receiver], `changed with \`.${method}()\``);
+          return;
+        }
+        // `state.items.push(...)`: local state reached through a member chain. A chain on a parameter or an
+        // import (`deps.store.set(...)`) is a service the step calls, not state of the workflow.
+        const [root] = writtenIdentifiers(receiver);
+        if (!root || receiver.type !== "MemberExpression") return;
+        const def = findVariable(sourceCode, root)?.defs[0];
+        if (def?.type !== "Variable") return;
+        if (types) {
+          // With types, only a built-in Array, Map or Set is local state; a class of your own is a service.
+          const type = types.typeOf(receiver);
+          if (!isUnknownType(type) && !isBuiltinCollectionType(types.checker, type)) return;
+        }
+        check(node, [root], `changed with \`${sourceCode.getText(receiver)}.${method}()\``);
       },
     };
   },

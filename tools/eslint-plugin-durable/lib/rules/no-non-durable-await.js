@@ -1,0 +1,207 @@
+import { durableModel, findVariable, globalPath, isFunctionNode, propertyName } from "../durable-model.js";
+import { isDurablePromiseType, isThenableType, isUnknownType } from "../types.js";
+
+const PROMISE_CHAIN = new Set(["then", "catch", "finally"]);
+const GLOBAL_COMBINATORS = new Set(["all", "allSettled", "any", "race"]);
+
+function unwrap(node) {
+  let current = node;
+  while (
+    current &&
+    (current.type === "TSAsExpression" ||
+      current.type === "TSNonNullExpression" ||
+      current.type === "TSSatisfiesExpression" ||
+      current.type === "ChainExpression")
+  ) {
+    current = current.expression;
+  }
+  return current;
+}
+
+function calleeText(sourceCode, call) {
+  const text = sourceCode.getText(call.callee);
+  return `${text.length > 50 ? `${text.slice(0, 47)}...` : text}(...)`;
+}
+
+/**
+ * The strong form of "calls to other systems only inside steps": in workflow code, every `await` awaits a durable
+ * operation, or a function that receives the durable context (it runs durable operations of its own), or a helper in
+ * the same file that itself only awaits those. Anything else is a call that is made again on every replay.
+ */
+export default {
+  meta: {
+    type: "problem",
+    docs: {
+      description:
+        "Disallow awaiting, in workflow code, anything but a durable operation or a function that receives the durable context",
+    },
+    schema: [],
+    messages: {
+      direct:
+        '`await {{call}}` outside a step: it is not a durable operation and does not receive the durable context, so it is a call to another system (or a timer) that workflow code makes again on every replay, and its result is not checkpointed. Make the call in a step, so it runs once and its result comes back from the checkpoint on replay: `await {{context}}.step("descriptive-name", async () => {{callText}})`. If it runs durable operations, pass it the context.',
+      helper:
+        '`await {{call}}` outside a step: {{chain}}, which is not a durable operation, so workflow code makes that call again on every replay and its result is not checkpointed. Call it inside a step (`await {{context}}.step("descriptive-name", async () => {{callText}})`), or, if it runs durable operations, pass it the context and make the call in a step there.',
+      global:
+        "`await {{call}}` outside a step awaits the global Promise of calls that are not durable operations, so each of them is made again on every replay. Make each call in a step, and combine durable operations with `{{context}}.promise.{{method}}(...)` or `{{context}}.map(...)`.",
+    },
+  },
+  create(context) {
+    const sourceCode = context.sourceCode;
+    const model = durableModel(context);
+    const types = model.types;
+    const helperCache = new Map();
+
+    function passesContext(call) {
+      return call.arguments.some((argument) => {
+        const value = unwrap(argument.type === "SpreadElement" ? argument.argument : argument);
+        if (model.isContextValue(value)) return true;
+        // `helper({ context, deps })`
+        return (
+          value?.type === "ObjectExpression" &&
+          value.properties.some((p) => p.type === "Property" && model.isContextValue(unwrap(p.value)))
+        );
+      });
+    }
+
+    /** A durable operation inside the expression (for `Promise.all(items.map((i) => context.step(...)))`). */
+    function containsDurable(node) {
+      let found = false;
+      const visit = (current) => {
+        if (found || !current || typeof current.type !== "string") return;
+        if (current.type === "CallExpression" && (model.operation(current) || passesContext(current))) {
+          found = true;
+          return;
+        }
+        for (const key of sourceCode.visitorKeys[current.type] ?? []) {
+          const child = current[key];
+          if (Array.isArray(child)) child.forEach(visit);
+          else visit(child);
+        }
+      };
+      visit(node);
+      return found;
+    }
+
+    /** The function literal a callee names when it is declared in this file. */
+    function localFunction(callee) {
+      if (callee.type !== "Identifier") return undefined;
+      const def = findVariable(sourceCode, callee)?.defs[0];
+      if (def?.type === "FunctionName" && isFunctionNode(def.node)) return def.node;
+      if (
+        def?.type === "Variable" &&
+        def.node.type === "VariableDeclarator" &&
+        isFunctionNode(def.node.init)
+      ) {
+        return def.node.init;
+      }
+      return undefined;
+    }
+
+    /**
+     * What is wrong with awaiting `expression`, or undefined if it is fine:
+     * `{ kind: "direct" | "helper" | "global", call, chain? }`.
+     */
+    function judge(expression, seen = new Set()) {
+      const node = unwrap(expression);
+      if (!node || seen.has(node)) return undefined;
+      seen.add(node);
+      if (node.type === "ConditionalExpression") {
+        return judge(node.consequent, seen) ?? judge(node.alternate, seen);
+      }
+      if (node.type === "LogicalExpression") return judge(node.left, seen) ?? judge(node.right, seen);
+      if (types) {
+        const type = types.typeOf(node);
+        if (isDurablePromiseType(type)) return undefined;
+        // Awaiting a plain value (`await parse(event)` of a function that is not async) waits for nothing.
+        if (!isUnknownType(type) && !isThenableType(types.checker, type)) return undefined;
+      }
+      if (node.type === "Identifier") {
+        // `const pending = context.step(...); ...; await pending;`
+        const def = findVariable(sourceCode, node)?.defs[0];
+        if (def?.type === "Variable" && def.parent?.kind === "const" && def.node.id === def.name) {
+          return judge(def.node.init, seen);
+        }
+        return undefined;
+      }
+      if (node.type !== "CallExpression") return undefined;
+      if (model.operation(node) || passesContext(node)) return undefined;
+      const callee = unwrap(node.callee);
+      const method = callee.type === "MemberExpression" ? propertyName(callee) : undefined;
+      // `await context.step(...).then((x) => x.id)`
+      if (method && PROMISE_CHAIN.has(method)) return judge(callee.object, seen);
+      const path = globalPath(sourceCode, callee);
+      if (path === "Promise.resolve" || path === "Promise.reject") return undefined;
+      if (path?.startsWith("Promise.") && GLOBAL_COMBINATORS.has(method)) {
+        // Around durable operations it is no-global-promise-combinator's finding; otherwise it awaits other calls.
+        if (containsDurable(node)) return undefined;
+        return { kind: "global", call: calleeText(sourceCode, node), method };
+      }
+      const helper = localFunction(callee);
+      if (helper) {
+        if (model.isDurableFunction(helper)) return undefined;
+        const inner = helperFinding(helper);
+        if (!inner) return undefined;
+        return {
+          kind: "helper",
+          call: calleeText(sourceCode, node),
+          chain: [`\`${callee.name}()\``, ...inner.chain].join(" awaits "),
+        };
+      }
+      return { kind: "direct", call: calleeText(sourceCode, node) };
+    }
+
+    /** The first awaited (or returned) call in a local helper that is not durable, following local helpers. */
+    function helperFinding(fn) {
+      if (helperCache.has(fn)) return helperCache.get(fn);
+      helperCache.set(fn, undefined); // cycles
+      let found;
+      const consider = (expression) => {
+        if (found || !expression) return;
+        const problem = judge(expression);
+        if (!problem) return;
+        found = { chain: problem.chain ? [problem.chain] : [`\`${problem.call}\``] };
+      };
+      const visit = (node) => {
+        if (found || !node || typeof node.type !== "string") return;
+        if (node !== fn.body && isFunctionNode(node)) return; // a nested function runs when someone calls it
+        if (node.type === "AwaitExpression") consider(node.argument);
+        if (node.type === "ReturnStatement" && returnsCount) consider(node.argument);
+        for (const key of sourceCode.visitorKeys[node.type] ?? []) {
+          const child = node[key];
+          if (Array.isArray(child)) child.forEach(visit);
+          else visit(child);
+        }
+      };
+      // What a helper returns is what the caller awaits. Without types, only a function that is not async is
+      // known to hand back a promise (an async one may return a plain value: `return items.reduce(...)`).
+      const returnsCount = Boolean(types) || !fn.async;
+      if (fn.body.type !== "BlockStatement") {
+        if (returnsCount) consider(fn.body);
+      } else visit(fn.body);
+      helperCache.set(fn, found);
+      return found;
+    }
+
+    return {
+      AwaitExpression(node) {
+        const place = model.placeOf(node);
+        if (!place.workflow) return;
+        const problem = judge(node.argument);
+        if (!problem) return;
+        const contextName = model.contextParameterName(place.workflow) ?? "context";
+        const argumentText = sourceCode.getText(unwrap(node.argument));
+        context.report({
+          node,
+          messageId: problem.kind,
+          data: {
+            call: problem.call,
+            chain: problem.chain ?? "",
+            method: problem.method ?? "all",
+            context: contextName,
+            callText: argumentText.length <= 50 ? argumentText : problem.call,
+          },
+        });
+      },
+    };
+  },
+};
