@@ -1,5 +1,12 @@
 import { createHandler } from "./index";
-import { TransientServiceError, type Order, type SupportDeps } from "./deps";
+import {
+  TransientServiceError,
+  type ApprovalRequest,
+  type Order,
+  type PolicyDecision,
+  type RefundReason,
+  type SupportDeps,
+} from "./deps";
 import type { SupportRequest } from "./input";
 import type { ModelProvider } from "./model";
 import {
@@ -38,15 +45,32 @@ export const sampleOrders: Order[] = [
 
 export const sampleRequest: SupportRequest = {
   customerId: "cust-7",
+  orderId: "order-1042",
   question: "Both mugs from order-1042 arrived cracked. Can I get my money back?",
 };
 
 type Service = "orders" | "refundPolicy" | "payments" | "approvals";
 
+/** The refund policy of the simulated back office: full refunds for a fault of ours, none for a change of mind. */
+export function samplePolicy(order: Order, reason: RefundReason): PolicyDecision {
+  return reason === "changed-mind"
+    ? {
+        eligible: false,
+        maxRefundCents: 0,
+        explanation: "Change-of-mind returns close 14 days after delivery.",
+      }
+    : {
+        eligible: true,
+        maxRefundCents: order.totalCents,
+        explanation: `A ${reason} order is refunded in full.`,
+      };
+}
+
 export interface WorldOptions {
   /** How many times each service answers "503" before it works. */
   outages?: Partial<Record<Service, number>>;
   orders?: Order[];
+  policy?: (order: Order, reason: RefundReason) => PolicyDecision;
 }
 
 export interface Call {
@@ -54,12 +78,29 @@ export interface Call {
   detail: string;
 }
 
+/** One refund the payment provider paid, in its own books. */
+export interface PaidRefund {
+  refundId: string;
+  orderId: string;
+  amountCents: number;
+  currency: string;
+  idempotencyKey: string;
+}
+
+/** The provider refuses a refund it will never pay (not retried): a reused key, more than was charged. */
+export class RefundRefusedError extends Error {
+  override readonly name = "RefundRefusedError";
+}
+
 export function simulatedWorld(options: WorldOptions = {}) {
   const calls: Call[] = [];
   const outages = new Map(Object.entries(options.outages ?? {}));
   const orders = new Map((options.orders ?? sampleOrders).map((order) => [order.orderId, order]));
-  const refunds = new Map<string, { refundId: string }>();
-  const approvalRequests: Parameters<SupportDeps["approvals"]["requestApproval"]>[0][] = [];
+  const policy = options.policy ?? samplePolicy;
+  const approvalRequests: ApprovalRequest[] = [];
+  // The payment provider's own books: what it paid, and how many requests it answered from a key it
+  // already knew instead of paying. Tests assert on these, not on what the agent says it did.
+  const provider = { refunds: [] as PaidRefund[], repeatsAnswered: 0 };
 
   const serve = async <T>(service: Service, detail: string, answer: () => T): Promise<T> => {
     calls.push({ service, detail });
@@ -72,30 +113,43 @@ export function simulatedWorld(options: WorldOptions = {}) {
   };
 
   const deps: Omit<SupportDeps, "model"> = {
-    orders: { find: (orderId) => serve("orders", orderId, () => orders.get(orderId)) },
-    refundPolicy: {
-      evaluate: ({ order, reason }) =>
-        serve("refundPolicy", `${order.orderId} ${reason}`, () =>
-          reason === "changed-mind"
-            ? {
-                eligible: false,
-                maxRefundCents: 0,
-                explanation: "Change-of-mind returns close 14 days after delivery.",
-              }
-            : {
-                eligible: true,
-                maxRefundCents: order.totalCents,
-                explanation: `A ${reason} order is refunded in full.`,
-              },
+    orders: {
+      find: (orderId) => serve("orders", orderId, () => orders.get(orderId)),
+      // The back office's record of refunds is the provider's: it sees every refund paid.
+      refundsPaid: (orderId) =>
+        serve("orders", `${orderId} refunds`, () =>
+          provider.refunds
+            .filter((refund) => refund.orderId === orderId)
+            .map(({ refundId, amountCents, currency }) => ({ refundId, amountCents, currency })),
         ),
     },
+    refundPolicy: {
+      evaluate: ({ order, reason }) =>
+        serve("refundPolicy", `${order.orderId} ${reason}`, () => policy(order, reason)),
+    },
     payments: {
-      // A repeated idempotency key gets the first answer, as a real payment provider's would.
-      refund: ({ orderId, amountCents, idempotencyKey }) =>
+      // As a real provider: a known key gets the first answer back (a different request under it is
+      // refused), and no order is refunded more than it was charged.
+      refund: ({ orderId, amountCents, currency, idempotencyKey }) =>
         serve("payments", `${orderId} ${amountCents}`, () => {
-          if (!refunds.has(idempotencyKey))
-            refunds.set(idempotencyKey, { refundId: `re-${orderId}-${refunds.size + 1}` });
-          return refunds.get(idempotencyKey)!;
+          const known = provider.refunds.find((refund) => refund.idempotencyKey === idempotencyKey);
+          if (known) {
+            if (known.orderId !== orderId || known.amountCents !== amountCents)
+              throw new RefundRefusedError(`Idempotency key ${idempotencyKey} was used for another refund`);
+            provider.repeatsAnswered += 1;
+            return { refundId: known.refundId };
+          }
+          const charged = orders.get(orderId)?.totalCents ?? 0;
+          const refunded = provider.refunds
+            .filter((refund) => refund.orderId === orderId)
+            .reduce((sum, refund) => sum + refund.amountCents, 0);
+          if (refunded + amountCents > charged)
+            throw new RefundRefusedError(
+              `Refund of ${amountCents} exceeds what is left of the charge (${charged - refunded})`,
+            );
+          const refundId = `re-${orderId}-${provider.refunds.length + 1}`;
+          provider.refunds.push({ refundId, orderId, amountCents, currency, idempotencyKey });
+          return { refundId };
         }),
     },
     approvals: {
@@ -107,7 +161,7 @@ export function simulatedWorld(options: WorldOptions = {}) {
   };
 
   const callsTo = (service: Service) => calls.filter((call) => call.service === service).length;
-  return { deps, calls, callsTo, approvalRequests };
+  return { deps, calls, callsTo, approvalRequests, provider };
 }
 
 /**
@@ -144,6 +198,8 @@ export const supportScript: ScriptStep[] = [
       const why = policy?.status === "success" ? String(policy.json.explanation) : "the policy check failed";
       return { text: `I'm sorry, I cannot refund this order: ${why}` };
     }
+    if (policy.json.refundableNowCents === 0)
+      return { text: "This order has already been refunded in full." };
     return {
       text: "You are covered. I'm asking a colleague to approve the refund.",
       toolUses: [
@@ -151,8 +207,9 @@ export const supportScript: ScriptStep[] = [
           name: "issue_refund",
           input: {
             orderId: policy.json.orderId,
-            amountCents: policy.json.maxRefundCents,
-            reason: "Items arrived damaged",
+            reason: policy.json.reason,
+            amountCents: policy.json.refundableNowCents,
+            noteForApprover: "Items arrived damaged",
           },
         },
       ],
@@ -183,7 +240,11 @@ export function simulatedDeps(model: ModelProvider = supportModel(), options: Wo
 }
 
 /** Short enough that the demo never hangs: the approver below answers within milliseconds. */
-export const demoConfig: AgentConfig = { ...defaultConfig, approvalTimeout: { seconds: 2 } };
+export const demoConfig: AgentConfig = {
+  ...defaultConfig,
+  approvalTimeout: { seconds: 2 },
+  refundApprover: "dana",
+};
 
 /** What `pnpm demo agent-loop` runs: four model turns (one throttled), three tools, and a refund a person approves. */
 export const demo = {

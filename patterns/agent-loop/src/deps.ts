@@ -1,9 +1,19 @@
+import { createHash } from "node:crypto";
 import { createBedrockModel } from "./bedrock";
+import {
+  OrderAnswer,
+  PolicyAnswer,
+  PriorRefundsAnswer,
+  readAnswer,
+  RefundReceiptAnswer,
+  UnreadableAnswerError,
+} from "./back-office-answers";
 import type { ModelProvider } from "./model";
 
 /**
  * The outside world of the support agent. Every call is a side effect, so the workflow makes each one
- * inside a step (or, for the approval request, inside waitForCallback's submitter).
+ * inside a step (or, for the approval request, inside waitForCallback's submitter). Amounts are whole
+ * cents (src/money.ts).
  */
 export interface Order {
   orderId: string;
@@ -15,40 +25,70 @@ export interface Order {
   currency: string;
 }
 
-export type RefundReason = "damaged" | "not-delivered" | "wrong-item" | "changed-mind";
+export const REFUND_REASONS = ["damaged", "not-delivered", "wrong-item", "changed-mind"] as const;
+export type RefundReason = (typeof REFUND_REASONS)[number];
 
+/** What the refund policy service says about one order and reason. */
 export interface PolicyDecision {
   eligible: boolean;
   maxRefundCents: number;
   explanation: string;
 }
 
+/** A refund already paid for an order, as the back office records it. */
+export interface PriorRefund {
+  refundId: string;
+  amountCents: number;
+  currency: string;
+}
+
 export interface Orders {
   /** The order, or undefined when there is none with that id. */
   find(orderId: string): Promise<Order | undefined>;
+  /** The refunds already paid for an order (none for an unknown order). */
+  refundsPaid(orderId: string): Promise<PriorRefund[]>;
 }
 export interface RefundPolicy {
   evaluate(request: { order: Order; reason: RefundReason }): Promise<PolicyDecision>;
 }
 export interface Payments {
+  /**
+   * Pays a refund. The provider keeps the answer of each idempotency key: the same key again gets the
+   * first refund back instead of a second one.
+   */
   refund(request: {
     orderId: string;
     amountCents: number;
     currency: string;
-    reason: string;
+    reason: RefundReason;
     idempotencyKey: string;
   }): Promise<{ refundId: string }>;
 }
+
+/** What the approver is shown, and the callback id they answer with. */
+export interface ApprovalRequest {
+  /** The one secret of the request: whoever holds it can answer. It goes only to the approver. */
+  callbackId: string;
+  /** The person asked. Only their answer is a decision. */
+  approver: string;
+  orderId: string;
+  customerId: string;
+  amountCents: number;
+  currency: string;
+  reason: RefundReason;
+  /** The policy's verdict for this order and reason, as the refund guard applied it. */
+  policy: { eligible: true; maxRefundCents: number; explanation: string };
+  /** Refunds already paid for this order, from the back office, and what is left after this one. */
+  priorRefunds: { totalCents: number; refunds: PriorRefund[]; remainingAfterCents: number };
+  /** The customer's own words, as they wrote them. */
+  customerWrote: string;
+  /** Text the model wrote. Labelled so that no one reads it as the customer's words or the policy's. */
+  writtenByModel: { noteForApprover: string };
+}
+
 export interface Approvals {
-  /** Ask a person to approve a refund. They answer by completing the callback with this id. */
-  requestApproval(request: {
-    callbackId: string;
-    orderId: string;
-    customerId: string;
-    amountCents: number;
-    currency: string;
-    reason: string;
-  }): Promise<void>;
+  /** Ask a person to approve a refund. They answer by completing the callback with its id. */
+  requestApproval(request: ApprovalRequest): Promise<void>;
 }
 
 export interface SupportDeps {
@@ -71,7 +111,7 @@ export class TransientServiceError extends Error {
 }
 
 export interface HttpDepsConfig {
-  /** Base URL of the support back office: /orders/{id}, /refund-policy, /refunds, /approvals. */
+  /** Base URL of the support back office: /orders/{id}, /orders/{id}/refunds, /refund-policy, /refunds, /approvals. */
   backOfficeUrl: string;
   apiToken?: string;
   timeoutMs?: number;
@@ -83,10 +123,12 @@ export function configFromEnv(): HttpDepsConfig {
 
 /**
  * The real dependencies: Bedrock for the model (BEDROCK_MODEL_ID) and JSON over HTTP for the back
- * office (BACK_OFFICE_URL). Configuration is read on each call, inside the step that makes it.
+ * office (BACK_OFFICE_URL). Configuration is read on each call, inside the step that makes it. Every
+ * answer is parsed with a schema (src/back-office-answers.ts); an answer that does not fit is an error
+ * naming what is wrong, never a value cast to a type.
  */
 export function createRealDeps(config: () => HttpDepsConfig = configFromEnv): SupportDeps {
-  const call = async <T>(method: "GET" | "POST", path: string, body?: object, idempotencyKey?: string) => {
+  const call = async (method: "GET" | "POST", path: string, body?: object, idempotencyKey?: string) => {
     const { backOfficeUrl, apiToken, timeoutMs = 10_000 } = config();
     if (!backOfficeUrl) throw new Error("BACK_OFFICE_URL is not set");
     const url = new URL(path, backOfficeUrl).toString();
@@ -109,30 +151,63 @@ export function createRealDeps(config: () => HttpDepsConfig = configFromEnv): Su
     if (response.status === 429 || response.status >= 500) {
       throw new TransientServiceError(`${method} ${url} answered ${response.status}`, response.status);
     }
-    if (response.status === 404) return undefined;
-    if (!response.ok) throw new Error(`${method} ${url} answered ${response.status}: ${text}`);
-    return (text === "" ? undefined : JSON.parse(text)) as T;
+    if (response.status === 404) return { found: false as const };
+    // The body is not echoed: a back office may repeat what it was sent, and errors end up in logs.
+    if (!response.ok) throw new Error(`${method} ${url} answered ${response.status}`);
+    return { found: true as const, text, what: `${method} ${path}` };
+  };
+  const required = <T>(answer: Awaited<ReturnType<typeof call>>, read: (text: string, what: string) => T) => {
+    if (!answer.found)
+      throw new UnreadableAnswerError("The back office answered 404 for a call that must find");
+    return read(answer.text, answer.what);
   };
   return {
     model: createBedrockModel(),
-    orders: { find: (orderId) => call<Order>("GET", `orders/${encodeURIComponent(orderId)}`) },
+    orders: {
+      find: async (orderId) => {
+        const answer = await call("GET", `orders/${encodeURIComponent(orderId)}`);
+        return answer.found ? readAnswer(OrderAnswer, answer.text, answer.what) : undefined;
+      },
+      refundsPaid: async (orderId) => {
+        const answer = await call("GET", `orders/${encodeURIComponent(orderId)}/refunds`);
+        return answer.found ? readAnswer(PriorRefundsAnswer, answer.text, answer.what).refunds : [];
+      },
+    },
     refundPolicy: {
       evaluate: async (request) =>
-        required(await call<PolicyDecision>("POST", "refund-policy", request), "refund-policy"),
+        required(await call("POST", "refund-policy", request), (text, what) =>
+          readAnswer(PolicyAnswer, text, what),
+        ),
     },
     payments: {
       refund: async ({ idempotencyKey, ...request }) =>
-        required(await call<{ refundId: string }>("POST", "refunds", request, idempotencyKey), "refunds"),
+        required(await call("POST", "refunds", request, idempotencyKey), (text, what) => {
+          try {
+            return readAnswer(RefundReceiptAnswer, text, what);
+          } catch (error) {
+            // A 2xx we cannot read: the refund may have been paid. The provider keeps each key's answer,
+            // so the step's retry with the same key reads it again instead of paying twice.
+            throw new TransientServiceError(
+              `${(error as Error).message} (refund in doubt; retried with the same key)`,
+            );
+          }
+        }),
     },
     approvals: {
       requestApproval: async (request) => {
-        await call("POST", "approvals", request, request.callbackId);
+        // Never the callback id itself as a header: proxies and tracing tools log headers, and whoever
+        // reads the id can answer for the approver. A digest of it still lets the back office drop a
+        // resent request, and cannot be turned back into the id.
+        required(
+          await call("POST", "approvals", request, approvalRequestKey(request.callbackId)),
+          () => undefined,
+        );
       },
     },
   };
 }
 
-function required<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new Error(`The back office answered ${what} with nothing`);
-  return value;
+/** The idempotency key of an approval request: a SHA-256 digest of its callback id, never the id. */
+export function approvalRequestKey(callbackId: string): string {
+  return `approval-${createHash("sha256").update(callbackId).digest("hex").slice(0, 32)}`;
 }

@@ -3,16 +3,35 @@ import { createRealDeps, type SupportDeps } from "./deps";
 import { defaultConfig, runSupportAgent, type AgentConfig } from "./workflow";
 
 export type {
+  ApprovalRequest,
   Approvals,
   HttpDepsConfig,
   Order,
   Orders,
   Payments,
   PolicyDecision,
+  PriorRefund,
   RefundPolicy,
+  RefundReason,
   SupportDeps,
 } from "./deps";
-export { TransientServiceError, createRealDeps } from "./deps";
+export { REFUND_REASONS, TransientServiceError, approvalRequestKey, createRealDeps } from "./deps";
+export { UnreadableAnswerError } from "./back-office-answers";
+export {
+  ApprovalAnswer,
+  MAX_APPROVAL_ANSWER_CHARS,
+  readApprovalAnswer,
+  type ApprovalOutcome,
+} from "./approval-answer";
+export { MAX_ANSWER_CHARS, readModelReply, type ReplyReading } from "./model-reply";
+export { MAX_AMOUNT_CENTS, MAX_REFUND_CENTS, formatCents } from "./money";
+export {
+  decideRefund,
+  refundIdempotencyKey,
+  refundTargetProblem,
+  type RefundDecision,
+  type RefundProposal,
+} from "./refund-decision";
 export * from "./model";
 export {
   classifyBedrockError,
@@ -27,6 +46,7 @@ export { scriptedModel, type ScriptedModel, type ScriptedTurn, type ModelFault }
 export {
   InvalidSupportRequestError,
   MAX_QUESTION_CHARS,
+  OrderId,
   parseSupportRequest,
   type SupportRequest,
 } from "./input";

@@ -8,9 +8,17 @@ import * as z from "zod/mini";
  */
 export const MAX_QUESTION_CHARS = 4000;
 
+/** An order id, as the shop writes them. The same schema checks the input and the model's tool arguments. */
+export const OrderId = z.string().check(z.regex(/^order-\d{1,10}$/, 'must look like "order-1042"'));
+
 export const SupportRequestInput = z.object({
   /** Who is asking, from your authenticated session, never from the model: tools only see this customer's orders. */
   customerId: z.string().check(z.regex(/^[A-Za-z0-9-]{3,64}$/, "must be 3-64 letters, digits or dashes")),
+  /**
+   * The order the conversation is about, from the support form the customer opened on that order (your
+   * session, not the model). It is the only order this execution may refund, whatever the model names.
+   */
+  orderId: OrderId,
   question: z
     .string("must be a string")
     .check(

@@ -1,7 +1,9 @@
 import * as z from "zod/mini";
 import { defaultMessages, describeIssues } from "./input";
-import type { Order, SupportDeps } from "./deps";
+import { REFUND_REASONS, type Order, type SupportDeps } from "./deps";
+import { MAX_REFUND_CENTS } from "./money";
 import type { JsonObject, ToolResultBlock, ToolSpec, ToolUseBlock } from "./model";
+import { decideRefund, type RefundDecision } from "./refund-decision";
 
 /**
  * The tools the model may call. Each input schema is written once, in zod: it becomes the JSON Schema
@@ -15,49 +17,59 @@ const orderId = z
     z.describe('The order id, for example "order-1042"'),
   );
 
-const REFUND_REASONS = ["damaged", "not-delivered", "wrong-item", "changed-mind"] as const;
+const reason = z
+  .enum(REFUND_REASONS, `must be one of ${REFUND_REASONS.map((reason) => `"${reason}"`).join(", ")}`)
+  .check(z.describe("Why the customer wants their money back"));
 
 export const toolInputs = {
   lookup_order: z.strictObject({ orderId }),
-  check_refund_policy: z.strictObject({
-    orderId,
-    reason: z
-      .enum(REFUND_REASONS, `must be one of ${REFUND_REASONS.map((reason) => `"${reason}"`).join(", ")}`)
-      .check(z.describe("Why the customer wants their money back")),
-  }),
+  check_refund_policy: z.strictObject({ orderId, reason }),
+  // Strict, like every tool: an `approved: true` or a `customerId` slipped into the arguments is refused.
   issue_refund: z.strictObject({
     orderId,
+    reason,
     amountCents: z
       .number()
       .check(
         z.int("must be a whole number of cents"),
         z.positive("must be positive"),
-        z.lte(100_000, "must be at most 100000 (1000.00); larger refunds go to a person"),
+        z.lte(
+          MAX_REFUND_CENTS,
+          `must be at most ${MAX_REFUND_CENTS} (1000.00); larger refunds go to a person`,
+        ),
         z.describe("Amount to refund, in cents, at most what the policy allows"),
       ),
-    reason: z
+    noteForApprover: z
       .string()
       .check(
         z.minLength(3, "must be at least 3 characters"),
         z.maxLength(300, "must be at most 300 characters"),
-        z.describe("One sentence for the approver"),
+        z.describe("One sentence for the approver, shown to them as written by you"),
       ),
   }),
 };
 
 const descriptions: Record<ToolName, string> = {
   lookup_order: "Look up one of the customer's orders: status, items, prices.",
-  check_refund_policy: "Check whether an order can be refunded for a reason, and up to what amount.",
+  check_refund_policy:
+    "Check whether an order can be refunded for a reason, up to what amount, and what was already refunded.",
   issue_refund: "Refund an order. A person must approve it first, which can take a while.",
 };
 
 export type ToolName = keyof typeof toolInputs;
+const TOOL_NAMES = Object.keys(toolInputs) as [ToolName, ...ToolName[]];
+
+/**
+ * The tool name, as a schema: an enum of own keys, so "constructor", "toString" or "__proto__" (which `in`
+ * finds on every object) are unknown tools, not a lookup of Object.prototype.
+ */
+const ToolNameSchema = z.enum(TOOL_NAMES);
 
 export type ToolCall = {
   [Name in ToolName]: { name: Name; toolUseId: string; args: z.infer<(typeof toolInputs)[Name]> };
 }[ToolName];
 
-export const toolSpecs: ToolSpec[] = (Object.keys(toolInputs) as ToolName[]).map((name) => {
+export const toolSpecs: ToolSpec[] = TOOL_NAMES.map((name) => {
   const { $schema: _ignored, ...inputSchema } = z.toJSONSchema(toolInputs[name]);
   return { name, description: descriptions[name], inputSchema };
 });
@@ -69,14 +81,15 @@ export const toolSpecs: ToolSpec[] = (Object.keys(toolInputs) as ToolName[]).map
 export function parseToolCall(
   use: ToolUseBlock,
 ): { ok: true; call: ToolCall } | { ok: false; error: ToolResultBlock } {
-  if (!(use.name in toolInputs)) {
-    const known = Object.keys(toolInputs).join(", ");
+  const known = ToolNameSchema.safeParse(use.name);
+  if (!known.success) {
+    const name = String(use.name).slice(0, 64);
     return {
       ok: false,
-      error: toolError(use.toolUseId, `Unknown tool "${use.name}". Available tools: ${known}.`),
+      error: toolError(use.toolUseId, `Unknown tool "${name}". Available tools: ${TOOL_NAMES.join(", ")}.`),
     };
   }
-  const name = use.name as ToolName;
+  const name = known.data;
   const parsed = toolInputs[name].safeParse(use.input, { error: defaultMessages });
   if (!parsed.success) {
     const problems = describeIssues(parsed.error).join("; ");
@@ -125,6 +138,7 @@ export async function lookupOrder(deps: SupportDeps, customerId: string, call: C
   return toolSuccess(call.toolUseId, visible);
 }
 
+/** The policy's verdict, with what was already refunded: the same facts the refund guard will apply. */
 export async function checkRefundPolicy(
   deps: SupportDeps,
   customerId: string,
@@ -132,55 +146,35 @@ export async function checkRefundPolicy(
 ) {
   const order = await findCustomerOrder(deps, customerId, call.args.orderId);
   if (!order) return toolError(call.toolUseId, `No order ${call.args.orderId} found for this customer.`);
-  const decision = await deps.refundPolicy.evaluate({ order, reason: call.args.reason });
+  const policy = await deps.refundPolicy.evaluate({ order, reason: call.args.reason });
+  const priorRefunds = await deps.orders.refundsPaid(order.orderId);
+  const alreadyRefundedCents = priorRefunds.reduce((sum, refund) => sum + refund.amountCents, 0);
+  const cap = Math.min(policy.maxRefundCents, order.totalCents);
   return toolSuccess(call.toolUseId, {
     orderId: order.orderId,
     reason: call.args.reason,
     currency: order.currency,
-    ...decision,
+    eligible: policy.eligible,
+    explanation: policy.explanation,
+    maxRefundCents: policy.eligible ? cap : 0,
+    alreadyRefundedCents,
+    refundableNowCents: policy.eligible ? Math.max(0, cap - alreadyRefundedCents) : 0,
   });
 }
 
 /**
- * The refund's own guard, before a person is asked: zod checked the shape of the model's arguments,
- * this checks their authority (the customer's own order, no more than was paid). A model can be
- * talked into asking for anything.
+ * The facts the refund guard decides on, read fresh from the back office inside the verify step: the
+ * order (this customer's only), the policy's verdict for the reason, and the refunds already paid. What
+ * the model read earlier, or says it read, plays no part.
  */
 export async function verifyRefund(
   deps: SupportDeps,
   customerId: string,
   call: Call<"issue_refund">,
-): Promise<{ ok: true; currency: string } | { ok: false; problem: string }> {
-  const { orderId, amountCents } = call.args;
+): Promise<RefundDecision> {
+  const { orderId, reason } = call.args;
   const order = await findCustomerOrder(deps, customerId, orderId);
-  if (!order) return { ok: false, problem: `No order ${orderId} found for this customer.` };
-  if (amountCents > order.totalCents) {
-    return {
-      ok: false,
-      problem: `${amountCents} cents is more than the order's total of ${order.totalCents} cents.`,
-    };
-  }
-  return { ok: true, currency: order.currency };
-}
-
-/** What the approver sends back through the callback. */
-export const ApprovalDecision = z.object({
-  approved: z.boolean(),
-  approver: z.string().check(z.minLength(1)),
-  note: z.optional(z.string()),
-});
-export type ApprovalDecision = z.infer<typeof ApprovalDecision>;
-
-/**
- * Callback results arrive as the raw string the approver sent. Parsing is pure, so it needs no step;
- * an unreadable answer counts as "not approved" rather than as money sent.
- */
-export function parseApprovalDecision(raw: string): ApprovalDecision {
-  try {
-    const parsed = ApprovalDecision.safeParse(JSON.parse(raw));
-    if (parsed.success) return parsed.data;
-  } catch {
-    // fall through
-  }
-  return { approved: false, approver: "unknown", note: `Unreadable approval answer: ${raw.slice(0, 100)}` };
+  const policy = order ? await deps.refundPolicy.evaluate({ order, reason }) : undefined;
+  const priorRefunds = order && policy?.eligible ? await deps.orders.refundsPaid(orderId) : [];
+  return decideRefund(call.args, { order, policy, priorRefunds });
 }

@@ -7,6 +7,7 @@ import {
   type DurableContext,
   type Duration,
 } from "@aws/durable-execution-sdk-js";
+import { explainNoRefund, readApprovalAnswer } from "./approval-answer";
 import { TransientServiceError, type SupportDeps } from "./deps";
 import { parseSupportRequest, type SupportRequest } from "./input";
 import {
@@ -21,10 +22,11 @@ import {
   type ToolResultBlock,
   type ToolUseBlock,
 } from "./model";
+import { readModelReply } from "./model-reply";
+import { refundTargetProblem } from "./refund-decision";
 import {
   checkRefundPolicy,
   lookupOrder,
-  parseApprovalDecision,
   parseToolCall,
   toolError,
   toolSpecs,
@@ -42,6 +44,8 @@ export interface AgentConfig {
   maxOutputTokens: number;
   /** How long a person has to approve a refund. Tests shorten it to a second or two. */
   approvalTimeout: Duration;
+  /** Who approves refunds: the approval request goes to them, and only their answer is a decision. */
+  refundApprover: string;
 }
 
 export const defaultConfig: AgentConfig = {
@@ -49,6 +53,7 @@ export const defaultConfig: AgentConfig = {
   tokenBudget: 50_000,
   maxOutputTokens: 1024,
   approvalTimeout: { days: 2 },
+  refundApprover: "support-lead",
 };
 
 export const SYSTEM_PROMPT = [
@@ -72,7 +77,7 @@ export type AgentResult =
   | (Outcome & { status: "ANSWERED"; answer: string })
   | (Outcome & {
       status: "STOPPED";
-      reason: "max-turns" | "token-budget" | "model-stopped";
+      reason: "max-turns" | "token-budget" | "model-stopped" | "unusable-reply";
       explanation: string;
       partialAnswer: string;
     });
@@ -120,14 +125,22 @@ export async function runSupportAgent(
     conversation = [...conversation, reply.message];
     usage = addUsage(usage, reply.usage);
 
-    const toolUses = toolUsesOf(reply.message);
-    if (toolUses.length === 0) return finish(reply, conversation, usage, turn);
+    // The reply is untrusted input: an empty or oversized answer, or tool calls that cannot be paired
+    // with results, end the run as STOPPED (src/model-reply.ts), never as ANSWERED and never as a crash.
+    const reading = readModelReply(reply);
+    if (reading.kind === "answer") {
+      return { status: "ANSWERED", answer: reading.text, ...outcome(conversation, usage, turn) };
+    }
+    if (reading.kind === "stopped") {
+      const { kind: _kind, ...stop } = reading;
+      return { status: "STOPPED", ...stop, ...outcome(conversation, usage, turn) };
+    }
 
     // Guards, checked before running what the model asked for, so a stop never leaves a tool half done.
     const stop = checkGuards(turn, usage, config, reply.message);
     if (stop) return { ...stop, ...outcome(conversation, usage, turn) };
 
-    const results = await runToolCalls(context, deps, request, config, toolUses, turn);
+    const results = await runToolCalls(context, deps, request, config, reading.uses, turn);
     conversation = [...conversation, { role: "user", content: results }];
   }
 }
@@ -185,7 +198,11 @@ async function runTool(
   }
 }
 
-/** The refund: verify, wait for a person's approval (for days if needed, at no compute cost), then pay. */
+/**
+ * The refund: verify, wait for a person's approval (for days if needed, at no compute cost), then pay.
+ * The money guard is code, not the model: the order is the input's, the amount is what the policy
+ * allows minus what was already refunded, and only the person asked can say yes.
+ */
 async function issueRefund(
   context: DurableContext,
   deps: SupportDeps,
@@ -193,30 +210,41 @@ async function issueRefund(
   config: AgentConfig,
   call: Extract<ToolCall, { name: "issue_refund" }>,
 ): Promise<ToolResultBlock> {
-  const { orderId, amountCents, reason } = call.args;
+  // Pure, before any operation: the model may name any order; this execution refunds only its own.
+  const wrongOrder = refundTargetProblem(request.orderId, call.args);
+  if (wrongOrder) return toolError(call.toolUseId, wrongOrder);
+  const { orderId } = request;
+
+  // The policy, the order and the refunds already paid, read fresh and decided in code
+  // (src/refund-decision.ts). The decision is checkpointed: after the approval, days later, the
+  // payment uses exactly the amount and the key that the person saw verified.
   const verified = await context.step(
     `verify-refund-${orderId}`,
     () => verifyRefund(deps, request.customerId, call),
-    {
-      retryStrategy: retryTransientServiceErrors,
-    },
+    { retryStrategy: retryTransientServiceErrors },
   );
-  if (!verified.ok) return toolError(call.toolUseId, verified.problem);
+  if (!verified.allowed) return toolError(call.toolUseId, verified.problem);
 
   // The submitter sends the approval request with the callback id; the function then suspends until a
-  // person completes the callback, or the timeout passes.
-  let answer: string;
+  // person completes the callback, or the timeout passes. The approver sees the policy's verdict, the
+  // refunds already paid and the customer's own words; the model's text is labelled as the model's.
+  let answer: unknown;
   try {
     answer = await context.waitForCallback(
       `approve-refund-${orderId}`,
       (callbackId) =>
         deps.approvals.requestApproval({
           callbackId,
+          approver: config.refundApprover,
           orderId,
           customerId: request.customerId,
-          amountCents,
+          amountCents: verified.amountCents,
           currency: verified.currency,
-          reason,
+          reason: verified.reason,
+          policy: verified.policy,
+          priorRefunds: verified.priorRefunds,
+          customerWrote: request.question,
+          writtenByModel: { noteForApprover: call.args.noteForApprover },
         }),
       { timeout: config.approvalTimeout },
     );
@@ -232,31 +260,39 @@ async function issueRefund(
     }
     throw error;
   }
-  const decision = parseApprovalDecision(answer);
-  if (!decision.approved) {
+  // Strict and pure (src/approval-answer.ts): extra fields, an empty answer or another person's answer
+  // pay nothing.
+  const decision = readApprovalAnswer(answer, config.refundApprover);
+  if (decision.kind !== "approved") return toolError(call.toolUseId, explainNoRefund(decision));
+
+  // The key is per order, refunds already paid and amount (not per tool call), so the provider answers
+  // a repeat of this refund, from another tool call or another execution, with the first refund.
+  let refundId: string;
+  try {
+    ({ refundId } = await context.step(
+      `refund-payment-${orderId}`,
+      () =>
+        deps.payments.refund({
+          orderId,
+          amountCents: verified.amountCents,
+          currency: verified.currency,
+          reason: verified.reason,
+          idempotencyKey: verified.idempotencyKey,
+        }),
+      { retryStrategy: retryTransientServiceErrors },
+    ));
+  } catch (error) {
+    // Refused, or still in doubt after the retries: never reported to the customer as paid.
+    if (!(error instanceof DurableOperationError)) throw error;
     return toolError(
       call.toolUseId,
-      `Refund denied by ${decision.approver}${decision.note ? `: ${decision.note}` : ""}.`,
+      `The approved refund was not confirmed by the payment provider (${error.message}). Do not tell the customer it was paid; a person will check ${orderId}.`,
     );
   }
-
-  // The idempotency key comes from the checkpointed tool call, so a retried step sends the same one.
-  const { refundId } = await context.step(
-    `refund-payment-${orderId}`,
-    () =>
-      deps.payments.refund({
-        orderId,
-        amountCents,
-        currency: verified.currency,
-        reason,
-        idempotencyKey: `${orderId}:refund:${call.toolUseId}`,
-      }),
-    { retryStrategy: retryTransientServiceErrors },
-  );
   return toolSuccess(call.toolUseId, {
     refundId,
     orderId,
-    amountCents,
+    amountCents: verified.amountCents,
     currency: verified.currency,
     approvedBy: decision.approver,
   });
@@ -285,25 +321,6 @@ function checkGuards(turn: number, usage: TokenUsage, config: AgentConfig, reply
     };
   }
   return undefined;
-}
-
-function finish(
-  reply: ModelResponse,
-  conversation: ChatMessage[],
-  usage: TokenUsage,
-  turn: number,
-): AgentResult {
-  const text = textOf(reply.message);
-  if (reply.stopReason === "end_turn" || reply.stopReason === "stop_sequence") {
-    return { status: "ANSWERED", answer: text, ...outcome(conversation, usage, turn) };
-  }
-  return {
-    status: "STOPPED",
-    reason: "model-stopped",
-    explanation: `The model stopped with "${reply.stopReason}" before finishing its answer.`,
-    partialAnswer: text,
-    ...outcome(conversation, usage, turn),
-  };
 }
 
 function outcome(conversation: ChatMessage[], usage: TokenUsage, turns: number): Outcome {

@@ -22,6 +22,7 @@ afterAll(() => teardownTestEnvironment());
 
 const changedMind = {
   customerId: "cust-7",
+  orderId: "order-1042",
   question: "I changed my mind about order-1042. Can I send it back?",
 };
 
@@ -78,6 +79,7 @@ describeLocal("a multi-turn conversation with tool use", () => {
       { service: "orders", detail: "order-1042" },
       { service: "orders", detail: "order-1042" },
       { service: "refundPolicy", detail: "order-1042 changed-mind" },
+      { service: "orders", detail: "order-1042 refunds" },
     ]);
 
     // The conversation grows from step results: turn 3 sees the question, two model replies and two tool results.
@@ -105,6 +107,7 @@ describeLocal("a multi-turn conversation with tool use", () => {
   it("only shows the customer their own orders", async () => {
     const { result, calls } = await runAgent(supportModel(), {
       customerId: "cust-7",
+      orderId: "order-1042",
       question: "What happened to order-2001?",
     });
 
@@ -180,20 +183,26 @@ describeLocal("invalid tool arguments go back to the model", () => {
     },
   );
 
-  it("an unknown tool is a tool error too", async () => {
-    const model = scriptedModel([
-      { toolUses: [{ name: "delete_account", input: { customerId: "cust-7" } }] },
-      { text: "I cannot do that." },
-    ]);
-    const { result, topLevel } = await runAgent(model);
+  // `name in toolInputs` is true for every Object.prototype member: these must be unknown tools too.
+  it.each(["delete_account", "constructor", "toString", "__proto__", "hasOwnProperty", "valueOf"])(
+    "an unknown tool (%s) is a tool error too",
+    async (name) => {
+      const model = scriptedModel([
+        { toolUses: [{ name, input: { customerId: "cust-7" } }] },
+        { text: "I cannot do that." },
+      ]);
+      const { result, topLevel, calls } = await runAgent(model);
 
-    expect(result.getResult()).toMatchObject({ status: "ANSWERED", answer: "I cannot do that." });
-    expect(toolResultsSentIn(model, 2)[0]).toMatchObject({
-      status: "error",
-      text: 'Unknown tool "delete_account". Available tools: lookup_order, check_refund_policy, issue_refund.',
-    });
-    expect(topLevel).toEqual(["model-turn-1", "model-turn-2"]);
-  });
+      expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      expect(result.getResult()).toMatchObject({ status: "ANSWERED", answer: "I cannot do that." });
+      expect(toolResultsSentIn(model, 2)[0]).toMatchObject({
+        status: "error",
+        text: `Unknown tool "${name}". Available tools: lookup_order, check_refund_policy, issue_refund.`,
+      });
+      expect(topLevel).toEqual(["model-turn-1", "model-turn-2"]);
+      expect(calls).toEqual([]);
+    },
+  );
 });
 
 describeLocal("guards end the run with an explained stop, not a crash", () => {
@@ -327,7 +336,8 @@ describeLocal("tool faults", () => {
 
     expect(result.getResult()?.status).toBe("ANSWERED");
     expect(runner.getOperation("tool-lookup-order-turn-1").getStepDetails()?.attempt).toBe(3);
-    expect(callsTo("orders")).toBe(4);
+    // Three attempts of the lookup, then the policy check's order and its refunds already paid.
+    expect(callsTo("orders")).toBe(5);
   });
 
   it("turns a tool that keeps failing into a tool error the model can explain", async () => {
@@ -353,15 +363,17 @@ describeLocal("tool faults", () => {
 
 describe("bad input fails before any model call", () => {
   it.each([
-    ["an empty question", { customerId: "cust-7", question: "" }, "question must not be empty"],
-    ["a blank question", { customerId: "cust-7", question: "   \n " }, "question must not be empty"],
+    ["an empty question", { ...changedMind, question: "" }, "question must not be empty"],
+    ["a blank question", { ...changedMind, question: "   \n " }, "question must not be empty"],
     [
       "an oversized question",
-      { customerId: "cust-7", question: "x".repeat(MAX_QUESTION_CHARS + 1) },
+      { ...changedMind, question: "x".repeat(MAX_QUESTION_CHARS + 1) },
       `question must be at most ${MAX_QUESTION_CHARS} characters`,
     ],
-    ["no question", { customerId: "cust-7" }, "question must be a string"],
-    ["no customer", { question: "Where is my order?" }, "customerId"],
+    ["no question", { customerId: "cust-7", orderId: "order-1042" }, "question must be a string"],
+    ["no customer", { orderId: "order-1042", question: "Where is my order?" }, "customerId"],
+    ["no order", { customerId: "cust-7", question: "Where is my order?" }, "orderId is required"],
+    ["a malformed order", { ...changedMind, orderId: "1042; DROP" }, 'orderId must look like "order-1042"'],
     ["not an object", "help", "input"],
   ])("rejects %s", async (_label, payload, problem) => {
     const model = supportModel();

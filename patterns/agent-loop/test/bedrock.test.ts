@@ -182,7 +182,8 @@ describe("request mapping", () => {
       {
         toolSpec: {
           name: "check_refund_policy",
-          description: "Check whether an order can be refunded for a reason, and up to what amount.",
+          description:
+            "Check whether an order can be refunded for a reason, up to what amount, and what was already refunded.",
           inputSchema: {
             json: {
               type: "object",
@@ -209,20 +210,25 @@ describe("request mapping", () => {
               type: "object",
               properties: {
                 orderId,
+                reason: {
+                  type: "string",
+                  enum: ["damaged", "not-delivered", "wrong-item", "changed-mind"],
+                  description: "Why the customer wants their money back",
+                },
                 amountCents: {
                   type: "integer",
                   exclusiveMinimum: 0,
                   maximum: 100000,
                   description: "Amount to refund, in cents, at most what the policy allows",
                 },
-                reason: {
+                noteForApprover: {
                   type: "string",
                   minLength: 3,
                   maxLength: 300,
-                  description: "One sentence for the approver",
+                  description: "One sentence for the approver, shown to them as written by you",
                 },
               },
-              required: ["orderId", "amountCents", "reason"],
+              required: ["orderId", "reason", "amountCents", "noteForApprover"],
               additionalProperties: false,
             },
           },
@@ -372,7 +378,9 @@ describeLocal("the Bedrock provider inside the agent loop", () => {
       model: createBedrockModel({ client, modelId: () => "test-model" }),
     };
     const runner = new LocalDurableTestRunner<AgentResult>({ handlerFunction: createHandler(deps) });
-    const result = await runner.run({ payload: { customerId: "cust-7", question: "Hi!" } });
+    const result = await runner.run({
+      payload: { customerId: "cust-7", orderId: "order-1042", question: "Hi!" },
+    });
     return { runner, result };
   };
 

@@ -21,6 +21,7 @@ describeLocal("golden history: executions in flight still replay on this code", 
       handlerFunction: createHandler(simulatedDeps().deps, {
         ...defaultConfig,
         approvalTimeout: { seconds: 30 },
+        refundApprover: "dana",
       }),
     });
     const approval = runner.getOperation("approve-refund-order-1042");

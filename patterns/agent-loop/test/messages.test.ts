@@ -1,5 +1,6 @@
 import { InvalidSupportRequestError, MAX_QUESTION_CHARS, parseSupportRequest } from "../src";
-import { parseApprovalDecision, parseToolCall } from "../src/tools";
+import { readApprovalAnswer } from "../src/approval-answer";
+import { parseToolCall } from "../src/tools";
 
 // zod/mini ships no English messages: every problem the model or a caller can cause is worded here,
 // by the schemas themselves or by the default map in src/input.ts. None may fall back to "Invalid input".
@@ -10,7 +11,12 @@ function toolProblem(name: string, input: unknown): string {
   return parsed.error.status === "error" ? parsed.error.text : "";
 }
 
-const refund = { orderId: "order-1042", amountCents: 1200, reason: "Both mugs arrived cracked." };
+const refund = {
+  orderId: "order-1042",
+  reason: "damaged",
+  amountCents: 1200,
+  noteForApprover: "Both mugs arrived cracked.",
+};
 
 describe("invalid tool arguments are explained to the model", () => {
   it.each([
@@ -34,13 +40,23 @@ describe("invalid tool arguments are explained to the model", () => {
     ],
     ["issue_refund", { ...refund, amountCents: "1200" }, "amountCents must be a number"],
     ["issue_refund", { ...refund, amountCents: Number.NaN }, "amountCents must be a finite number"],
-    ["issue_refund", { ...refund, reason: "no" }, "reason must be at least 3 characters"],
-    ["issue_refund", { ...refund, reason: "y".repeat(301) }, "reason must be at most 300 characters"],
+    ["issue_refund", { ...refund, noteForApprover: "no" }, "noteForApprover must be at least 3 characters"],
     [
       "issue_refund",
-      { orderId: "x", amountCents: 1.5, reason: "", a: 1, b: 2 },
+      { ...refund, noteForApprover: "y".repeat(301) },
+      "noteForApprover must be at most 300 characters",
+    ],
+    [
+      "issue_refund",
+      { ...refund, reason: "because I say so" },
+      'reason must be one of "damaged", "not-delivered", "wrong-item", "changed-mind"',
+    ],
+    ["issue_refund", { ...refund, approved: true }, 'input Unrecognized key: "approved"'],
+    [
+      "issue_refund",
+      { orderId: "x", reason: "damaged", amountCents: 1.5, noteForApprover: "", a: 1, b: 2 },
       'orderId must look like "order-1042"; amountCents must be a whole number of cents; ' +
-        'reason must be at least 3 characters; input Unrecognized keys: "a", "b"',
+        'noteForApprover must be at least 3 characters; input Unrecognized keys: "a", "b"',
     ],
   ])("%s %j: %s", (name, input, problems) => {
     expect(toolProblem(name, input)).toBe(
@@ -60,15 +76,20 @@ describe("invalid tool arguments are explained to the model", () => {
 
 describe("a bad support request lists each problem", () => {
   it.each([
-    [{ question: "Where is my order?" }, "customerId is required"],
+    [{ orderId: "order-1042", question: "Where is my order?" }, "customerId is required"],
     [
-      { customerId: "c", question: "Where is my order?" },
+      { customerId: "c", orderId: "order-1042", question: "Where is my order?" },
       "customerId must be 3-64 letters, digits or dashes",
     ],
-    [{ customerId: 7, question: 8 }, "customerId must be a string; question must be a string"],
-    [{ customerId: "cust-7", question: " " }, "question must not be empty"],
     [
-      { customerId: "cust-7", question: "x".repeat(MAX_QUESTION_CHARS + 1) },
+      { customerId: 7, orderId: 1042, question: 8 },
+      "customerId must be a string; orderId must be a string; question must be a string",
+    ],
+    [{ customerId: "cust-7", question: "Where is my order?" }, "orderId is required"],
+    [{ customerId: "cust-7", orderId: "1042", question: "Where?" }, 'orderId must look like "order-1042"'],
+    [{ customerId: "cust-7", orderId: "order-1042", question: " " }, "question must not be empty"],
+    [
+      { customerId: "cust-7", orderId: "order-1042", question: "x".repeat(MAX_QUESTION_CHARS + 1) },
       `question must be at most ${MAX_QUESTION_CHARS} characters`,
     ],
     ["help", "input must be an object"],
@@ -85,8 +106,15 @@ describe("a bad support request lists each problem", () => {
   });
 
   it("trims the question", () => {
-    expect(parseSupportRequest({ customerId: "cust-7", question: "  Where is my order?\n" })).toEqual({
+    expect(
+      parseSupportRequest({
+        customerId: "cust-7",
+        orderId: "order-1042",
+        question: "  Where is my order?\n",
+      }),
+    ).toEqual({
       customerId: "cust-7",
+      orderId: "order-1042",
       question: "Where is my order?",
     });
   });
@@ -96,21 +124,35 @@ describe("the approver's answer", () => {
   it.each([
     [
       '{"approved":true,"approver":"dana","note":"photo checked"}',
-      { approved: true, approver: "dana", note: "photo checked" },
+      { kind: "approved", approver: "dana", note: "photo checked" },
     ],
-    ['{"approved":false,"approver":"dana"}', { approved: false, approver: "dana" }],
-  ])("%s is read as is", (raw, decision) => {
-    expect(parseApprovalDecision(raw)).toEqual(decision);
+    ['{"approved":false,"approver":"dana"}', { kind: "denied", approver: "dana" }],
+    [
+      '{"approved":true,"approver":"mallory"}',
+      { kind: "not-the-approver", answeredBy: "mallory", asked: "dana" },
+    ],
+  ])("%s is read as %j", (raw, outcome) => {
+    expect(readApprovalAnswer(raw, "dana")).toEqual(outcome);
   });
 
-  it.each(['{"approved":"yes","approver":"dana"}', '{"approved":true,"approver":""}', "yes"])(
-    "%s counts as not approved",
-    (raw) => {
-      expect(parseApprovalDecision(raw)).toEqual({
-        approved: false,
-        approver: "unknown",
-        note: `Unreadable approval answer: ${raw}`,
-      });
-    },
-  );
+  it.each([
+    ['{"approved":"yes","approver":"dana"}', "approved must be true or false"],
+    ['{"approved":true,"approver":""}', "approver must be 1-64 letters, digits or . _ @ -"],
+    ['{"approved":true,"approver":"dana","amountCents":99000}', 'input Unrecognized key: "amountCents"'],
+    ['{"approved":true,"approver":"dana","orderId":"order-2001"}', 'input Unrecognized key: "orderId"'],
+    ['{"approved":true,"approver":"dana","note":7}', "note must be a string"],
+    ["[true]", "input must be an object"],
+    ["null", "input must be an object"],
+    ["true", "input must be an object"],
+    ["yes", "the answer is not JSON"],
+    ["", "the answer is empty"],
+    ["   ", "the answer is empty"],
+    [undefined, "the answer is empty"],
+    [
+      `{"approved":true,"approver":"dana","note":"${"x".repeat(3000)}"}`,
+      "the answer is longer than 2000 characters",
+    ],
+  ])("%s is malformed: %s", (raw, problem) => {
+    expect(readApprovalAnswer(raw, "dana")).toEqual({ kind: "malformed", problem });
+  });
 });

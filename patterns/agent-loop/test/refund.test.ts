@@ -19,7 +19,7 @@ import { describeLocal, itLocal, setupTestEnvironment, teardownTestEnvironment }
 beforeAll(() => setupTestEnvironment({ skipTime: true }));
 afterAll(() => teardownTestEnvironment());
 
-const config = { ...defaultConfig, approvalTimeout: { seconds: 1 } };
+const config = { ...defaultConfig, approvalTimeout: { seconds: 1 }, refundApprover: "dana" };
 const APPROVAL = "approve-refund-order-1042";
 
 /** The agent behind our own withDurableExecution, to count how often the handler body runs (once per invocation). */
@@ -37,21 +37,27 @@ function setup(model?: ModelProvider) {
 itLocal(
   "suspends for the approval and replays: each model turn, tool and side effect ran exactly once",
   async () => {
-    const { runner, deps, calls, approvalRequests, handlerBodyRuns } = setup();
+    const { runner, deps, calls, approvalRequests, provider, handlerBodyRuns } = setup();
     const model = deps.model as ReturnType<typeof scriptedModel>;
     const approval = runner.getOperation(APPROVAL);
 
     const running = runner.run({ payload: sampleRequest });
     await approval.waitForData(WaitingOperationStatus.SUBMITTED);
-    // The person sees what the agent asked for, and answers with the callback id it was given.
+    // The person asked sees the policy's verdict, the refunds already paid and the customer's own words;
+    // the model's text is labelled as the model's. They answer with the callback id they were given.
     expect(approvalRequests).toEqual([
       {
         callbackId: approval.getCallbackDetails()?.callbackId,
+        approver: "dana",
         orderId: "order-1042",
         customerId: "cust-7",
         amountCents: 2500,
         currency: "EUR",
-        reason: "Items arrived damaged",
+        reason: "damaged",
+        policy: { eligible: true, maxRefundCents: 2500, explanation: "A damaged order is refunded in full." },
+        priorRefunds: { totalCents: 0, refunds: [], remainingAfterCents: 0 },
+        customerWrote: "Both mugs from order-1042 arrived cracked. Can I get my money back?",
+        writtenByModel: { noteForApprover: "Items arrived damaged" },
       },
     ]);
     await approval.sendCallbackSuccess(
@@ -81,9 +87,22 @@ itLocal(
       { service: "orders", detail: "order-1042" }, // lookup_order
       { service: "orders", detail: "order-1042" }, // check_refund_policy
       { service: "refundPolicy", detail: "order-1042 damaged" },
-      { service: "orders", detail: "order-1042" }, // verify-refund
+      { service: "orders", detail: "order-1042 refunds" },
+      { service: "orders", detail: "order-1042" }, // verify-refund: the order, the policy, the refunds paid
+      { service: "refundPolicy", detail: "order-1042 damaged" },
+      { service: "orders", detail: "order-1042 refunds" },
       { service: "approvals", detail: "order-1042 2500" },
       { service: "payments", detail: "order-1042 2500" },
+    ]);
+    // The provider's own books: one refund, keyed by order, prior refunds and amount (not by tool call).
+    expect(provider.refunds).toEqual([
+      {
+        refundId: "re-order-1042-1",
+        orderId: "order-1042",
+        amountCents: 2500,
+        currency: "EUR",
+        idempotencyKey: "order-1042:refund:0+2500",
+      },
     ]);
 
     // Every operation, by name.
@@ -149,10 +168,10 @@ describeLocal("a refund the person does not approve is not paid, and the model e
     [
       "an unreadable answer",
       (op: ReturnType<LocalDurableTestRunner["getOperation"]>) => op.sendCallbackSuccess("yes please"),
-      "I could not refund your order: Refund denied by unknown: Unreadable approval answer: yes please.",
+      "I could not refund your order: The approval answer could not be read (the answer is not JSON), so it counts as not approved and nothing was paid. A person will follow up.",
     ],
   ])("%s", async (_label, answer, expected) => {
-    const { runner, callsTo } = setup();
+    const { runner, callsTo, provider } = setup();
     const approval = runner.getOperation(APPROVAL);
     const running = runner.run({ payload: sampleRequest });
     await approval.waitForData(WaitingOperationStatus.SUBMITTED);
@@ -163,6 +182,7 @@ describeLocal("a refund the person does not approve is not paid, and the model e
     expect(result.getResult()).toMatchObject({ status: "ANSWERED", answer: expected, turns: 4 });
     expect(result.getResult()?.toolCalls[2]).toEqual({ turn: 3, tool: "issue_refund", status: "error" });
     expect(callsTo("payments")).toBe(0);
+    expect(provider.refunds).toEqual([]);
     expect(runner.getOperation("tool-issue-refund-turn-3").getStatus()).toBe(OperationStatus.SUCCEEDED);
   });
 });
@@ -188,13 +208,18 @@ itLocal(
   },
 );
 
-itLocal("checks the model's refund against the order before asking anyone", async () => {
+itLocal("checks the model's refund against the policy and prior refunds before asking anyone", async () => {
   const model = scriptedModel([
     {
       toolUses: [
         {
           name: "issue_refund",
-          input: { orderId: "order-1042", amountCents: 99_000, reason: "Arrived damaged" },
+          input: {
+            orderId: "order-1042",
+            reason: "damaged",
+            amountCents: 99_000,
+            noteForApprover: "Arrived damaged",
+          },
         },
       ],
     },
@@ -202,15 +227,20 @@ itLocal("checks the model's refund against the order before asking anyone", asyn
       text: `Sorry: ${lastToolResults(request)[0]?.status === "error" ? "not possible" : "?"}`,
     }),
   ]);
-  const { runner, calls } = setup(model);
+  const { runner, calls, provider } = setup(model);
   const result = await runner.run({ payload: sampleRequest });
 
   expect(result.getResult()).toMatchObject({ status: "ANSWERED", answer: "Sorry: not possible" });
   expect(lastToolResults(model.calls[1]!.request)[0]).toMatchObject({
     status: "error",
-    text: "99000 cents is more than the order's total of 2500 cents.",
+    text: "990.00 EUR is more than can be refunded for order-1042: at most 25.00 EUR (the policy allows 25.00 EUR, 0.00 EUR already refunded).",
   });
-  expect(calls).toEqual([{ service: "orders", detail: "order-1042" }]);
+  expect(calls).toEqual([
+    { service: "orders", detail: "order-1042" },
+    { service: "refundPolicy", detail: "order-1042 damaged" },
+    { service: "orders", detail: "order-1042 refunds" },
+  ]);
+  expect(provider.refunds).toEqual([]);
   expect(
     runner
       .getOperation("tool-issue-refund-turn-1")
