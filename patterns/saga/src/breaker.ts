@@ -16,6 +16,11 @@ export interface BreakerRecord {
   consecutiveFailures: number;
   /** Epoch milliseconds when the circuit last opened. */
   openedAt?: number;
+  /**
+   * Epoch milliseconds when one booking claimed the half-open trial. While it is recent, every other booking
+   * sees the circuit open: exactly one trial at a time, claimed by a conditional write on `version`.
+   */
+  trialStartedAt?: number;
   /** Incremented on every write, for optimistic concurrency. 0 means "never written". */
   version: number;
 }
@@ -27,15 +32,24 @@ export interface BreakerDecision {
   /** The version read, so the follow-up write knows what it is replacing. */
   version: number;
   openedAt?: number;
+  /** Half-open, but another booking claimed the trial first: this one treats the circuit as open. */
+  trialTaken?: boolean;
 }
 
 export const CLOSED: BreakerRecord = { state: "closed", consecutiveFailures: 0, version: 0 };
 
+/**
+ * What the record says now. "half-open" means a trial may be claimed, not that this booking has it: the
+ * caller claims it with `claimTrial` and a conditional write, and only the writer that wins makes the call.
+ * A trial claimed longer than a cool-down ago is taken as abandoned (its booking died), so another may start.
+ */
 export function decide(record: BreakerRecord = CLOSED, now: number, policy: BreakerPolicy): BreakerDecision {
-  const { consecutiveFailures, version, openedAt } = record;
+  const { consecutiveFailures, version, openedAt, trialStartedAt } = record;
   if (record.state === "open") {
     const coolingDown = openedAt !== undefined && now - openedAt < policy.coolDownMs;
-    return { state: coolingDown ? "open" : "half-open", consecutiveFailures, version, openedAt };
+    const trialRunning = trialStartedAt !== undefined && now - trialStartedAt < policy.coolDownMs;
+    const state = coolingDown || trialRunning ? "open" : "half-open";
+    return { state, consecutiveFailures, version, openedAt };
   }
   return { state: "closed", consecutiveFailures, version };
 }
@@ -53,6 +67,11 @@ export function afterFailure(
     : { state: "closed", consecutiveFailures, version: record.version + 1 };
 }
 
+/** The record that claims the half-open trial for one booking; written only if `version` is unchanged. */
+export function claimTrial(record: BreakerRecord, now: number): BreakerRecord {
+  return { ...record, trialStartedAt: now, version: record.version + 1 };
+}
+
 /** A call succeeded: the provider is healthy again. */
 export function afterSuccess(record: BreakerRecord = CLOSED): BreakerRecord {
   return { state: "closed", consecutiveFailures: 0, version: record.version + 1 };
@@ -61,4 +80,12 @@ export function afterSuccess(record: BreakerRecord = CLOSED): BreakerRecord {
 /** Whether a success needs writing at all: a clean closed circuit stays as it is (no write per booking). */
 export function needsReset(decision: BreakerDecision): boolean {
   return decision.state !== "closed" || decision.consecutiveFailures > 0;
+}
+
+/** Someone else wrote the breaker record between our read and our write. Retry with a fresh read. */
+export class StaleBreakerRecordError extends Error {
+  override readonly name = "StaleBreakerRecordError";
+  constructor(message = "The breaker record changed since it was read") {
+    super(message);
+  }
 }

@@ -1,5 +1,6 @@
 import type { BreakerRecord } from "./breaker";
 import {
+  OutcomeInDoubtError,
   ProviderRejectedError,
   ProviderUnavailableError,
   StaleBreakerRecordError,
@@ -11,37 +12,47 @@ import { createPaymentHandler, type PaymentDeps } from "./payment";
 import { defaultConfig, type SagaConfig } from "./workflow";
 
 /**
- * The simulated outside world, for `pnpm demo saga` and the tests: in-memory providers that record every call
- * and fail on request. Like real providers, each acts once per idempotency key and answers a repeated key with
- * its first answer, so a retry after a lost reply does not book twice.
+ * The simulated outside world, for `pnpm demo saga` and the tests: in-memory providers that keep their own
+ * records (what is held, charged, refunded, alerted, confirmed), record every call and fail on request. Like
+ * real providers, each acts once per idempotency key and answers a repeated key with its first answer, and
+ * each answers a look-up by key.
  */
 export type ServiceCall =
   | "flights.reserve"
   | "flights.cancel"
+  | "flights.find"
   | "hotels.reserve"
   | "hotels.cancel"
+  | "hotels.find"
   | "cars.reserve"
   | "cars.cancel"
+  | "cars.find"
   | "refunds.refund"
+  | "refunds.findCharge"
   | "itineraries.confirm"
   | "operations.alert"
-  | "gateway.charge";
+  | "gateway.charge"
+  | "gateway.findCharge";
 
 /**
- * - `unavailable`: fails before doing anything (503), so a retry is safe and needed.
- * - `rejected`: a definite no (4xx), never worth retrying.
- * - `lost-reply`: the provider acts, then the connection drops before the answer arrives. From the caller's
- *   side this is the same as a crash after the call: the step runs again, with the same idempotency key.
+ * - `unavailable`: fails before doing anything (503, and the contract says no action): not done, retried.
+ * - `rejected`: a definite no (409, 402, 422): not done, never retried.
+ * - `lost-reply`: the provider acts, then the reply is lost (a timeout): in doubt, and it did act.
+ * - `server-error`: a 500 without acting: in doubt to the caller, though nothing happened.
  */
-export type Fault = "unavailable" | "rejected" | "lost-reply";
+export type Fault = "unavailable" | "rejected" | "lost-reply" | "server-error";
 
 export interface WorldOptions {
   /** Faults each call raises on its first uses, in order, before it starts to succeed. */
   faults?: Partial<Record<ServiceCall, Fault[]>>;
-  /** Calls that are unavailable every time. */
+  /** Calls that are unavailable every time (503, nothing done). */
   down?: ServiceCall[];
+  /** Calls that act every time and whose every reply is lost (timeouts): in doubt until looked up. */
+  unanswered?: ServiceCall[];
   /** The car-rental breaker record to start from (default: none, a closed circuit). */
   breaker?: BreakerRecord;
+  /** Breaker store operations that fail every time (throttled, access denied). */
+  breakerFailing?: ("get" | "put")[];
 }
 
 export interface Call {
@@ -50,18 +61,42 @@ export interface Call {
   outcome: "ok" | Fault;
 }
 
+/** A reservation as its provider records it. */
+export interface HeldRecord {
+  service: "flights" | "hotels" | "cars";
+  reservationId: string;
+  bookingId: string;
+  idempotencyKey: string;
+  status: "held" | "cancelled";
+}
+
+/** A charge as the gateway records it. */
+export interface ChargeRecord {
+  chargeId: string;
+  idempotencyKey: string;
+  amountCents: number;
+  currency: string;
+  status: "charged" | "refunded";
+}
+
 const rejections: Record<ServiceCall, string> = {
   "flights.reserve": "no seats left on that flight (409)",
   "flights.cancel": "flight is past its cancellation deadline (409)",
+  "flights.find": "look-up refused (403)",
   "hotels.reserve": "hotel is fully booked (409)",
   "hotels.cancel": "hotel rate is non-refundable (409)",
+  "hotels.find": "look-up refused (403)",
   "cars.reserve": "no cars of that category at the airport (409)",
   "cars.cancel": "car reservation already collected (409)",
+  "cars.find": "look-up refused (403)",
   "refunds.refund": "refund refused by the card network (409)",
+  "refunds.findCharge": "look-up refused (403)",
   "itineraries.confirm": "itinerary service rejected the booking (422)",
   "operations.alert": "alert rejected (400)",
   "gateway.charge": "card declined (402)",
+  "gateway.findCharge": "look-up refused (403)",
 };
+const prefixes = { flights: "FL", hotels: "HT", cars: "CR" } as const;
 
 export function simulatedWorld(options: WorldOptions = {}) {
   const calls: Call[] = [];
@@ -69,43 +104,114 @@ export function simulatedWorld(options: WorldOptions = {}) {
   const pending = new Map(Object.entries(options.faults ?? {}).map(([call, faults]) => [call, [...faults]]));
   let breaker: BreakerRecord | undefined = options.breaker;
   const breakerWrites: BreakerRecord[] = [];
+  const reservations: HeldRecord[] = [];
+  const charges: ChargeRecord[] = [];
+  const alerts: Parameters<TripDeps["operations"]["alert"]>[0][] = [];
+  const itineraries: Parameters<TripDeps["itineraries"]["confirm"]>[0][] = [];
+  /** Ids are readable and unique: FL-trip-2041, then FL-trip-2041-2 for a second attempt. */
+  const nextId = (prefix: string, bookingId: string, taken: string[]) => {
+    const first = `${prefix}-${bookingId}`;
+    let id = first;
+    for (let n = 2; taken.includes(id); n += 1) id = `${first}-${n}`;
+    return id;
+  };
 
-  const serve = async <T>(call: ServiceCall, idempotencyKey: string, answer: () => T): Promise<T> => {
-    const fault = options.down?.includes(call) ? "unavailable" : pending.get(call)?.shift();
+  const serve = async <T>(call: ServiceCall, idempotencyKey: string, act: () => T): Promise<T> => {
+    const fault = options.down?.includes(call)
+      ? "unavailable"
+      : options.unanswered?.includes(call)
+        ? "lost-reply"
+        : pending.get(call)?.shift();
     calls.push({ call, idempotencyKey, outcome: fault ?? "ok" });
     if (fault === "unavailable") throw new ProviderUnavailableError(`${call} unavailable (503)`, 503);
     if (fault === "rejected") throw new ProviderRejectedError(rejections[call], 409);
-    if (!acted.has(idempotencyKey)) acted.set(idempotencyKey, answer());
-    if (fault === "lost-reply")
-      throw new ProviderUnavailableError(`${call}: connection reset before the reply`);
+    if (fault === "server-error") throw new OutcomeInDoubtError(`${call} answered 500`, 500);
+    // Acting once per key is what makes a retry with the same key safe: a repeat gets the first answer.
+    if (!acted.has(idempotencyKey)) acted.set(idempotencyKey, act());
+    if (fault === "lost-reply") throw new OutcomeInDoubtError(`${call}: timed out after sending the request`);
     return acted.get(idempotencyKey) as T;
   };
-  const bookingOf = (key: string) => key.split(":")[0] ?? key;
+  /** Look-ups are reads: not keyed, answered from the provider's own records. */
+  const lookUp = async <T>(call: ServiceCall, idempotencyKey: string, answer: () => T): Promise<T> => {
+    const fault = options.down?.includes(call) ? "unavailable" : pending.get(call)?.shift();
+    calls.push({ call, idempotencyKey, outcome: fault ?? "ok" });
+    if (fault === "unavailable") throw new ProviderUnavailableError(`${call} unavailable (503)`, 503);
+    if (fault === "rejected") throw new ProviderRejectedError(rejections[call], 403);
+    if (fault === "lost-reply" || fault === "server-error")
+      throw new OutcomeInDoubtError(`${call}: timed out`);
+    return answer();
+  };
+
+  const provider = (service: HeldRecord["service"]) => ({
+    reserve: (r: { bookingId: string; idempotencyKey: string }) =>
+      serve(`${service}.reserve`, r.idempotencyKey, () => {
+        const reservationId = nextId(
+          prefixes[service],
+          r.bookingId,
+          reservations.map((held) => held.reservationId),
+        );
+        reservations.push({
+          service,
+          reservationId,
+          bookingId: r.bookingId,
+          idempotencyKey: r.idempotencyKey,
+          status: "held",
+        });
+        return { reservationId };
+      }),
+    cancel: (r: { reservationId: string; idempotencyKey: string }) =>
+      serve(`${service}.cancel`, r.idempotencyKey, () => {
+        const held = reservations.find((h) => h.service === service && h.reservationId === r.reservationId);
+        if (!held) throw new ProviderRejectedError(`no reservation ${r.reservationId} (404)`, 404);
+        held.status = "cancelled";
+      }),
+    find: (r: { idempotencyKey: string }) =>
+      lookUp(`${service}.find`, r.idempotencyKey, () => {
+        const held = reservations.find((h) => h.service === service && h.idempotencyKey === r.idempotencyKey);
+        return held && { reservationId: held.reservationId, status: held.status };
+      }),
+  });
+  const findCharge = (call: "refunds.findCharge" | "gateway.findCharge") => (r: { idempotencyKey: string }) =>
+    lookUp(call, r.idempotencyKey, () => {
+      const charge = charges.find((c) => c.idempotencyKey === r.idempotencyKey);
+      return charge && { chargeId: charge.chargeId, status: charge.status };
+    });
+  const failingStore = (operation: "get" | "put") => {
+    if (options.breakerFailing?.includes(operation)) {
+      throw new Error(`breaker store ${operation}: AccessDeniedException (simulated)`);
+    }
+  };
 
   const deps: TripDeps = {
-    flights: {
-      reserve: (r) =>
-        serve("flights.reserve", r.idempotencyKey, () => ({ reservationId: `FL-${r.bookingId}` })),
-      cancel: (r) => serve("flights.cancel", r.idempotencyKey, () => undefined),
+    flights: provider("flights"),
+    hotels: provider("hotels"),
+    cars: provider("cars"),
+    refunds: {
+      refund: (r) =>
+        serve("refunds.refund", r.idempotencyKey, () => {
+          const charge = charges.find((c) => c.chargeId === r.chargeId);
+          if (!charge) throw new ProviderRejectedError(`no charge ${r.chargeId} (404)`, 404);
+          charge.status = "refunded";
+        }),
+      findCharge: findCharge("refunds.findCharge"),
     },
-    hotels: {
-      reserve: (r) =>
-        serve("hotels.reserve", r.idempotencyKey, () => ({ reservationId: `HT-${r.bookingId}` })),
-      cancel: (r) => serve("hotels.cancel", r.idempotencyKey, () => undefined),
-    },
-    cars: {
-      reserve: (r) => serve("cars.reserve", r.idempotencyKey, () => ({ reservationId: `CR-${r.bookingId}` })),
-      cancel: (r) => serve("cars.cancel", r.idempotencyKey, () => undefined),
-    },
-    refunds: { refund: (r) => serve("refunds.refund", r.idempotencyKey, () => undefined) },
     itineraries: {
       confirm: (r) =>
-        serve("itineraries.confirm", r.idempotencyKey, () => ({ confirmationNumber: `TRIP-${r.bookingId}` })),
+        serve("itineraries.confirm", r.idempotencyKey, () => {
+          itineraries.push({ ...r });
+          return { confirmationNumber: `TRIP-${r.bookingId}` };
+        }),
     },
-    operations: { alert: (r) => serve("operations.alert", r.idempotencyKey, () => undefined) },
+    operations: {
+      alert: (r) =>
+        serve("operations.alert", r.idempotencyKey, () => {
+          alerts.push(structuredClone(r));
+        }),
+    },
     breakerStore: {
-      get: async () => (breaker ? { ...breaker } : undefined),
+      get: async () => (failingStore("get"), breaker ? { ...breaker } : undefined),
       put: async (_circuit, record, expectedVersion) => {
+        failingStore("put");
         if ((breaker?.version ?? 0) !== expectedVersion) throw new StaleBreakerRecordError();
         breaker = { ...record };
         breakerWrites.push({ ...record });
@@ -116,7 +222,22 @@ export function simulatedWorld(options: WorldOptions = {}) {
   const paymentDeps: PaymentDeps = {
     gateway: {
       charge: (r) =>
-        serve("gateway.charge", r.idempotencyKey, () => ({ chargeId: `ch-${bookingOf(r.idempotencyKey)}` })),
+        serve("gateway.charge", r.idempotencyKey, () => {
+          const chargeId = nextId(
+            "ch",
+            r.bookingId,
+            charges.map((c) => c.chargeId),
+          );
+          charges.push({
+            chargeId,
+            idempotencyKey: r.idempotencyKey,
+            amountCents: r.amountCents,
+            currency: r.currency,
+            status: "charged",
+          });
+          return { chargeId };
+        }),
+      findCharge: findCharge("gateway.findCharge"),
     },
   };
 
@@ -130,9 +251,17 @@ export function simulatedWorld(options: WorldOptions = {}) {
     effectsOf: (call: ServiceCall) =>
       new Set(
         calls
-          .filter((c) => c.call === call && c.outcome !== "unavailable" && c.outcome !== "rejected")
+          .filter((c) => c.call === call && (c.outcome === "ok" || c.outcome === "lost-reply"))
           .map((c) => c.idempotencyKey),
       ).size,
+    /** The providers' own records. */
+    reservations,
+    charges,
+    alerts,
+    itineraries,
+    /** What is still held (reservations) or charged (not refunded): what a failed booking must leave empty. */
+    held: () => reservations.filter((r) => r.status === "held").map((r) => r.reservationId),
+    charged: () => charges.filter((c) => c.status === "charged").map((c) => c.chargeId),
     /** The breaker record as the store holds it now, and every write made to it. */
     breaker: () => breaker,
     breakerWrites,

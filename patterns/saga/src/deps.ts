@@ -4,18 +4,46 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import type { BreakerRecord } from "./breaker";
+import * as z from "zod/mini";
+import {
+  AcknowledgementAnswer,
+  ChargeLookUpAnswer,
+  ConfirmationAnswer,
+  ReservationAnswer,
+  ReservationLookUpAnswer,
+} from "./answers";
+import { StaleBreakerRecordError, type BreakerRecord } from "./breaker";
+import {
+  classifyNetworkError,
+  classifyStatus,
+  errorFor,
+  MALFORMED_ANSWER,
+  ProviderRejectedError,
+} from "./call-outcome";
 
 /**
  * The outside world of the trip saga. Every call is a side effect, so the workflow makes each one inside a
- * step, and each carries an idempotency key derived from the booking id and the operation name: a retry, or a
+ * step, and each carries an idempotency key derived from the execution and the operation name: a retry, or a
  * replay after a crash, sends the same key, and the provider answers with what it did the first time.
+ * Each provider also answers a look-up by key (`find`): that is how an outcome in doubt is settled.
  */
 export interface Reservation {
   reservationId: string;
 }
 
-export interface Flights {
+/** What a provider holds under an idempotency key. */
+export interface HeldReservation {
+  reservationId: string;
+  status: "held" | "cancelled" | "confirmed";
+}
+
+interface ReservationProvider {
+  cancel(request: { reservationId: string; idempotencyKey: string }): Promise<void>;
+  /** The reservation made under this key, or undefined when the provider holds none. */
+  find(request: { idempotencyKey: string }): Promise<HeldReservation | undefined>;
+}
+
+export interface Flights extends ReservationProvider {
   reserve(request: {
     bookingId: string;
     from: string;
@@ -25,10 +53,9 @@ export interface Flights {
     travellers: number;
     idempotencyKey: string;
   }): Promise<Reservation>;
-  cancel(request: { reservationId: string; idempotencyKey: string }): Promise<void>;
 }
 
-export interface Hotels {
+export interface Hotels extends ReservationProvider {
   reserve(request: {
     bookingId: string;
     hotelId: string;
@@ -37,10 +64,9 @@ export interface Hotels {
     guests: number;
     idempotencyKey: string;
   }): Promise<Reservation>;
-  cancel(request: { reservationId: string; idempotencyKey: string }): Promise<void>;
 }
 
-export interface CarRental {
+export interface CarRental extends ReservationProvider {
   reserve(request: {
     bookingId: string;
     pickUpAt: string;
@@ -49,7 +75,6 @@ export interface CarRental {
     category: string;
     idempotencyKey: string;
   }): Promise<Reservation>;
-  cancel(request: { reservationId: string; idempotencyKey: string }): Promise<void>;
 }
 
 /** The orchestrator only refunds: charging is the payment function's job (src/payment.ts). */
@@ -60,6 +85,10 @@ export interface Refunds {
     currency: string;
     idempotencyKey: string;
   }): Promise<void>;
+  /** The charge the payment function made under this key, or undefined when there is none. */
+  findCharge(request: {
+    idempotencyKey: string;
+  }): Promise<{ chargeId: string; status: "charged" | "refunded" } | undefined>;
 }
 
 export interface Itineraries {
@@ -105,39 +134,8 @@ export interface TripDeps {
   breakerStore: BreakerStore;
 }
 
-/**
- * The provider was unavailable, throttled us, timed out or dropped the connection (5xx, 429, network): the same
- * request may succeed later, and with its idempotency key it is safe to send again.
- * Arguments are optional because `createRetryStrategy({ retryableErrorTypes })` types them as `new () => Error`.
- */
-export class ProviderUnavailableError extends Error {
-  override readonly name = "ProviderUnavailableError";
-  constructor(
-    message = "Provider unavailable",
-    readonly status?: number,
-  ) {
-    super(message);
-  }
-}
-
-/** The provider said no for good (4xx: sold out, card declined, past the cancellation deadline). */
-export class ProviderRejectedError extends Error {
-  override readonly name = "ProviderRejectedError";
-  constructor(
-    message = "Provider rejected the request",
-    readonly status?: number,
-  ) {
-    super(message);
-  }
-}
-
-/** Someone else wrote the breaker record between our read and our write. Retry with a fresh read. */
-export class StaleBreakerRecordError extends Error {
-  override readonly name = "StaleBreakerRecordError";
-  constructor(message = "The breaker record changed since it was read") {
-    super(message);
-  }
-}
+export { OutcomeInDoubtError, ProviderRejectedError, ProviderUnavailableError } from "./call-outcome";
+export { StaleBreakerRecordError } from "./breaker";
 
 export interface HttpProvidersConfig {
   flightsUrl: string;
@@ -163,54 +161,94 @@ export function createRealDeps(
   config: () => RealDepsConfig = configFromEnv,
   dynamodb: () => DynamoDBClient = lazyDynamoDbClient(),
 ): TripDeps {
-  const post = async <T>(
+  const call = async <T>(
     service: keyof HttpProvidersConfig,
-    path: string,
-    body: object,
-    idempotencyKey: string,
+    request: { method: "GET" | "POST"; path: string; body?: object; idempotencyKey?: string },
+    answer: z.ZodMiniType<T>,
   ) => {
     const settings = config();
     const baseUrl = settings[service];
     if (typeof baseUrl !== "string" || baseUrl === "") {
       throw new ProviderRejectedError(`No URL configured for ${service}`);
     }
-    return postJson<T>(endpoint(baseUrl, path), body, {
-      idempotencyKey,
+    return callJson(endpoint(baseUrl, request.path), request, answer, {
       apiToken: settings.apiToken,
       timeoutMs: settings.timeoutMs ?? 10_000,
     });
   };
-  const cancel =
-    (service: keyof HttpProvidersConfig) =>
-    async ({ reservationId, idempotencyKey }: { reservationId: string; idempotencyKey: string }) => {
-      await post(service, `reservations/${encodeURIComponent(reservationId)}/cancel`, {}, idempotencyKey);
-    };
+  const post = <T>(
+    service: keyof HttpProvidersConfig,
+    path: string,
+    body: object,
+    idempotencyKey: string,
+    answer: z.ZodMiniType<T>,
+  ) => call(service, { method: "POST", path, body, idempotencyKey }, answer);
+  /** A look-up by key: 404 means nothing was done under it, which settles the doubt as not done. */
+  const lookUp = async <T>(service: keyof HttpProvidersConfig, path: string, answer: z.ZodMiniType<T>) => {
+    try {
+      return await call(service, { method: "GET", path }, answer);
+    } catch (error) {
+      if (error instanceof ProviderRejectedError && error.status === 404) return undefined;
+      throw error;
+    }
+  };
+  const reservations = (service: keyof HttpProvidersConfig) => ({
+    async cancel({ reservationId, idempotencyKey }: { reservationId: string; idempotencyKey: string }) {
+      await post(
+        service,
+        `reservations/${encodeURIComponent(reservationId)}/cancel`,
+        {},
+        idempotencyKey,
+        AcknowledgementAnswer,
+      );
+    },
+    find: ({ idempotencyKey }: { idempotencyKey: string }) =>
+      lookUp(
+        service,
+        `reservations?idempotencyKey=${encodeURIComponent(idempotencyKey)}`,
+        ReservationLookUpAnswer,
+      ),
+  });
   return {
     flights: {
       reserve: ({ idempotencyKey, ...request }) =>
-        post("flightsUrl", "reservations", request, idempotencyKey),
-      cancel: cancel("flightsUrl"),
+        post("flightsUrl", "reservations", request, idempotencyKey, ReservationAnswer),
+      ...reservations("flightsUrl"),
     },
     hotels: {
-      reserve: ({ idempotencyKey, ...request }) => post("hotelsUrl", "reservations", request, idempotencyKey),
-      cancel: cancel("hotelsUrl"),
+      reserve: ({ idempotencyKey, ...request }) =>
+        post("hotelsUrl", "reservations", request, idempotencyKey, ReservationAnswer),
+      ...reservations("hotelsUrl"),
     },
     cars: {
-      reserve: ({ idempotencyKey, ...request }) => post("carsUrl", "reservations", request, idempotencyKey),
-      cancel: cancel("carsUrl"),
+      reserve: ({ idempotencyKey, ...request }) =>
+        post("carsUrl", "reservations", request, idempotencyKey, ReservationAnswer),
+      ...reservations("carsUrl"),
     },
     refunds: {
       refund: async ({ idempotencyKey, chargeId, ...request }) => {
-        await post("paymentsUrl", `charges/${encodeURIComponent(chargeId)}/refunds`, request, idempotencyKey);
+        await post(
+          "paymentsUrl",
+          `charges/${encodeURIComponent(chargeId)}/refunds`,
+          request,
+          idempotencyKey,
+          AcknowledgementAnswer,
+        );
       },
+      findCharge: ({ idempotencyKey }) =>
+        lookUp(
+          "paymentsUrl",
+          `charges?idempotencyKey=${encodeURIComponent(idempotencyKey)}`,
+          ChargeLookUpAnswer,
+        ),
     },
     itineraries: {
       confirm: ({ idempotencyKey, ...request }) =>
-        post("itinerariesUrl", "itineraries", request, idempotencyKey),
+        post("itinerariesUrl", "itineraries", request, idempotencyKey, ConfirmationAnswer),
     },
     operations: {
       alert: async ({ idempotencyKey, ...request }) => {
-        await post("operationsUrl", "alerts", request, idempotencyKey);
+        await post("operationsUrl", "alerts", request, idempotencyKey, AcknowledgementAnswer);
       },
     },
     breakerStore: createDynamoDbBreakerStore(() => config().breakerTable, dynamodb),
@@ -238,7 +276,9 @@ function lazyDynamoDbClient(): () => DynamoDBClient {
 
 /**
  * The breaker record as a DynamoDB item. Reads are strongly consistent and writes are conditional on the
- * version, so two executions that record a failure at the same time cannot lose one of the two counts.
+ * version, so two executions that record a failure at the same time cannot lose one of the two counts, and
+ * of two bookings that claim the half-open trial at the same time exactly one wins (the other's PutItem fails
+ * its condition and it skips the car).
  */
 export function createDynamoDbBreakerStore(
   tableName: () => string,
@@ -259,6 +299,7 @@ export function createDynamoDbBreakerStore(
         state: Item.state?.S === "open" ? "open" : "closed",
         consecutiveFailures: Number(Item.consecutiveFailures?.N ?? "0"),
         ...(Item.openedAt?.N ? { openedAt: Number(Item.openedAt.N) } : {}),
+        ...(Item.trialStartedAt?.N ? { trialStartedAt: Number(Item.trialStartedAt.N) } : {}),
         version: Number(Item.version?.N ?? "0"),
       };
     },
@@ -272,6 +313,9 @@ export function createDynamoDbBreakerStore(
               state: { S: record.state },
               consecutiveFailures: { N: String(record.consecutiveFailures) },
               ...(record.openedAt === undefined ? {} : { openedAt: { N: String(record.openedAt) } }),
+              ...(record.trialStartedAt === undefined
+                ? {}
+                : { trialStartedAt: { N: String(record.trialStartedAt) } }),
               version: { N: String(record.version) },
             },
             ConditionExpression: "attribute_not_exists(circuit) OR version = :expected",
@@ -294,32 +338,66 @@ export function endpoint(baseUrl: string, path: string): string {
   return new URL(path, baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).toString();
 }
 
-async function postJson<T>(
+/**
+ * One JSON call, its answer classified by src/call-outcome.ts: done returns the parsed body; not done throws
+ * ProviderRejectedError (final) or ProviderUnavailableError (may succeed later); in doubt throws
+ * OutcomeInDoubtError. A 2xx whose body does not match its schema is in doubt, never a success.
+ */
+export async function callJson<T>(
   url: string,
-  body: object,
-  options: { idempotencyKey: string; apiToken?: string; timeoutMs: number },
+  request: { method: "GET" | "POST"; body?: object; idempotencyKey?: string },
+  answer: z.ZodMiniType<T>,
+  options: { apiToken?: string; timeoutMs: number },
 ): Promise<T> {
+  const what = `${request.method} ${url}`;
   let response: Response;
   try {
     response = await fetch(url, {
-      method: "POST",
+      method: request.method,
       headers: {
-        "content-type": "application/json",
-        "idempotency-key": options.idempotencyKey,
+        ...(request.body ? { "content-type": "application/json" } : {}),
+        ...(request.idempotencyKey ? { "idempotency-key": request.idempotencyKey } : {}),
         ...(options.apiToken ? { authorization: `Bearer ${options.apiToken}` } : {}),
       },
-      body: JSON.stringify(body),
+      ...(request.body ? { body: JSON.stringify(request.body) } : {}),
       signal: AbortSignal.timeout(options.timeoutMs),
     });
   } catch (error) {
-    throw new ProviderUnavailableError(`POST ${url} failed: ${(error as Error).message}`);
+    const classification = classifyNetworkError(error);
+    throw errorFor(classification, `${what} failed (${classification.reason}): ${(error as Error).message}`);
   }
-  const text = await response.text();
-  if (response.status === 429 || response.status >= 500) {
-    throw new ProviderUnavailableError(`POST ${url} answered ${response.status}: ${text}`, response.status);
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (error) {
+    // The status arrived, the body did not: for a 2xx the provider acted and we cannot read what it did.
+    const classification = response.ok ? MALFORMED_ANSWER : classifyStatus(response.status);
+    throw errorFor(
+      classification,
+      `${what} answered ${response.status}, body lost: ${(error as Error).message}`,
+    );
   }
-  if (!response.ok) {
-    throw new ProviderRejectedError(`POST ${url} answered ${response.status}: ${text}`, response.status);
+  const classification = classifyStatus(response.status);
+  if (classification.outcome !== "done") {
+    throw errorFor(
+      classification,
+      `${what} answered ${response.status}: ${text.slice(0, 500)}`,
+      response.status,
+    );
   }
-  return (text === "" ? undefined : JSON.parse(text)) as T;
+  let body: unknown;
+  try {
+    body = text === "" ? undefined : JSON.parse(text);
+  } catch {
+    body = Symbol("not JSON");
+  }
+  const parsed = answer.safeParse(body);
+  if (!parsed.success) {
+    throw errorFor(
+      MALFORMED_ANSWER,
+      `${what} answered ${response.status} with a malformed body: ${text.slice(0, 200)}`,
+      response.status,
+    );
+  }
+  return parsed.data;
 }

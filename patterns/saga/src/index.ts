@@ -14,7 +14,9 @@ export type {
   Reservation,
   TripDeps,
 } from "./deps";
+export type { HeldReservation } from "./deps";
 export {
+  OutcomeInDoubtError,
   ProviderRejectedError,
   ProviderUnavailableError,
   StaleBreakerRecordError,
@@ -28,15 +30,25 @@ export {
   ConfigurationError,
   bookTrip,
   defaultConfig,
-  idempotencyKey,
   paymentFunctionFromEnv,
   type CarOutcome,
+  type SideWorkFailure,
   type SagaConfig,
   type TripBooking,
 } from "./workflow";
+export { idempotencyKey, executionPart } from "./idempotency";
+export {
+  classifyNetworkError,
+  classifyStatus,
+  outcomeOfFailedCharge,
+  outcomeOfFailedStep,
+  type CallOutcome,
+  type Classification,
+} from "./call-outcome";
 export {
   afterFailure,
   afterSuccess,
+  claimTrial,
   decide,
   type BreakerDecision,
   type BreakerPolicy,
@@ -51,7 +63,7 @@ export {
   paymentHandler,
   type PaymentDeps,
   type PaymentGateway,
-  type PaymentReceipt,
+  type PaymentResult,
   type PaymentRequest,
 } from "./payment";
 

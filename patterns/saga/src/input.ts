@@ -6,7 +6,26 @@ import * as z from "zod/mini";
  * The trip request. Parsing is pure and deterministic, so it runs outside any step: every replay gets the
  * same answer, and bad input fails the execution before anything is reserved.
  */
-const required = z.string().check(z.minLength(1, "is required"));
+/**
+ * A required text field: not empty, not only spaces, and not longer than any real id (a 100 KB string would be
+ * copied into every checkpoint and every provider call). Refused here, before any side effect.
+ */
+export const required = z.string().check(
+  z.refine((value) => value.trim() !== "", { message: "is required", abort: true }),
+  z.maxLength(256, "must be at most 256 characters"),
+);
+/**
+ * Money in whole cents, positive and exact: past Number.MAX_SAFE_INTEGER a number is no longer a precise count
+ * of cents (2**53 + 1 reads as 2**53), so it is refused rather than charged approximately.
+ */
+export const Amount = z.number().check(
+  z.refine((value) => Number.isInteger(value), { message: "must be a whole number of cents", abort: true }),
+  z.refine((value) => value <= Number.MAX_SAFE_INTEGER, {
+    message: `must be at most ${Number.MAX_SAFE_INTEGER} cents`,
+    abort: true,
+  }),
+  z.positive("must be positive"),
+);
 const IsoDate = z.iso.date({ error: unlessMissing("must be a date (YYYY-MM-DD)") });
 const Airport = z.string().check(z.regex(/^[A-Z]{3}$/, "must be a three-letter IATA airport code"));
 export const Currency = z.enum(["USD", "EUR", "GBP"], {
@@ -31,7 +50,9 @@ export const TripRequestInput = z.object({
   bookingId: z.string().check(z.regex(/^[A-Za-z0-9-]{3,64}$/, "must be 3-64 letters, digits or dashes")),
   traveller: z.object({
     customerId: required,
-    email: z.email({ error: unlessMissing("must be an email address") }),
+    email: z
+      .email({ error: unlessMissing("must be an email address") })
+      .check(z.maxLength(254, "must be at most 254 characters")),
     party: z
       .number()
       .check(z.int("must be a whole number"), z.gte(1, "must be at least 1"), z.lte(9, "must be at most 9")),
@@ -44,7 +65,7 @@ export const TripRequestInput = z.object({
     }),
   }),
   price: z.object({
-    amountCents: z.number().check(z.int("must be a whole number of cents"), z.positive("must be positive")),
+    amountCents: Amount,
     currency: Currency,
   }),
 });

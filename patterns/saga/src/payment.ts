@@ -7,11 +7,11 @@ import {
   type RetryDecision,
 } from "@aws/durable-execution-sdk-js";
 import * as z from "zod/mini";
-import { endpoint, ProviderRejectedError, ProviderUnavailableError } from "./deps";
-import { Currency, describeIssues, plainTypeErrors } from "./input";
-import { retryOutages } from "./workflow";
-
-const required = z.string().check(z.minLength(1, "is required"));
+import { ChargeAnswer, ChargeLookUpAnswer } from "./answers";
+import { outcomeOfFailedCharge, ProviderRejectedError, ProviderUnavailableError } from "./call-outcome";
+import { callJson, endpoint } from "./deps";
+import { Amount, Currency, describeIssues, plainTypeErrors, required } from "./input";
+import { chargeOutageRetry, lookUpRetry } from "./retry-policies";
 
 /**
  * The payment function: its own durable function, owned and deployed apart from the trip saga, which calls it
@@ -21,20 +21,36 @@ const required = z.string().check(z.minLength(1, "is required"));
 export const PaymentRequestInput = z.object({
   bookingId: required,
   customerId: required,
-  amountCents: z.number().check(z.int("must be a whole number of cents"), z.positive("must be positive")),
+  amountCents: Amount,
   currency: Currency,
   idempotencyKey: required,
 });
 export type PaymentRequest = z.infer<typeof PaymentRequestInput>;
 
-export interface PaymentReceipt {
-  chargeId: string;
-  amountCents: number;
-  currency: string;
-}
+/**
+ * What the payment function answers: whether the customer was charged, settled as far as it can be.
+ * - CHARGED: the gateway charged (its answer, or the look-up by key after an outcome in doubt).
+ * - DECLINED: nothing was charged (the card was declined, the gateway refused before acting, or the look-up
+ *   by key found no charge).
+ * - IN_DOUBT: the charge may have happened and the look-up could not tell. The saga refunds by key or reports it.
+ */
+export type PaymentResult =
+  | {
+      status: "CHARGED";
+      chargeId: string;
+      amountCents: number;
+      currency: string;
+      settledBy: "charge" | "look-up";
+    }
+  | { status: "DECLINED"; reason: string }
+  | { status: "IN_DOUBT"; reason: string };
 
 export interface PaymentGateway {
   charge(request: PaymentRequest): Promise<{ chargeId: string }>;
+  /** The charge made under this idempotency key, or undefined when the gateway holds none. */
+  findCharge(request: {
+    idempotencyKey: string;
+  }): Promise<{ chargeId: string; status: "charged" | "refunded" } | undefined>;
 }
 
 export interface PaymentDeps {
@@ -52,33 +68,77 @@ export async function chargeForBooking(
   event: unknown,
   context: DurableContext,
   deps: PaymentDeps,
-): Promise<PaymentReceipt> {
+): Promise<PaymentResult> {
   const parsed = PaymentRequestInput.safeParse(event, { error: plainTypeErrors });
   if (!parsed.success) throw new InvalidPaymentRequestError(describeIssues(parsed.error));
   const request = parsed.data;
 
   // At most once per retry: the SDK checkpoints the start of each attempt before calling the gateway. If the
   // sandbox dies mid-charge, the replay finds an attempt that started and never finished, and hands the retry
-  // strategy a StepInterruptedError instead of silently charging again. A repeat is worse than a gap here:
-  // a double charge reaches the customer's statement, while a charge that never happened is caught by the
-  // saga (it fails and compensates) and an unknown outcome is reconciled by the idempotency key.
-  const { chargeId } = await context.step("charge-card", () => deps.gateway.charge(request), {
-    semantics: StepSemantics.AtMostOncePerRetry,
-    retryStrategy: chargeRetryStrategy,
+  // strategy a StepInterruptedError instead of silently charging again. Only outages are retried here.
+  let doubt: string;
+  try {
+    const { chargeId } = await context.step("charge-card", () => deps.gateway.charge(request), {
+      semantics: StepSemantics.AtMostOncePerRetry,
+      retryStrategy: chargeRetryStrategy,
+    });
+    return {
+      status: "CHARGED",
+      chargeId,
+      amountCents: request.amountCents,
+      currency: request.currency,
+      settledBy: "charge",
+    };
+  } catch (error) {
+    if (outcomeOfFailedCharge(error) === "not-done")
+      return { status: "DECLINED", reason: (error as Error).message };
+    doubt = (error as Error).message;
+  }
+
+  // In doubt (a timeout, a reset, a 5xx that does not say nothing happened, a crash mid-charge): settled by
+  // looking the charge up by its key, never by charging again and never by guessing.
+  context.logger.warn("Charge outcome in doubt; looking it up by its key", {
+    idempotencyKey: request.idempotencyKey,
+    doubt,
   });
-  return { chargeId, amountCents: request.amountCents, currency: request.currency };
+  try {
+    const found = await context.step(
+      "look-up-charge",
+      () => deps.gateway.findCharge({ idempotencyKey: request.idempotencyKey }),
+      { retryStrategy: lookUpRetry },
+    );
+    if (found?.status === "charged") {
+      return {
+        status: "CHARGED",
+        chargeId: found.chargeId,
+        amountCents: request.amountCents,
+        currency: request.currency,
+        settledBy: "look-up",
+      };
+    }
+    return {
+      status: "DECLINED",
+      reason: found
+        ? `charge ${found.chargeId} under ${request.idempotencyKey} was already refunded`
+        : `no charge under ${request.idempotencyKey} after an outcome in doubt (${doubt})`,
+    };
+  } catch (lookUpError) {
+    return {
+      status: "IN_DOUBT",
+      reason: `charge ${request.idempotencyKey} in doubt (${doubt}); look-up failed: ${(lookUpError as Error).message}`,
+    };
+  }
 }
 
-const retryGatewayUnavailable = retryOutages(3, { seconds: 10 });
-
 /**
- * Retry only what the gateway told us it did not do (unavailable, throttled). Never retry an interrupted
- * attempt, whose outcome is unknown, nor a decline.
+ * Retry only what the gateway told us it did not do (unavailable, throttled, never sent). Never retry an
+ * interrupted attempt or an answer in doubt (they go to the look-up), nor a decline.
  */
 export function chargeRetryStrategy(error: Error, attemptsMade: number): RetryDecision {
-  if (error instanceof StepInterruptedError || error instanceof ProviderRejectedError)
+  if (error instanceof StepInterruptedError || !(error instanceof ProviderUnavailableError)) {
     return { shouldRetry: false };
-  return retryGatewayUnavailable(error, attemptsMade);
+  }
+  return chargeOutageRetry(error, attemptsMade);
 }
 
 export function createPaymentHandler(deps: PaymentDeps): DurableLambdaHandler {
@@ -86,45 +146,31 @@ export function createPaymentHandler(deps: PaymentDeps): DurableLambdaHandler {
 }
 
 /**
- * The real gateway: JSON over HTTP with the caller's idempotency key as the `Idempotency-Key` header.
- * PAYMENT_GATEWAY_URL is read on each call, inside the step, never at import time.
+ * The real gateway: JSON over HTTP with the caller's idempotency key as the `Idempotency-Key` header, answers
+ * classified by src/call-outcome.ts. PAYMENT_GATEWAY_URL is read on each call, inside the step.
  */
 export function createHttpPaymentGateway(
   baseUrl: () => string = () => process.env.PAYMENT_GATEWAY_URL ?? "",
   timeoutMs = 10_000,
 ): PaymentGateway {
+  const base = () => {
+    const url = baseUrl();
+    if (url === "") throw new ProviderRejectedError("PAYMENT_GATEWAY_URL is not set");
+    return url;
+  };
   return {
-    async charge({ idempotencyKey, ...request }) {
-      const base = baseUrl();
-      if (base === "") throw new ProviderRejectedError("PAYMENT_GATEWAY_URL is not set");
-      let response: Response;
+    charge: async ({ idempotencyKey, ...request }) =>
+      callJson(endpoint(base(), "charges"), { method: "POST", body: request, idempotencyKey }, ChargeAnswer, {
+        timeoutMs,
+      }),
+    async findCharge({ idempotencyKey }) {
+      const url = endpoint(base(), `charges?idempotencyKey=${encodeURIComponent(idempotencyKey)}`);
       try {
-        response = await fetch(endpoint(base, "charges"), {
-          method: "POST",
-          headers: { "content-type": "application/json", "idempotency-key": idempotencyKey },
-          body: JSON.stringify(request),
-          signal: AbortSignal.timeout(timeoutMs),
-        });
+        return await callJson(url, { method: "GET" }, ChargeLookUpAnswer, { timeoutMs });
       } catch (error) {
-        // The request may or may not have reached the gateway: at-most-once means we do not guess.
-        throw new Error(`Charge ${idempotencyKey} outcome unknown: ${(error as Error).message}`, {
-          cause: error,
-        });
+        if (error instanceof ProviderRejectedError && error.status === 404) return undefined;
+        throw error;
       }
-      const text = await response.text();
-      if (response.status === 429 || response.status === 503) {
-        throw new ProviderUnavailableError(
-          `Payment gateway answered ${response.status}: ${text}`,
-          response.status,
-        );
-      }
-      if (!response.ok) {
-        throw new ProviderRejectedError(
-          `Payment gateway answered ${response.status}: ${text}`,
-          response.status,
-        );
-      }
-      return JSON.parse(text) as { chargeId: string };
     },
   };
 }

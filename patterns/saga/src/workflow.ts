@@ -1,21 +1,31 @@
-import {
-  createRetryStrategy,
-  JitterStrategy,
-  type DurableContext,
-  type Duration,
-  type RetryDecision,
-} from "@aws/durable-execution-sdk-js";
+import type { DurableContext } from "@aws/durable-execution-sdk-js";
 import {
   afterFailure,
   afterSuccess,
+  claimTrial,
   decide,
   needsReset,
+  StaleBreakerRecordError,
+  type BreakerDecision,
   type BreakerPolicy,
   type BreakerRecord,
 } from "./breaker";
-import { ProviderUnavailableError, StaleBreakerRecordError, type TripDeps } from "./deps";
+import { outcomeOfFailedStep } from "./call-outcome";
+import { Compensations, type Compensation, type UndoResult } from "./compensations";
+import type { TripDeps } from "./deps";
+import { executionPart, idempotencyKey } from "./idempotency";
 import { parseTripRequest } from "./input";
-import type { PaymentReceipt, PaymentRequest } from "./payment";
+import type { PaymentRequest, PaymentResult } from "./payment";
+import {
+  alertRetry,
+  breakerWriteRetry,
+  cancelCarRetry,
+  cancelFlightRetry,
+  cancelHotelRetry,
+  refundRetry,
+  retryCarReservation,
+  retryReservation,
+} from "./retry-policies";
 
 export interface SagaConfig {
   /**
@@ -35,8 +45,14 @@ export const defaultConfig: SagaConfig = {
 /** The circuit's key in the breaker store. */
 export const CAR_CIRCUIT = "car-rental";
 
-export type CarOutcome =
-  { status: "RESERVED"; reservationId: string } | { status: "SKIPPED"; reason: string };
+type SkippedCar = { status: "SKIPPED"; reason: string; notReleased?: string };
+export type CarOutcome = { status: "RESERVED"; reservationId: string } | SkippedCar;
+
+/** Side work that failed (a breaker read or write): recorded here and in a log line, never the booking's end. */
+export interface SideWorkFailure {
+  operation: string;
+  reason: string;
+}
 
 export interface TripBooking {
   bookingId: string;
@@ -48,19 +64,18 @@ export interface TripBooking {
   chargeId: string;
   amountCents: number;
   currency: string;
+  sideWorkFailures: SideWorkFailure[];
 }
 
-/** An undo action, registered only once the action it undoes has succeeded. */
-interface Compensation {
-  name: string;
-  undo: () => Promise<void>;
-  retryStrategy: (error: Error, attemptsMade: number) => RetryDecision;
+interface NotUndone {
+  compensation: string;
+  reason: string;
 }
 
 /**
  * Book a trip: flight, hotel, car (unless its circuit is open), payment, confirmation. If any of them fails,
- * undo what was done, newest first, and fail the booking with an error that names the failed step, what was
- * undone and what could not be.
+ * undo what was done or may have been done, newest first, and fail the booking with an error that names the
+ * failed step, what was undone and what could not be.
  *
  * The handler body re-runs from the top on every invocation (replay). Completed steps return their
  * checkpointed results instead of running again, so the list of compensations is rebuilt identically on
@@ -75,96 +90,156 @@ export async function bookTrip(
   // Pure and deterministic: bad input and missing configuration fail here, before anything is reserved.
   const trip = parseTripRequest(event);
   const paymentFunctionId = config.paymentFunctionId();
-  // Every forward and compensating call gets an idempotency key from the booking id and the operation name:
-  // the same on every retry and every replay, different for every action.
-  const key = (operation: string) => idempotencyKey(trip.bookingId, operation);
-  const compensations: Compensation[] = [];
+  // Keys per execution (src/idempotency.ts): the same on every retry and replay of this execution, new for a
+  // later attempt under the same booking id, different for every action.
+  const execution = executionPart(context.executionContext.durableExecutionArn);
+  const key = (operation: string) => idempotencyKey(trip.bookingId, execution, operation);
+  const compensations = new Compensations();
+  const sideWorkFailures: SideWorkFailure[] = [];
+  const leftBehind: NotUndone[] = [];
   let stage = "reserve-flight";
 
   try {
-    const flight = await context.step(
-      "reserve-flight",
-      () =>
-        deps.flights.reserve({
-          bookingId: trip.bookingId,
-          ...trip.flight,
-          travellers: trip.traveller.party,
-          idempotencyKey: key("reserve-flight"),
-        }),
-      { retryStrategy: retryUnavailable },
-    );
-    compensations.push({
+    // Each compensation is registered before its call: if the flight is reserved and every reply is lost, the
+    // cancellation still finds the reservation by its key (see src/compensations.ts).
+    const cancelFlight = compensations.register({
       name: "cancel-flight",
-      undo: () =>
-        deps.flights.cancel({ reservationId: flight.reservationId, idempotencyKey: key("cancel-flight") }),
       retryStrategy: cancelFlightRetry,
+      find: () => heldUnder(deps.flights.find({ idempotencyKey: key("reserve-flight") })),
+      undo: (reservationId) => deps.flights.cancel({ reservationId, idempotencyKey: key("cancel-flight") }),
     });
+    const flight = await cancelFlight.guard(
+      context.step(
+        "reserve-flight",
+        () =>
+          deps.flights.reserve({
+            bookingId: trip.bookingId,
+            ...trip.flight,
+            travellers: trip.traveller.party,
+            idempotencyKey: key("reserve-flight"),
+          }),
+        { retryStrategy: retryReservation },
+      ),
+      (reservation) => reservation.reservationId,
+    );
 
     stage = "reserve-hotel";
-    const hotel = await context.step(
-      "reserve-hotel",
-      () =>
-        deps.hotels.reserve({
-          bookingId: trip.bookingId,
-          hotelId: trip.hotel.hotelId,
-          checkIn: trip.flight.departOn,
-          checkOut: trip.flight.returnOn,
-          guests: trip.traveller.party,
-          idempotencyKey: key("reserve-hotel"),
-        }),
-      { retryStrategy: retryUnavailable },
-    );
-    compensations.push({
+    const cancelHotel = compensations.register({
       name: "cancel-hotel",
-      undo: () =>
-        deps.hotels.cancel({ reservationId: hotel.reservationId, idempotencyKey: key("cancel-hotel") }),
       retryStrategy: cancelHotelRetry,
+      find: () => heldUnder(deps.hotels.find({ idempotencyKey: key("reserve-hotel") })),
+      undo: (reservationId) => deps.hotels.cancel({ reservationId, idempotencyKey: key("cancel-hotel") }),
     });
-
-    stage = "reserve-car";
-    const car = await reserveCarUnlessCircuitOpen(context, deps, config.carBreaker, () =>
-      deps.cars.reserve({
-        bookingId: trip.bookingId,
-        pickUpAt: trip.flight.to,
-        from: trip.flight.departOn,
-        to: trip.flight.returnOn,
-        category: trip.car.category,
-        idempotencyKey: key("reserve-car"),
-      }),
+    const hotel = await cancelHotel.guard(
+      context.step(
+        "reserve-hotel",
+        () =>
+          deps.hotels.reserve({
+            bookingId: trip.bookingId,
+            hotelId: trip.hotel.hotelId,
+            checkIn: trip.flight.departOn,
+            checkOut: trip.flight.returnOn,
+            guests: trip.traveller.party,
+            idempotencyKey: key("reserve-hotel"),
+          }),
+        { retryStrategy: retryReservation },
+      ),
+      (reservation) => reservation.reservationId,
     );
-    if (car.status === "RESERVED") {
-      compensations.push({
+
+    // The car is optional and sits behind a circuit breaker; the breaker's reads and writes are side work.
+    stage = "reserve-car";
+    const circuit = await context.step("check-car-circuit", () =>
+      checkCircuit(deps, config.carBreaker, Date.now()),
+    );
+    if (circuit.storeError) {
+      sideWorkFailures.push(noteSideWork(context, "check-car-circuit", circuit.storeError));
+    }
+    let car: CarOutcome;
+    if (circuit.state === "open") {
+      car = { status: "SKIPPED", reason: circuitOpenReason(circuit) };
+    } else {
+      // Registered before the call, like the others: a car held behind lost replies is still cancelled.
+      const cancelCar = compensations.register({
         name: "cancel-car",
-        undo: () => deps.cars.cancel({ reservationId: car.reservationId, idempotencyKey: key("cancel-car") }),
         retryStrategy: cancelCarRetry,
+        find: () => heldUnder(deps.cars.find({ idempotencyKey: key("reserve-car") })),
+        undo: (reservationId) => deps.cars.cancel({ reservationId, idempotencyKey: key("cancel-car") }),
       });
+      try {
+        const { reservationId } = await cancelCar.guard(
+          context.step(
+            "reserve-car",
+            () =>
+              deps.cars.reserve({
+                bookingId: trip.bookingId,
+                pickUpAt: trip.flight.to,
+                from: trip.flight.departOn,
+                to: trip.flight.returnOn,
+                category: trip.car.category,
+                idempotencyKey: key("reserve-car"),
+              }),
+            { retryStrategy: retryCarReservation },
+          ),
+          (reservation) => reservation.reservationId,
+        );
+        car = { status: "RESERVED", reservationId };
+        if (needsReset(circuit)) {
+          await bestEffort(context, sideWorkFailures, "close-car-circuit", () =>
+            writeBreaker(deps, (record) => afterSuccess(record)),
+          );
+        }
+      } catch (error) {
+        // A refusal (no cars at that airport) is an answer: the booking fails and compensates. Anything else
+        // (an outage, or an outcome still in doubt after the retries) counts against the circuit, and the trip
+        // goes on without a car; but the rental company may hold one, so it is released now, by key.
+        if (outcomeOfFailedStep(error) === "not-done") throw error;
+        const skipped = await releaseCar(context, deps, cancelCar, key, leftBehind, trip.bookingId);
+        const record = await bestEffort(context, sideWorkFailures, "record-car-failure", () =>
+          writeBreaker(deps, (current) => afterFailure(current, Date.now(), config.carBreaker)),
+        );
+        car =
+          record?.state === "open"
+            ? {
+                ...skipped,
+                reason: `${skipped.reason}; circuit opened after ${record.consecutiveFailures} failures`,
+              }
+            : skipped;
+      }
     }
 
-    // Payment is another durable function. The orchestrator suspends while it runs and is re-invoked with
-    // its result; a failure there (a declined card) arrives here as an InvokeError with the payment's message.
+    // Payment is another durable function. The orchestrator suspends while it runs and is re-invoked with its
+    // result: charged, declined, or in doubt. The refund is registered before the invoke: a charge in doubt, or
+    // a payment function that failed mid-way, is refunded by the charge's key (nothing found, nothing refunded).
     stage = "charge-payment";
-    const payment = await context.invoke<PaymentRequest, PaymentReceipt>(
-      "charge-payment",
-      paymentFunctionId,
-      {
-        bookingId: trip.bookingId,
-        customerId: trip.traveller.customerId,
-        amountCents: trip.price.amountCents,
-        currency: trip.price.currency,
-        idempotencyKey: key("charge-payment"),
-      },
-    );
-    compensations.push({
+    const refundPayment = compensations.register({
       name: "refund-payment",
-      undo: () =>
+      retryStrategy: refundRetry,
+      find: async () => {
+        const charge = await deps.refunds.findCharge({ idempotencyKey: key("charge-payment") });
+        return charge && { id: charge.chargeId, alreadyUndone: charge.status === "refunded" };
+      },
+      undo: (chargeId) =>
         deps.refunds.refund({
-          chargeId: payment.chargeId,
-          amountCents: payment.amountCents,
-          currency: payment.currency,
+          chargeId,
+          amountCents: trip.price.amountCents,
+          currency: trip.price.currency,
           idempotencyKey: key("refund-payment"),
         }),
-      retryStrategy: refundRetry,
     });
+    const payment = await context.invoke<PaymentRequest, PaymentResult>("charge-payment", paymentFunctionId, {
+      bookingId: trip.bookingId,
+      customerId: trip.traveller.customerId,
+      amountCents: trip.price.amountCents,
+      currency: trip.price.currency,
+      idempotencyKey: key("charge-payment"),
+    });
+    if (payment.status === "DECLINED") {
+      refundPayment.withdraw();
+      throw new Error(payment.reason);
+    }
+    if (payment.status === "IN_DOUBT") throw new Error(`payment in doubt: ${payment.reason}`);
+    refundPayment.settle(payment.chargeId);
 
     stage = "confirm-booking";
     const { confirmationNumber } = await context.step(
@@ -179,7 +254,7 @@ export async function bookTrip(
           chargeId: payment.chargeId,
           idempotencyKey: key("confirm-booking"),
         }),
-      { retryStrategy: retryUnavailable },
+      { retryStrategy: retryReservation },
     );
 
     return {
@@ -192,6 +267,7 @@ export async function bookTrip(
       chargeId: payment.chargeId,
       amountCents: payment.amountCents,
       currency: payment.currency,
+      sideWorkFailures,
     };
   } catch (error) {
     const reason = (error as Error).message;
@@ -205,98 +281,161 @@ export async function bookTrip(
     // compensation is its own named step with its own retry strategy. One that fails for good does not stop
     // the others: it is recorded, and the rest still run.
     const undone: string[] = [];
-    const notUndone: { compensation: string; reason: string }[] = [];
-    for (const compensation of [...compensations].reverse()) {
+    const notUndone: NotUndone[] = [...leftBehind];
+    for (const compensation of compensations.owed()) {
       try {
-        await context.step(compensation.name, compensation.undo, {
-          retryStrategy: compensation.retryStrategy,
+        const result: UndoResult = await context.step(compensation.name, compensation.run, {
+          retryStrategy: compensation.spec.retryStrategy,
         });
-        undone.push(compensation.name);
+        if (result.undid !== null) undone.push(compensation.name);
       } catch (compensationError) {
         notUndone.push({ compensation: compensation.name, reason: (compensationError as Error).message });
       }
     }
 
-    // Never lost silently: what could not be undone goes to people who can finish it, as a step of its own
-    // (checkpointed, retried, idempotent), and it is named in the execution's error.
+    // Never lost silently: what could not be undone goes to people who can finish it, and it is named in the
+    // execution's error even when the alert fails too (see the README: retry longer, then fail loudly).
+    let alertFailure: string | undefined;
     if (notUndone.length > 0) {
-      context.logger.error("Compensations failed; alerting operations", {
+      alertFailure = await alertOperations(context, deps, "alert-operations", {
         bookingId: trip.bookingId,
+        failedAt: stage,
         notUndone,
+        idempotencyKey: key("alert-operations"),
       });
-      await context.step(
-        "alert-operations",
-        () =>
-          deps.operations.alert({
-            bookingId: trip.bookingId,
-            failedAt: stage,
-            notUndone,
-            idempotencyKey: key("alert-operations"),
-          }),
-        { retryStrategy: retryUnavailablePatiently },
-      );
     }
-    throw new BookingFailedError(trip.bookingId, stage, reason, undone, notUndone);
+    throw new BookingFailedError(trip.bookingId, stage, reason, undone, notUndone, alertFailure);
+  }
+}
+
+/** A reservation look-up, as a compensation reads it. */
+async function heldUnder(found: Promise<{ reservationId: string; status: string } | undefined>) {
+  const reservation = await found;
+  return reservation && { id: reservation.reservationId, alreadyUndone: reservation.status === "cancelled" };
+}
+
+/**
+ * The car's reservation failed with an outcome in doubt (or an outage after an attempt in doubt): the trip
+ * goes on without it, so whatever the rental company may hold under the key is cancelled now. If that fails
+ * for good, the car is goods left behind: operations are alerted and the result says so.
+ */
+async function releaseCar(
+  context: DurableContext,
+  deps: TripDeps,
+  cancelCar: Compensation,
+  key: (operation: string) => string,
+  leftBehind: NotUndone[],
+  bookingId: string,
+): Promise<SkippedCar> {
+  cancelCar.withdraw(); // settled here, one way or the other: the saga's compensations will not run it again
+  const reason = "car rental unavailable";
+  try {
+    await context.step("release-car", cancelCar.run, { retryStrategy: cancelCar.spec.retryStrategy });
+    return { status: "SKIPPED", reason };
+  } catch (error) {
+    const notReleased = { compensation: "release-car", reason: (error as Error).message };
+    leftBehind.push(notReleased);
+    const alertFailure = await alertOperations(context, deps, "alert-car-not-released", {
+      bookingId,
+      failedAt: "reserve-car",
+      notUndone: [notReleased],
+      idempotencyKey: key("alert-car-not-released"),
+    });
+    const told =
+      alertFailure === undefined ? "operations alerted" : `operations NOT alerted: ${alertFailure}`;
+    return { status: "SKIPPED", reason, notReleased: `${notReleased.reason}; ${told}` };
   }
 }
 
 /**
- * The car is worth having but not worth failing the trip for when the rental provider is down. Its circuit
- * breaker state lives in the breaker store, read and written only inside steps: the check's decision is a
- * checkpointed step result, so a replay takes the same branch even if the store changed in the meantime.
+ * Tell people what is left to undo. Its own step, patiently retried; if it still fails, the failure is
+ * logged and returned so the execution's error says so. It never replaces the booking's own outcome.
  */
-async function reserveCarUnlessCircuitOpen(
+async function alertOperations(
   context: DurableContext,
   deps: TripDeps,
-  policy: BreakerPolicy,
-  reserve: () => Promise<{ reservationId: string }>,
-): Promise<CarOutcome> {
-  const circuit = await context.step(
-    "check-car-circuit",
-    // Reading the store and the clock is fine here: this runs once, and its outcome is checkpointed.
-    async ({ logger }) => {
-      const record = await deps.breakerStore.get(CAR_CIRCUIT).catch((error: Error) => {
-        // The breaker protects the booking; it must not become its single point of failure.
-        logger.warn("Breaker store unreadable, treating the circuit as closed", { error: error.message });
-        return undefined;
-      });
-      return decide(record, Date.now(), policy);
-    },
-  );
-  if (circuit.state === "open") {
-    return {
-      status: "SKIPPED",
-      reason: `car rental circuit is open after ${circuit.consecutiveFailures} failures`,
-    };
-  }
-
+  name: string,
+  alert: Parameters<TripDeps["operations"]["alert"]>[0],
+): Promise<string | undefined> {
+  const { bookingId, notUndone } = alert;
+  context.logger.error("Left to undo; alerting operations", { bookingId, notUndone });
   try {
-    const { reservationId } = await context.step("reserve-car", reserve, {
-      retryStrategy: retryCarUnavailable,
-    });
-    if (needsReset(circuit)) {
-      await context.step("close-car-circuit", () => writeBreaker(deps, (record) => afterSuccess(record)), {
-        retryStrategy: retryStaleRecord,
-      });
-    }
-    return { status: "RESERVED", reservationId };
+    await context.step(name, () => deps.operations.alert(alert), { retryStrategy: alertRetry });
+    return undefined;
   } catch (error) {
-    // A rejection (no cars at that airport) is an answer, not an outage: the booking fails and compensates.
-    // An outage after retries counts against the circuit, and this trip goes on without a car.
-    if (!isUnavailable(error)) throw error;
-    const record = await context.step(
-      "record-car-failure",
-      () => writeBreaker(deps, (current) => afterFailure(current, Date.now(), policy)),
-      { retryStrategy: retryStaleRecord },
-    );
+    const reason = (error as Error).message;
+    context.logger.error("Alert failed; the execution's error is the record of what is left", {
+      bookingId,
+      notUndone,
+      reason,
+    });
+    return reason;
+  }
+}
+
+/**
+ * Side work: a step whose failure is recorded in the result and a log line, and never fails the booking.
+ * The breaker is there to protect bookings; it must not become a reason one fails.
+ */
+async function bestEffort<T>(
+  context: DurableContext,
+  failures: SideWorkFailure[],
+  name: string,
+  work: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await context.step(name, work, { retryStrategy: breakerWriteRetry });
+  } catch (error) {
+    failures.push(noteSideWork(context, name, (error as Error).message));
+    return undefined;
+  }
+}
+
+function noteSideWork(context: DurableContext, operation: string, reason: string): SideWorkFailure {
+  context.logger.warn("Side work failed; the booking goes on", { operation, reason });
+  return { operation, reason };
+}
+
+/**
+ * The check-car-circuit step's body: read the record, decide, and when the circuit is half-open, claim the one
+ * trial with a conditional write. Of concurrent bookings only one write succeeds; the others see the circuit
+ * open. A store that cannot be read counts as closed (the breaker must not fail bookings); a claim that cannot
+ * be written counts as open (never more than one trial). Its result is checkpointed: a replay takes the same branch.
+ */
+async function checkCircuit(
+  deps: TripDeps,
+  policy: BreakerPolicy,
+  now: number,
+): Promise<BreakerDecision & { storeError?: string }> {
+  let record: BreakerRecord | undefined;
+  try {
+    record = await deps.breakerStore.get(CAR_CIRCUIT);
+  } catch (error) {
     return {
-      status: "SKIPPED",
-      reason:
-        record.state === "open"
-          ? `car rental unavailable; circuit opened after ${record.consecutiveFailures} failures`
-          : "car rental unavailable",
+      ...decide(undefined, now, policy),
+      storeError: `unreadable, taken as closed: ${(error as Error).message}`,
     };
   }
+  const decision = decide(record, now, policy);
+  if (decision.state !== "half-open" || !record) return decision;
+  try {
+    const claimed = claimTrial(record, now);
+    await deps.breakerStore.put(CAR_CIRCUIT, claimed, record.version);
+    return { ...decision, version: claimed.version };
+  } catch (error) {
+    if (error instanceof StaleBreakerRecordError) return { ...decision, state: "open", trialTaken: true };
+    return {
+      ...decision,
+      state: "open",
+      storeError: `trial not claimed, taken as open: ${(error as Error).message}`,
+    };
+  }
+}
+
+function circuitOpenReason(circuit: BreakerDecision & { trialTaken?: boolean }): string {
+  return circuit.trialTaken
+    ? "car rental circuit is half-open and another booking has the trial"
+    : `car rental circuit is open after ${circuit.consecutiveFailures} failures`;
 }
 
 /** Read, change and conditionally write the breaker record. A concurrent writer makes the step retry. */
@@ -310,12 +449,6 @@ async function writeBreaker(
   return next;
 }
 
-/** A failed step's own error class does not survive the checkpoint; its name does, on the cause. */
-function isUnavailable(error: unknown): boolean {
-  const cause = (error as Error).cause;
-  return cause instanceof Error && cause.name === "ProviderUnavailableError";
-}
-
 /** The failed booking, after compensation. Its name becomes the execution's errorType. */
 export class BookingFailedError extends Error {
   override readonly name = "BookingFailedError";
@@ -324,7 +457,8 @@ export class BookingFailedError extends Error {
     readonly failedAt: string,
     readonly reason: string,
     readonly undone: string[],
-    readonly notUndone: { compensation: string; reason: string }[],
+    readonly notUndone: NotUndone[],
+    readonly alertFailure?: string,
   ) {
     const parts = [`Booking ${bookingId} failed at ${failedAt}: ${reason}.`];
     parts.push(
@@ -332,14 +466,14 @@ export class BookingFailedError extends Error {
     );
     if (notUndone.length > 0) {
       const list = notUndone.map((item) => `${item.compensation} (${item.reason})`).join(", ");
-      parts.push(`NOT undone: ${list}; operations alerted.`);
+      parts.push(
+        alertFailure === undefined
+          ? `NOT undone: ${list}; operations alerted.`
+          : `NOT undone: ${list}; operations NOT alerted (${alertFailure}).`,
+      );
     }
     super(parts.filter(Boolean).join(" "));
   }
-}
-
-export function idempotencyKey(bookingId: string, operation: string): string {
-  return `${bookingId}:${operation}`;
 }
 
 export function paymentFunctionFromEnv(): string {
@@ -351,37 +485,3 @@ export function paymentFunctionFromEnv(): string {
 export class ConfigurationError extends Error {
   override readonly name = "ConfigurationError";
 }
-
-/**
- * Each call gets its own retry strategy, all of one kind: an outage (ProviderUnavailableError) is retried with
- * exponential backoff from 1 s and full jitter, up to a cap; a rejection is final.
- */
-export function retryOutages(maxAttempts: number, maxDelay: Duration = { minutes: 5 }) {
-  return createRetryStrategy({
-    maxAttempts,
-    initialDelay: { seconds: 1 },
-    maxDelay,
-    backoffRate: 2,
-    jitter: JitterStrategy.FULL,
-    retryableErrorTypes: [ProviderUnavailableError],
-  });
-}
-
-// Forward steps: a few quick retries of an outage.
-export const retryUnavailable = retryOutages(3, { seconds: 10 });
-// The car gives up sooner: it is optional, and the breaker remembers the outage for the next bookings.
-export const retryCarUnavailable = retryOutages(2);
-// Compensations are more patient than forward steps: giving up leaves a real reservation or a real charge
-// behind. Each is matched to its provider. A rejection (past the cancellation deadline) is final.
-export const cancelFlightRetry = retryOutages(8, { minutes: 2 });
-export const cancelHotelRetry = retryOutages(6, { minutes: 1 });
-export const cancelCarRetry = retryOutages(4, { seconds: 30 });
-/** Money: the most patient, and a refund with its idempotency key is safe to repeat (at least once). */
-export const refundRetry = retryOutages(10);
-// Telling operations what could not be undone must not be lost either.
-const retryUnavailablePatiently = retryOutages(10);
-const retryStaleRecord = createRetryStrategy({
-  maxAttempts: 5,
-  initialDelay: { seconds: 1 },
-  retryableErrorTypes: [StaleBreakerRecordError, ProviderUnavailableError],
-});

@@ -4,10 +4,17 @@ import {
   LocalDurableTestRunner,
   OperationStatus,
 } from "@aws/durable-execution-sdk-js-testing";
-import { afterFailure, createPaymentHandler, decide, type BreakerRecord, type TripBooking } from "../src";
+import {
+  afterFailure,
+  createHandler,
+  createPaymentHandler,
+  decide,
+  type BreakerRecord,
+  type TripBooking,
+} from "../src";
 import { PAYMENT_FUNCTION_ID, sampleTrip, simulatedConfig, simulatedWorld } from "../src/demo";
 import { bookTrip } from "../src/workflow";
-import { runTrip } from "./helpers";
+import { callsOf, runTrip } from "./helpers";
 import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 // Local only (describeLocal): the breaker's state lives in the simulated world, where the tests set and read it.
@@ -65,7 +72,9 @@ describeLocal("the car-rental circuit breaker", () => {
     expect(world.callsTo("cars.reserve")).toBe(4);
     // The itinerary was confirmed without a car.
     expect(
-      world.calls.filter((call) => call.call === "itineraries.confirm").map((call) => call.idempotencyKey),
+      callsOf(world)
+        .filter((call) => call.call === "itineraries.confirm")
+        .map((call) => call.idempotencyKey),
     ).toEqual(["trip-a:confirm-booking", "trip-b:confirm-booking", "trip-c:confirm-booking"]);
   });
 
@@ -80,7 +89,12 @@ describeLocal("the car-rental circuit breaker", () => {
       state: "half-open",
     });
     expect(runner.getOperation("close-car-circuit").getStatus()).toBe(OperationStatus.SUCCEEDED);
-    expect(world.breaker()).toEqual({ state: "closed", consecutiveFailures: 0, version: 3 });
+    // Two writes: the claim of the trial (conditional on version 2), then the reset.
+    expect(world.breakerWrites).toMatchObject([
+      { state: "open", version: 3, trialStartedAt: expect.any(Number) as unknown },
+      {},
+    ]);
+    expect(world.breaker()).toEqual({ state: "closed", consecutiveFailures: 0, version: 4 });
   });
 
   it("re-opens at once when the half-open trial fails", async () => {
@@ -91,8 +105,104 @@ describeLocal("the car-rental circuit breaker", () => {
     const { result } = await runTrip(world, { config });
 
     expect(result.getResult()?.car).toMatchObject({ status: "SKIPPED" });
-    expect(world.breaker()).toMatchObject({ state: "open", consecutiveFailures: 3, version: 3 });
+    expect(world.breaker()).toMatchObject({ state: "open", consecutiveFailures: 3, version: 4 });
+    expect(world.breaker()).not.toHaveProperty("trialStartedAt");
     expect(world.breaker()!.openedAt).toBeGreaterThan(Date.now() - 10_000);
+  });
+
+  it("admits exactly one half-open trial when bookings check the circuit at the same time", async () => {
+    const world = simulatedWorld({
+      breaker: { state: "open", consecutiveFailures: 2, openedAt: Date.now() - 61_000, version: 2 },
+    });
+    // Three bookings whose checks read the record before any of them writes: the worst interleaving.
+    let reads = 0;
+    let release: () => void = () => undefined;
+    const allRead = new Promise<void>((resolve) => (release = resolve));
+    const deps = {
+      ...world.deps,
+      breakerStore: {
+        ...world.deps.breakerStore,
+        get: async (circuit: string) => {
+          const record = await world.deps.breakerStore.get(circuit);
+          if (++reads === 3) release();
+          await allRead;
+          return record;
+        },
+      },
+    };
+    const book = (bookingId: string) => {
+      const runner = new LocalDurableTestRunner<TripBooking>({
+        handlerFunction: createHandler(deps, config),
+      });
+      runner.registerDurableFunction(PAYMENT_FUNCTION_ID, createPaymentHandler(world.paymentDeps));
+      return runner.run({ payload: trip(bookingId) }).then((result) => ({ runner, result }));
+    };
+
+    const runs = await Promise.all([book("trip-x"), book("trip-y"), book("trip-z")]);
+
+    // The rental company's record: one reservation attempt in all, by the booking that won the claim.
+    expect(world.callsTo("cars.reserve")).toBe(1);
+    expect(world.reservations.filter((r) => r.service === "cars")).toHaveLength(1);
+    const cars = runs.map(({ result }) => result.getResult()?.car);
+    expect(cars.filter((car) => car?.status === "RESERVED")).toHaveLength(1);
+    expect(cars.filter((car) => car?.status === "SKIPPED")).toEqual([
+      { status: "SKIPPED", reason: "car rental circuit is half-open and another booking has the trial" },
+      { status: "SKIPPED", reason: "car rental circuit is half-open and another booking has the trial" },
+    ]);
+    for (const { result } of runs) expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(world.breaker()).toEqual({ state: "closed", consecutiveFailures: 0, version: 4 });
+  });
+
+  it("a trial claimed and never finished (its booking died) is taken as abandoned after a cool-down", () => {
+    const now = Date.now();
+    const claimed = { state: "open" as const, consecutiveFailures: 2, openedAt: now - 200_000, version: 3 };
+    expect(decide({ ...claimed, trialStartedAt: now - 30_000 }, now, policy).state).toBe("open");
+    expect(decide({ ...claimed, trialStartedAt: now - 60_000 }, now, policy).state).toBe("half-open");
+  });
+
+  it.each<[string, ("get" | "put")[], string]>([
+    ["unreadable", ["get"], "check-car-circuit"],
+    ["unwritable", ["put"], "record-car-failure"],
+  ])(
+    "a breaker store that is %s never fails the booking: recorded in the result, and the car still released",
+    async (_label, breakerFailing, operation) => {
+      const world = simulatedWorld({ breakerFailing, unanswered: ["cars.reserve"] });
+      const { result, names } = await runTrip(world, { config });
+
+      expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      const booking = result.getResult()!;
+      expect(booking.car).toEqual({ status: "SKIPPED", reason: "car rental unavailable" });
+      expect(booking.sideWorkFailures).toEqual(
+        expect.arrayContaining([
+          {
+            operation,
+            reason: expect.stringContaining("AccessDeniedException (simulated)") as unknown,
+          },
+        ]),
+      );
+      // The car was held behind lost replies; the saga found it by its key and cancelled it before going on.
+      expect(names).toContain("release-car");
+      expect(world.reservations.filter((r) => r.service === "cars")).toMatchObject([{ status: "cancelled" }]);
+      expect(world.held().sort()).toEqual(["FL-trip-2041", "HT-trip-2041"]);
+      expect(world.charged()).toEqual(["ch-trip-2041"]);
+    },
+  );
+
+  it("a store that fails after a successful car keeps the car and the booking", async () => {
+    const world = simulatedWorld({
+      breakerFailing: ["put"],
+      breaker: { state: "closed", consecutiveFailures: 1, version: 1 },
+    });
+    const { result, runner } = await runTrip(world, { config });
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(result.getResult()?.car).toEqual({ status: "RESERVED", reservationId: "CR-trip-2041" });
+    expect(runner.getOperation("close-car-circuit").getStatus()).toBe(OperationStatus.FAILED);
+    expect(result.getResult()?.sideWorkFailures).toEqual([
+      { operation: "close-car-circuit", reason: "breaker store put: AccessDeniedException (simulated)" },
+    ]);
+    expect(world.held().sort()).toEqual(["CR-trip-2041", "FL-trip-2041", "HT-trip-2041"]);
+    expect(world.callsTo("cars.cancel")).toBe(0);
   });
 
   it("holds its decision across replay, even when the store changes between invocations", async () => {

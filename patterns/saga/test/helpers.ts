@@ -22,3 +22,13 @@ export async function runTrip(
   const result = await runner.run({ payload: options.payload ?? sampleTrip });
   return { runner, result, names: result.getOperations().map((operation) => operation.getName() ?? "") };
 }
+
+/**
+ * Keys carry the execution (`trip-2041:5f0c2a9be1d4:reserve-hotel`, see src/idempotency.ts); for reading a
+ * run's calls, drop that part: `trip-2041:reserve-hotel`. Tests of the execution part itself use the raw keys.
+ */
+export const withoutExecution = (key: string) => key.replace(/:[0-9a-f]{12}:/, ":");
+
+/** The world's calls, keys without the execution part. */
+export const callsOf = (world: SimulatedWorld) =>
+  world.calls.map((call) => ({ ...call, idempotencyKey: withoutExecution(call.idempotencyKey) }));

@@ -4,6 +4,7 @@ import {
   chargeRetryStrategy,
   createHttpPaymentGateway,
   createRealDeps,
+  OutcomeInDoubtError,
   ProviderRejectedError,
   ProviderUnavailableError,
   type RealDepsConfig,
@@ -11,7 +12,8 @@ import {
 } from "../src";
 
 // The real HTTP providers and payment gateway against a server on 127.0.0.1: what goes on the wire (path,
-// body, Idempotency-Key), and how each answer becomes retryable (ProviderUnavailableError) or final.
+// body, Idempotency-Key), and how each answer is classified (src/call-outcome.ts): not done and retryable
+// (ProviderUnavailableError), not done for good (ProviderRejectedError), or in doubt (OutcomeInDoubtError).
 interface Received {
   method: string;
   path: string;
@@ -22,7 +24,12 @@ interface Received {
 let server: Server;
 let baseUrl: string;
 const received: Received[] = [];
-let answer: { status: number; body: string; delayMs?: number } = { status: 200, body: "{}" };
+/** A body every call accepts: each answer schema reads its own field and ignores the others. */
+const OK_BODY = JSON.stringify({ reservationId: "R-1", confirmationNumber: "C-1", chargeId: "ch_1" });
+let answer: { status: number; body: string; delayMs?: number; reset?: boolean } = {
+  status: 200,
+  body: OK_BODY,
+};
 
 beforeAll(async () => {
   server = createServer((request, response) => {
@@ -35,7 +42,9 @@ beforeAll(async () => {
         headers: request.headers,
         body: body ? JSON.parse(body) : undefined,
       });
-      const { status, body: answerBody, delayMs = 0 } = answer;
+      const { status, body: answerBody, delayMs = 0, reset = false } = answer;
+      // The request arrived and was read: a reset now is a reply lost after the provider could have acted.
+      if (reset) return void request.socket.destroy();
       setTimeout(() => {
         if (!response.destroyed)
           response.writeHead(status, { "content-type": "application/json" }).end(answerBody);
@@ -51,10 +60,10 @@ afterAll(async () => {
 });
 beforeEach(() => {
   received.length = 0;
-  answer = { status: 200, body: "{}" };
+  answer = { status: 200, body: OK_BODY };
 });
 
-const errorClasses = { ProviderUnavailableError, ProviderRejectedError };
+const errorClasses = { ProviderUnavailableError, ProviderRejectedError, OutcomeInDoubtError };
 
 const config =
   (overrides: Partial<RealDepsConfig> = {}): (() => RealDepsConfig) =>
@@ -263,12 +272,17 @@ describe("HTTP providers", () => {
     expect(received[0]?.headers).not.toHaveProperty("authorization");
   });
 
+  // The classification of src/call-outcome.ts, on the wire.
   it.each([
-    [500, "ProviderUnavailableError"],
-    [502, "ProviderUnavailableError"],
+    [500, "OutcomeInDoubtError"],
+    [502, "OutcomeInDoubtError"],
+    [504, "OutcomeInDoubtError"],
+    [507, "OutcomeInDoubtError"],
     [503, "ProviderUnavailableError"],
     [429, "ProviderUnavailableError"],
     [400, "ProviderRejectedError"],
+    [401, "ProviderRejectedError"],
+    [403, "ProviderRejectedError"],
     [404, "ProviderRejectedError"],
     [409, "ProviderRejectedError"],
     [422, "ProviderRejectedError"],
@@ -284,9 +298,28 @@ describe("HTTP providers", () => {
     });
   });
 
-  it("treats a timeout as unavailable (retryable: the key makes the repeat safe)", async () => {
+  it.each([
+    ["not JSON", "<html>ok</html>"],
+    ["no reservation id", JSON.stringify({ id: "FL-9" })],
+    ["an empty reservation id", JSON.stringify({ reservationId: "" })],
+    ["an empty body", ""],
+  ])("a 2xx with %s is in doubt, never a success", async (_label, body) => {
+    answer = { status: 201, body };
+    const reserve = createRealDeps(config()).flights.reserve({
+      bookingId: "trip-2041",
+      from: "LHR",
+      to: "JFK",
+      departOn: "2027-05-03",
+      returnOn: "2027-05-10",
+      travellers: 2,
+      idempotencyKey: "k",
+    });
+    await expect(reserve).rejects.toBeInstanceOf(OutcomeInDoubtError);
+    await expect(reserve).rejects.toThrow("answered 201 with a malformed body");
+  });
+
+  it("treats a timeout as in doubt (a keyed provider settles it on the retry with the same key)", async () => {
     answer = { status: 200, body: "{}", delayMs: 500 };
-    const started = Date.now();
     const refund = createRealDeps(config({ timeoutMs: 50 })).refunds.refund({
       chargeId: "ch_1",
       amountCents: 1,
@@ -294,12 +327,26 @@ describe("HTTP providers", () => {
       idempotencyKey: "k",
     });
 
-    await expect(refund).rejects.toBeInstanceOf(ProviderUnavailableError);
-    await expect(refund).rejects.toThrow(`POST ${baseUrl}/payments/charges/ch_1/refunds failed:`);
-    expect(Date.now() - started).toBeLessThan(450);
+    await expect(refund).rejects.toBeInstanceOf(OutcomeInDoubtError);
+    await expect(refund).rejects.toThrow(`POST ${baseUrl}/payments/charges/ch_1/refunds failed (timed out`);
+    expect(received).toHaveLength(1); // it did reach the provider
   });
 
-  it("treats a refused connection as unavailable", async () => {
+  it("treats a connection reset after the request was sent as in doubt", async () => {
+    answer = { status: 200, body: OK_BODY, reset: true };
+    const reserve = createRealDeps(config()).cars.reserve({
+      bookingId: "trip-2041",
+      pickUpAt: "JFK",
+      from: "2027-05-03",
+      to: "2027-05-10",
+      category: "suv",
+      idempotencyKey: "k",
+    });
+    await expect(reserve).rejects.toBeInstanceOf(OutcomeInDoubtError);
+    expect(received).toHaveLength(1);
+  });
+
+  it("treats a refused connection as not done (never sent), retryable", async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
     const port = (closed.address() as AddressInfo).port;
@@ -312,6 +359,40 @@ describe("HTTP providers", () => {
       idempotencyKey: "k",
     });
     await expect(alert).rejects.toBeInstanceOf(ProviderUnavailableError);
+    await expect(alert).rejects.toThrow("ECONNREFUSED: the request was never sent");
+  });
+
+  it("looks a reservation up by its idempotency key: found, or 404 for nothing held", async () => {
+    const deps = createRealDeps(config());
+    answer = { status: 200, body: JSON.stringify({ reservationId: "HT-1", status: "held" }) };
+    await expect(deps.hotels.find({ idempotencyKey: "trip-2041:e:reserve-hotel" })).resolves.toEqual({
+      reservationId: "HT-1",
+      status: "held",
+    });
+    answer = { status: 404, body: JSON.stringify({ message: "no reservation under that key" }) };
+    await expect(deps.hotels.find({ idempotencyKey: "trip-2041:e:reserve-hotel" })).resolves.toBeUndefined();
+    expect(received.map(({ method, path, headers }) => [method, path, headers["idempotency-key"]])).toEqual([
+      ["GET", "/hotels/reservations?idempotencyKey=trip-2041%3Ae%3Areserve-hotel", undefined],
+      ["GET", "/hotels/reservations?idempotencyKey=trip-2041%3Ae%3Areserve-hotel", undefined],
+    ]);
+  });
+
+  it("looks a charge up by its key for the refund; a look-up in doubt is not 'nothing found'", async () => {
+    const deps = createRealDeps(config());
+    answer = { status: 200, body: JSON.stringify({ chargeId: "ch_1", status: "charged" }) };
+    await expect(deps.refunds.findCharge({ idempotencyKey: "k1" })).resolves.toEqual({
+      chargeId: "ch_1",
+      status: "charged",
+    });
+    expect(received[0]?.path).toBe("/payments/charges?idempotencyKey=k1");
+    answer = { status: 502, body: "bad gateway" };
+    await expect(deps.refunds.findCharge({ idempotencyKey: "k1" })).rejects.toBeInstanceOf(
+      OutcomeInDoubtError,
+    );
+    answer = { status: 200, body: JSON.stringify({ chargeId: "ch_1", status: "maybe" }) };
+    await expect(deps.refunds.findCharge({ idempotencyKey: "k1" })).rejects.toBeInstanceOf(
+      OutcomeInDoubtError,
+    );
   });
 
   it("refuses, as rejected, to call a provider whose URL is not configured", async () => {
@@ -377,11 +458,14 @@ describe("HTTP payment gateway", () => {
     ]);
   });
 
-  // What the charge step's retry strategy then does with each: only "did not do it" (429, 503) is retried.
+  // What the charge step's retry strategy then does with each: only "not done, may succeed later" is retried;
+  // a decline is final; anything in doubt goes to the look-up by key, never to a second charge.
   it.each([
     [429, "ProviderUnavailableError", true],
     [503, "ProviderUnavailableError", true],
-    [500, "ProviderRejectedError", false],
+    [500, "OutcomeInDoubtError", false],
+    [502, "OutcomeInDoubtError", false],
+    [504, "OutcomeInDoubtError", false],
     [402, "ProviderRejectedError", false],
     [409, "ProviderRejectedError", false],
   ] as const)("an answer of %d becomes a %s (retried: %p)", async (status, errorName, retried) => {
@@ -390,18 +474,44 @@ describe("HTTP payment gateway", () => {
     const error = await rejection(createHttpPaymentGateway(() => `${baseUrl}/gateway/`).charge(charge));
 
     expect(error).toBeInstanceOf(errorClass);
-    expect(error).toMatchObject({ status, message: `Payment gateway answered ${status}: declined` });
+    expect(error).toMatchObject({
+      status,
+      message: `POST ${baseUrl}/gateway/charges answered ${status}: declined`,
+    });
     expect(chargeRetryStrategy(error, 1).shouldRetry).toBe(retried);
   });
 
-  it("reports a timeout as an unknown outcome, which is never retried", async () => {
+  it("reports a timeout as in doubt, which is never charged again", async () => {
     answer = { status: 200, body: JSON.stringify({ chargeId: "ch_late" }), delayMs: 500 };
     const error = await rejection(createHttpPaymentGateway(() => `${baseUrl}/gateway/`, 50).charge(charge));
 
-    expect(error).toBeInstanceOf(Error);
-    expect(error).not.toBeInstanceOf(ProviderUnavailableError);
-    expect(error.message).toMatch(/^Charge trip-2041:charge-payment outcome unknown: /);
+    expect(error).toBeInstanceOf(OutcomeInDoubtError);
+    expect(error.message).toMatch(/^POST .*\/gateway\/charges failed \(timed out/);
     expect(chargeRetryStrategy(error, 1)).toEqual({ shouldRetry: false });
+  });
+
+  it("reads a 2xx without a charge id as in doubt", async () => {
+    answer = { status: 200, body: JSON.stringify({ ok: true }) };
+    const error = await rejection(createHttpPaymentGateway(() => `${baseUrl}/gateway/`).charge(charge));
+    expect(error).toBeInstanceOf(OutcomeInDoubtError);
+    expect(chargeRetryStrategy(error, 1)).toEqual({ shouldRetry: false });
+  });
+
+  it("looks a charge up by its idempotency key: found, or 404 for none", async () => {
+    const gateway = createHttpPaymentGateway(() => `${baseUrl}/gateway`);
+    answer = { status: 200, body: JSON.stringify({ chargeId: "ch_9", status: "charged" }) };
+    await expect(gateway.findCharge({ idempotencyKey: "trip-2041:e:charge-payment" })).resolves.toEqual({
+      chargeId: "ch_9",
+      status: "charged",
+    });
+    answer = { status: 404, body: "{}" };
+    await expect(
+      gateway.findCharge({ idempotencyKey: "trip-2041:e:charge-payment" }),
+    ).resolves.toBeUndefined();
+    expect(received.map((r) => `${r.method} ${r.path}`)).toEqual([
+      "GET /gateway/charges?idempotencyKey=trip-2041%3Ae%3Acharge-payment",
+      "GET /gateway/charges?idempotencyKey=trip-2041%3Ae%3Acharge-payment",
+    ]);
   });
 
   it("refuses to charge without PAYMENT_GATEWAY_URL, read at call time", async () => {

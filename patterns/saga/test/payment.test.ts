@@ -6,7 +6,6 @@ import {
 import {
   ExecutionStatus,
   LocalDurableTestRunner,
-  OperationStatus,
   OperationType,
 } from "@aws/durable-execution-sdk-js-testing";
 import {
@@ -14,10 +13,11 @@ import {
   createPaymentHandler,
   ProviderRejectedError,
   ProviderUnavailableError,
-  type PaymentReceipt,
+  OutcomeInDoubtError,
+  type PaymentResult,
 } from "../src";
 import { simulatedWorld } from "../src/demo";
-import { ALL_COMPENSATIONS, runTrip } from "./helpers";
+import { ALL_COMPENSATIONS, callsOf, runTrip } from "./helpers";
 import {
   createRunner,
   describeLocal,
@@ -39,50 +39,156 @@ const request = {
   idempotencyKey: "trip-2041:charge-payment",
 };
 
-describeLocal("payment failures surface through invoke", () => {
-  it("a declined card fails the invoke with an InvokeError; the saga undoes the reservations, not a charge", async () => {
-    const world = simulatedWorld({ faults: { "gateway.charge": ["rejected"] } });
-    const { runner, result, names } = await runTrip(world);
+describeLocal(
+  "the payment function's result: charged, declined or in doubt, and what the saga does with it",
+  () => {
+    it("declined: nothing charged, the reservations are cancelled, nothing is refunded", async () => {
+      const world = simulatedWorld({ faults: { "gateway.charge": ["rejected"] } });
+      const { runner, result, names } = await runTrip(world);
 
-    const charge = runner.getOperation("charge-payment");
-    expect(charge.getType()).toBe(OperationType.CHAINED_INVOKE);
-    expect(charge.getStatus()).toBe(OperationStatus.FAILED);
-    expect(charge.getChainedInvokeDetails()?.error?.errorMessage).toBe("card declined (402)");
-    expect(result.getError().errorMessage).toBe(
-      "Booking trip-2041 failed at charge-payment: card declined (402). Undone: cancel-car, cancel-hotel, cancel-flight.",
-    );
-    expect(world.callsTo("gateway.charge")).toBe(1); // a decline is never retried
-    expect(names.filter((name) => ALL_COMPENSATIONS.includes(name))).toEqual([
-      "cancel-car",
-      "cancel-hotel",
-      "cancel-flight",
-    ]);
-    expect(world.callsTo("refunds.refund")).toBe(0);
-  });
+      const charge = runner.getOperation("charge-payment");
+      expect(charge.getType()).toBe(OperationType.CHAINED_INVOKE);
+      expect(charge.getChainedInvokeDetails()?.result).toEqual({
+        status: "DECLINED",
+        reason: "card declined (402)",
+      });
+      expect(result.getError().errorMessage).toBe(
+        "Booking trip-2041 failed at charge-payment: card declined (402). Undone: cancel-car, cancel-hotel, cancel-flight.",
+      );
+      expect(world.callsTo("gateway.charge")).toBe(1); // a decline is never retried
+      expect(names.filter((name) => ALL_COMPENSATIONS.includes(name))).toEqual([
+        "cancel-car",
+        "cancel-hotel",
+        "cancel-flight",
+      ]);
+      // The providers' records: nothing charged, nothing held, no refund asked for.
+      expect(world.charges).toEqual([]);
+      expect(world.held()).toEqual([]);
+      expect(world.callsTo("refunds.refund")).toBe(0);
+      expect(world.callsTo("refunds.findCharge")).toBe(0);
+    });
 
-  it("a gateway that stays unavailable exhausts the payment function's retries, then the saga compensates", async () => {
-    const world = simulatedWorld({ down: ["gateway.charge"] });
-    const { runner, result } = await runTrip(world);
+    it("not done: a gateway down past its retries charged nothing; the saga compensates", async () => {
+      const world = simulatedWorld({ down: ["gateway.charge"] });
+      const { runner, result } = await runTrip(world);
 
-    expect(runner.getOperation("charge-payment").getChainedInvokeDetails()?.error?.errorMessage).toBe(
-      "gateway.charge unavailable (503)",
-    );
-    expect(result.getError().errorType).toBe("BookingFailedError");
-    expect(world.callsTo("gateway.charge")).toBe(3);
-    expect(world.effectsOf("flights.cancel")).toBe(1);
-  });
+      expect(runner.getOperation("charge-payment").getChainedInvokeDetails()?.result).toEqual({
+        status: "DECLINED",
+        reason: "gateway.charge unavailable (503)",
+      });
+      expect(result.getError().errorType).toBe("BookingFailedError");
+      expect(world.callsTo("gateway.charge")).toBe(3);
+      expect(world.charges).toEqual([]);
+      expect(world.held()).toEqual([]);
+    });
 
-  it("a gateway outage on the first attempt is retried inside the payment function, with the same key", async () => {
-    const world = simulatedWorld({ faults: { "gateway.charge": ["unavailable"] } });
-    const { result } = await runTrip(world);
+    it("an outage on the first attempt is retried inside the payment function, with the same key", async () => {
+      const world = simulatedWorld({ faults: { "gateway.charge": ["unavailable"] } });
+      const { result } = await runTrip(world);
 
-    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    expect(
-      world.calls.filter((call) => call.call === "gateway.charge").map((call) => call.idempotencyKey),
-    ).toEqual(["trip-2041:charge-payment", "trip-2041:charge-payment"]);
-    expect(world.effectsOf("gateway.charge")).toBe(1);
-  });
-});
+      expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      expect(
+        callsOf(world)
+          .filter((call) => call.call === "gateway.charge")
+          .map((call) => call.idempotencyKey),
+      ).toEqual(["trip-2041:charge-payment", "trip-2041:charge-payment"]);
+      expect(world.charged()).toEqual(["ch-trip-2041"]);
+    });
+
+    it("in doubt, charged: the gateway charged and the reply was lost; the look-up by key finds it, the trip is booked", async () => {
+      const world = simulatedWorld({ faults: { "gateway.charge": ["lost-reply"] } });
+      const { runner, result } = await runTrip(world);
+
+      expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      expect(result.getResult()?.chargeId).toBe("ch-trip-2041");
+      expect(runner.getOperation("charge-payment").getChainedInvokeDetails()?.result).toMatchObject({
+        status: "CHARGED",
+        settledBy: "look-up",
+      });
+      // Charged once, never sent again, and confirmed with that charge.
+      expect(world.callsTo("gateway.charge")).toBe(1);
+      expect(world.callsTo("gateway.findCharge")).toBe(1);
+      expect(world.charges).toMatchObject([
+        { chargeId: "ch-trip-2041", amountCents: 248_000, status: "charged" },
+      ]);
+      expect(world.itineraries).toMatchObject([{ chargeId: "ch-trip-2041" }]);
+    });
+
+    it("in doubt, not charged: a 500 that did nothing; the look-up finds no charge, the saga compensates", async () => {
+      const world = simulatedWorld({ faults: { "gateway.charge": ["server-error"] } });
+      const { runner, result, names } = await runTrip(world);
+
+      expect(runner.getOperation("charge-payment").getChainedInvokeDetails()?.result).toMatchObject({
+        status: "DECLINED",
+        reason: expect.stringContaining("no charge under trip-2041:") as unknown,
+      });
+      expect(result.getError().errorMessage).toContain("Undone: cancel-car, cancel-hotel, cancel-flight.");
+      expect(names).not.toContain("refund-payment");
+      expect(world.callsTo("gateway.charge")).toBe(1);
+      expect(world.charges).toEqual([]);
+      expect(world.held()).toEqual([]);
+    });
+
+    it("still in doubt (the look-up is down too): the saga refunds by the charge's key", async () => {
+      const world = simulatedWorld({
+        faults: { "gateway.charge": ["lost-reply"] },
+        down: ["gateway.findCharge"],
+      });
+      const { runner, result, names } = await runTrip(world);
+
+      expect(runner.getOperation("charge-payment").getChainedInvokeDetails()?.result).toMatchObject({
+        status: "IN_DOUBT",
+      });
+      expect(result.getError().errorMessage).toMatch(
+        /^Booking trip-2041 failed at charge-payment: payment in doubt: .* Undone: refund-payment, cancel-car, cancel-hotel, cancel-flight\.$/,
+      );
+      expect(names.filter((name) => ALL_COMPENSATIONS.includes(name))).toEqual(ALL_COMPENSATIONS);
+      expect(runner.getOperation("refund-payment").getStepDetails()?.result).toEqual({
+        undid: "ch-trip-2041",
+        note: "found ch-trip-2041 by its key and undid it",
+      });
+      // The gateway's own record: charged once, refunded once; nothing held.
+      expect(world.charges).toMatchObject([{ chargeId: "ch-trip-2041", status: "refunded" }]);
+      expect(world.effectsOf("refunds.refund")).toBe(1);
+      expect(world.held()).toEqual([]);
+      expect(world.alerts).toEqual([]);
+    });
+
+    it("in doubt and unsettleable (every look-up down): the charge is reported to operations and named in the error", async () => {
+      const world = simulatedWorld({
+        faults: { "gateway.charge": ["lost-reply"] },
+        down: ["gateway.findCharge", "refunds.findCharge"],
+      });
+      const { result } = await runTrip(world);
+
+      expect(result.getError().errorMessage).toMatch(
+        /Undone: cancel-car, cancel-hotel, cancel-flight\. NOT undone: refund-payment \(refunds\.findCharge unavailable \(503\)\); operations alerted\.$/,
+      );
+      expect(world.charged()).toEqual(["ch-trip-2041"]); // left behind, and reported:
+      expect(world.alerts).toMatchObject([
+        {
+          bookingId: "trip-2041",
+          failedAt: "charge-payment",
+          notUndone: [{ compensation: "refund-payment", reason: "refunds.findCharge unavailable (503)" }],
+        },
+      ]);
+      expect(world.held()).toEqual([]);
+    });
+
+    it("charged, then the confirmation refused: refunded by the charge id the payment function returned", async () => {
+      const world = simulatedWorld({ faults: { "itineraries.confirm": ["rejected"] } });
+      const { runner } = await runTrip(world);
+
+      expect(runner.getOperation("refund-payment").getStepDetails()?.result).toEqual({
+        undid: "ch-trip-2041",
+        note: "undid ch-trip-2041",
+      });
+      expect(world.callsTo("refunds.findCharge")).toBe(0);
+      expect(world.charges).toMatchObject([{ chargeId: "ch-trip-2041", status: "refunded" }]);
+      expect(world.held()).toEqual([]);
+    });
+  },
+);
 
 describe("the payment function on its own", () => {
   itLocal(
@@ -91,7 +197,10 @@ describe("the payment function on its own", () => {
       const world = simulatedWorld();
       const timeline: string[] = [];
       const inner = createPaymentHandler({
-        gateway: { charge: (r) => (timeline.push("call gateway"), world.paymentDeps.gateway.charge(r)) },
+        gateway: {
+          ...world.paymentDeps.gateway,
+          charge: (r) => (timeline.push("call gateway"), world.paymentDeps.gateway.charge(r)),
+        },
       });
       const handler: DurableLambdaHandler = (input, lambdaContext) => {
         const client = (input as DurableExecutionInvocationInputWithClient).durableExecutionClient;
@@ -107,27 +216,30 @@ describe("the payment function on its own", () => {
         return inner(observed, lambdaContext);
       };
 
-      const result = await new LocalDurableTestRunner<PaymentReceipt>({ handlerFunction: handler }).run({
+      const result = await new LocalDurableTestRunner<PaymentResult>({ handlerFunction: handler }).run({
         payload: request,
       });
 
-      expect(result.getResult()).toEqual({ chargeId: "ch-trip-2041", amountCents: 248_000, currency: "GBP" });
+      expect(result.getResult()).toEqual({
+        status: "CHARGED",
+        chargeId: "ch-trip-2041",
+        amountCents: 248_000,
+        currency: "GBP",
+        settledBy: "charge",
+      });
       expect(timeline).toEqual(["START charge-card", "call gateway", "SUCCEED charge-card"]);
     },
   );
 
-  it("never retries an interrupted charge or a decline; retries an outage", () => {
+  it("never retries an interrupted charge, an answer in doubt or a decline; retries an outage", () => {
     expect(chargeRetryStrategy(new StepInterruptedError("charge-card", "charge-card"), 1)).toEqual({
       shouldRetry: false,
     });
     expect(chargeRetryStrategy(new ProviderRejectedError("card declined"), 1)).toEqual({
       shouldRetry: false,
     });
-    expect(
-      chargeRetryStrategy(new Error("Charge trip-2041:charge-payment outcome unknown: socket hang up"), 1),
-    ).toEqual({
-      shouldRetry: false,
-    });
+    expect(chargeRetryStrategy(new OutcomeInDoubtError("socket hang up"), 1)).toEqual({ shouldRetry: false });
+    expect(chargeRetryStrategy(new Error("anything unknown"), 1)).toEqual({ shouldRetry: false });
     expect(chargeRetryStrategy(new ProviderUnavailableError("503"), 1).shouldRetry).toBe(true);
     expect(chargeRetryStrategy(new ProviderUnavailableError("503"), 3).shouldRetry).toBe(false);
   });

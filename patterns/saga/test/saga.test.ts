@@ -7,7 +7,7 @@ import {
   type ServiceCall,
   type WorldOptions,
 } from "../src/demo";
-import { ALL_COMPENSATIONS, runTrip } from "./helpers";
+import { ALL_COMPENSATIONS, callsOf, runTrip } from "./helpers";
 import { describeLocal, itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 // With DURABLE_TEST_TARGET=cloud the bad-input tests run against the deployed saga (see target.ts). The others
@@ -17,7 +17,7 @@ afterAll(() => teardownTestEnvironment());
 
 /** The calls that undo something, in the order the providers received them. */
 const undoCalls = (world: ReturnType<typeof simulatedWorld>) =>
-  world.calls
+  callsOf(world)
     .filter((call) => call.call.endsWith(".cancel") || call.call === "refunds.refund")
     .map((call) => `${call.call} ${call.idempotencyKey}`);
 
@@ -37,9 +37,10 @@ describeLocal("a trip that books", () => {
       chargeId: "ch-trip-2041",
       amountCents: 248_000,
       currency: "GBP",
+      sideWorkFailures: [],
     });
     // Every call carries a key made of the booking id and the operation name.
-    expect(world.calls.map((call) => `${call.call} ${call.idempotencyKey}`)).toEqual([
+    expect(callsOf(world).map((call) => `${call.call} ${call.idempotencyKey}`)).toEqual([
       "flights.reserve trip-2041:reserve-flight",
       "hotels.reserve trip-2041:reserve-hotel",
       "cars.reserve trip-2041:reserve-car",
@@ -66,6 +67,8 @@ describeLocal("a trip that books", () => {
     }
     expect(runner.getOperation("charge-payment").getType()).toBe(OperationType.CHAINED_INVOKE);
     expect(runner.getOperation("charge-payment").getChainedInvokeDetails()?.result).toEqual({
+      status: "CHARGED",
+      settledBy: "charge",
       chargeId: "ch-trip-2041",
       amountCents: 248_000,
       currency: "GBP",
@@ -153,7 +156,7 @@ describeLocal("compensations that fail", () => {
     );
     expect(runner.getOperation("cancel-hotel").getStatus()).toBe(OperationStatus.SUCCEEDED);
     expect(runner.getOperation("cancel-hotel").getStepDetails()?.attempt).toBe(3);
-    expect(world.calls.filter((call) => call.call === "hotels.cancel")).toEqual([
+    expect(callsOf(world).filter((call) => call.call === "hotels.cancel")).toEqual([
       { call: "hotels.cancel", idempotencyKey: "trip-2041:cancel-hotel", outcome: "unavailable" },
       { call: "hotels.cancel", idempotencyKey: "trip-2041:cancel-hotel", outcome: "unavailable" },
       { call: "hotels.cancel", idempotencyKey: "trip-2041:cancel-hotel", outcome: "ok" },
@@ -194,7 +197,7 @@ describeLocal("compensations that fail", () => {
       expect(runner.getOperation("cancel-flight").getStatus()).toBe(OperationStatus.SUCCEEDED);
       expect(names.at(-1)).toBe("alert-operations");
       expect(runner.getOperation("alert-operations").getStatus()).toBe(OperationStatus.SUCCEEDED);
-      expect(world.calls.filter((call) => call.call === "operations.alert")).toEqual([
+      expect(callsOf(world).filter((call) => call.call === "operations.alert")).toEqual([
         { call: "operations.alert", idempotencyKey: "trip-2041:alert-operations", outcome: "ok" },
       ]);
     },
@@ -211,7 +214,7 @@ describeLocal("idempotency", () => {
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
     expect(result.getResult()?.hotelReservationId).toBe("HT-trip-2041");
     expect(runner.getOperation("reserve-hotel").getStepDetails()?.attempt).toBe(2);
-    expect(world.calls.filter((call) => call.call === "hotels.reserve")).toEqual([
+    expect(callsOf(world).filter((call) => call.call === "hotels.reserve")).toEqual([
       { call: "hotels.reserve", idempotencyKey: "trip-2041:reserve-hotel", outcome: "lost-reply" },
       { call: "hotels.reserve", idempotencyKey: "trip-2041:reserve-hotel", outcome: "ok" },
     ]);
@@ -221,7 +224,7 @@ describeLocal("idempotency", () => {
   it("derives different keys for different bookings", async () => {
     const world = simulatedWorld();
     await runTrip(world, { payload: { ...sampleTrip, bookingId: "trip-2042" } });
-    expect(world.calls.map((call) => call.idempotencyKey)).toEqual([
+    expect(callsOf(world).map((call) => call.idempotencyKey)).toEqual([
       "trip-2042:reserve-flight",
       "trip-2042:reserve-hotel",
       "trip-2042:reserve-car",

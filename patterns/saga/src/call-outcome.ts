@@ -1,0 +1,185 @@
+/**
+ * What one call to a provider did, as far as the caller can know. Every HTTP answer and every network error is
+ * classified here, once, with its reason; the rest of the pattern only asks "done, not done, or in doubt?".
+ *
+ * - **done**: the provider acted (2xx with a well-formed body).
+ * - **not done**: a definite refusal, or an error that proves nothing happened.
+ * - **in doubt**: the provider may have acted. In doubt is settled, never guessed: retry with the same
+ *   idempotency key where the provider honours keys, look the action up by its key where the provider offers
+ *   that, and when it still cannot be settled, compensate by key or hand it to people (alert).
+ */
+export type CallOutcome = "done" | "not-done" | "in-doubt";
+
+export interface Classification {
+  outcome: CallOutcome;
+  /** Only for not done: whether the same request may succeed later (throttled, unavailable). */
+  retryable: boolean;
+  /** Why this answer means what it means. */
+  reason: string;
+}
+
+/** What a provider promises about its answers, beyond HTTP itself. */
+export interface ProviderContract {
+  /** The provider answers 503 only when it took no action (documented by the provider). */
+  unavailableMeansNoAction: boolean;
+}
+
+/** The contract our providers are required to honour (see the README's Deploy section). */
+export const PROVIDER_CONTRACT: ProviderContract = { unavailableMeansNoAction: true };
+
+/**
+ * HTTP statuses. The table is the lesson: read each line's reason before changing its outcome.
+ * Statuses not listed fall back by class: another 2xx is done, another 4xx not done, another 5xx in doubt.
+ */
+export const STATUS_OUTCOMES: Record<number, Classification> = {
+  400: { outcome: "not-done", retryable: false, reason: "bad request: refused before acting" },
+  401: { outcome: "not-done", retryable: false, reason: "unauthenticated: refused before acting" },
+  402: { outcome: "not-done", retryable: false, reason: "payment declined: nothing charged" },
+  403: { outcome: "not-done", retryable: false, reason: "forbidden: refused before acting" },
+  404: { outcome: "not-done", retryable: false, reason: "not found: nothing to act on" },
+  409: {
+    outcome: "not-done",
+    retryable: false,
+    reason: "conflict (sold out, past a deadline): a definite no",
+  },
+  422: { outcome: "not-done", retryable: false, reason: "unprocessable: refused before acting" },
+  429: { outcome: "not-done", retryable: true, reason: "throttled: the request was not processed" },
+  500: { outcome: "in-doubt", retryable: false, reason: "internal error: it may have failed after acting" },
+  502: { outcome: "in-doubt", retryable: false, reason: "bad gateway: the upstream may have acted" },
+  504: { outcome: "in-doubt", retryable: false, reason: "gateway timeout: the upstream may still act" },
+};
+
+export function classifyStatus(
+  status: number,
+  contract: ProviderContract = PROVIDER_CONTRACT,
+): Classification {
+  const listed = STATUS_OUTCOMES[status];
+  if (listed) return listed;
+  if (status === 503) {
+    return contract.unavailableMeansNoAction
+      ? {
+          outcome: "not-done",
+          retryable: true,
+          reason: "unavailable, and the contract says no action was taken",
+        }
+      : {
+          outcome: "in-doubt",
+          retryable: false,
+          reason: "unavailable, and nothing says no action was taken",
+        };
+  }
+  if (status >= 200 && status < 300)
+    return { outcome: "done", retryable: false, reason: "2xx: the provider acted" };
+  if (status >= 400 && status < 500) {
+    return { outcome: "not-done", retryable: false, reason: "4xx: the provider refused the request as sent" };
+  }
+  return { outcome: "in-doubt", retryable: false, reason: `${status}: nothing says nothing happened` };
+}
+
+/**
+ * Network errors, by code. Only errors raised before the request left this process prove nothing happened.
+ * Node's fetch reports them as `TypeError: fetch failed` with the system error as `cause`.
+ */
+export const NETWORK_NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"]);
+
+export function classifyNetworkError(error: unknown): Classification {
+  const code = networkErrorCode(error);
+  if (code !== undefined && NETWORK_NOT_SENT.has(code)) {
+    return { outcome: "not-done", retryable: true, reason: `${code}: the request was never sent` };
+  }
+  const name = (error as Error | undefined)?.name;
+  if (name === "TimeoutError" || name === "AbortError") {
+    return { outcome: "in-doubt", retryable: false, reason: "timed out: the provider may have acted" };
+  }
+  // ECONNRESET, socket hang up, UND_ERR_SOCKET and anything unknown: the request may have arrived.
+  return {
+    outcome: "in-doubt",
+    retryable: false,
+    reason: `${code ?? "connection lost"}: the request may have arrived`,
+  };
+}
+
+function networkErrorCode(error: unknown): string | undefined {
+  for (let current = error as { code?: unknown; cause?: unknown } | undefined; current;) {
+    if (typeof current.code === "string") return current.code;
+    current = current.cause as typeof current | undefined;
+  }
+  return undefined;
+}
+
+/** A 2xx whose body is not what the provider promised: it acted, or not, and we cannot tell what it did. */
+export const MALFORMED_ANSWER: Classification = {
+  outcome: "in-doubt",
+  retryable: false,
+  reason: "2xx with a malformed body: it may have acted, and we cannot read what it did",
+};
+
+/** Not done, and the same request may succeed later (429, 503 with no action, connection refused). */
+export class ProviderUnavailableError extends Error {
+  override readonly name = "ProviderUnavailableError";
+  readonly outcome: CallOutcome = "not-done";
+  constructor(
+    message = "Provider unavailable",
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Not done, for good: the provider said no (sold out, card declined, past the cancellation deadline). */
+export class ProviderRejectedError extends Error {
+  override readonly name = "ProviderRejectedError";
+  readonly outcome: CallOutcome = "not-done";
+  constructor(
+    message = "Provider rejected the request",
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * In doubt: the provider may have acted (timeout, reset, 500/502/504, malformed 2xx). Never treated as not done:
+ * repeated with the same key where the provider honours keys, looked up by key, or compensated by key.
+ */
+export class OutcomeInDoubtError extends Error {
+  override readonly name = "OutcomeInDoubtError";
+  readonly outcome: CallOutcome = "in-doubt";
+  constructor(
+    message = "Outcome in doubt",
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The error a classified failure becomes, so retry strategies can filter on its class. */
+export function errorFor(classification: Classification, message: string, status?: number): Error {
+  if (classification.outcome === "in-doubt") return new OutcomeInDoubtError(message, status);
+  if (classification.retryable) return new ProviderUnavailableError(message, status);
+  return new ProviderRejectedError(message, status);
+}
+
+/**
+ * The outcome of a step that failed after its retries. A failed step's error class does not survive the
+ * checkpoint; its name does, on `cause`. Only a definite refusal is not done: the provider looked at the
+ * idempotency key and said no. An outage on the last attempt says nothing about the earlier attempts (one of
+ * them may have timed out after acting), so it is in doubt, and so is everything unknown, a crash included.
+ */
+export function outcomeOfFailedStep(error: unknown): CallOutcome {
+  const cause = (error as Error | undefined)?.cause;
+  const name = cause instanceof Error ? cause.name : (error as Error | undefined)?.name;
+  return name === "ProviderRejectedError" ? "not-done" : "in-doubt";
+}
+
+/**
+ * The outcome of the charge step after its retries. Its strategy retries only outages (every retried attempt
+ * was not done), so an outage as the final error means no attempt charged; a decline is not done; anything
+ * else (timeout, reset, 500/502/504, malformed answer, StepInterruptedError after a crash mid-charge) is in
+ * doubt and goes to the look-up by key.
+ */
+export function outcomeOfFailedCharge(error: unknown): CallOutcome {
+  const cause = (error as Error | undefined)?.cause;
+  const name = cause instanceof Error ? cause.name : (error as Error | undefined)?.name;
+  return name === "ProviderRejectedError" || name === "ProviderUnavailableError" ? "not-done" : "in-doubt";
+}
