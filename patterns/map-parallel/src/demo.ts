@@ -1,21 +1,20 @@
+import { ProviderHttpError, ProviderUnreachableError } from "./call-outcomes";
 import { createHandler } from "./index";
-import {
-  ClientError,
-  PROVIDER_CONCURRENCY_LIMIT,
-  TransientServiceError,
-  type BillingDeps,
-  type FxProvider,
-} from "./deps";
+import { PROVIDER_CONCURRENCY_LIMIT, type BillingDeps, type DeliveryRequest, type FxProvider } from "./deps";
+import type { FxQuoteRequest } from "./answers";
 import type { Invoice, InvoiceBatch } from "./input";
 import type { WorkflowConfig } from "./workflow";
 
 /**
  * The simulated outside world, for `pnpm demo map-parallel`, the tests and a benchmark: in-memory services
- * that record every call, fail on request, and take a little time, so concurrency shows.
+ * that keep their own records of every call, what they answered and what they sent, fail on request, answer
+ * garbage on request, and take a little time, so concurrency shows.
  */
 export interface WorldOptions {
   /** Deliveries that fail with a 503 before the provider accepts, per invoice id (Infinity: never accepts). */
   deliveryFailures?: Record<string, number>;
+  /** Faults of successive delivery attempts, per invoice id, before the provider behaves (see DeliveryFault). */
+  deliveryFaults?: Record<string, DeliveryFault[]>;
   /** How long one delivery takes, in ms (default 20), for all invoices or per invoice id. */
   deliveryLatencyMs?: number | ((invoiceId: string) => number);
   /** The provider's concurrency limit: a request beyond it is refused with a 429 (default PROVIDER_CONCURRENCY_LIMIT). */
@@ -26,18 +25,57 @@ export interface WorldOptions {
   down?: Array<"crm" | "ledger" | "tax-registry" | FxName>;
   /** How long each exchange-rate provider takes to answer, in ms (default: atlas 10, beacon 30, cedar 400). */
   fxLatencyMs?: Partial<Record<FxName, number>>;
-  /** GBP to EUR rate each provider quotes (default: atlas 1.14, beacon 1.16, cedar 1.5). */
+  /** GBP to EUR rate each provider quotes (default: atlas 1.149, beacon 1.151, cedar 1.15). */
   fxRates?: Partial<Record<FxName, number>>;
   /** Overdue invoices the ledger reports (default 0: 30-day terms). */
   overdueInvoices?: number;
+  /** What the tax registry says of the VAT number (default true). */
+  vatValid?: boolean;
+  /**
+   * Replace a provider's answer (a malformed one, in the tests). For the lookups it gets the question and the
+   * answer the provider would have given; for "invoicing" the request and the receipt, after the provider has
+   * sent the email: a garbled "yes".
+   */
+  answers?: Partial<Record<AnswerSource, (question: never, answer: Record<string, unknown>) => unknown>>;
 }
 
 type FxName = "atlas" | "beacon" | "cedar";
+export type AnswerSource = "crm" | "ledger" | "tax-registry" | FxName | "invoicing";
+
+/**
+ * One delivery attempt gone wrong, as production brings it. `*-after-send`: the provider emailed the invoice,
+ * then the answer was lost. `error-500-before-send`: it failed before sending, though the caller cannot tell.
+ */
+export type DeliveryFault =
+  | "timeout-after-send"
+  | "error-500-after-send"
+  | "error-502-after-send"
+  | "error-500-before-send"
+  | "conflict-409"
+  | "refused-422";
 
 export interface Delivery {
   invoiceId: string;
   idempotencyKey: string;
-  outcome: "accepted" | "unavailable" | "throttled";
+  outcome:
+    | "accepted"
+    | "repeated-key"
+    | "unavailable"
+    | "throttled"
+    | "refused"
+    | "sent-answer-lost"
+    | "failed-before-send"
+    | "conflict";
+}
+
+/** An email the provider actually sent: its own record, once per idempotency key. */
+export interface SentEmail {
+  invoiceId: string;
+  idempotencyKey: string;
+  to: string;
+  amountCents: number;
+  currency: string;
+  messageId: string;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -45,57 +83,91 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export function simulatedWorld(options: WorldOptions = {}) {
   const down = new Set(options.down ?? []);
   const failuresLeft = new Map(Object.entries(options.deliveryFailures ?? {}));
+  const faultsLeft = new Map(Object.entries(options.deliveryFaults ?? {}).map(([id, f]) => [id, [...f]]));
   const providerLimit = options.providerLimit ?? PROVIDER_CONCURRENCY_LIMIT;
   const documentBytes = options.documentBytes ?? 300 * 1024;
 
   const lookups: string[] = [];
+  const fxRequests: Array<{ provider: FxName; request: FxQuoteRequest }> = [];
   const renders: string[] = [];
   const documents = new Map<string, Uint8Array>();
   const deliveries: Delivery[] = [];
-  const accepted = new Map<string, string>(); // idempotency key -> message id
+  const emails: SentEmail[] = [];
+  const sentByKey = new Map<string, SentEmail>();
   let inFlight = 0;
   let maxInFlight = 0;
 
-  const lookup = async <T>(source: string, answer: () => T, latencyMs = 5): Promise<T> => {
+  const answer = (source: AnswerSource, question: unknown, normal: Record<string, unknown>): unknown => {
+    const override = options.answers?.[source] as
+      ((q: unknown, a: Record<string, unknown>) => unknown) | undefined;
+    return override ? override(question, normal) : normal;
+  };
+
+  const lookup = async (
+    source: "crm" | "ledger" | "tax-registry" | FxName,
+    question: unknown,
+    normal: Record<string, unknown>,
+    latencyMs = 5,
+  ): Promise<unknown> => {
     lookups.push(source);
     await sleep(latencyMs);
-    if (down.has(source as never)) throw new TransientServiceError(`${source} is unavailable (503)`, 503);
-    return answer();
+    if (down.has(source)) throw new ProviderHttpError(503, `${source} is unavailable (503)`);
+    return answer(source, question, normal);
   };
 
   const fx = (name: FxName, defaultLatency: number, defaultRate: number): FxProvider => ({
     name,
-    getRate: () =>
-      lookup(
+    getRate: (request) => {
+      fxRequests.push({ provider: name, request });
+      return lookup(
         name,
-        () => ({ rate: options.fxRates?.[name] ?? defaultRate }),
+        request,
+        { ...request, rate: options.fxRates?.[name] ?? defaultRate },
         options.fxLatencyMs?.[name] ?? defaultLatency,
-      ),
+      );
+    },
   });
+
+  /** The provider's side: send the email once per key, and remember the receipt. */
+  const sendEmail = (request: DeliveryRequest): SentEmail => {
+    const existing = sentByKey.get(request.idempotencyKey);
+    if (existing) return existing;
+    const email: SentEmail = {
+      invoiceId: request.invoiceId,
+      idempotencyKey: request.idempotencyKey,
+      to: request.to,
+      amountCents: request.amountCents,
+      currency: request.currency,
+      messageId: `msg-${request.invoiceId}`,
+    };
+    sentByKey.set(request.idempotencyKey, email);
+    emails.push(email);
+    return email;
+  };
 
   const deps: BillingDeps = {
     crm: {
       getCustomer: (customerId) =>
-        lookup("crm", () => ({
-          source: "crm",
+        lookup("crm", customerId, {
+          customerId,
           legalName: `Customer ${customerId} Ltd`,
           billingEmail: `billing@${customerId}.example.com`,
           country: "GB",
-        })),
+        }),
     },
     ledger: {
-      getAccount: () =>
-        lookup("ledger", () => ({
-          source: "ledger",
+      getAccount: (customerId) =>
+        lookup("ledger", customerId, {
+          customerId,
           balanceCents: 125_000,
           overdueInvoices: options.overdueInvoices ?? 0,
-        })),
+        }),
     },
     taxRegistry: {
       checkVatNumber: (vatNumber) =>
-        lookup("tax-registry", () => ({ source: "tax-registry", vatNumber, valid: true })),
+        lookup("tax-registry", vatNumber, { vatNumber, valid: options.vatValid ?? true }),
     },
-    fxProviders: [fx("atlas", 10, 1.14), fx("beacon", 30, 1.16), fx("cedar", 400, 1.5)],
+    fxProviders: [fx("atlas", 10, 1.149), fx("beacon", 30, 1.151), fx("cedar", 400, 1.15)],
     renderer: {
       render: async (invoice) => {
         renders.push(invoice.invoiceId);
@@ -110,29 +182,55 @@ export function simulatedWorld(options: WorldOptions = {}) {
       },
     },
     sender: {
-      send: async ({ invoiceId, idempotencyKey, to }) => {
-        if (!to.includes("@")) throw new ClientError(`bad recipient ${to}`, 422);
+      send: async (request) => {
+        const { invoiceId, idempotencyKey, to } = request;
+        const record = (outcome: Delivery["outcome"]) =>
+          deliveries.push({ invoiceId, idempotencyKey, outcome });
+        if (!to.includes("@")) {
+          record("refused");
+          throw new ProviderHttpError(422, `bad recipient ${to} (422)`);
+        }
         inFlight += 1;
         maxInFlight = Math.max(maxInFlight, inFlight);
         try {
           if (inFlight > providerLimit) {
-            deliveries.push({ invoiceId, idempotencyKey, outcome: "throttled" });
-            throw new TransientServiceError(
-              `too many concurrent requests (429): limit ${providerLimit}`,
-              429,
-            );
+            record("throttled");
+            throw new ProviderHttpError(429, `too many concurrent requests (429): limit ${providerLimit}`);
           }
           const latency = options.deliveryLatencyMs ?? 20;
           await sleep(typeof latency === "number" ? latency : latency(invoiceId));
           const left = failuresLeft.get(invoiceId) ?? 0;
           if (left > 0) {
             failuresLeft.set(invoiceId, left - 1);
-            deliveries.push({ invoiceId, idempotencyKey, outcome: "unavailable" });
-            throw new TransientServiceError(`invoicing provider unavailable for ${invoiceId} (503)`, 503);
+            record("unavailable");
+            throw new ProviderHttpError(503, `invoicing provider unavailable for ${invoiceId} (503)`);
           }
-          deliveries.push({ invoiceId, idempotencyKey, outcome: "accepted" });
-          if (!accepted.has(idempotencyKey)) accepted.set(idempotencyKey, `msg-${invoiceId}`);
-          return { messageId: accepted.get(idempotencyKey)! };
+          const fault = faultsLeft.get(invoiceId)?.shift();
+          if (fault === "refused-422") {
+            record("refused");
+            throw new ProviderHttpError(422, `invoice ${invoiceId} refused (422)`);
+          }
+          if (fault === "conflict-409") {
+            record("conflict");
+            throw new ProviderHttpError(409, `a request with key ${idempotencyKey} is in progress (409)`);
+          }
+          if (fault === "error-500-before-send") {
+            record("failed-before-send");
+            throw new ProviderHttpError(500, `invoicing provider failed for ${invoiceId} (500)`);
+          }
+          const repeat = sentByKey.has(idempotencyKey);
+          const email = sendEmail(request);
+          if (fault === "timeout-after-send") {
+            record("sent-answer-lost");
+            throw new ProviderUnreachableError("timeout", `POST invoices for ${invoiceId} timed out`);
+          }
+          if (fault === "error-500-after-send" || fault === "error-502-after-send") {
+            const status = fault === "error-500-after-send" ? 500 : 502;
+            record("sent-answer-lost");
+            throw new ProviderHttpError(status, `invoicing provider answered ${status} for ${invoiceId}`);
+          }
+          record(repeat ? "repeated-key" : "accepted");
+          return answer("invoicing", request, { invoiceId, messageId: email.messageId });
         } finally {
           inFlight -= 1;
         }
@@ -143,11 +241,14 @@ export function simulatedWorld(options: WorldOptions = {}) {
   return {
     deps,
     lookups,
+    fxRequests,
     renders,
     documents,
     deliveries,
-    /** Invoices the provider accepted, in order (each once, thanks to the idempotency key). */
-    accepted: () => [...accepted.keys()].map((key) => key.split(":")[1]!),
+    /** The emails the provider sent: its own record, once per idempotency key. */
+    emails,
+    /** Invoices the provider sent, in order (each once, thanks to the idempotency key). */
+    accepted: () => emails.map((email) => email.invoiceId),
     /** The most deliveries the provider ever had in flight at once. */
     maxInFlight: () => maxInFlight,
     /** Delivery attempts per invoice id. */

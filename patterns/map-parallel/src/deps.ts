@@ -1,47 +1,44 @@
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { AnswerRejectedError, MAX_ANSWER_BYTES, type FxQuoteRequest } from "./answers";
+import { bounded, ConfigurationError, ProviderHttpError, ProviderUnreachableError } from "./call-outcomes";
 import type { Invoice } from "./input";
+
+export type { CrmRecord, FxQuote, FxQuoteRequest, LedgerAccount, TaxStatus } from "./answers";
 
 /**
  * The outside world of the billing run. Every call is a side effect, so the workflow makes each one inside
  * a step. Requests that change something carry an idempotency key derived from the batch and invoice ids:
  * a retried step, or a second pass, sends the same key, and the service must not act twice.
+ *
+ * Every answer is `unknown` on purpose: whatever a provider (or a client library) returns, the workflow
+ * parses it with a schema and checks it against the question before believing it (src/answers.ts). A failed
+ * call throws the facts (ProviderHttpError, ProviderUnreachableError, AnswerRejectedError); what they mean,
+ * done, not done or in doubt, is decided in src/call-outcomes.ts.
  */
-export interface CrmRecord {
-  source: "crm";
-  legalName: string;
-  billingEmail: string;
-  country: string;
-}
-export interface LedgerAccount {
-  source: "ledger";
-  balanceCents: number;
-  overdueInvoices: number;
-}
-export interface TaxStatus {
-  source: "tax-registry";
-  vatNumber: string;
-  valid: boolean;
-}
-
 export interface Crm {
-  getCustomer(customerId: string): Promise<CrmRecord>;
+  /** Answers `{ customerId, legalName, billingEmail, country }`. */
+  getCustomer(customerId: string): Promise<unknown>;
 }
 export interface Ledger {
-  getAccount(customerId: string): Promise<LedgerAccount>;
+  /** Answers `{ customerId, balanceCents, overdueInvoices }`. */
+  getAccount(customerId: string): Promise<unknown>;
 }
 export interface TaxRegistry {
-  checkVatNumber(vatNumber: string): Promise<TaxStatus>;
+  /** Answers `{ vatNumber, valid }`. */
+  checkVatNumber(vatNumber: string): Promise<unknown>;
 }
 /** An exchange-rate provider. Three of them answer the same question; the workflow uses the first two answers. */
 export interface FxProvider {
   /** Kebab-case, used in operation names: `fx-${name}`. */
   name: string;
-  getRate(from: string, to: string): Promise<{ rate: number }>;
+  /** Answers `{ requestId, from, to, rate }`, repeating the request. */
+  getRate(request: FxQuoteRequest): Promise<unknown>;
 }
 /** What a document says about the customer. */
 export interface InvoiceRecipient {
   legalName: string;
   country: string;
+  vatNumber: string;
   paymentTermsDays: number;
 }
 /** Turns an invoice into a document (a PDF in production). Documents are large: hundreds of kilobytes. */
@@ -56,16 +53,21 @@ export interface InvoiceRenderer {
 export interface DocumentStore {
   put(request: { key: string; body: Uint8Array; contentType: string }): Promise<void>;
 }
-/** The invoicing provider: emails the invoice with its document. It accepts a limited number of concurrent requests. */
+export interface DeliveryRequest {
+  invoiceId: string;
+  to: string;
+  documentKey: string;
+  amountCents: number;
+  currency: string;
+  idempotencyKey: string;
+}
+/**
+ * The invoicing provider: emails the invoice with its document. It accepts a limited number of concurrent
+ * requests, and honours idempotency keys: a request repeating a key gets the first answer and sends nothing.
+ * Answers `{ invoiceId, messageId }`.
+ */
 export interface InvoiceSender {
-  send(request: {
-    invoiceId: string;
-    to: string;
-    documentKey: string;
-    amountCents: number;
-    currency: string;
-    idempotencyKey: string;
-  }): Promise<{ messageId: string }>;
+  send(request: DeliveryRequest): Promise<unknown>;
 }
 
 export interface BillingDeps {
@@ -80,32 +82,6 @@ export interface BillingDeps {
 
 /** The invoicing provider's documented limit on concurrent requests; the map's maxConcurrency matches it. */
 export const PROVIDER_CONCURRENCY_LIMIT = 5;
-
-/**
- * A service was unavailable, throttled us or timed out (5xx, 429, network). The same request may succeed
- * later. Its arguments are optional because `createRetryStrategy({ retryableErrorTypes })` types them as
- * `new () => Error`.
- */
-export class TransientServiceError extends Error {
-  override readonly name = "TransientServiceError";
-  constructor(
-    message = "Transient service error",
-    readonly status?: number,
-  ) {
-    super(message);
-  }
-}
-
-/** A service said no for good (4xx): retrying the same request cannot help. */
-export class ClientError extends Error {
-  override readonly name = "ClientError";
-  constructor(
-    message = "Client error",
-    readonly status?: number,
-  ) {
-    super(message);
-  }
-}
 
 export interface RealDepsConfig {
   /** S3 bucket for invoice documents. */
@@ -148,40 +124,27 @@ export function createRealDeps(
   config: () => RealDepsConfig = configFromEnv,
   s3: () => S3Sender = lazyS3Client,
 ): BillingDeps {
-  const get = <T>(url: string, path: string) => requestJson<T>("GET", url, path, undefined, config());
-  const post = <T>(url: string, path: string, body: object, idempotencyKey: string) =>
-    requestJson<T>("POST", url, path, body, config(), idempotencyKey);
+  const get = (url: string, path: string, headers: Record<string, string> = {}) =>
+    requestAnswer("GET", url, path, undefined, config(), headers);
   return {
     crm: {
-      getCustomer: async (customerId) => ({
-        source: "crm",
-        ...(await get<Omit<CrmRecord, "source">>(
-          config().crmUrl,
-          `customers/${encodeURIComponent(customerId)}`,
-        )),
-      }),
+      getCustomer: (customerId) => get(config().crmUrl, `customers/${encodeURIComponent(customerId)}`),
     },
     ledger: {
-      getAccount: async (customerId) => ({
-        source: "ledger",
-        ...(await get<Omit<LedgerAccount, "source">>(
-          config().ledgerUrl,
-          `accounts/${encodeURIComponent(customerId)}`,
-        )),
-      }),
+      getAccount: (customerId) => get(config().ledgerUrl, `accounts/${encodeURIComponent(customerId)}`),
     },
     taxRegistry: {
-      checkVatNumber: async (vatNumber) => ({
-        source: "tax-registry",
-        vatNumber,
-        valid: (
-          await get<{ valid: boolean }>(config().taxRegistryUrl, `vat/${encodeURIComponent(vatNumber)}`)
-        ).valid,
-      }),
+      checkVatNumber: (vatNumber) => get(config().taxRegistryUrl, `vat/${encodeURIComponent(vatNumber)}`),
     },
     fxProviders: FX_PROVIDERS.map((name) => ({
       name,
-      getRate: (from, to) => get<{ rate: number }>(config().fxUrls[name] ?? "", `rates/${from}/${to}`),
+      getRate: ({ requestId, from, to }) =>
+        get(
+          config().fxUrls[name] ?? "",
+          `rates/${encodeURIComponent(from)}/${encodeURIComponent(to)}`,
+          // The provider repeats it in its answer, which is how an answer meant for another request is caught.
+          { "x-request-id": requestId },
+        ),
     })),
     renderer: {
       render: async (invoice, currency, customer) => ({
@@ -192,7 +155,7 @@ export function createRealDeps(
     documents: {
       put: async ({ key, body, contentType }) => {
         const bucket = config().documentBucket;
-        if (bucket === "") throw new ClientError("INVOICE_BUCKET is not set", 0);
+        if (bucket === "") throw new ConfigurationError("INVOICE_BUCKET is not set");
         await s3().send(
           new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
         );
@@ -200,7 +163,9 @@ export function createRealDeps(
     },
     sender: {
       send: ({ idempotencyKey, ...request }) =>
-        post<{ messageId: string }>(config().invoicingUrl, "invoices", request, idempotencyKey),
+        requestAnswer("POST", config().invoicingUrl, "invoices", request, config(), {
+          "idempotency-key": idempotencyKey,
+        }),
     },
   };
 }
@@ -223,7 +188,7 @@ export function renderInvoiceHtml(
     "<!doctype html><meta charset=utf-8>",
     `<title>Invoice ${escape(invoice.invoiceId)}</title>`,
     `<h1>Invoice ${escape(invoice.invoiceId)}</h1>`,
-    `<p>${escape(customer.legalName)} (${escape(customer.country)})</p>`,
+    `<p>${escape(customer.legalName)} (${escape(customer.country)}), VAT ${escape(customer.vatNumber)}</p>`,
     invoice.purchaseOrder ? `<p>PO ${escape(invoice.purchaseOrder)}</p>` : "",
     `<p>Issued ${invoice.issueDate}. Amount due: ${amount}, by ${dueDate(invoice.issueDate, customer.paymentTermsDays)}</p>`,
   ].join("\n");
@@ -237,37 +202,99 @@ export function dueDate(issueDate: string, paymentTermsDays: number): string {
   return date.toISOString().slice(0, 10);
 }
 
-async function requestJson<T>(
+/**
+ * One HTTP call, reporting facts only: the status (ProviderHttpError), no answer (ProviderUnreachableError,
+ * with whether the request could have left), or an answer that is not JSON or too large (AnswerRejectedError).
+ * The body is read up to MAX_ANSWER_BYTES and no further. The JSON is returned as `unknown`: the workflow's
+ * step parses it with its schema.
+ */
+async function requestAnswer(
   method: "GET" | "POST",
   baseUrl: string,
   path: string,
   body: object | undefined,
   settings: RealDepsConfig,
-  idempotencyKey?: string,
-): Promise<T> {
-  if (baseUrl === "") throw new ClientError(`No URL configured for ${method} ${path}`, 0);
+  headers: Record<string, string> = {},
+): Promise<unknown> {
+  if (baseUrl === "") throw new ConfigurationError(`No URL configured for ${method} ${path}`);
   const url = new URL(path, baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).toString();
+  const call = `${method} ${url}`;
   let response: Response;
+  let text: string;
   try {
     response = await fetch(url, {
       method,
       headers: {
         accept: "application/json",
         ...(body ? { "content-type": "application/json" } : {}),
-        ...(idempotencyKey ? { "idempotency-key": idempotencyKey } : {}),
+        ...headers,
         ...(settings.apiToken ? { authorization: `Bearer ${settings.apiToken}` } : {}),
       },
       body: body ? JSON.stringify(body) : undefined,
       signal: AbortSignal.timeout(settings.timeoutMs ?? 10_000),
     });
+    text = response.ok
+      ? await readBounded(call, response, MAX_ANSWER_BYTES)
+      : await readBounded(call, response, 300, false);
   } catch (error) {
-    throw new TransientServiceError(`${method} ${url} failed: ${(error as Error).message}`);
+    if (error instanceof AnswerRejectedError) throw error;
+    throw unreachable(call, error);
   }
-  const text = await response.text();
-  if (response.status === 429 || response.status >= 500) {
-    throw new TransientServiceError(`${method} ${url} answered ${response.status}: ${text}`, response.status);
+  if (!response.ok) {
+    throw new ProviderHttpError(
+      response.status,
+      `${call} answered ${response.status}: ${bounded(text, 200)}`,
+    );
   }
-  if (!response.ok)
-    throw new ClientError(`${method} ${url} answered ${response.status}: ${text}`, response.status);
-  return JSON.parse(text) as T;
+  if (text.trim() === "")
+    throw new AnswerRejectedError(`${call} answered ${response.status} with an empty body`);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new AnswerRejectedError(
+      `${call} answered ${response.status} with a body that is not JSON: ${bounded(text, 80)}`,
+    );
+  }
 }
+
+/** Reads at most `max` bytes. Too large: refused (or, for an error body, cut), without reading the rest. */
+async function readBounded(call: string, response: Response, max: number, refuse = true): Promise<string> {
+  const declared = Number(response.headers.get("content-length") ?? "0");
+  if (refuse && declared > max) {
+    await response.body?.cancel();
+    throw new AnswerRejectedError(`${call} answered ${declared} bytes, more than the ${max} accepted`);
+  }
+  const reader = response.body?.getReader() as ReadableStreamDefaultReader<Uint8Array> | undefined;
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      if (refuse) throw new AnswerRejectedError(`${call} answered more than the ${max} bytes accepted`);
+      break;
+    }
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks)).slice(0, refuse ? undefined : max);
+}
+
+/** A failed fetch: was the connection ever made? If not, the request never left; otherwise it may have arrived. */
+function unreachable(call: string, error: unknown): ProviderUnreachableError {
+  const failure = error as { name?: string; message?: string; cause?: { code?: string } };
+  if (failure.name === "TimeoutError" || failure.name === "AbortError") {
+    return new ProviderUnreachableError("timeout", `${call} timed out`);
+  }
+  const code = failure.cause?.code ?? "";
+  const phase = NEVER_CONNECTED.has(code) ? "connect" : "reset";
+  return new ProviderUnreachableError(
+    phase,
+    `${call} failed: ${bounded(failure.message ?? String(error), 120)} ${code}`.trim(),
+  );
+}
+
+/** Errors that mean the connection was never established, so nothing was sent. */
+const NEVER_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT"]);

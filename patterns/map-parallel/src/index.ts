@@ -6,8 +6,11 @@ export type {
   BillingDeps,
   Crm,
   CrmRecord,
+  DeliveryRequest,
   DocumentStore,
   FxProvider,
+  FxQuote,
+  FxQuoteRequest,
   InvoiceRecipient,
   InvoiceRenderer,
   InvoiceSender,
@@ -19,9 +22,38 @@ export type {
   TaxStatus,
 } from "./deps";
 export {
-  ClientError,
+  AnswerRejectedError,
+  crmRecord,
+  deliveryReceipt,
+  fxQuote,
+  ledgerAccount,
+  MAX_ANSWER_BYTES,
+  MAX_FX_RATE,
+  taxStatus,
+} from "./answers";
+export {
+  classifyRead,
+  classifySend,
+  ConfigurationError,
+  DeliveryFailedError,
+  deliveryFailure,
+  deliveryOutcomeOf,
+  ProviderHttpError,
+  ProviderUnreachableError,
+  SEND_STATUS_RULES,
+  type Outcome,
+  type Verdict,
+} from "./call-outcomes";
+export {
+  agreeOnRate,
+  convert,
+  MAX_DEVIATION_PER_MILLE,
+  QUOTES_NEEDED,
+  type Discarded,
+  type FxDecision,
+} from "./fx-rate";
+export {
   PROVIDER_CONCURRENCY_LIMIT,
-  TransientServiceError,
   configFromEnv,
   createRealDeps,
   dueDate,
@@ -30,6 +62,7 @@ export {
 } from "./deps";
 export {
   InvalidBatchError,
+  MAX_INVOICE_AMOUNT_CENTS,
   MAX_INVOICES_PER_BATCH,
   parseInvoiceBatch,
   type Invoice,
@@ -53,6 +86,7 @@ export {
   type PassReport,
   type SentInvoice,
   type WorkflowConfig,
+  VatNumberRejectedError,
 } from "./workflow";
 
 /**

@@ -13,12 +13,32 @@ import * as z from "zod/mini";
  */
 export const MAX_INVOICES_PER_BATCH = 1000;
 
+/**
+ * Amounts are integers in minor units (cents, pence: every accepted currency has two decimals), at most
+ * 10,000,000.00 per invoice. So a batch totals at most 10^12 minor units, every sum is exact (far below
+ * Number.MAX_SAFE_INTEGER, 9 x 10^15), and so is its conversion at any accepted rate (see fx-rate.ts).
+ */
+export const MAX_INVOICE_AMOUNT_CENTS = 1_000_000_000;
+
+const INVOICE_ID = /^INV-[0-9]{1,12}$/;
+
 const Invoice = z.object({
-  invoiceId: z.string().check(z.regex(/^INV-[0-9]{1,12}$/, "must look like INV-1042")),
-  amountCents: z.number().check(z.int("must be a whole number of cents"), z.positive("must be positive")),
+  invoiceId: z.string().check(z.regex(INVOICE_ID, "must look like INV-1042")),
+  amountCents: z
+    .number()
+    .check(
+      z.refine(Number.isInteger, "must be a whole number of cents"),
+      z.positive("must be positive"),
+      z.lte(MAX_INVOICE_AMOUNT_CENTS, `must be at most ${MAX_INVOICE_AMOUNT_CENTS} cents (10,000,000.00)`),
+    ),
   issueDate: z.iso.date({ error: unlessMissing("must be a date (YYYY-MM-DD)") }),
   purchaseOrder: z.optional(
-    z.string().check(z.minLength(1, "must not be empty"), z.maxLength(64, "must be at most 64 characters")),
+    z
+      .string()
+      .check(
+        z.maxLength(64, "must be at most 64 characters"),
+        z.regex(/^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/, "must be printable text, not blank"),
+      ),
   ),
 });
 
@@ -41,6 +61,8 @@ export const InvoiceBatchInput = z.object({
     z.superRefine((invoices, ctx) => {
       const seen = new Set<string>();
       invoices.forEach((invoice, index) => {
+        // This check runs even when an id is malformed: only well-formed ids (short) go into a message.
+        if (typeof invoice?.invoiceId !== "string" || !INVOICE_ID.test(invoice.invoiceId)) return;
         if (seen.has(invoice.invoiceId)) {
           ctx.addIssue({
             code: "custom",

@@ -3,8 +3,6 @@ import {
   CompletionOutcome,
   completeBatch,
   continueBatch,
-  createRetryStrategy,
-  JitterStrategy,
   NestingType,
   type BatchResult,
   type CompletionConfig,
@@ -13,14 +11,18 @@ import {
   type Duration,
 } from "@aws/durable-execution-sdk-js";
 import {
-  PROVIDER_CONCURRENCY_LIMIT,
-  TransientServiceError,
-  type BillingDeps,
+  crmRecord,
+  deliveryReceipt,
+  fxQuote,
+  ledgerAccount,
+  taxStatus,
   type CrmRecord,
-  type InvoiceRecipient,
   type LedgerAccount,
   type TaxStatus,
-} from "./deps";
+} from "./answers";
+import { deliveryFailure, deliveryOutcomeOf, deliveryRetry, readRetry } from "./call-outcomes";
+import { PROVIDER_CONCURRENCY_LIMIT, type BillingDeps, type InvoiceRecipient } from "./deps";
+import { agreeOnRate, convert, type FxDecision } from "./fx-rate";
 import { parseInvoiceBatch, type Invoice, type InvoiceBatch } from "./input";
 
 export interface WorkflowConfig {
@@ -52,8 +54,6 @@ export interface CustomerProfile extends InvoiceRecipient {
   billingEmail: string;
   balanceCents: number;
   overdueInvoices: number;
-  vatNumber: string;
-  vatValid: boolean;
 }
 
 /** The currency the books are kept in: each batch's sent total is reported in it. */
@@ -83,12 +83,23 @@ export interface BillingRunResult {
   /** HALTED: the first pass stopped on its failure policy, nothing was retried. */
   outcome: "ALL_SENT" | "PARTIALLY_SENT" | "HALTED";
   sentTotal: { currency: string; amountCents: number };
-  /** Absent when fewer than two FX providers answered: the invoices went out, the report waits for a rate. */
+  /**
+   * The sent total at the agreed rate, rounded half up to the cent. Absent when the quotes gave no rate (see
+   * `fx`): the invoices went out, the report waits for a rate, and no wrong rate reaches the books.
+   */
   reportingTotal?: { currency: string; amountCents: number; rate: number };
+  /** Which quotes were used and which discarded, and why. Absent for a batch already in the reporting currency. */
+  fx?: FxDecision;
   firstPass: PassReport;
   retryPass?: PassReport;
   sent: SentInvoice[];
+  /** Not sent, for certain: refused, or never delivered. Safe to fix and send again. */
   failed: Array<{ invoiceId: string; error: string }>;
+  /**
+   * Perhaps sent: the provider may have emailed it (a timeout, a 5xx, an unreadable yes) and no later send with
+   * the same key confirmed it. Send again only with the same idempotency key, or look it up by that key.
+   */
+  inDoubt: Array<{ invoiceId: string; error: string }>;
   unfinished: string[];
 }
 
@@ -132,16 +143,19 @@ export async function runBillingBatch(
   }
 
   // Last, after every wait: an early-completing parallel leaves its slowest branch running (see quoteFxRate).
+  // The conversion is reporting, not billing: whatever the providers answer, it never fails the batch.
   const sentTotal = totalSent(batch, [firstPass, retryPass]);
-  const rate = batch.currency === REPORTING_CURRENCY ? 1 : await quoteFxRate(context, deps, batch.currency);
+  const fx = batch.currency === REPORTING_CURRENCY ? undefined : await quoteFxRate(context, deps, batch);
 
-  return report(batch, customer, firstPass, toRetry, retryPass, sentTotal, rate);
+  return report(batch, customer, firstPass, toRetry, retryPass, sentTotal, fx);
 }
 
 /**
  * Three systems answer three different questions: named branches of one parallel, each its own step, each
  * returning its own type. All three are required, so the default (fail-fast) policy fits, and throwIfError
- * stops the run before any invoice goes out if one source failed for good.
+ * stops the run before any invoice goes out if one source failed for good. Each answer is parsed inside its
+ * step (src/answers.ts): a record for another customer, or one without a usable email, is a failed lookup,
+ * never a billing address.
  */
 export async function enrichCustomer(
   context: DurableContext,
@@ -151,21 +165,37 @@ export async function enrichCustomer(
   const sources = await context.parallel("enrich-customer", [
     {
       name: "crm",
-      func: (branch) => branch.step("load-crm-record", () => deps.crm.getCustomer(batch.customerId), lookup),
+      func: (branch) =>
+        branch.step(
+          "load-crm-record",
+          async () => crmRecord(await deps.crm.getCustomer(batch.customerId), batch.customerId),
+          lookup,
+        ),
     },
     {
       name: "ledger",
       func: (branch) =>
-        branch.step("load-ledger-account", () => deps.ledger.getAccount(batch.customerId), lookup),
+        branch.step(
+          "load-ledger-account",
+          async () => ledgerAccount(await deps.ledger.getAccount(batch.customerId), batch.customerId),
+          lookup,
+        ),
     },
     {
       name: "tax-registry",
       func: (branch) =>
-        branch.step("check-vat-number", () => deps.taxRegistry.checkVatNumber(batch.vatNumber), lookup),
+        branch.step(
+          "check-vat-number",
+          async () => taxStatus(await deps.taxRegistry.checkVatNumber(batch.vatNumber), batch.vatNumber),
+          lookup,
+        ),
     },
   ]);
   sources.throwIfError();
   const { crm, ledger, tax } = bySource(sources.getResults());
+  // A business invoice carries the customer's VAT number; one the registry does not know makes every invoice
+  // of the batch non-compliant. Nothing is rendered or sent: the run fails, for finance to correct the number.
+  if (!tax.valid) throw new VatNumberRejectedError(batch.vatNumber, batch.batchId);
   return {
     customerId: batch.customerId,
     legalName: crm.legalName,
@@ -174,15 +204,27 @@ export async function enrichCustomer(
     balanceCents: ledger.balanceCents,
     overdueInvoices: ledger.overdueInvoices,
     vatNumber: tax.vatNumber,
-    vatValid: tax.valid,
     paymentTermsDays: paymentTerms(ledger.overdueInvoices),
   };
 }
 
+/** The tax registry says the batch's VAT number is not valid: no invoice of the batch may go out. */
+export class VatNumberRejectedError extends Error {
+  override readonly name = "VatNumberRejectedError";
+  constructor(vatNumber = "", batchId = "") {
+    super(
+      `The tax registry does not know VAT number ${vatNumber} as valid: no invoice of batch ${batchId} was ` +
+        "rendered or sent. Correct the customer's VAT number and run the batch again.",
+    );
+  }
+}
+
 /**
- * The fastest two of three providers: the parallel completes as soon as two have answered, and the rate is
- * their average. The third is not cancelled (its call still happens and is paid for); it is just not waited
- * for. Which two answered first is checkpointed, so a replay uses the same two.
+ * The fastest two of three providers: the parallel completes as soon as two have answered with a valid quote,
+ * and the rate is their mean. A quote that fails its checks (src/answers.ts) fails its branch, so it does not
+ * count: the parallel waits for the third. The third is not cancelled (its call still happens and is paid
+ * for); it is just not waited for. Which two answered first is checkpointed, so a replay uses the same two.
+ * Whether they agree, and the rate, is decided by agreeOnRate (src/fx-rate.ts) from checkpointed data only.
  *
  * Until that third branch finishes, and in SDK 2.4.0 for the rest of the invocation, it counts as running,
  * so the function cannot suspend: a wait placed after this parallel would be waited out in-process. That is
@@ -191,24 +233,36 @@ export async function enrichCustomer(
 export async function quoteFxRate(
   context: DurableContext,
   deps: BillingDeps,
-  from: string,
-): Promise<number | undefined> {
+  batch: Pick<InvoiceBatch, "batchId" | "currency">,
+): Promise<FxDecision> {
+  const request = {
+    requestId: `${batch.batchId}:${batch.currency}-${REPORTING_CURRENCY}`,
+    from: batch.currency,
+    to: REPORTING_CURRENCY,
+  };
   const quotes = await context.parallel(
     "quote-fx-rate",
     deps.fxProviders.map((provider) => ({
       name: `fx-${provider.name}`,
       func: (branch: DurableContext) =>
-        branch.step(`rate-from-${provider.name}`, () => provider.getRate(from, REPORTING_CURRENCY), lookup),
+        branch.step(
+          `rate-from-${provider.name}`,
+          async () => fxQuote(provider.name, await provider.getRate(request), request),
+          lookup,
+        ),
     })),
     { completionConfig: { minSuccessful: 2 } },
   );
-  const rates = quotes.getResults().map((quote) => quote.rate);
-  if (rates.length < 2) {
-    // No quorum (two providers failed): report without a rate rather than fail a batch already sent.
-    context.logger.warn("No FX quorum", { from, to: REPORTING_CURRENCY, answered: rates.length });
-    return undefined;
+  const discarded = quotes.failed().map((item) => ({
+    provider: deps.fxProviders[item.index]!.name,
+    reason: item.error.message,
+  }));
+  const decision = agreeOnRate(quotes.getResults(), discarded);
+  if (decision.outcome === "NO_RATE") {
+    // Reporting only: the invoices are out. Say why there is no rate, where the report's reader will see it.
+    context.logger.warn("No FX rate", { request, reason: decision.reason, discarded: decision.discarded });
   }
-  return rates.reduce((sum, rate) => sum + rate, 0) / rates.length;
+  return decision;
 }
 
 /**
@@ -255,27 +309,28 @@ async function sendInvoice(context: DurableContext, invoice: Invoice, run: Batch
     },
     lookup,
   );
+  const request = {
+    invoiceId: invoice.invoiceId,
+    to: customer.billingEmail,
+    documentKey: document.documentKey,
+    amountCents: invoice.amountCents,
+    currency: batch.currency,
+    // Same key on a step retry, on the retry pass, and on a rerun of the whole batch: sent once.
+    idempotencyKey: `${batch.batchId}:${invoice.invoiceId}`,
+  };
+  // A send has three outcomes (src/call-outcomes.ts). The step retries only "not done" (429, 503, no
+  // connection); "in doubt" (a timeout, a 500, an unreadable yes) ends the step with the verdict in its error
+  // message, and the retry pass settles it by sending again with the same key.
   const { messageId } = await context.step(
     `deliver-${invoice.invoiceId}`,
-    () =>
-      deps.sender.send({
-        invoiceId: invoice.invoiceId,
-        to: customer.billingEmail,
-        documentKey: document.documentKey,
-        amountCents: invoice.amountCents,
-        currency: batch.currency,
-        // Same key on a step retry, on the retry pass, and on a rerun of the whole batch: sent once.
-        idempotencyKey: `${batch.batchId}:${invoice.invoiceId}`,
-      }),
-    {
-      retryStrategy: createRetryStrategy({
-        maxAttempts: config.deliveryAttempts,
-        initialDelay: config.deliveryBackoff,
-        maxDelay: { minutes: 1 },
-        jitter: JitterStrategy.FULL,
-        retryableErrorTypes: [TransientServiceError],
-      }),
+    async () => {
+      try {
+        return deliveryReceipt(await deps.sender.send(request), invoice.invoiceId);
+      } catch (error) {
+        throw deliveryFailure(error);
+      }
     },
+    { retryStrategy: deliveryRetry(config.deliveryAttempts, config.deliveryBackoff) },
   );
   return { invoiceId: invoice.invoiceId, documentKey: document.documentKey, messageId };
 }
@@ -321,14 +376,8 @@ export function paymentTerms(overdueInvoices: number): number {
   return overdueInvoices <= 2 ? 14 : 7;
 }
 
-/** Reads and quick lookups: three attempts, one second apart at first, then give up. */
-const lookup = {
-  retryStrategy: createRetryStrategy({
-    maxAttempts: 3,
-    initialDelay: { seconds: 1 },
-    retryableErrorTypes: [TransientServiceError],
-  }),
-};
+/** Reads and quick lookups: outages retried, three attempts, one second apart at first (src/call-outcomes.ts). */
+const lookup = { retryStrategy: readRetry() };
 
 type Source = CrmRecord | LedgerAccount | TaxStatus;
 function bySource(results: Source[]) {
@@ -370,16 +419,34 @@ function report(
   retried: Invoice[],
   retryPass: BatchResult<SentInvoice> | undefined,
   sentTotal: { currency: string; amountCents: number },
-  rate: number | undefined,
+  fx: FxDecision | undefined,
 ): BillingRunResult {
   const sentById = new Map(
     [...firstPass.getResults(), ...(retryPass?.getResults() ?? [])].map((s) => [s.invoiceId, s]),
   );
   const sent = batch.invoices.flatMap((invoice) => sentById.get(invoice.invoiceId) ?? []);
-  const finalFailures = (retryPass ?? firstPass).failed().map((item) => ({
-    invoiceId: (retryPass ? retried : batch.invoices)[item.index]!.invoiceId,
-    error: item.error.message,
-  }));
+  // Every failure of an invoice not sent, from both passes. One "in doubt" among them makes it in doubt: a
+  // later "not sent" says only that the later attempt sent nothing.
+  const failures = [
+    ...firstPass.failed().map((item) => ({ invoice: batch.invoices[item.index]!, error: item.error })),
+    ...(retryPass?.failed() ?? []).map((item) => ({ invoice: retried[item.index]!, error: item.error })),
+  ].filter(({ invoice }) => !sentById.has(invoice.invoiceId));
+  const verdicts = new Map<string, { invoiceId: string; error: string; inDoubt: boolean }>();
+  for (const { invoice, error } of failures) {
+    const inDoubt = deliveryOutcomeOf(error.message) === "in-doubt";
+    const earlier = verdicts.get(invoice.invoiceId);
+    if (earlier?.inDoubt && !inDoubt) continue;
+    verdicts.set(invoice.invoiceId, { invoiceId: invoice.invoiceId, error: error.message, inDoubt });
+  }
+  const listed = (inDoubt: boolean) =>
+    batch.invoices.flatMap((invoice) => {
+      const verdict = verdicts.get(invoice.invoiceId);
+      return verdict && verdict.inDoubt === inDoubt
+        ? [{ invoiceId: verdict.invoiceId, error: verdict.error }]
+        : [];
+    });
+  const failed = listed(false);
+  const inDoubt = listed(true);
   const finished = new Set(
     firstPass.all.filter((item) => item.status !== BatchItemStatus.STARTED).map((i) => i.index),
   );
@@ -389,28 +456,32 @@ function report(
   const halted = isHalted(firstPass);
   const outcome = halted
     ? "HALTED"
-    : finalFailures.length === 0 && unfinished.length === 0
+    : failed.length === 0 && inDoubt.length === 0 && unfinished.length === 0
       ? "ALL_SENT"
       : "PARTIALLY_SENT";
+  // A batch in the reporting currency needs no rate: its total is reported as it is.
+  const rateMicros = fx === undefined ? 1_000_000 : fx.outcome === "AGREED" ? fx.rateMicros : undefined;
   return {
     batchId: batch.batchId,
     customerId: batch.customerId,
     paymentTermsDays: customer.paymentTermsDays,
     outcome,
     sentTotal,
-    ...(rate === undefined
+    ...(rateMicros === undefined
       ? {}
       : {
           reportingTotal: {
             currency: REPORTING_CURRENCY,
-            amountCents: Math.round(sentTotal.amountCents * rate),
-            rate,
+            amountCents: convert(sentTotal.amountCents, rateMicros),
+            rate: rateMicros / 1_000_000,
           },
         }),
+    ...(fx ? { fx } : {}),
     firstPass: summarise(firstPass, batch.invoices.length),
     ...(retryPass ? { retryPass: summarise(retryPass, retried.length) } : {}),
     sent,
-    failed: finalFailures,
+    failed,
+    inDoubt,
     unfinished,
   };
 }

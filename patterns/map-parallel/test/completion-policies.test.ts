@@ -17,6 +17,7 @@ import {
   haltIfCanariesFail,
   isHalted,
   sendInvoices,
+  SEND_STATUS_RULES,
   sendingCap,
   type CustomerProfile,
   type WorkflowConfig,
@@ -37,7 +38,6 @@ const customer: CustomerProfile = {
   balanceCents: 0,
   overdueInvoices: 0,
   vatNumber: "GB123456789",
-  vatValid: true,
   paymentTermsDays: 30,
 };
 
@@ -90,7 +90,7 @@ async function runPass(policy: CompletionConfig | undefined, failing: number[]) 
 const ran = (...numbers: number[]) => numbers.map((n) => `INV-${1000 + n}`);
 const range = (from: number, to: number) => ran(...Array.from({ length: to - from + 1 }, (_, i) => from + i));
 const unavailable = (n: number) =>
-  `ChildContextError: invoicing provider unavailable for INV-${1000 + n} (503)`;
+  `ChildContextError: [not sent] invoicing provider unavailable for INV-${1000 + n} (503) (${SEND_STATUS_RULES[503]!.reason})`;
 
 describeLocal("completion policies: ten invoices, one at a time", () => {
   it.each<{

@@ -1,13 +1,7 @@
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import {
-  createRealDeps,
-  dueDate,
-  renderInvoiceHtml,
-  TransientServiceError,
-  type RealDepsConfig,
-} from "../src";
+import { createRealDeps, dueDate, ProviderHttpError, renderInvoiceHtml, type RealDepsConfig } from "../src";
 import { sampleBatch } from "../src/demo";
 
 // The real dependencies, against a stub S3 client and a local HTTP server: never the cloud.
@@ -45,7 +39,7 @@ it("stores a document in S3 with PutObject: bucket, key, body and content type",
   });
 });
 
-it("sends an invoice over HTTP with its idempotency key, and maps a 503 to a transient error", async () => {
+it("sends an invoice over HTTP with its idempotency key, and reports a 503 as the status it is", async () => {
   const requests: Array<{ url?: string; headers: IncomingHttpHeaders; body: string }> = [];
   let status = 200;
   const server = createServer((request, response) => {
@@ -54,7 +48,9 @@ it("sends an invoice over HTTP with its idempotency key, and maps a 503 to a tra
     request.on("end", () => {
       requests.push({ url: request.url, headers: request.headers, body });
       response.writeHead(status, { "content-type": "application/json" });
-      response.end(JSON.stringify(status === 200 ? { messageId: "m-1" } : { error: "down" }));
+      response.end(
+        JSON.stringify(status === 200 ? { invoiceId: "INV-1001", messageId: "m-1" } : { error: "down" }),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -70,7 +66,8 @@ it("sends an invoice over HTTP with its idempotency key, and maps a 503 to a tra
       idempotencyKey: "b-1:INV-1001",
     };
 
-    await expect(deps.sender.send(request)).resolves.toEqual({ messageId: "m-1" });
+    // The dep returns the answer as it came; the workflow's step parses it (test/answers.test.ts).
+    await expect(deps.sender.send(request)).resolves.toEqual({ invoiceId: "INV-1001", messageId: "m-1" });
     expect(requests[0]).toMatchObject({ url: "/v1/invoices" });
     expect(requests[0]!.headers["idempotency-key"]).toBe("b-1:INV-1001");
     expect(requests[0]!.headers.authorization).toBe("Bearer t0k");
@@ -83,7 +80,8 @@ it("sends an invoice over HTTP with its idempotency key, and maps a 503 to a tra
     });
 
     status = 503;
-    await expect(deps.sender.send(request)).rejects.toBeInstanceOf(TransientServiceError);
+    await expect(deps.sender.send(request)).rejects.toMatchObject({ name: "ProviderHttpError", status: 503 });
+    await expect(deps.sender.send(request)).rejects.toBeInstanceOf(ProviderHttpError);
   } finally {
     server.close();
   }
@@ -92,9 +90,15 @@ it("sends an invoice over HTTP with its idempotency key, and maps a 503 to a tra
 it("renders an HTML invoice with the due date from the payment terms", () => {
   const invoice = sampleBatch(1).invoices[0]!;
   const html = new TextDecoder().decode(
-    renderInvoiceHtml(invoice, "GBP", { legalName: "Acme <Ltd>", country: "GB", paymentTermsDays: 30 }),
+    renderInvoiceHtml(invoice, "GBP", {
+      legalName: "Acme <Ltd>",
+      country: "GB",
+      vatNumber: "GB123456789",
+      paymentTermsDays: 30,
+    }),
   );
   expect(html).toContain("Acme &#60;Ltd&#62;");
   expect(html).toContain("by 2026-12-30");
+  expect(html).toContain("VAT GB123456789");
   expect(dueDate("2026-11-30", 14)).toBe("2026-12-14");
 });

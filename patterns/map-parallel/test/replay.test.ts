@@ -85,11 +85,11 @@ describeLocal("pitfall: an early-completing parallel leaves its slowest branch r
       const world = simulatedWorld();
       world.deps.fxProviders = world.deps.fxProviders.slice(0, providers);
       const handler = withDurableExecution(async (_event: unknown, context) => {
-        const rate = await quoteFxRate(context, world.deps, "GBP");
+        const fx = await quoteFxRate(context, world.deps, { batchId: "b-1", currency: "GBP" });
         await context.wait("wait-after-quote", { seconds: 1 });
-        return rate;
+        return fx.outcome === "AGREED" ? fx.rate : undefined;
       });
-      const runner = new LocalDurableTestRunner<number>({ handlerFunction: handler });
+      const runner = new LocalDurableTestRunner<number | undefined>({ handlerFunction: handler });
 
       const result = await runner.run({ payload: {} });
 

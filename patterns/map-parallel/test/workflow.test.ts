@@ -8,6 +8,7 @@ import {
 import {
   createHandler,
   PROVIDER_CONCURRENCY_LIMIT,
+  SEND_STATUS_RULES,
   type BillingRunResult,
   type WorkflowConfig,
 } from "../src";
@@ -32,6 +33,10 @@ async function runBatch(
   const names = result.getOperations().map((operation) => operation.getName());
   return { world, runner, result, names };
 }
+
+/** The message a delivery refused with a 503 ends with: the verdict first, then the provider's words. */
+const unavailable = (invoiceId: string) =>
+  `[not sent] invoicing provider unavailable for ${invoiceId} (503) (${SEND_STATUS_RULES[503]!.reason})`;
 
 const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `INV-${from + i}`);
 
@@ -60,12 +65,32 @@ describeLocal("a clean run", () => {
     expect(outcome.retryPass).toBeUndefined();
     const total = sampleBatch(8).invoices.reduce((sum, invoice) => sum + invoice.amountCents, 0);
     expect(outcome.sentTotal).toEqual({ currency: "GBP", amountCents: total });
-    // At the average of the first two FX quotes to arrive: atlas (1.14) and beacon (1.16).
+    // At the mean of the first two FX quotes to arrive: atlas (1.149) and beacon (1.151), rounded half up.
     expect(outcome.reportingTotal).toEqual({
       currency: "EUR",
-      amountCents: Math.round(total * 1.15),
+      amountCents: Math.round((total * 115) / 100),
       rate: 1.15,
     });
+    expect(outcome.fx).toMatchObject({
+      outcome: "AGREED",
+      quotes: [
+        { provider: "atlas", rateMicros: 1_149_000 },
+        { provider: "beacon", rateMicros: 1_151_000 },
+      ],
+      discarded: [],
+    });
+    expect(outcome.inDoubt).toEqual([]);
+    // The provider's own record: each invoice emailed once, for its own amount, to the CRM's billing address.
+    expect(world.emails.map(({ invoiceId, amountCents, to }) => ({ invoiceId, amountCents, to }))).toEqual(
+      expect.arrayContaining(
+        sampleBatch(8).invoices.map(({ invoiceId, amountCents }) => ({
+          invoiceId,
+          amountCents,
+          to: "billing@acme.example.com",
+        })),
+      ),
+    );
+    expect(world.emails).toHaveLength(8);
     expect(outcome.sent.map((sent) => sent.invoiceId)).toEqual(ids(1001, 1008));
     expect(outcome.sent[0]).toEqual({
       invoiceId: "INV-1001",
@@ -106,9 +131,11 @@ describeLocal("parallel branches", () => {
     ]);
     expect(runner.getOperation("crm").getSubType()).toBe(OperationSubType.PARALLEL_BRANCH);
     // Each branch returns its own type; the results come back in branch order.
-    expect(runner.getOperation("load-crm-record").getStepDetails()?.result).toMatchObject({
+    expect(runner.getOperation("load-crm-record").getStepDetails()?.result).toEqual({
       source: "crm",
+      legalName: "Customer acme Ltd",
       billingEmail: "billing@acme.example.com",
+      country: "GB",
     });
     expect(runner.getOperation("load-ledger-account").getStepDetails()?.result).toEqual({
       source: "ledger",
@@ -159,7 +186,7 @@ describeLocal("parallel branches", () => {
 
     expect(runner.getOperation("fx-atlas").getStatus()).toBe(OperationStatus.STARTED);
     expect(runner.getOperation("fx-cedar").getStatus()).toBe(OperationStatus.SUCCEEDED);
-    expect(result.getResult()?.reportingTotal?.rate).toBe(1.33); // (beacon 1.16 + cedar 1.5) / 2
+    expect(result.getResult()?.reportingTotal?.rate).toBe(1.1505); // (beacon 1.151 + cedar 1.15) / 2
   });
 
   it("still takes two quotes when one provider is down, and reports without a rate when two are", async () => {
@@ -171,7 +198,7 @@ describeLocal("parallel branches", () => {
       oneDown.runner.getOperation("fx-atlas").getStatus(),
     );
     expect(oneDown.runner.getOperation("fx-cedar").getStatus()).toBe(OperationStatus.SUCCEEDED);
-    expect(oneDown.result.getResult()?.reportingTotal?.rate).toBe(1.33);
+    expect(oneDown.result.getResult()?.reportingTotal?.rate).toBe(1.1505);
 
     const twoDown = await runBatch({ down: ["atlas", "beacon"] });
     expect(twoDown.result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
@@ -253,9 +280,7 @@ describeLocal("failure isolation and the retry pass", () => {
     // First pass: the item failed alone; its neighbours succeeded.
     const failedItem = runner.getOperation("invoice-INV-1003");
     expect(failedItem.getStatus()).toBe(OperationStatus.FAILED);
-    expect(failedItem.getContextDetails()?.error?.errorMessage).toBe(
-      "invoicing provider unavailable for INV-1003 (503)",
-    );
+    expect(failedItem.getContextDetails()?.error?.errorMessage).toBe(unavailable("INV-1003"));
     expect(runner.getOperation("deliver-INV-1003").getStepDetails()?.attempt).toBe(2);
     for (const id of ["INV-1002", "INV-1004"]) {
       expect(runner.getOperation(`invoice-${id}`).getStatus()).toBe(OperationStatus.SUCCEEDED);
@@ -287,9 +312,7 @@ describeLocal("failure isolation and the retry pass", () => {
     const outcome = result.getResult()!;
     expect(outcome.outcome).toBe("PARTIALLY_SENT");
     expect(outcome.retryPass).toMatchObject({ invoices: 2, succeeded: 1, failed: 1, status: "FAILED" });
-    expect(outcome.failed).toEqual([
-      { invoiceId: "INV-1002", error: "invoicing provider unavailable for INV-1002 (503)" },
-    ]);
+    expect(outcome.failed).toEqual([{ invoiceId: "INV-1002", error: unavailable("INV-1002") }]);
     expect(outcome.sent.map((sent) => sent.invoiceId)).toEqual(
       ids(1001, 1008).filter((id) => id !== "INV-1002"),
     );
@@ -308,8 +331,8 @@ describeLocal("failure isolation and the retry pass", () => {
       outcome: "HALTED",
       firstPass: { completionReason: "FAILURE_TOLERANCE_EXCEEDED", succeeded: 1, failed: 2, unfinished: 5 },
       failed: [
-        { invoiceId: "INV-1002", error: "invoicing provider unavailable for INV-1002 (503)" },
-        { invoiceId: "INV-1003", error: "invoicing provider unavailable for INV-1003 (503)" },
+        { invoiceId: "INV-1002", error: unavailable("INV-1002") },
+        { invoiceId: "INV-1003", error: unavailable("INV-1003") },
       ],
       unfinished: ids(1004, 1008),
     });

@@ -1,0 +1,217 @@
+import { createRetryStrategy, type Duration, type RetryDecision } from "@aws/durable-execution-sdk-js";
+import { AnswerRejectedError } from "./answers";
+
+/**
+ * What a failed call to a provider means: done, not done, or in doubt. The deps report facts (the status the
+ * provider answered, that no answer came, that the answer could not be read); this module decides what those
+ * facts mean for each call of this pattern, and so whether the call may be repeated.
+ *
+ * Two kinds of call, and they differ only where something could have happened:
+ *
+ * - a read (`GET` customers, accounts, vat, rates): it changes nothing, so any failure means "not done" and
+ *   repeating it is harmless. Outages are retried; refusals (4xx) and answers we cannot accept are not.
+ * - a send (`POST invoices`: the provider emails the invoice): a failure is "not done" only when the provider's
+ *   contract says so; everything else is "in doubt", because the email may have gone out. The provider honours
+ *   the `Idempotency-Key` header (same key: the first result, no second email), so an in-doubt send is
+ *   settled by sending again with the same key: the retry pass does, after the cool-down. If your provider
+ *   does not honour keys, never send "in doubt" again: look the send up by its key, or hand it to a person.
+ *
+ * The S3 `PutObject` of a document is left to the AWS SDK's own retries: writing the same body under the same
+ * key twice is harmless, so "in doubt" costs nothing there.
+ */
+export type Outcome = "not-done" | "in-doubt";
+
+export interface Verdict {
+  outcome: Outcome;
+  /**
+   * Whether the step tries again at once (seconds later). Only for "not done": a send in doubt is not retried
+   * within its step, so that the verdict its step ends with is true of every attempt (an attempt that timed out
+   * after sending, then two 503s, must not end as "not sent"). The retry pass settles it after the cool-down,
+   * sending again with the same idempotency key, which the provider honours.
+   */
+  retry: boolean;
+  reason: string;
+}
+
+/** The provider answered, with a status that is not 2xx. */
+export class ProviderHttpError extends Error {
+  override readonly name = "ProviderHttpError";
+  constructor(
+    readonly status: number,
+    message = `answered ${status}`,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * No answer came. `connect`: the connection was never made (DNS, refused), so the request never left.
+ * `timeout` and `reset`: the request may have arrived and been acted on; only its answer is missing.
+ */
+export class ProviderUnreachableError extends Error {
+  override readonly name = "ProviderUnreachableError";
+  constructor(
+    readonly phase: "connect" | "timeout" | "reset",
+    message = `no answer (${phase})`,
+  ) {
+    super(message);
+  }
+}
+
+/** The call could not even be made: no URL, no bucket. Nothing left the process; retrying cannot help. */
+export class ConfigurationError extends Error {
+  override readonly name = "ConfigurationError";
+  constructor(message = "not configured") {
+    super(message);
+  }
+}
+
+/**
+ * The invoicing provider's contract for `POST invoices`, status by status. Kept as data so that the README's
+ * table and the tests read the same rules. A status not listed: 4xx is a refusal, 5xx is in doubt.
+ */
+export const SEND_STATUS_RULES: Record<number, Verdict> = {
+  400: {
+    outcome: "not-done",
+    retry: false,
+    reason: "the request was refused as malformed: nothing was sent",
+  },
+  401: { outcome: "not-done", retry: false, reason: "not authenticated: refused before any processing" },
+  403: { outcome: "not-done", retry: false, reason: "not authorised: refused before any processing" },
+  404: { outcome: "not-done", retry: false, reason: "no such endpoint: nothing was sent" },
+  409: {
+    outcome: "in-doubt",
+    retry: false,
+    reason: "a request with the same key is still being processed: it may send; ask again with the same key",
+  },
+  413: { outcome: "not-done", retry: false, reason: "the request was too large: refused, nothing was sent" },
+  422: {
+    outcome: "not-done",
+    retry: false,
+    reason: "the invoice was refused (validation): nothing was sent",
+  },
+  429: {
+    outcome: "not-done",
+    retry: true,
+    reason: "throttled before processing, by contract",
+  },
+  500: {
+    outcome: "in-doubt",
+    retry: false,
+    reason: "the provider failed while processing: it may have sent",
+  },
+  502: { outcome: "in-doubt", retry: false, reason: "a gateway lost the answer: the provider may have sent" },
+  503: {
+    outcome: "not-done",
+    retry: true,
+    reason: "refused before processing, by contract",
+  },
+  504: { outcome: "in-doubt", retry: false, reason: "a gateway timed out: the provider may have sent" },
+};
+
+/** What a failed `POST invoices` means. Anything not recognised is in doubt: it may have sent. */
+export function classifySend(error: unknown): Verdict {
+  if (error instanceof ConfigurationError) {
+    return { outcome: "not-done", retry: false, reason: "not configured: the request never left" };
+  }
+  if (error instanceof ProviderHttpError) {
+    const rule = SEND_STATUS_RULES[error.status];
+    if (rule) return rule;
+    return error.status >= 400 && error.status < 500
+      ? { outcome: "not-done", retry: false, reason: `refused (${error.status}): nothing was sent` }
+      : { outcome: "in-doubt", retry: false, reason: `unexpected status ${error.status}: it may have sent` };
+  }
+  if (error instanceof ProviderUnreachableError) {
+    return error.phase === "connect"
+      ? { outcome: "not-done", retry: true, reason: "the connection was never made: nothing was sent" }
+      : { outcome: "in-doubt", retry: false, reason: `no answer (${error.phase}): it may have sent` };
+  }
+  if (error instanceof AnswerRejectedError) {
+    return {
+      outcome: "in-doubt",
+      retry: false,
+      reason: "the provider said yes in a form we cannot read: it may have sent; ask again with the same key",
+    };
+  }
+  return {
+    outcome: "in-doubt",
+    retry: false,
+    reason: "an unexpected error from the sender: it may have sent",
+  };
+}
+
+/** What a failed read means: never done (a read changes nothing), retried only when it may work next time. */
+export function classifyRead(error: unknown): Verdict {
+  if (error instanceof ConfigurationError) {
+    return { outcome: "not-done", retry: false, reason: "not configured: the request never left" };
+  }
+  if (error instanceof ProviderHttpError) {
+    return error.status === 429 || error.status >= 500
+      ? { outcome: "not-done", retry: true, reason: `an outage (${error.status}): a read may be repeated` }
+      : { outcome: "not-done", retry: false, reason: `refused (${error.status}): asking again cannot help` };
+  }
+  if (error instanceof ProviderUnreachableError) {
+    return { outcome: "not-done", retry: true, reason: `no answer (${error.phase}): a read may be repeated` };
+  }
+  if (error instanceof AnswerRejectedError) {
+    return {
+      outcome: "not-done",
+      retry: false,
+      reason: "an answer we cannot accept: the same provider would give it again",
+    };
+  }
+  return { outcome: "not-done", retry: false, reason: "an unexpected error: not retried" };
+}
+
+/**
+ * A delivery that did not end in a confirmed send. The SDK keeps only an error's message across a checkpoint
+ * (a map item's error comes back as a ChildContextError with the original message, whatever its class), so
+ * the verdict is written at the start of the message, where `deliveryOutcomeOf` reads it back after a replay.
+ */
+export class DeliveryFailedError extends Error {
+  override readonly name = "DeliveryFailedError";
+  constructor(
+    readonly verdict: Verdict = { outcome: "in-doubt", retry: false, reason: "unknown" },
+    detail = "",
+  ) {
+    super(`${MARKERS[verdict.outcome]} ${detail} (${verdict.reason})`);
+  }
+}
+
+const MARKERS: Record<Outcome, string> = { "not-done": "[not sent]", "in-doubt": "[in doubt]" };
+
+/** The error a delivery attempt throws: the facts of the failure, with the verdict in front. */
+export function deliveryFailure(error: unknown): DeliveryFailedError {
+  if (error instanceof DeliveryFailedError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new DeliveryFailedError(classifySend(error), bounded(detail));
+}
+
+/**
+ * Read back from a failed invoice's (checkpointed) error message: was it possibly sent? A message without a
+ * marker comes from before the delivery (rendering, storing the document): nothing was sent.
+ */
+export function deliveryOutcomeOf(message: string): Outcome {
+  return message.startsWith(MARKERS["in-doubt"]) ? "in-doubt" : "not-done";
+}
+
+/** Retries of a delivery within its step: "not done" outages only (a 429, a 503, no connection). */
+export function deliveryRetry(maxAttempts: number, initialDelay: Duration) {
+  const backoff = createRetryStrategy({ maxAttempts, initialDelay, maxDelay: { minutes: 1 } });
+  return (error: Error, attemptsMade: number): RetryDecision =>
+    error instanceof DeliveryFailedError && error.verdict.retry
+      ? backoff(error, attemptsMade)
+      : { shouldRetry: false };
+}
+
+/** Retries for a read: outages only, three attempts, one second apart at first. */
+export function readRetry(maxAttempts = 3, initialDelay: Duration = { seconds: 1 }) {
+  const backoff = createRetryStrategy({ maxAttempts, initialDelay });
+  return (error: Error, attemptsMade: number): RetryDecision =>
+    classifyRead(error).retry ? backoff(error, attemptsMade) : { shouldRetry: false };
+}
+
+/** Error messages end up in checkpoints and in the result: a provider's 1 MB error page must not. */
+export function bounded(text: string, max = 300): string {
+  return text.length <= max ? text : `${text.slice(0, max)}... (${text.length} characters)`;
+}
