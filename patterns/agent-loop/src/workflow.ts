@@ -232,8 +232,10 @@ async function issueRefund(
   try {
     answer = await context.waitForCallback(
       `approve-refund-${orderId}`,
-      (callbackId) =>
-        deps.approvals.requestApproval({
+      (callbackId, { logger }) => {
+        // Log what was asked, never the callback id: whoever reads it can answer for the approver.
+        logger.info("Asking for refund approval", { orderId, approver: config.refundApprover });
+        return deps.approvals.requestApproval({
           callbackId,
           approver: config.refundApprover,
           orderId,
@@ -245,7 +247,8 @@ async function issueRefund(
           priorRefunds: verified.priorRefunds,
           customerWrote: request.question,
           writtenByModel: { noteForApprover: call.args.noteForApprover },
-        }),
+        });
+      },
       { timeout: config.approvalTimeout },
     );
   } catch (error) {
@@ -263,6 +266,7 @@ async function issueRefund(
   // Strict and pure (src/approval-answer.ts): extra fields, an empty answer or another person's answer
   // pay nothing.
   const decision = readApprovalAnswer(answer, config.refundApprover);
+  context.logger.info("Refund approval answered", { orderId, outcome: decision.kind });
   if (decision.kind !== "approved") return toolError(call.toolUseId, explainNoRefund(decision));
 
   // The key is per order, refunds already paid and amount (not per tool call), so the provider answers
