@@ -44,6 +44,10 @@ const workflowRules = {
   "durable/no-outer-mutation-in-step": "error",
   "durable/no-console-in-workflow": "error",
   "durable/require-operation-name": "error",
+  "durable/no-non-durable-await": "error",
+  "durable/no-timer-in-workflow": "error",
+  "durable/no-global-promise-combinator": "error",
+  "durable/no-floating-operation": "error",
 };
 
 plugin.configs.recommended = {

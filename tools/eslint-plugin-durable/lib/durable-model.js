@@ -205,6 +205,10 @@ export class DurableModel {
       if (callee === "withRetry" && firstFunction === fn) {
         return { kind: "child", operation: { method: "withRetry", label: "withRetry" } };
       }
+      // A helper in this file that hands the function on to an operation:
+      // `bestEffort(context, "record", () => write(Date.now()))` where bestEffort does `context.step(name, work)`.
+      const forwarded = this.forwardedRole(parent, parent.arguments.indexOf(fn));
+      if (forwarded) return forwarded;
     }
     // context.parallel([async (child) => ..., { name, func: async (child) => ... }])
     let branchList = parent;
@@ -221,6 +225,29 @@ export class DurableModel {
       return { kind: "strategy" };
     }
     return { kind: "plain" };
+  }
+
+  /**
+   * The role a function argument gets from a local helper (declared in this file) that passes its parameter at
+   * `index` straight to a durable operation: a step's function, a child context's function.
+   */
+  forwardedRole(call, index) {
+    if (call.callee.type !== "Identifier" || index < 0) return undefined;
+    const def = findVariable(this.sourceCode, call.callee)?.defs[0];
+    let helper;
+    if (def?.type === "FunctionName" && isFunctionNode(def.node)) helper = def.node;
+    else if (def?.type === "Variable" && isFunctionNode(def.node.init)) helper = def.node.init;
+    const param = helper && parameterIdentifier(helper.params[index] ?? {});
+    if (!param) return undefined;
+    const variable = findVariable(this.sourceCode, param);
+    for (const reference of variable?.references ?? []) {
+      const use = reference.identifier;
+      const operation = use.parent?.type === "CallExpression" ? this.operation(use.parent) : undefined;
+      if (!operation || !use.parent.arguments.includes(use)) continue;
+      if (STEP_METHODS.has(operation.method)) return { kind: "step", operation, via: call.callee.name };
+      if (CHILD_METHODS.has(operation.method)) return { kind: "child", operation, via: call.callee.name };
+    }
+    return undefined;
   }
 
   /** A function whose body is workflow code: it receives a durable context, or the SDK runs it as one. */

@@ -13,6 +13,8 @@ run("no-non-deterministic-outside-step", rule, {
     workflow(
       'const { random } = Math;\nawait context.step("s", async () => random(), { retryStrategy: (e, n) => ({ shouldRetry: n < 3, delay: { seconds: Math.ceil(random() * 5) } }) });',
     ),
+    // A function handed to a local helper that runs it as a step's function.
+    `${header}async function bestEffort<T>(context: DurableContext, name: string, work: () => Promise<T>) { try { return await context.step(name, work); } catch { return undefined; } }\nexport async function run(event: unknown, context: DurableContext) { await bestEffort(context, "record-failure", async () => write(Date.now())); }`,
     // A `let` alias may be reassigned to something else: not followed.
     workflow("let pick = Math.random;\npick = () => 0.5;\nconst p = pick();"),
     // `new C(x)` with an argument is a fixed date.
@@ -60,6 +62,11 @@ run("no-non-deterministic-outside-step", rule, {
     workflow("channel.send(message);"),
   ],
   invalid: [
+    // A local helper that runs its function in workflow code (not in a step) does not make it a step.
+    {
+      code: `${header}async function twice(context: DurableContext, work: () => number) { work(); return work(); }\nexport async function run(event: unknown, context: DurableContext) {\n  await twice(context, () => Date.now());\n}`,
+      errors: [{ line: 4, messageId: "direct" }],
+    },
     // The clock and randomness through an alias or globalThis (each reported on the line of the call).
     {
       code: workflow("const now = Date.now;\nconst startedAt = now();"),

@@ -1,7 +1,9 @@
 import { durableModel, findVariable, globalPath, isFunctionNode, propertyName } from "../durable-model.js";
+import { timerName } from "./no-timer-in-workflow.js";
 import { isDurablePromiseType, isThenableType, isUnknownType } from "../types.js";
 
 const PROMISE_CHAIN = new Set(["then", "catch", "finally"]);
+const ARRAY_CALLBACKS = new Set(["map", "flatMap", "forEach", "filter", "reduce", "some", "every", "find"]);
 const GLOBAL_COMBINATORS = new Set(["all", "allSettled", "any", "race"]);
 
 function unwrap(node) {
@@ -61,6 +63,32 @@ export default {
           value.properties.some((p) => p.type === "Property" && model.isContextValue(unwrap(p.value)))
         );
       });
+    }
+
+    /**
+     * `guard(context.step(...))`, `verdictOf(answer)` with `const answer = context.waitForCallback(...)`: a function
+     * handed a durable operation's promise waits for durable work (what it does with the result is its own code).
+     */
+    function isDurableValue(value) {
+      const node = unwrap(value);
+      if (!node) return false;
+      if (node.type === "CallExpression" && model.operation(node)) return true;
+      if (types && isDurablePromiseType(types.typeOf(node))) return true;
+      if (node.type === "Identifier") {
+        const def = findVariable(sourceCode, node)?.defs[0];
+        return (
+          def?.type === "Variable" &&
+          def.parent?.kind === "const" &&
+          def.node.id === def.name &&
+          unwrap(def.node.init)?.type === "CallExpression" &&
+          Boolean(model.operation(unwrap(def.node.init)))
+        );
+      }
+      return false;
+    }
+
+    function passesDurable(call) {
+      return call.arguments.some((argument) => isDurableValue(argument));
     }
 
     /** A durable operation inside the expression (for `Promise.all(items.map((i) => context.step(...)))`). */
@@ -124,11 +152,12 @@ export default {
         return undefined;
       }
       if (node.type !== "CallExpression") return undefined;
-      if (model.operation(node) || passesContext(node)) return undefined;
+      if (model.operation(node) || passesContext(node) || passesDurable(node)) return undefined;
       const callee = unwrap(node.callee);
       const method = callee.type === "MemberExpression" ? propertyName(callee) : undefined;
       // `await context.step(...).then((x) => x.id)`
       if (method && PROMISE_CHAIN.has(method)) return judge(callee.object, seen);
+      if (timerName(sourceCode, callee)) return undefined; // no-timer-in-workflow's finding
       const path = globalPath(sourceCode, callee);
       if (path === "Promise.resolve" || path === "Promise.reject") return undefined;
       if (path?.startsWith("Promise.") && GLOBAL_COMBINATORS.has(method)) {
@@ -182,10 +211,33 @@ export default {
       return found;
     }
 
+    /**
+     * Between the await and the durable function, only functions that run right there: array callbacks
+     * (`items.map(async (item) => ...)`) and functions called on the spot. A function stored in a property or handed
+     * to another function (`register({ find: async () => ... })`) runs where that code calls it, perhaps in a
+     * step: it is judged at its call (a local helper is followed), not here.
+     */
+    function runsInPlace(node, workflow) {
+      for (const fn of model.enclosingFunctions(node)) {
+        if (fn === workflow) return true;
+        const parent = fn.parent;
+        if (parent.type === "CallExpression" && parent.callee === fn) continue; // (async () => ...)()
+        if (
+          parent.type === "CallExpression" &&
+          parent.arguments.includes(fn) &&
+          ARRAY_CALLBACKS.has(parent.callee.type === "MemberExpression" ? propertyName(parent.callee) : "")
+        ) {
+          continue;
+        }
+        return false;
+      }
+      return false;
+    }
+
     return {
       AwaitExpression(node) {
         const place = model.placeOf(node);
-        if (!place.workflow) return;
+        if (!place.workflow || !runsInPlace(node, place.workflow)) return;
         const problem = judge(node.argument);
         if (!problem) return;
         const contextName = model.contextParameterName(place.workflow) ?? "context";

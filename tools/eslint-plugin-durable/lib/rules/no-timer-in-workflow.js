@@ -4,7 +4,7 @@ const TIMERS = new Set(["setTimeout", "setInterval", "setImmediate"]);
 const TIMER_MODULES = new Set(["timers", "node:timers", "timers/promises", "node:timers/promises"]);
 
 /** `setTimeout` and friends, as globals (`setTimeout`, `globalThis.setTimeout`, an alias) or imported from timers. */
-function timerName(sourceCode, callee) {
+export function timerName(sourceCode, callee) {
   const path = globalPath(sourceCode, callee);
   if (path && TIMERS.has(path)) return path;
   // import { setTimeout as sleep } from "node:timers/promises"; import timers from "node:timers"
