@@ -1,0 +1,12 @@
+// The SDK's context.logger prints JSON lines at DEBUG by default; keep test output to warnings and errors.
+process.env.AWS_LAMBDA_LOG_LEVEL ??= "WARN";
+
+/** Jest runs the TypeScript tests through ts-jest (CommonJS, the SDK's "require" export). */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/test"],
+  testMatch: ["**/*.test.ts"],
+  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.json" }] },
+  // Callback timeouts run on real time in the local runner; everything else is time-skipped.
+  testTimeout: 30000,
+};

@@ -1,0 +1,226 @@
+import type { CallbackRegistry, CheckoutDeps } from "./deps";
+import type { HttpRequest } from "./front-door/http";
+import { signPayload, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "./front-door/signature";
+import { createHandler } from "./index";
+import type { CheckoutOrder, PaymentEvent } from "./input";
+import {
+  PaymentDeclinedError,
+  PaymentInDoubtError,
+  ProviderUnavailableError,
+  type ProviderRecord,
+} from "./payment-outcome";
+import type { WorkflowConfig } from "./workflow";
+
+/**
+ * The simulated outside world, for `pnpm demo entry-points` and the tests. Each provider keeps its own
+ * records (payments with their status, shipments, cancellations, the callback registry), and the tests
+ * assert on those, not on what the workflow says about itself. A repeated idempotency key gets the first
+ * answer again, as a real provider gives.
+ */
+export interface WorldOptions {
+  /** The provider declines the card at once (402). */
+  declines?: boolean;
+  /**
+   * How the first payment requests fail before one gets through: "unavailable" (429/503, nothing done) or
+   * "in-doubt-created" (the provider made the payment, then the answer was lost) or "in-doubt-lost".
+   */
+  requestFaults?: Array<"unavailable" | "in-doubt-created" | "in-doubt-lost">;
+  /** The provider captures the payment on its own between the look-up and the void (a void that comes too late). */
+  capturesBeforeVoid?: boolean;
+}
+
+export interface PaymentRecord {
+  paymentId: string;
+  orderId: string;
+  amountCents: number;
+  currency: string;
+  idempotencyKey: string;
+  status: "pending" | "succeeded" | "failed" | "voided";
+}
+
+export function simulatedWorld(options: WorldOptions = {}) {
+  const payments = new Map<string, PaymentRecord>();
+  const paymentRequests: Array<{ idempotencyKey: string; outcome: string }> = [];
+  const voids: string[] = [];
+  const shipments: Array<{ orderId: string; shipmentId: string; items: CheckoutOrder["items"] }> = [];
+  const cancellations: Array<{ orderId: string; reason: string }> = [];
+  const registry = new Map<string, string>();
+  const faults = [...(options.requestFaults ?? [])];
+
+  const createPayment = (
+    order: { orderId: string; amountCents: number; currency: string },
+    idempotencyKey: string,
+  ) => {
+    const existing = payments.get(idempotencyKey);
+    if (existing) return existing;
+    const record: PaymentRecord = {
+      paymentId: `pay_${order.orderId.replace(/[^A-Za-z0-9]/g, "")}${payments.size + 1}`,
+      ...order,
+      idempotencyKey,
+      status: "pending",
+    };
+    payments.set(idempotencyKey, record);
+    return record;
+  };
+
+  const callbacks: CallbackRegistry = {
+    register: async ({ orderId, callbackId }) => {
+      registry.set(orderId, callbackId);
+    },
+    find: async (orderId) => registry.get(orderId),
+  };
+
+  const deps: CheckoutDeps = {
+    payments: {
+      requestPayment: async ({ idempotencyKey, ...order }) => {
+        const fault = faults.shift();
+        paymentRequests.push({
+          idempotencyKey,
+          outcome: fault ?? (options.declines ? "declined" : "accepted"),
+        });
+        if (fault === "unavailable") throw new ProviderUnavailableError("payment provider answered 503", 503);
+        if (fault === "in-doubt-lost") throw new PaymentInDoubtError("payment request timed out");
+        if (fault === "in-doubt-created") {
+          createPayment(order, idempotencyKey);
+          throw new PaymentInDoubtError("payment request timed out after the provider acted");
+        }
+        if (options.declines) throw new PaymentDeclinedError("insufficient funds");
+        return { paymentId: createPayment(order, idempotencyKey).paymentId };
+      },
+      lookUpPayment: async ({ idempotencyKey }): Promise<ProviderRecord> => {
+        const record = payments.get(idempotencyKey);
+        if (!record) return undefined;
+        if (record.status === "voided") return { status: "failed", paymentId: record.paymentId };
+        return { status: record.status, paymentId: record.paymentId };
+      },
+      voidPayment: async ({ idempotencyKey }) => {
+        voids.push(idempotencyKey);
+        const record = payments.get(idempotencyKey);
+        if (!record) return { status: "not-found" };
+        if (options.capturesBeforeVoid && record.status === "pending") record.status = "succeeded";
+        if (record.status === "succeeded") return { status: "succeeded" };
+        record.status = "voided";
+        return { status: "voided" };
+      },
+    },
+    callbacks,
+    warehouse: {
+      ship: async ({ orderId, items, idempotencyKey }) => {
+        const existing = shipments.find((shipment) => shipment.orderId === orderId);
+        if (existing) return { shipmentId: existing.shipmentId };
+        const shipmentId = `shp_${idempotencyKey.replace(/[^A-Za-z0-9]/g, "")}`;
+        shipments.push({ orderId, shipmentId, items });
+        return { shipmentId };
+      },
+    },
+    orders: {
+      cancel: async ({ orderId, reason }) => {
+        if (!cancellations.some((cancellation) => cancellation.orderId === orderId)) {
+          cancellations.push({ orderId, reason });
+        }
+      },
+    },
+  };
+
+  /** The provider settles a payment (its customer finished 3-D Secure, say) and produces the webhook event. */
+  const settle = (orderId: string, outcome: "succeeded" | "failed", eventNumber = 1): PaymentEvent => {
+    const record = [...payments.values()].find((payment) => payment.orderId === orderId);
+    if (!record) throw new Error(`The provider has no payment for ${orderId}`);
+    if (record.status === "pending") record.status = outcome;
+    return paymentEvent(
+      record,
+      outcome === "succeeded" ? "payment.succeeded" : "payment.failed",
+      eventNumber,
+    );
+  };
+
+  const paymentOf = (orderId: string) =>
+    [...payments.values()].find((payment) => payment.orderId === orderId);
+  return { deps, payments, paymentRequests, voids, shipments, cancellations, registry, settle, paymentOf };
+}
+
+export function paymentEvent(
+  payment: Pick<PaymentRecord, "paymentId" | "orderId" | "amountCents" | "currency">,
+  type: PaymentEvent["type"],
+  eventNumber = 1,
+): PaymentEvent {
+  return {
+    id: `evt_${payment.paymentId.replace(/^pay_/, "")}x${eventNumber}`,
+    type,
+    data: {
+      paymentId: payment.paymentId,
+      merchantReference: payment.orderId,
+      amountCents: payment.amountCents,
+      currency: payment.currency as PaymentEvent["data"]["currency"],
+      ...(type === "payment.failed" ? { failureReason: "card_declined_by_issuer" } : {}),
+    },
+  };
+}
+
+/** A webhook delivery as the provider sends it: the raw body, signed with the shared secret. */
+export function signedDelivery(
+  secret: string,
+  body: string,
+  timestamp: number,
+  headers: Record<string, string | undefined> = {},
+): HttpRequest {
+  return {
+    rawPath: "/webhooks/payments",
+    requestContext: { http: { method: "POST" } },
+    isBase64Encoded: false,
+    body,
+    headers: {
+      "content-type": "application/json",
+      [SIGNATURE_HEADER]: signPayload(secret, timestamp, body),
+      [TIMESTAMP_HEADER]: String(timestamp),
+      ...headers,
+    },
+  };
+}
+
+export const sampleOrder: CheckoutOrder = {
+  orderId: "A-1001",
+  customerId: "c-ada",
+  items: [
+    { sku: "KETTLE-01", quantity: 1 },
+    { sku: "MUG-SET-4", quantity: 2 },
+  ],
+  amountCents: 8_950,
+  currency: "EUR",
+};
+
+/** Callback timeouts run on real time in the local runner (time skipping does not skip them): keep it short. */
+export const demoConfig: WorkflowConfig = { paymentTimeout: { seconds: 30 } };
+
+/**
+ * What `pnpm demo entry-points` runs: the checkout asks the simulated provider for a payment and waits on the
+ * callback; the provider's (already verified) webhook event completes it; the order ships. The HTTP front
+ * door itself (202, status polls, the signature check) runs in test/end-to-end.test.ts, through the same
+ * handlers and a LocalExecutions; the demo runner plays callbacks directly and does not host it yet.
+ */
+export const demo = {
+  title: "Checkout: a payment request, the provider's webhook completes the callback, the order ships",
+  event: sampleOrder,
+  createHandler: () => createHandler(simulatedWorld().deps, demoConfig),
+  actors: [
+    {
+      role: "payment provider (signed webhook, verified by the front door)",
+      operation: "payment-webhook",
+      waitFor: "STARTED" as const,
+      afterOperation: "request-payment",
+      replies: [
+        {
+          succeed: paymentEvent(
+            {
+              paymentId: "pay_A10011",
+              orderId: sampleOrder.orderId,
+              amountCents: sampleOrder.amountCents,
+              currency: "EUR",
+            },
+            "payment.succeeded",
+          ),
+        },
+      ],
+    },
+  ],
+};

@@ -1,0 +1,169 @@
+import { CallbackTimeoutError, type DurableContext, type Duration } from "@aws/durable-execution-sdk-js";
+import type { CheckoutDeps } from "./deps";
+import { parseCheckoutOrder, paymentEventSerdes, type CheckoutOrder } from "./input";
+import {
+  PaymentDeclinedError,
+  retryPaymentRequest,
+  retrySettlement,
+  retryTransient,
+  settlementOfRecord,
+  verdictOfWebhook,
+  type PaymentRequestOutcome,
+  type Settlement,
+  type WebhookVerdict,
+} from "./payment-outcome";
+
+export interface WorkflowConfig {
+  /** How long to wait for the provider's webhook before asking the provider directly. */
+  paymentTimeout: Duration;
+}
+
+/** While it waits for the webhook, the function is suspended: no invocation runs, nothing is billed. */
+export const defaultConfig: WorkflowConfig = { paymentTimeout: { minutes: 30 } };
+
+type PaidVia = Extract<Settlement, { kind: "paid" }>["via"];
+
+export type CheckoutOutcome =
+  | { orderId: string; status: "FULFILLED"; paymentId: string; shipmentId: string; confirmedBy: PaidVia }
+  | { orderId: string; status: "CANCELLED"; reason: string };
+
+/**
+ * A checkout: ask the payment provider for a payment, wait for its signed webhook (the front door verifies it
+ * and completes this callback), then ship or cancel. A webhook that never comes, or does not match, is settled
+ * with the provider by the payment's idempotency key; it is never guessed.
+ *
+ * The handler re-runs from the top on every invocation (replay): completed operations return their
+ * checkpointed results, so every side effect is inside a step and everything outside steps is deterministic.
+ */
+export async function handleCheckout(
+  event: unknown,
+  context: DurableContext,
+  deps: CheckoutDeps,
+  config: WorkflowConfig = defaultConfig,
+): Promise<CheckoutOutcome> {
+  // Pure: bad input fails here, before any side effect, and is never retried.
+  const order = parseCheckoutOrder(event);
+  const key = (action: string) => `${order.orderId}:${action}`;
+
+  // The callback comes first: its timeout clock starts now, and its id must be registered before the provider
+  // can possibly send a webhook. createCallback (not waitForCallback) because the workflow needs the payment
+  // request's checkpointed result (the payment id) to check the webhook against.
+  const [webhook, callbackId] = await context.createCallback("payment-webhook", {
+    timeout: config.paymentTimeout,
+    serdes: paymentEventSerdes,
+  });
+  // The mapping order id -> callback id, written in a step: the provider only ever learns our order id.
+  await context.step(
+    "register-payment-callback",
+    () => deps.callbacks.register({ orderId: order.orderId, callbackId }),
+    { retryStrategy: retryTransient },
+  );
+
+  // A declined card is a value (not retried); throttling and in-doubt failures are retried with the same key,
+  // which the provider honours, so a retry can only find the first payment, never make a second one.
+  const request = await context
+    .step<PaymentRequestOutcome>(
+      "request-payment",
+      async () => {
+        try {
+          const { paymentId } = await deps.payments.requestPayment({
+            orderId: order.orderId,
+            amountCents: order.amountCents,
+            currency: order.currency,
+            idempotencyKey: key("payment"),
+          });
+          return { kind: "accepted", paymentId };
+        } catch (error) {
+          if (error instanceof PaymentDeclinedError) return { kind: "declined", reason: error.reason };
+          throw error;
+        }
+      },
+      { retryStrategy: retryPaymentRequest },
+    )
+    // The retries ran out with the outcome still unknown: in doubt, settled below, never taken as not done.
+    .catch((error: unknown) => ({
+      kind: "in-doubt" as const,
+      why: `the payment request failed: ${(error as Error).message}`,
+    }));
+
+  let verdict: WebhookVerdict;
+  if (request.kind === "declined")
+    verdict = { kind: "not-paid", reason: `payment declined: ${request.reason}` };
+  else if (request.kind === "in-doubt") verdict = request;
+  else verdict = await webhookVerdict(webhook, request.paymentId, order);
+
+  const settlement =
+    verdict.kind === "in-doubt" ? await settleWithProvider(context, deps, order, verdict.why) : verdict;
+
+  if (settlement.kind === "paid") {
+    const { shipmentId } = await context.step(
+      "fulfil-order",
+      () => deps.warehouse.ship({ orderId: order.orderId, items: order.items, idempotencyKey: key("ship") }),
+      { retryStrategy: retryTransient },
+    );
+    return {
+      orderId: order.orderId,
+      status: "FULFILLED",
+      paymentId: settlement.paymentId,
+      shipmentId,
+      confirmedBy: settlement.via,
+    };
+  }
+  await context.step(
+    "cancel-order",
+    () =>
+      deps.orders.cancel({
+        orderId: order.orderId,
+        reason: settlement.reason,
+        idempotencyKey: key("cancel"),
+      }),
+    { retryStrategy: retryTransient },
+  );
+  return { orderId: order.orderId, status: "CANCELLED", reason: settlement.reason };
+}
+
+/**
+ * The callback resolves with the checked webhook event, or rejects with CallbackTimeoutError when no final
+ * event arrived in time. Neither a timeout nor a mismatched event is a "no": both leave the payment in doubt.
+ */
+async function webhookVerdict(
+  webhook: PromiseLike<Parameters<typeof verdictOfWebhook>[0]>,
+  paymentId: string,
+  order: CheckoutOrder,
+): Promise<WebhookVerdict> {
+  try {
+    return verdictOfWebhook(await webhook, { paymentId, order });
+  } catch (error) {
+    if (error instanceof CallbackTimeoutError) return { kind: "in-doubt", why: "no webhook arrived in time" };
+    throw error;
+  }
+}
+
+/**
+ * Settles a payment in doubt with the provider's own record, found by our idempotency key: paid or failed is
+ * final; still open (or a request that may or may not have reached the provider) is voided by the same key,
+ * which is harmless when no payment exists. A void that comes too late (already captured) means paid.
+ */
+async function settleWithProvider(
+  context: DurableContext,
+  deps: CheckoutDeps,
+  order: CheckoutOrder,
+  why: string,
+): Promise<Settlement> {
+  context.logger.warn("Payment in doubt; asking the provider", { orderId: order.orderId, why });
+  const idempotencyKey = `${order.orderId}:payment`;
+  const record = await context.step(
+    "look-up-payment",
+    () => deps.payments.lookUpPayment({ idempotencyKey }),
+    { retryStrategy: retrySettlement },
+  );
+  const settled = settlementOfRecord(record);
+  if (settled.kind !== "open") return settled;
+
+  const voided = await context.step("void-payment", () => deps.payments.voidPayment({ idempotencyKey }), {
+    retryStrategy: retrySettlement,
+  });
+  if (voided.status === "succeeded" && record)
+    return { kind: "paid", paymentId: record.paymentId, via: "void-too-late" };
+  return { kind: "not-paid", reason: `payment not confirmed (${why}); voided at the provider` };
+}

@@ -1,0 +1,242 @@
+import {
+  OperationType,
+  WaitingOperationStatus,
+  ExecutionStatus,
+} from "@aws/durable-execution-sdk-js-testing";
+import { paymentEvent, sampleOrder } from "../src/demo";
+import { setUp, testConfig, webhookNeverComes } from "./support";
+import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
+
+// Local only (describeLocal): these tests read the simulated providers' records, deliver the webhook by hand
+// and shorten the payment timeout. The deployed function has real providers and a 30-minute timeout.
+beforeAll(() => setupTestEnvironment({ skipTime: true }));
+afterAll(() => teardownTestEnvironment());
+
+const stepNames = (result: { getOperations(): Array<{ getName(): string | undefined }> }) =>
+  result.getOperations().map((operation) => operation.getName());
+
+describeLocal("the provider's webhook settles the payment", () => {
+  it("payment confirmed: the order ships, once, and the execution replays across invocations", async () => {
+    const { world, runner } = setUp();
+    const webhook = runner.getOperation("payment-webhook");
+    const run = runner.run({ payload: sampleOrder });
+    // The workflow is suspended on the callback once the payment is requested.
+    await runner.getOperation("request-payment").waitForData(WaitingOperationStatus.COMPLETED);
+    await webhook.waitForData(WaitingOperationStatus.STARTED);
+    const event = world.settle(sampleOrder.orderId, "succeeded");
+    await webhook.sendCallbackSuccess(JSON.stringify(event));
+    const result = await run;
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    const payment = world.paymentOf(sampleOrder.orderId)!;
+    expect(result.getResult()).toEqual({
+      orderId: "A-1001",
+      status: "FULFILLED",
+      paymentId: payment.paymentId,
+      shipmentId: world.shipments[0]!.shipmentId,
+      confirmedBy: "webhook",
+    });
+    // The providers' own records: one payment requested and captured, one shipment, nothing cancelled.
+    expect(world.paymentRequests).toEqual([{ idempotencyKey: "A-1001:payment", outcome: "accepted" }]);
+    expect(payment.status).toBe("succeeded");
+    expect(world.shipments).toHaveLength(1);
+    expect(world.shipments[0]).toMatchObject({ orderId: "A-1001", items: sampleOrder.items });
+    expect(world.cancellations).toEqual([]);
+    // The webhook finds the callback through the registry, keyed by order id.
+    expect(world.registry.get("A-1001")).toBe(webhook.getCallbackDetails()!.callbackId);
+    // Replay: the handler ran again after the callback, each step body once.
+    expect(result.getInvocations().length).toBeGreaterThanOrEqual(2);
+    expect(webhook.getType()).toBe(OperationType.CALLBACK);
+    expect(stepNames(result)).toEqual([
+      "payment-webhook",
+      "register-payment-callback",
+      "request-payment",
+      "fulfil-order",
+    ]);
+  });
+
+  it("payment failed: the order is cancelled with the provider's reason, nothing ships", async () => {
+    const { world, runner } = setUp();
+    const webhook = runner.getOperation("payment-webhook");
+    const run = runner.run({ payload: sampleOrder });
+    await runner.getOperation("request-payment").waitForData(WaitingOperationStatus.COMPLETED);
+    await webhook.waitForData(WaitingOperationStatus.STARTED);
+    await webhook.sendCallbackSuccess(JSON.stringify(world.settle(sampleOrder.orderId, "failed")));
+    const result = await run;
+
+    expect(result.getResult()).toEqual({
+      orderId: "A-1001",
+      status: "CANCELLED",
+      reason: "payment failed: card_declined_by_issuer",
+    });
+    expect(world.shipments).toEqual([]);
+    expect(world.cancellations).toEqual([
+      { orderId: "A-1001", reason: "payment failed: card_declined_by_issuer" },
+    ]);
+    expect(world.voids).toEqual([]);
+    expect(result.getInvocations().length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("declined at the request (402): cancelled at once, not retried, no webhook awaited", async () => {
+    const { world, runner } = setUp({ declines: true });
+    const result = await runner.run({ payload: sampleOrder });
+
+    expect(result.getResult()).toEqual({
+      orderId: "A-1001",
+      status: "CANCELLED",
+      reason: "payment declined: insufficient funds",
+    });
+    expect(world.paymentRequests).toHaveLength(1);
+    expect(runner.getOperation("request-payment").getStepDetails()?.attempt).toBe(1);
+    expect(world.cancellations).toHaveLength(1);
+    expect(world.shipments).toEqual([]);
+  });
+});
+
+describeLocal(
+  "the webhook never arrives, or does not match: settled with the provider, never guessed",
+  () => {
+    it("no webhook, payment still open: looked up by key, voided, order cancelled", async () => {
+      const { world, runner } = setUp({}, testConfig(webhookNeverComes));
+      const result = await runner.run({ payload: sampleOrder });
+
+      expect(result.getResult()).toEqual({
+        orderId: "A-1001",
+        status: "CANCELLED",
+        reason: "payment not confirmed (no webhook arrived in time); voided at the provider",
+      });
+      expect(world.paymentOf("A-1001")!.status).toBe("voided");
+      expect(world.voids).toEqual(["A-1001:payment"]);
+      expect(world.shipments).toEqual([]);
+      expect(stepNames(result)).toEqual([
+        "payment-webhook",
+        "register-payment-callback",
+        "request-payment",
+        "look-up-payment",
+        "void-payment",
+        "cancel-order",
+      ]);
+      expect(result.getInvocations().length).toBeGreaterThanOrEqual(2);
+    });
+
+    it("no webhook, but the provider captured it: the look-up finds it paid and the order ships", async () => {
+      const { world, runner } = setUp({}, testConfig(webhookNeverComes));
+      const run = runner.run({ payload: sampleOrder });
+      await runner.getOperation("request-payment").waitForData(WaitingOperationStatus.COMPLETED);
+      // The provider captured the payment, but its webhook was lost.
+      world.settle("A-1001", "succeeded");
+      const result = await run;
+
+      expect(result.getResult()).toMatchObject({ status: "FULFILLED", confirmedBy: "look-up" });
+      expect(world.voids).toEqual([]);
+      expect(world.shipments).toHaveLength(1);
+    });
+
+    it("the void comes too late (captured meanwhile): paid, shipped, not cancelled", async () => {
+      const { world, runner } = setUp({ capturesBeforeVoid: true }, testConfig(webhookNeverComes));
+      const result = await runner.run({ payload: sampleOrder });
+
+      expect(result.getResult()).toMatchObject({ status: "FULFILLED", confirmedBy: "void-too-late" });
+      expect(world.paymentOf("A-1001")!.status).toBe("succeeded");
+      expect(world.shipments).toHaveLength(1);
+      expect(world.cancellations).toEqual([]);
+    });
+
+    it.each([
+      ["another amount", { amountCents: 1 }, "amount 1 is not 8950"],
+      ["another payment", { paymentId: "pay_someoneelse" }, "payment pay_someoneelse is not"],
+    ])("a webhook event with %s is not a yes: the provider is asked", async (_label, change, why) => {
+      const { world, runner } = setUp();
+      const webhook = runner.getOperation("payment-webhook");
+      const run = runner.run({ payload: sampleOrder });
+      await runner.getOperation("request-payment").waitForData(WaitingOperationStatus.COMPLETED);
+      await webhook.waitForData(WaitingOperationStatus.STARTED);
+      const payment = world.paymentOf("A-1001")!;
+      const event = paymentEvent(payment, "payment.succeeded");
+      await webhook.sendCallbackSuccess(JSON.stringify({ ...event, data: { ...event.data, ...change } }));
+      const result = await run;
+
+      // The provider still has the payment pending: it is voided and the order cancelled, nothing shipped.
+      expect(result.getResult()).toMatchObject({ status: "CANCELLED" });
+      const outcome = result.getResult()!;
+      expect(outcome.status === "CANCELLED" ? outcome.reason : "").toContain(why);
+      expect(world.shipments).toEqual([]);
+      expect(payment.status).toBe("voided");
+    });
+
+    it("a malformed webhook body is not a yes either", async () => {
+      const { world, runner } = setUp();
+      const webhook = runner.getOperation("payment-webhook");
+      const run = runner.run({ payload: sampleOrder });
+      await runner.getOperation("request-payment").waitForData(WaitingOperationStatus.COMPLETED);
+      await webhook.waitForData(WaitingOperationStatus.STARTED);
+      await webhook.sendCallbackSuccess("paid!");
+      const result = await run;
+
+      expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      expect(result.getResult()).toMatchObject({ status: "CANCELLED" });
+      expect(world.shipments).toEqual([]);
+      expect(runner.getOperation("look-up-payment").getStepDetails()?.result).toEqual({
+        status: "pending",
+        paymentId: world.paymentOf("A-1001")!.paymentId,
+      });
+    });
+  },
+);
+
+describeLocal("the payment request in doubt", () => {
+  it("a lost answer after the provider acted: the retry with the same key finds the same payment", async () => {
+    const { world, runner } = setUp({ requestFaults: ["in-doubt-created", "unavailable"] });
+    const webhook = runner.getOperation("payment-webhook");
+    const run = runner.run({ payload: sampleOrder });
+    await runner.getOperation("request-payment").waitForData(WaitingOperationStatus.COMPLETED);
+    await webhook.waitForData(WaitingOperationStatus.STARTED);
+    await webhook.sendCallbackSuccess(JSON.stringify(world.settle("A-1001", "succeeded")));
+    const result = await run;
+
+    expect(result.getResult()).toMatchObject({ status: "FULFILLED", confirmedBy: "webhook" });
+    // Three requests, one key, one payment at the provider.
+    expect(world.paymentRequests.map((request) => request.outcome)).toEqual([
+      "in-doubt-created",
+      "unavailable",
+      "accepted",
+    ]);
+    expect(new Set(world.paymentRequests.map((request) => request.idempotencyKey))).toEqual(
+      new Set(["A-1001:payment"]),
+    );
+    expect(world.payments.size).toBe(1);
+    expect(runner.getOperation("request-payment").getStepDetails()?.attempt).toBe(3);
+  });
+
+  it("still in doubt when the retries run out: looked up, voided by key, cancelled", async () => {
+    const faults = Array<"in-doubt-created">(5).fill("in-doubt-created");
+    const { world, runner } = setUp({ requestFaults: faults });
+    const result = await runner.run({ payload: sampleOrder });
+
+    expect(result.getResult()).toMatchObject({ status: "CANCELLED" });
+    expect(world.paymentRequests).toHaveLength(5);
+    // The payment the provider did create is voided, not left to capture later.
+    expect(world.payments.size).toBe(1);
+    expect(world.paymentOf("A-1001")!.status).toBe("voided");
+    expect(world.shipments).toEqual([]);
+  });
+});
+
+describe("bad input fails before any side effect", () => {
+  it.each([
+    ["no order id", { ...sampleOrder, orderId: undefined }, "orderId is required"],
+    ["no items", { ...sampleOrder, items: [] }, "items must have at least one item"],
+    ["a negative amount", { ...sampleOrder, amountCents: -5 }, "amountCents must be positive"],
+    ["an unknown field", { ...sampleOrder, discount: 10 }, "order has unknown fields: discount"],
+  ])("%s", async (_label, payload, problem) => {
+    const { world, runner } = setUp();
+    const result = await runner.run({ payload });
+
+    expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
+    expect(result.getError().errorType).toBe("InvalidCheckoutOrderError");
+    expect(result.getError().errorMessage).toContain(problem);
+    expect(result.getOperations()).toHaveLength(0);
+    expect(world.paymentRequests).toEqual([]);
+    expect(world.registry.size).toBe(0);
+  });
+});
