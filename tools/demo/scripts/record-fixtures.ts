@@ -28,12 +28,12 @@ interface Recipe {
 const RECIPES: Record<string, Recipe> = {
   // Retries a transient fault, runs a child context, waits three days, succeeds.
   succeeded: { pattern: "steps" },
-  // The inventory service is down for good: reserve-stock fails after all its attempts.
+  // The inventory service is down for good: reserving stock fails after all its attempts.
   "failed-after-retries": {
     pattern: "steps",
     adapt: (scenario) => ({
       ...scenario,
-      createHandler: () => createStepsHandler(stepsWorld({ down: "inventory" }).deps),
+      createHandler: () => createStepsHandler(stepsWorld({ always: { reserve: "unavailable" } }).deps),
     }),
   },
   // The first attempt failed and the step waits for its retry timer.
@@ -41,7 +41,7 @@ const RECIPES: Record<string, Recipe> = {
     pattern: "steps",
     adapt: (scenario) => ({
       ...scenario,
-      createHandler: () => createStepsHandler(stepsWorld({ down: "inventory" }).deps),
+      createHandler: () => createStepsHandler(stepsWorld({ always: { reserve: "unavailable" } }).deps),
     }),
     cut: throughSuspensionAfter((event) => event.EventType === "StepFailed"),
   },

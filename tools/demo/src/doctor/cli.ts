@@ -5,6 +5,10 @@ import { AwsProblem, fetchHistory, lambdaFor, regionOf, resolveExecutionArn, typ
 import { historyToTimeline } from "../history";
 import { HistoryFileError, parseHistoryText } from "../history-file";
 import { writeHtml } from "../html";
+import { checkReplay } from "../replay/check";
+import { renderReplayReport, REPLAY_EXIT } from "../replay/report";
+import { loadReplayTarget } from "../replay/target";
+import { UsageError } from "../scenario";
 import { toExecutionView } from "../spans";
 import { diagnose } from "./diagnose";
 import { renderReport } from "./report";
@@ -13,7 +17,9 @@ const USAGE = [
   "Usage: pnpm run doctor <history.json> [--html timeline.html]",
   "       pnpm run doctor --execution <execution ARN> [--html timeline.html]",
   "       pnpm run doctor --function <name:alias> --execution <execution name> [--html timeline.html]",
-  "history.json: what `aws lambda get-durable-execution-history --durable-execution-arn <arn>` prints.",
+  "       pnpm run doctor --replay <history.json> --pattern <name>     (will the current code replay it?)",
+  "       pnpm run doctor --replay --execution <execution ARN> --pattern <name>",
+  "history.json: what `aws lambda get-durable-execution-history --durable-execution-arn <arn> --include-execution-data` prints.",
 ].join("\n");
 
 export class DoctorUsageError extends Error {
@@ -25,6 +31,9 @@ export interface DoctorArgs {
   execution?: string;
   functionName?: string;
   html?: string;
+  /** Replay the history against the current code of `pattern` instead of diagnosing it. */
+  replay?: boolean;
+  pattern?: string;
 }
 
 export function parseDoctorArgs(argv: string[]): DoctorArgs {
@@ -40,6 +49,8 @@ export function parseDoctorArgs(argv: string[]): DoctorArgs {
     if (arg === "--execution") args.execution = value(arg);
     else if (arg === "--function") args.functionName = value(arg);
     else if (arg === "--html") args.html = value(arg);
+    else if (arg === "--replay") args.replay = true;
+    else if (arg === "--pattern") args.pattern = value(arg);
     else if (arg.startsWith("-")) throw new DoctorUsageError(`Unknown option ${arg}`);
     else if (args.file) throw new DoctorUsageError("One history file at a time");
     else args.file = arg;
@@ -47,6 +58,10 @@ export function parseDoctorArgs(argv: string[]): DoctorArgs {
   if (args.file && args.execution) throw new DoctorUsageError("Give a history file or --execution, not both");
   if (!args.file && !args.execution)
     throw new DoctorUsageError(args.functionName ? "--function needs --execution" : "Which execution?");
+  if (args.replay && !args.pattern)
+    throw new DoctorUsageError("--replay needs --pattern <name>: whose code to replay it on");
+  if (args.pattern && !args.replay) throw new DoctorUsageError("--pattern goes with --replay");
+  if (args.replay && args.html) throw new DoctorUsageError("--html draws a diagnosis, not a replay check");
   return args;
 }
 
@@ -65,13 +80,23 @@ const defaultIo = (): DoctorIo => ({
   cwd: process.env.INIT_CWD ?? process.cwd(),
 });
 
-/** Exit codes: 0 the doctor ran (whatever the execution's state), 1 it could not reach AWS, 2 usage or unreadable history. */
+/**
+ * Exit codes: 0 the doctor ran (whatever the execution's state), 1 it could not reach AWS, 2 usage or unreadable
+ * history. With --replay: 0 compatible, 3 incompatible, 4 cannot tell (see REPLAY_EXIT).
+ */
 export async function doctor(argv: string[], io: DoctorIo = defaultIo()): Promise<number> {
   try {
     const args = parseDoctorArgs(argv);
     const { events, region, source } = args.file
       ? readHistoryFile(path.resolve(io.cwd, args.file))
       : await fetchLive(args, io);
+    if (args.replay) {
+      process.env.AWS_LAMBDA_LOG_LEVEL ??= "WARN";
+      const report = await checkReplay(events, await loadReplayTarget(args.pattern!));
+      io.out(`Replay check: ${source} against the current code of ${args.pattern}`);
+      for (const line of renderReplayReport(report, args.pattern!)) io.out(line);
+      return REPLAY_EXIT[report.outcome];
+    }
     const timeline = historyToTimeline(events);
     const view = toExecutionView(timeline);
     const now = io.now();
@@ -85,7 +110,7 @@ export async function doctor(argv: string[], io: DoctorIo = defaultIo()): Promis
       );
     return 0;
   } catch (error) {
-    if (error instanceof DoctorUsageError) {
+    if (error instanceof DoctorUsageError || error instanceof UsageError) {
       io.out(`${error.message}\n${USAGE}`);
       return 2;
     }
