@@ -21,6 +21,8 @@ export interface BreakerRecord {
    * sees the circuit open: exactly one trial at a time, claimed by a conditional write on `version`.
    */
   trialStartedAt?: number;
+  /** Who claimed the trial: the claiming execution, so its own re-run after a crash recognises the claim. */
+  trialClaimedBy?: string;
   /** Incremented on every write, for optimistic concurrency. 0 means "never written". */
   version: number;
 }
@@ -41,13 +43,22 @@ export const CLOSED: BreakerRecord = { state: "closed", consecutiveFailures: 0, 
 /**
  * What the record says now. "half-open" means a trial may be claimed, not that this booking has it: the
  * caller claims it with `claimTrial` and a conditional write, and only the writer that wins makes the call.
- * A trial claimed longer than a cool-down ago is taken as abandoned (its booking died), so another may start.
+ * A trial claimed longer than a cool-down ago is taken as abandoned (its booking died), so another may start;
+ * the claimant's own re-run (after a crash between the claim and its checkpoint) still sees its trial.
  */
-export function decide(record: BreakerRecord = CLOSED, now: number, policy: BreakerPolicy): BreakerDecision {
-  const { consecutiveFailures, version, openedAt, trialStartedAt } = record;
+export function decide(
+  record: BreakerRecord = CLOSED,
+  now: number,
+  policy: BreakerPolicy,
+  claimant?: string,
+): BreakerDecision {
+  const { consecutiveFailures, version, openedAt, trialStartedAt, trialClaimedBy } = record;
   if (record.state === "open") {
     const coolingDown = openedAt !== undefined && now - openedAt < policy.coolDownMs;
-    const trialRunning = trialStartedAt !== undefined && now - trialStartedAt < policy.coolDownMs;
+    const trialRunning =
+      trialStartedAt !== undefined &&
+      now - trialStartedAt < policy.coolDownMs &&
+      (claimant === undefined || trialClaimedBy !== claimant);
     const state = coolingDown || trialRunning ? "open" : "half-open";
     return { state, consecutiveFailures, version, openedAt };
   }
@@ -68,8 +79,8 @@ export function afterFailure(
 }
 
 /** The record that claims the half-open trial for one booking; written only if `version` is unchanged. */
-export function claimTrial(record: BreakerRecord, now: number): BreakerRecord {
-  return { ...record, trialStartedAt: now, version: record.version + 1 };
+export function claimTrial(record: BreakerRecord, now: number, claimant: string): BreakerRecord {
+  return { ...record, trialStartedAt: now, trialClaimedBy: claimant, version: record.version + 1 };
 }
 
 /** A call succeeded: the provider is healthy again. */

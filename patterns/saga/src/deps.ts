@@ -300,6 +300,7 @@ export function createDynamoDbBreakerStore(
         consecutiveFailures: Number(Item.consecutiveFailures?.N ?? "0"),
         ...(Item.openedAt?.N ? { openedAt: Number(Item.openedAt.N) } : {}),
         ...(Item.trialStartedAt?.N ? { trialStartedAt: Number(Item.trialStartedAt.N) } : {}),
+        ...(Item.trialClaimedBy?.S ? { trialClaimedBy: Item.trialClaimedBy.S } : {}),
         version: Number(Item.version?.N ?? "0"),
       };
     },
@@ -316,6 +317,9 @@ export function createDynamoDbBreakerStore(
               ...(record.trialStartedAt === undefined
                 ? {}
                 : { trialStartedAt: { N: String(record.trialStartedAt) } }),
+              ...(record.trialClaimedBy === undefined
+                ? {}
+                : { trialClaimedBy: { S: record.trialClaimedBy } }),
               version: { N: String(record.version) },
             },
             ConditionExpression: "attribute_not_exists(circuit) OR version = :expected",

@@ -150,7 +150,7 @@ export async function bookTrip(
     // The car is optional and sits behind a circuit breaker; the breaker's reads and writes are side work.
     stage = "reserve-car";
     const circuit = await context.step("check-car-circuit", () =>
-      checkCircuit(deps, config.carBreaker, Date.now()),
+      checkCircuit(deps, config.carBreaker, Date.now(), execution),
     );
     if (circuit.storeError) {
       sideWorkFailures.push(noteSideWork(context, "check-car-circuit", circuit.storeError));
@@ -282,6 +282,10 @@ export async function bookTrip(
     // the others: it is recorded, and the rest still run.
     const undone: string[] = [];
     const notUndone: NotUndone[] = [...leftBehind];
+    if (stage === "confirm-booking" && outcomeOfFailedStep(error) === "in-doubt") {
+      // The itinerary service has no cancellation: an itinerary in doubt may have been emailed. People are told.
+      notUndone.push({ compensation: "confirm-booking", reason: `itinerary may have been sent: ${reason}` });
+    }
     for (const compensation of compensations.owed()) {
       try {
         const result: UndoResult = await context.step(compensation.name, compensation.run, {
@@ -406,6 +410,7 @@ async function checkCircuit(
   deps: TripDeps,
   policy: BreakerPolicy,
   now: number,
+  claimant: string,
 ): Promise<BreakerDecision & { storeError?: string }> {
   let record: BreakerRecord | undefined;
   try {
@@ -416,10 +421,11 @@ async function checkCircuit(
       storeError: `unreadable, taken as closed: ${(error as Error).message}`,
     };
   }
-  const decision = decide(record, now, policy);
+  const decision = decide(record, now, policy, claimant);
   if (decision.state !== "half-open" || !record) return decision;
+  if (record.trialClaimedBy === claimant) return decision; // ours already: claimed before a crash
   try {
-    const claimed = claimTrial(record, now);
+    const claimed = claimTrial(record, now, claimant);
     await deps.breakerStore.put(CAR_CIRCUIT, claimed, record.version);
     return { ...decision, version: claimed.version };
   } catch (error) {

@@ -234,6 +234,194 @@ describeLocal("idempotency", () => {
   });
 });
 
+describeLocal(
+  "each forward call in doubt: the compensation registered before it finds the action by key",
+  () => {
+    it.each<[string, ServiceCall, "flights" | "hotels", string[]]>([
+      ["reserve-flight", "flights.reserve", "flights", ["cancel-flight"]],
+      ["reserve-hotel", "hotels.reserve", "hotels", ["cancel-hotel", "cancel-flight"]],
+    ])(
+      "%s acts and every reply is lost: it is cancelled by its key, nothing is left held",
+      async (failedAt, call, service, undone) => {
+        const world = simulatedWorld({ unanswered: [call] });
+        const { runner, result } = await runTrip(world);
+
+        expect(result.getError().errorMessage).toBe(
+          `Booking trip-2041 failed at ${failedAt}: ${call}: timed out after sending the request. ` +
+            `Undone: ${undone.join(", ")}.`,
+        );
+        // Retried with the same key (3 attempts), acted once, then found and cancelled by that key.
+        expect(world.callsTo(call)).toBe(3);
+        expect(world.reservations.filter((r) => r.service === service)).toMatchObject([
+          { status: "cancelled" },
+        ]);
+        expect(runner.getOperation(undone[0]!).getStepDetails()?.result).toMatchObject({
+          note: expect.stringMatching(/by its key and undid it$/) as unknown,
+        });
+        expect(world.held()).toEqual([]);
+        expect(world.charges).toEqual([]);
+      },
+    );
+
+    it("a forward call whose outage lasts past its retries: the look-up by key finds nothing, nothing is undone", async () => {
+      const world = simulatedWorld({ down: ["hotels.reserve"] });
+      const { runner, result } = await runTrip(world);
+
+      expect(result.getError().errorMessage).toBe(
+        "Booking trip-2041 failed at reserve-hotel: hotels.reserve unavailable (503). Undone: cancel-flight.",
+      );
+      expect(runner.getOperation("cancel-hotel").getStepDetails()?.result).toEqual({
+        undid: null,
+        note: "nothing was done under its key",
+      });
+      expect(world.held()).toEqual([]);
+    });
+
+    it("a 500 that did nothing is in doubt, retried with the same key, and books once", async () => {
+      const world = simulatedWorld({ faults: { "flights.reserve": ["server-error"] } });
+      const { result } = await runTrip(world);
+
+      expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      expect(world.callsTo("flights.reserve")).toBe(2);
+      expect(world.reservations.filter((r) => r.service === "flights")).toHaveLength(1);
+    });
+
+    it("the car held behind lost replies is released by key at once; the trip is confirmed without it", async () => {
+      const world = simulatedWorld({ unanswered: ["cars.reserve"] });
+      const { result, names } = await runTrip(world);
+
+      expect(result.getResult()).toMatchObject({
+        status: "CONFIRMED",
+        car: { status: "SKIPPED", reason: "car rental unavailable" },
+      });
+      expect(names).toContain("release-car");
+      expect(world.reservations.filter((r) => r.service === "cars")).toMatchObject([{ status: "cancelled" }]);
+      expect(world.itineraries).toMatchObject([{ flightReservationId: "FL-trip-2041" }]);
+      expect(world.itineraries[0]).not.toHaveProperty("carReservationId");
+      expect(world.held().sort()).toEqual(["FL-trip-2041", "HT-trip-2041"]);
+    });
+
+    it("a car that cannot be released is reported at once, and the result says so", async () => {
+      const world = simulatedWorld({ unanswered: ["cars.reserve"], down: ["cars.cancel"] });
+      const { result } = await runTrip(world);
+
+      expect(result.getResult()?.car).toEqual({
+        status: "SKIPPED",
+        reason: "car rental unavailable",
+        notReleased: "cars.cancel unavailable (503); operations alerted",
+      });
+      expect(world.alerts).toMatchObject([
+        { failedAt: "reserve-car", notUndone: [{ compensation: "release-car" }] },
+      ]);
+      expect(world.held()).toContain("CR-trip-2041");
+    });
+
+    it("…and if that booking then fails, its error still names the car", async () => {
+      const world = simulatedWorld({
+        unanswered: ["cars.reserve"],
+        down: ["cars.cancel"],
+        faults: { "gateway.charge": ["rejected"] },
+      });
+      const { result } = await runTrip(world);
+
+      expect(result.getError().errorMessage).toBe(
+        "Booking trip-2041 failed at charge-payment: card declined (402). Undone: cancel-hotel, cancel-flight. " +
+          "NOT undone: release-car (cars.cancel unavailable (503)); operations alerted.",
+      );
+      expect(world.alerts.map((alert) => alert.failedAt)).toEqual(["reserve-car", "charge-payment"]);
+    });
+
+    it("confirm-booking in doubt: everything is undone, and the itinerary that may have been sent is reported", async () => {
+      const world = simulatedWorld({ unanswered: ["itineraries.confirm"] });
+      const { result } = await runTrip(world);
+
+      expect(result.getError().errorMessage).toBe(
+        "Booking trip-2041 failed at confirm-booking: itineraries.confirm: timed out after sending the request. " +
+          "Undone: refund-payment, cancel-car, cancel-hotel, cancel-flight. NOT undone: confirm-booking " +
+          "(itinerary may have been sent: itineraries.confirm: timed out after sending the request); operations alerted.",
+      );
+      expect(world.held()).toEqual([]);
+      expect(world.charges).toMatchObject([{ status: "refunded" }]);
+      expect(world.alerts).toMatchObject([{ notUndone: [{ compensation: "confirm-booking" }] }]);
+    });
+
+    it("a compensation whose reply is lost is retried with its own key, and undoes once", async () => {
+      const world = simulatedWorld({
+        faults: { "itineraries.confirm": ["rejected"], "hotels.cancel": ["lost-reply", "lost-reply"] },
+      });
+      const { result } = await runTrip(world);
+
+      expect(result.getError().errorMessage).toContain(
+        "Undone: refund-payment, cancel-car, cancel-hotel, cancel-flight.",
+      );
+      expect(world.callsTo("hotels.cancel")).toBe(3);
+      expect(world.effectsOf("hotels.cancel")).toBe(1);
+      expect(world.held()).toEqual([]);
+    });
+  },
+);
+
+describeLocal("the alert that reports what was not undone can fail too", () => {
+  it("retried patiently, then given up: the error still names what was not undone, and that nobody was told", async () => {
+    const world = simulatedWorld({
+      faults: { "itineraries.confirm": ["rejected"], "hotels.cancel": ["rejected"] },
+      down: ["operations.alert"],
+    });
+    const { runner, result } = await runTrip(world);
+
+    expect(result.getError().errorType).toBe("BookingFailedError");
+    expect(result.getError().errorMessage).toBe(
+      "Booking trip-2041 failed at confirm-booking: itinerary service rejected the booking (422). " +
+        "Undone: refund-payment, cancel-car, cancel-flight. NOT undone: cancel-hotel (hotel rate is non-refundable " +
+        "(409)); operations NOT alerted (operations.alert unavailable (503)).",
+    );
+    expect(runner.getOperation("alert-operations").getStepDetails()?.attempt).toBe(12);
+    expect(world.alerts).toEqual([]);
+    expect(world.held()).toEqual(["HT-trip-2041"]);
+  });
+});
+
+describeLocal("a booking id reused after a failed attempt", () => {
+  it("gets new keys: the second attempt makes new reservations and never confirms the cancelled ones", async () => {
+    const world = simulatedWorld({ faults: { "itineraries.confirm": ["rejected"] } });
+    const first = await runTrip(world);
+    expect(first.result.getError().errorType).toBe("BookingFailedError");
+    expect(world.held()).toEqual([]);
+
+    const second = await runTrip(world);
+
+    expect(second.result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    const booking = second.result.getResult()!;
+    expect(booking).toMatchObject({
+      flightReservationId: "FL-trip-2041-2",
+      hotelReservationId: "HT-trip-2041-2",
+      car: { status: "RESERVED", reservationId: "CR-trip-2041-2" },
+      chargeId: "ch-trip-2041-2",
+    });
+    // The providers' records: what the confirmed itinerary names is held and charged; the first attempt's
+    // reservations stay cancelled and its charge refunded.
+    const confirmed = world.itineraries.at(-1)!;
+    const statusOf = (id: string | undefined) =>
+      world.reservations.find((r) => r.reservationId === id)?.status;
+    expect(
+      [confirmed.flightReservationId, confirmed.hotelReservationId, confirmed.carReservationId].map(statusOf),
+    ).toEqual(["held", "held", "held"]);
+    expect(["FL-trip-2041", "HT-trip-2041", "CR-trip-2041"].map(statusOf)).toEqual([
+      "cancelled",
+      "cancelled",
+      "cancelled",
+    ]);
+    expect(world.charged()).toEqual(["ch-trip-2041-2"]);
+    // Same booking id, same operation, different execution: different keys.
+    const keysOf = (call: ServiceCall) =>
+      world.calls.filter((c) => c.call === call).map((c) => c.idempotencyKey);
+    const [firstKey, secondKey] = keysOf("flights.reserve");
+    expect(firstKey).toMatch(/^trip-2041:[0-9a-f]{12}:reserve-flight$/);
+    expect(secondKey).toMatch(/^trip-2041:[0-9a-f]{12}:reserve-flight$/);
+    expect(secondKey).not.toBe(firstKey);
+  });
+});
+
 describe("bad input fails before anything is reserved", () => {
   it.each([
     [
@@ -271,6 +459,31 @@ describe("bad input fails before anything is reserved", () => {
       "a fractional price",
       { ...sampleTrip, price: { amountCents: 10.5, currency: "GBP" } },
       "price.amountCents must be a whole number of cents",
+    ],
+    [
+      "a booking id of only spaces",
+      { ...sampleTrip, bookingId: "     " },
+      "bookingId must be 3-64 letters, digits or dashes",
+    ],
+    [
+      "a customer id of only spaces",
+      { ...sampleTrip, traveller: { ...sampleTrip.traveller, customerId: "   " } },
+      "traveller.customerId is required",
+    ],
+    [
+      "a hotel id of 100 KB",
+      { ...sampleTrip, hotel: { hotelId: "h".repeat(100_000) } },
+      "hotel.hotelId must be at most 256 characters",
+    ],
+    [
+      "an email of 100 KB",
+      { ...sampleTrip, traveller: { ...sampleTrip.traveller, email: `${"g".repeat(100_000)}@example.com` } },
+      "traveller.email must be at most 254 characters",
+    ],
+    [
+      "a total past Number.MAX_SAFE_INTEGER",
+      { ...sampleTrip, price: { amountCents: Number.MAX_SAFE_INTEGER + 2, currency: "GBP" } },
+      "price.amountCents must be at most 9007199254740991 cents",
     ],
   ])("rejects %s", async (_label, payload, problem) => {
     const world = simulatedWorld();
