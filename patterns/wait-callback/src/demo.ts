@@ -20,6 +20,8 @@ export interface WorldOptions {
   flakyStatusChecks?: number;
   /** The chat webhook fails transiently on its first this-many calls. */
   chatOutages?: number;
+  /** These reminders (by number) can never be delivered: the webhook answers 503 to every attempt. */
+  undeliverableReminders?: number[];
 }
 
 export type Service =
@@ -35,7 +37,10 @@ export interface SentMessage {
   kind: DecisionRequest["kind"];
   to: string;
   callbackId: string;
+  /** The message offered a "need more time" (heartbeat) link. */
+  moreTime: boolean;
   reminderNumber?: number;
+  previousAnswer?: DecisionRequest["previousAnswer"];
 }
 
 export function simulatedWorld(options: WorldOptions = {}) {
@@ -55,6 +60,13 @@ export function simulatedWorld(options: WorldOptions = {}) {
   const deps: PurchaseDeps = {
     approvals: {
       askForDecision: async (message) => {
+        if (
+          message.kind === "reminder" &&
+          options.undeliverableReminders?.includes(message.reminderNumber ?? 0)
+        ) {
+          calls.push({ service: "chat", key: message.idempotencyKey, outcome: "transient" });
+          throw new TransientServiceError("chat webhook answered 503", 503);
+        }
         if (chatOutages > 0) {
           chatOutages -= 1;
           calls.push({ service: "chat", key: message.idempotencyKey, outcome: "transient" });
@@ -65,7 +77,9 @@ export function simulatedWorld(options: WorldOptions = {}) {
             kind: message.kind,
             to: message.approver.id,
             callbackId: message.callbackId,
+            moreTime: message.acceptsHeartbeat,
             ...(message.reminderNumber === undefined ? {} : { reminderNumber: message.reminderNumber }),
+            ...(message.previousAnswer === undefined ? {} : { previousAnswer: message.previousAnswer }),
           }),
         );
       },
@@ -132,19 +146,29 @@ export const demoConfig: WorkflowConfig = {
 /**
  * What `pnpm demo wait-callback` runs: Dana, the manager, presses "need more time" (a heartbeat) and then goes
  * quiet, so her callback times out on the heartbeat and the request escalates to Sam. Sam is reminded twice by
- * the durable reminder loop and approves after the second reminder. The supplier ships on the third check.
+ * the durable reminder loop. Then Ada, the requester, who got hold of Sam's link, approves her own request:
+ * the answer is refused (she was not asked), nothing is ordered, and Sam gets a new link, with which he
+ * approves. The supplier ships on the third check.
  */
 export const demo = {
-  title: "Purchase approval: heartbeat, timeout, escalation with reminders, approval, polling the supplier",
+  title:
+    "Purchase approval: heartbeat, timeout, escalation with reminders, a forged approval refused, approval, polling the supplier",
   event: samplePurchase,
   createHandler: () => createHandler(simulatedWorld().deps, demoConfig),
   actors: [
     { role: "manager (Dana)", operation: "ask-manager", replies: [{ heartbeat: true as const }] },
     {
-      role: "director (Sam)",
+      role: "requester (Ada), with Sam's forwarded link",
       operation: "director-approval",
       waitFor: "STARTED" as const,
       afterOperation: "remind-director-2",
+      replies: [{ succeed: { decision: "approve", decidedBy: "u-ada", comment: "Approving my own desk" } }],
+    },
+    {
+      role: "director (Sam)",
+      operation: "director-approval-round-2",
+      waitFor: "STARTED" as const,
+      afterOperation: "notify-director-round-2",
       replies: [{ succeed: { decision: "approve", decidedBy: "u-sam", comment: "Fine, ergonomics budget" } }],
     },
   ],

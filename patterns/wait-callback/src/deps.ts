@@ -1,4 +1,7 @@
-import type { Person, PurchaseRequest } from "./input";
+import { createHash } from "node:crypto";
+import * as z from "zod/mini";
+import { chatText, formatAmount } from "./chat-text";
+import { describeIssues, plainTypeErrors, type Person, type PurchaseRequest } from "./input";
 
 /**
  * The outside world of the purchase workflow. Every call here is a side effect, so the workflow makes each one
@@ -6,13 +9,20 @@ import type { Person, PurchaseRequest } from "./input";
  * from the request id: a retried step sends the same key, and the service must not act twice.
  */
 export interface DecisionRequest {
-  /** approval: first ask; escalation: the manager did not answer; reminder: the director has not answered yet. */
-  kind: "approval" | "escalation" | "reminder";
+  /**
+   * approval: first ask; escalation: the manager did not answer; reminder: the director has not answered yet;
+   * again: an answer to the previous link was refused (see previousAnswer), here is a new one.
+   */
+  kind: "approval" | "escalation" | "reminder" | "again";
   approver: Person;
-  /** A bearer token: whoever holds it can decide. Send it to the approver only, and never log it whole. */
+  /** A bearer token: whoever holds it can decide. Send it to the approver only, and never log it. */
   callbackId: string;
+  /** The callback has a heartbeat timeout: offer a "need more time" link. Otherwise the link would fail. */
+  acceptsHeartbeat: boolean;
   request: PurchaseRequest;
   reminderNumber?: number;
+  /** For kind "again": why the previous answer was refused. Only these fixed words reach the chat. */
+  previousAnswer?: "NOT_ASKED" | "MALFORMED";
   idempotencyKey: string;
 }
 
@@ -63,11 +73,11 @@ export interface PurchaseDeps {
 }
 
 /**
- * A callback id is a credential: anyone who has it can approve the purchase. Logs show enough to tell two
- * callbacks apart, never enough to use one.
+ * A callback id is a credential: anyone who has it can approve the purchase. Logs show a fingerprint (a hash)
+ * that tells two callbacks apart and gives away no part of the id.
  */
 export function redactCallbackId(callbackId: string): string {
-  return `${callbackId.slice(0, 6)}…(${callbackId.length} chars)`;
+  return `callback#${createHash("sha256").update(callbackId).digest("hex").slice(0, 12)}`;
 }
 
 /** A service said no for good (4xx): retrying the same request cannot help. */
@@ -79,6 +89,14 @@ export class ClientError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * A 2xx whose body is not what the API documents. The action may have been done: in doubt, not "not done".
+ * The message names the service and what was wrong, never the body itself.
+ */
+export class MalformedResponseError extends Error {
+  override readonly name = "MalformedResponseError";
 }
 
 /**
@@ -98,7 +116,7 @@ export class TransientServiceError extends Error {
 export interface HttpDepsConfig {
   /** A chat incoming-webhook URL (Slack-compatible: POST {"text": ...}). It is a secret too: never logged. */
   chatWebhookUrl: string;
-  /** Your approval page. Links are `<approvalPageUrl>/callbacks/<callback id>/<approve|reject|more-time>`. */
+  /** Your approval page. Links are `<approvalPageUrl>/decide#callback=<callback id>&action=<approve|...>`. */
   approvalPageUrl: string;
   purchasingUrl: string;
   supplierUrl: string;
@@ -109,7 +127,27 @@ export interface HttpDepsConfig {
 }
 
 /**
- * The real dependencies: the approver gets a chat message with three links to your approval page, which
+ * What the providers answer, parsed at the boundary: a response that is not what the API documents is a
+ * MalformedResponseError, never a value cast to the type we hoped for. Unknown fields are dropped (APIs add
+ * fields), but every field we read is checked: a job that SHIPPED must say how it was tracked.
+ */
+const ProviderKey = z
+  .string()
+  .check(
+    z.regex(/^[A-Za-z0-9._:-]{1,64}$/, "must be 1-64 letters, digits, dots, colons, dashes or underscores"),
+  );
+const SubmitResponse = z.object({ reference: ProviderKey });
+const OrderResponse = z.object({ jobId: ProviderKey });
+const Detail = z.optional(z.string().check(z.maxLength(500, "must be at most 500 characters")));
+const JobStatusResponse = z.discriminatedUnion("state", [
+  z.object({ state: z.literal("QUEUED"), detail: Detail }),
+  z.object({ state: z.literal("IN_PROGRESS"), detail: Detail }),
+  z.object({ state: z.literal("SHIPPED"), trackingNumber: ProviderKey, detail: Detail }),
+  z.object({ state: z.literal("FAILED"), detail: Detail }),
+]);
+
+/**
+ * The real dependencies: the approver gets a chat message with links to your approval page, which
  * authenticates the person and then completes the callback (see scripts/send-callback.ts for the three calls);
  * purchasing and the supplier are JSON over HTTP. Configuration is read on each call, so inside the step that
  * makes it, never at import or replay time.
@@ -125,44 +163,70 @@ export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): Pu
     method: "GET" | "POST",
     base: "purchasingUrl" | "supplierUrl",
     path: string,
+    response: z.ZodMiniType<T> | undefined,
     options: ApiOptions = {},
-  ) =>
-    requestJson<T>(method, new URL(path, setting(base)).toString(), {
+  ): Promise<T | undefined> => {
+    const text = await request(method, new URL(path, setting(base)).toString(), {
       ...options,
       apiToken: config().apiToken,
       timeoutMs: config().timeoutMs ?? 10_000,
     });
+    return response === undefined ? undefined : parseResponse(`${method} ${path}`, text, response);
+  };
+  const parsed = async <T>(answer: Promise<T | undefined>): Promise<T> => (await answer) as T;
 
   return {
     approvals: {
       askForDecision: async (message) => {
         const links = decisionLinks(setting("approvalPageUrl"), message.callbackId);
-        await requestJson("POST", setting("chatWebhookUrl"), {
-          body: { text: chatText(message, links) },
+        // The answer is ignored (webhooks say "ok"): the 2xx is all we need.
+        await request("POST", setting("chatWebhookUrl"), {
+          body: { text: decisionMessage(message, links) },
           idempotencyKey: message.idempotencyKey,
           timeoutMs: config().timeoutMs ?? 10_000,
-          // The webhook URL is a secret: errors name the service, not the URL.
+          // The webhook URL is a secret, and a webhook's error body may quote our message, links and callback
+          // id included: errors name the service and the status only.
           label: "chat webhook",
+          quoteBody: false,
         });
       },
     },
     purchasing: {
       submit: ({ request, idempotencyKey }) =>
-        api<{ reference: string }>("POST", "purchasingUrl", "purchase-requests", {
-          body: request,
-          idempotencyKey,
-        }),
+        parsed(
+          api("POST", "purchasingUrl", "purchase-requests", SubmitResponse, {
+            body: request,
+            idempotencyKey,
+          }),
+        ),
       recordDecision: async ({ requestId, idempotencyKey, ...decision }) => {
-        await api("POST", "purchasingUrl", `purchase-requests/${encodeURIComponent(requestId)}/decision`, {
-          body: decision,
-          idempotencyKey,
-        });
+        // Nothing in the answer is read, so nothing in it is trusted either.
+        await api(
+          "POST",
+          "purchasingUrl",
+          `purchase-requests/${encodeURIComponent(requestId)}/decision`,
+          undefined,
+          {
+            body: decision,
+            idempotencyKey,
+          },
+        );
       },
     },
     supplier: {
       placeOrder: ({ idempotencyKey, ...order }) =>
-        api<{ jobId: string }>("POST", "supplierUrl", "orders", { body: order, idempotencyKey }),
-      jobStatus: ({ jobId }) => api<JobStatus>("GET", "supplierUrl", `orders/${encodeURIComponent(jobId)}`),
+        parsed(api("POST", "supplierUrl", "orders", OrderResponse, { body: order, idempotencyKey })),
+      jobStatus: async ({ jobId }) => {
+        const status = await parsed(
+          api("GET", "supplierUrl", `orders/${encodeURIComponent(jobId)}`, JobStatusResponse),
+        );
+        const { state, detail } = status;
+        return {
+          state,
+          ...(status.state === "SHIPPED" ? { trackingNumber: status.trackingNumber } : {}),
+          ...(detail === undefined ? {} : { detail }),
+        };
+      },
     },
   };
 }
@@ -177,26 +241,40 @@ export function configFromEnv(): HttpDepsConfig {
   };
 }
 
+/**
+ * The links in the approver's message. The callback id travels in the fragment (after `#`), which browsers
+ * never send to a server: it stays out of the approval page's access logs, proxies and Referer headers, and the
+ * page's script reads it and posts it with the signed-in person's answer.
+ */
 export function decisionLinks(approvalPageUrl: string, callbackId: string) {
   const base = approvalPageUrl.replace(/\/+$/, "");
-  const link = (action: string) => `${base}/callbacks/${encodeURIComponent(callbackId)}/${action}`;
+  const link = (action: string) =>
+    `${base}/decide#callback=${encodeURIComponent(callbackId)}&action=${action}`;
   return { approve: link("approve"), reject: link("reject"), moreTime: link("more-time") };
 }
 
-function chatText(message: DecisionRequest, links: ReturnType<typeof decisionLinks>): string {
+/**
+ * The chat message. Everything the requester wrote goes through chatText (escaped for the medium, one line,
+ * bounded) and is labelled as theirs; only the workflow's own lines start with "Approve:" or "Reject:".
+ */
+export function decisionMessage(message: DecisionRequest, links: ReturnType<typeof decisionLinks>): string {
   const { request } = message;
-  const amount = `${(request.amountCents / 100).toFixed(2)} ${request.currency}`;
+  const name = (person: Person) => chatText(person.name, 60);
   const opening = {
-    approval: `${message.approver.name}, please approve a purchase`,
-    escalation: `${message.approver.name}, ${request.approvers.manager.name} did not answer in time: please approve a purchase`,
-    reminder: `Reminder ${message.reminderNumber ?? ""}: ${message.approver.name}, a purchase is waiting for you`,
+    approval: `${name(message.approver)}, please approve a purchase`,
+    escalation: `${name(message.approver)}, ${name(request.approvers.manager)} did not answer in time: please approve a purchase`,
+    reminder: `Reminder ${message.reminderNumber ?? ""}: ${name(message.approver)}, a purchase is waiting for you`,
+    again: `${name(message.approver)}, an answer to your earlier link was refused (${
+      message.previousAnswer === "NOT_ASKED" ? "it was not sent by you" : "it could not be read"
+    }). That link no longer works: please decide with these`,
   }[message.kind];
   return [
     `${opening} (${request.requestId}).`,
-    `${request.requester.name} asks for ${request.item.quantity} x ${request.item.description} from ${request.item.supplier}: ${amount}.`,
+    `${name(request.requester)} asks for ${request.item.quantity} x "${chatText(request.item.description, 200)}" from "${chatText(request.item.supplier, 100)}": ${formatAmount(request.amountCents, request.currency)}. (Quoted text is the requester's own.)`,
     `Approve: ${links.approve}`,
     `Reject: ${links.reject}`,
-    `Need more time: ${links.moreTime}`,
+    // Only a callback with a heartbeat timeout accepts a heartbeat: elsewhere the link could only fail.
+    ...(message.acceptsHeartbeat ? [`Need more time: ${links.moreTime}`] : []),
   ].join("\n");
 }
 
@@ -205,11 +283,12 @@ interface ApiOptions {
   idempotencyKey?: string;
 }
 
-async function requestJson<T>(
+/** Sends the request; returns the body of a 2xx as text, throws ClientError or TransientServiceError otherwise. */
+async function request(
   method: "GET" | "POST",
   url: string,
-  options: ApiOptions & { apiToken?: string; timeoutMs: number; label?: string },
-): Promise<T> {
+  options: ApiOptions & { apiToken?: string; timeoutMs: number; label?: string; quoteBody?: boolean },
+): Promise<string> {
   const label = options.label ?? `${method} ${url}`;
   let response: Response;
   try {
@@ -230,13 +309,25 @@ async function requestJson<T>(
   if (response.status === 429 || response.status >= 500) {
     throw new TransientServiceError(`${label} answered ${response.status}`, response.status);
   }
-  if (!response.ok)
-    throw new ClientError(`${label} answered ${response.status}: ${text.slice(0, 200)}`, response.status);
-  if (text === "") return undefined as T;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    // Chat webhooks often answer a plain "ok".
-    return text as T;
+  if (!response.ok) {
+    const quoted = options.quoteBody === false ? "" : `: ${text.slice(0, 200)}`;
+    throw new ClientError(`${label} answered ${response.status}${quoted}`, response.status);
   }
+  return text;
+}
+
+function parseResponse<T>(label: string, text: string, schema: z.ZodMiniType<T>): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new MalformedResponseError(`${label} answered with a body that is not JSON`);
+  }
+  const parsed = schema.safeParse(json, { error: plainTypeErrors });
+  if (!parsed.success) {
+    throw new MalformedResponseError(
+      `${label} answered with an unexpected body: ${describeIssues(parsed.error, "body").join("; ").slice(0, 300)}`,
+    );
+  }
+  return parsed.data;
 }

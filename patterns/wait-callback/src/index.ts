@@ -13,22 +13,37 @@ export type {
   PurchaseDeps,
   Supplier,
 } from "./deps";
-export { ClientError, TransientServiceError, createHttpDeps, decisionLinks, redactCallbackId } from "./deps";
+export {
+  ClientError,
+  MalformedResponseError,
+  TransientServiceError,
+  createHttpDeps,
+  decisionLinks,
+  decisionMessage,
+  redactCallbackId,
+} from "./deps";
 export {
   ApprovalAnswer,
-  InvalidPurchaseRequestError,
+  MAX_ANSWER_CHARS,
   approvalAnswerSerdes,
   checkApprovalAnswer,
-  parsePurchaseRequest,
   type CheckedAnswer,
+} from "./answers";
+export { chatText, formatAmount } from "./chat-text";
+export {
+  InvalidPurchaseRequestError,
+  MAX_AMOUNT_MINOR_UNITS,
+  parsePurchaseRequest,
   type PurchaseRequest,
 } from "./input";
+export { retryTransient } from "./retries";
+export { verdictOf, type RefusedAnswer, type Verdict } from "./verdicts";
 export {
   FulfilmentFailedError,
   FulfilmentNotFinishedError,
   defaultConfig,
   handlePurchaseRequest,
-  verdictOf,
+  type FailedReminder,
   type PurchaseOutcome,
   type WorkflowConfig,
 } from "./workflow";

@@ -1,25 +1,29 @@
 import {
-  CallbackExternalError,
-  CallbackTimeoutError,
-  createRetryStrategy,
   createWaitStrategy,
   JitterStrategy,
   type DurableContext,
   type Duration,
 } from "@aws/durable-execution-sdk-js";
-import { TransientServiceError, redactCallbackId, type JobState, type PurchaseDeps } from "./deps";
-import {
-  approvalAnswerSerdes,
-  parsePurchaseRequest,
-  type CheckedAnswer,
-  type PurchaseRequest,
-} from "./input";
+import { approvalAnswerSerdes, type CheckedAnswer } from "./answers";
+import { redactCallbackId, type JobState, type PurchaseDeps } from "./deps";
+import { parsePurchaseRequest, type PurchaseRequest } from "./input";
+import { retryTransient } from "./retries";
+import { verdictOf, type RefusedAnswer, type Verdict } from "./verdicts";
 
 export interface WorkflowConfig {
-  /** The manager must answer, or press "need more time" (a heartbeat), within heartbeatTimeout; never past timeout. */
-  manager: { timeout: Duration; heartbeatTimeout: Duration };
+  /**
+   * The manager must answer within timeout. With a heartbeatTimeout she must also answer, or press "need more
+   * time" (a heartbeat), within it; only then does her message offer that link.
+   */
+  manager: { timeout: Duration; heartbeatTimeout?: Duration };
   /** The director, after an escalation, is reminded every remindEvery, at most maxReminders times, until timeout. */
   director: { timeout: Duration; remindEvery: Duration; maxReminders: number };
+  /**
+   * How many times one approver is asked. A refused answer (from someone else, or unreadable) uses up its
+   * callback, so the approver gets a new link, each round with the stage's full timeout; after the last round
+   * the stage counts as unanswered.
+   */
+  askRounds: number;
   /** The supplier never ships within this time of an order: no point in asking before. */
   supplierLeadTime: Duration;
   /** Status checks of the fulfilment job: exponential backoff from firstDelay to maxDelay, at most maxChecks. */
@@ -28,34 +32,41 @@ export interface WorkflowConfig {
 
 /**
  * Real-world durations. While the function waits for any of them it is suspended: no invocation is running, so
- * a 5-day approval or a 4-hour lead time costs nothing but the stored checkpoints.
+ * a 5-day approval or a 4-hour lead time costs nothing but the stored checkpoints. The longest path, three
+ * rounds for each approver, is 3 x 5 + 3 x 3 = 24 days of approval, plus the lead time and about two days of
+ * polling: within the 30-day execution timeout the stack deploys with.
  */
 export const defaultConfig: WorkflowConfig = {
   manager: { timeout: { days: 5 }, heartbeatTimeout: { days: 2 } },
   director: { timeout: { days: 3 }, remindEvery: { days: 1 }, maxReminders: 2 },
+  askRounds: 3,
   supplierLeadTime: { hours: 4 },
   polling: { firstDelay: { minutes: 30 }, maxDelay: { hours: 6 }, maxChecks: 12 },
 };
 
+/** A reminder that could not be delivered. Reminders are courtesy: the request goes on without them. */
+export interface FailedReminder {
+  operation: string;
+  error: string;
+}
+
+interface Recorded {
+  requestId: string;
+  reference: string;
+  escalated: boolean;
+  /** Answers that were not taken as decisions (forgeries, unreadable answers), in the order they came. */
+  refusedAnswers: RefusedAnswer[];
+  failedReminders: FailedReminder[];
+}
 export type PurchaseOutcome =
-  | {
-      requestId: string;
-      reference: string;
+  | (Recorded & {
       status: "SHIPPED";
       approvedBy: string;
-      escalated: boolean;
       jobId: string;
       trackingNumber: string;
       statusChecks: number;
-    }
-  | {
-      requestId: string;
-      reference: string;
-      status: "DECLINED";
-      reason: "REJECTED" | "NO_ANSWER" | "INVALID_ANSWER";
-      detail: string;
-      escalated: boolean;
-    };
+    })
+  | (Recorded & { status: "DECLINED"; reason: "REJECTED" | "NO_ANSWER"; detail: string });
 
 /** The supplier reported the job failed: a person has to sort it out with them. */
 export class FulfilmentFailedError extends Error {
@@ -66,13 +77,12 @@ export class FulfilmentNotFinishedError extends Error {
   override readonly name = "FulfilmentNotFinishedError";
 }
 
-/** The chat webhook may be briefly down: a submitter or reminder step retries it, with the same callback id. */
-export const retryTransient = createRetryStrategy({
-  maxAttempts: 4,
-  initialDelay: { seconds: 5 },
-  maxDelay: { minutes: 2 },
-  retryableErrorTypes: [TransientServiceError],
-});
+/** What asking one approver came to: a decision, or none (timeouts, or only refused answers). */
+interface StageResult {
+  verdict: Exclude<Verdict, { kind: "refused" }>;
+  refused: RefusedAnswer[];
+  failedReminders: FailedReminder[];
+}
 
 /**
  * A purchase request: submit it, get an approval (manager, or the director after an escalation, or
@@ -98,37 +108,29 @@ export async function handlePurchaseRequest(
     { retryStrategy: retryTransient },
   );
 
-  // waitForCallback creates a callback, runs the submitter (a step) with its id, then suspends the function
-  // until someone completes the callback, it times out, or no heartbeat arrives within heartbeatTimeout.
-  // The manager's "need more time" link sends a heartbeat, which restarts the heartbeat clock.
-  const managerAnswer = context.waitForCallback(
-    "ask-manager",
-    async (callbackId, { logger }) => {
-      await deps.approvals.askForDecision({
-        kind: "approval",
-        approver: request.approvers.manager,
-        callbackId,
-        request,
-        idempotencyKey: key("ask-manager"),
-      });
-      // The callback id is a bearer token: log a redacted form only.
-      logger.info("Asked the manager", { callbackId: redactCallbackId(callbackId) });
-    },
-    { ...config.manager, serdes: approvalAnswerSerdes, retryStrategy: retryTransient },
-  );
-  let verdict = await verdictOf(managerAnswer);
-  const escalated = verdict.kind === "no-answer";
-  if (verdict.kind === "no-answer") {
-    context.logger.info("Manager did not answer in time; escalating", { requestId: request.requestId });
-    verdict = await verdictOf(askDirectorWithReminders(context, deps, request, config));
+  // Only an answer from the person asked is a decision (verdicts.ts); anything else asks that person again.
+  let stage = await askManager(context, deps, request, config);
+  const refusedAnswers = [...stage.refused];
+  const escalated = stage.verdict.kind === "no-answer";
+  if (escalated) {
+    context.logger.info("Manager did not decide in time; escalating", { requestId: request.requestId });
+    stage = await askDirectorWithReminders(context, deps, request, config);
+    refusedAnswers.push(...stage.refused);
   }
+  const recorded = { requestId: request.requestId, reference, escalated, refusedAnswers };
+  const { failedReminders } = stage;
+  const refusedNote =
+    refusedAnswers.length === 0
+      ? ""
+      : ` (${refusedAnswers.length} answer(s) refused: see the execution result)`;
 
-  const outcome: Verdict =
+  const verdict = stage.verdict;
+  const outcome =
     verdict.kind === "no-answer"
       ? {
-          kind: "declined",
-          reason: "NO_ANSWER",
-          detail: "Auto-declined: neither the manager nor the director answered in time",
+          kind: "declined" as const,
+          reason: "NO_ANSWER" as const,
+          detail: "Auto-declined: neither the manager nor the director decided in time",
         }
       : verdict;
   await context.step(
@@ -138,19 +140,18 @@ export async function handlePurchaseRequest(
         requestId: request.requestId,
         reference,
         decision: outcome.kind === "approved" ? "APPROVED" : "DECLINED",
-        detail: outcome.kind === "approved" ? `Approved by ${outcome.approvedBy}` : outcome.detail,
+        detail: `${outcome.kind === "approved" ? `Approved by ${outcome.approvedBy}` : outcome.detail}${refusedNote}`,
         idempotencyKey: key("record-decision"),
       }),
     { retryStrategy: retryTransient },
   );
   if (outcome.kind !== "approved") {
     return {
-      requestId: request.requestId,
-      reference,
+      ...recorded,
       status: "DECLINED",
       reason: outcome.reason,
       detail: outcome.detail,
-      escalated,
+      failedReminders,
     };
   }
 
@@ -175,15 +176,58 @@ export async function handlePurchaseRequest(
 
   const job = await pollFulfilment(context, deps, jobId, config);
   return {
-    requestId: request.requestId,
-    reference,
+    ...recorded,
     status: "SHIPPED",
     approvedBy: outcome.approvedBy,
-    escalated,
     jobId,
     trackingNumber: job.trackingNumber ?? "",
     statusChecks: job.checks,
+    failedReminders,
   };
+}
+
+/** Round 1 keeps the plain names; later rounds (after a refused answer) carry the round: `ask-manager-round-2`. */
+const inRound = (name: string, round: number) => (round === 1 ? name : `${name}-round-${round}`);
+
+/**
+ * Asks the manager, round after round until she decides, stays silent (the caller escalates), or the rounds
+ * run out. The loop bound comes from the config and the names from the round number: identical on replay.
+ */
+async function askManager(
+  context: DurableContext,
+  deps: PurchaseDeps,
+  request: PurchaseRequest,
+  config: WorkflowConfig,
+): Promise<StageResult> {
+  const manager = request.approvers.manager;
+  const refused: RefusedAnswer[] = [];
+  for (let round = 1; round <= config.askRounds; round++) {
+    const name = inRound("ask-manager", round);
+    // waitForCallback creates a callback, runs the submitter (a step) with its id, then suspends the function
+    // until someone completes the callback, it times out, or no heartbeat arrives within heartbeatTimeout.
+    // The manager's "need more time" link sends a heartbeat, which restarts the heartbeat clock.
+    const managerAnswer = context.waitForCallback(
+      name,
+      async (callbackId, { logger }) => {
+        await deps.approvals.askForDecision({
+          kind: round === 1 ? "approval" : "again",
+          approver: manager,
+          callbackId,
+          acceptsHeartbeat: config.manager.heartbeatTimeout !== undefined,
+          request,
+          ...(round === 1 ? {} : { previousAnswer: refused[refused.length - 1]!.reason }),
+          idempotencyKey: key(request, name),
+        });
+        // The callback id is a bearer token: log a fingerprint only.
+        logger.info("Asked the manager", { callback: redactCallbackId(callbackId) });
+      },
+      { ...config.manager, serdes: approvalAnswerSerdes, retryStrategy: retryTransient },
+    );
+    const verdict = await verdictOf(managerAnswer, manager);
+    if (verdict.kind !== "refused") return { verdict, refused, failedReminders: [] };
+    refused.push(refusal(context, "manager", round, verdict));
+  }
+  return { verdict: noDecision(config), refused, failedReminders: [] };
 }
 
 /**
@@ -201,93 +245,96 @@ async function askDirectorWithReminders(
   deps: PurchaseDeps,
   request: PurchaseRequest,
   config: WorkflowConfig,
-): Promise<CheckedAnswer> {
+): Promise<StageResult> {
   const director = request.approvers.director;
-  const key = (action: string) => `${request.requestId}:${action}`;
-  // The callback's timeout is the hard deadline; after it the answer rejects with CallbackTimeoutError.
-  const [answer, callbackId] = await context.createCallback("director-approval", {
-    timeout: config.director.timeout,
-    serdes: approvalAnswerSerdes,
-  });
-  await context.step(
-    "notify-director",
-    () =>
-      deps.approvals.askForDecision({
-        kind: "escalation",
-        approver: director,
-        callbackId,
-        request,
-        idempotencyKey: key("escalate"),
-      }),
-    { retryStrategy: retryTransient },
-  );
-
-  // The loop bound and the names come from a fixed config and a turn number: identical on every replay.
-  for (let turn = 1; turn <= config.director.maxReminders; turn++) {
-    const reminderDue = context.wait(`wait-before-reminder-${turn}`, config.director.remindEvery);
-    // Resolves with the answer, or undefined when the wait wins. It rejects when the callback fails or times
-    // out, wrapped in a PromiseCombinatorError: awaiting `answer` below gives back the callback's own error.
-    const first = await context.promise
-      .race<CheckedAnswer | void>(`director-answer-or-reminder-${turn}`, [answer, reminderDue])
-      .catch(() => "settled" as const);
-    if (first !== undefined) break;
+  const refused: RefusedAnswer[] = [];
+  const failedReminders: FailedReminder[] = [];
+  for (let round = 1; round <= config.askRounds; round++) {
+    // The callback's timeout is the hard deadline; after it the answer rejects with CallbackTimeoutError.
+    // No heartbeatTimeout: the director's messages offer no "need more time" link.
+    const [answer, callbackId] = await context.createCallback(inRound("director-approval", round), {
+      timeout: config.director.timeout,
+      serdes: approvalAnswerSerdes,
+    });
+    const notify = inRound("notify-director", round);
     await context.step(
-      `remind-director-${turn}`,
+      notify,
       () =>
         deps.approvals.askForDecision({
-          kind: "reminder",
-          reminderNumber: turn,
+          kind: round === 1 ? "escalation" : "again",
           approver: director,
           callbackId,
+          acceptsHeartbeat: false,
           request,
-          idempotencyKey: key(`remind-director-${turn}`),
+          ...(round === 1 ? {} : { previousAnswer: refused[refused.length - 1]!.reason }),
+          idempotencyKey: key(request, round === 1 ? "escalate" : notify),
         }),
       { retryStrategy: retryTransient },
     );
+
+    // The loop bound and the names come from a fixed config and turn number: identical on every replay.
+    for (let turn = 1; turn <= config.director.maxReminders; turn++) {
+      const reminderDue = context.wait(
+        inRound(`wait-before-reminder-${turn}`, round),
+        config.director.remindEvery,
+      );
+      // Resolves with the answer, or undefined when the wait wins. It rejects when the callback fails or times
+      // out, wrapped in a PromiseCombinatorError: awaiting `answer` below gives back the callback's own error.
+      const first = await context.promise
+        .race<CheckedAnswer | void>(inRound(`director-answer-or-reminder-${turn}`, round), [
+          answer,
+          reminderDue,
+        ])
+        .catch(() => "settled" as const);
+      if (first !== undefined) break;
+      const remind = inRound(`remind-director-${turn}`, round);
+      // A reminder is courtesy, not the decision: the director already has the link. A reminder that cannot be
+      // delivered (after its retries) is recorded and logged, and the request waits on; the step's failure is
+      // checkpointed, so a replay takes the same branch without sending again.
+      await context
+        .step(
+          remind,
+          () =>
+            deps.approvals.askForDecision({
+              kind: "reminder",
+              reminderNumber: turn,
+              approver: director,
+              callbackId,
+              acceptsHeartbeat: false,
+              request,
+              idempotencyKey: key(request, remind),
+            }),
+          { retryStrategy: retryTransient },
+        )
+        .catch((error: unknown) => {
+          const failed = { operation: remind, error: (error as Error).message };
+          context.logger.warn("Reminder not delivered; still waiting for the director", failed);
+          failedReminders.push(failed);
+        });
+    }
+    const verdict = await verdictOf(answer, director);
+    if (verdict.kind !== "refused") return { verdict, refused, failedReminders };
+    refused.push(refusal(context, "director", round, verdict));
   }
-  return answer;
+  return { verdict: noDecision(config), refused, failedReminders };
 }
 
-type Verdict =
-  | { kind: "approved"; approvedBy: string; comment?: string }
-  | { kind: "declined"; reason: "REJECTED" | "INVALID_ANSWER" | "NO_ANSWER"; detail: string }
-  | { kind: "no-answer"; detail: string };
+const key = (request: PurchaseRequest, action: string) => `${request.requestId}:${action}`;
 
-/**
- * Turns an approver's answer into a verdict. Every branch is a value the workflow handles: an approval, a
- * rejection (an answer that says reject, or a failure sent with SendDurableExecutionCallbackFailure, which
- * arrives as CallbackExternalError), a malformed answer (declined: never taken for an approval), or no answer
- * in time (CallbackTimeoutError, from the overall timeout or a missed heartbeat).
- */
-export async function verdictOf(answer: PromiseLike<CheckedAnswer>): Promise<Verdict> {
-  let checked: CheckedAnswer;
-  try {
-    checked = await answer;
-  } catch (error) {
-    if (error instanceof CallbackTimeoutError) return { kind: "no-answer", detail: error.message };
-    if (error instanceof CallbackExternalError) {
-      return { kind: "declined", reason: "REJECTED", detail: `Rejected: ${error.message}` };
-    }
-    throw error;
-  }
-  if (!checked.valid) {
-    return {
-      kind: "declined",
-      reason: "INVALID_ANSWER",
-      detail: `Declined, the answer was invalid: ${checked.problems.join("; ")}`,
-    };
-  }
-  const { decision, decidedBy, comment } = checked.answer;
-  if (decision === "reject") {
-    return {
-      kind: "declined",
-      reason: "REJECTED",
-      detail: `Rejected by ${decidedBy}${comment ? `: ${comment}` : ""}`,
-    };
-  }
-  return comment === undefined
-    ? { kind: "approved", approvedBy: decidedBy }
-    : { kind: "approved", approvedBy: decidedBy, comment };
+function noDecision(config: WorkflowConfig): StageResult["verdict"] {
+  return { kind: "no-answer", detail: `${config.askRounds} answers refused, none from the person asked` };
+}
+
+/** A refused answer is logged (replay-aware: once) and kept for the result; it decides nothing. */
+function refusal(
+  context: DurableContext,
+  approver: RefusedAnswer["approver"],
+  round: number,
+  verdict: Extract<Verdict, { kind: "refused" }>,
+): RefusedAnswer {
+  const refused = { approver, round, reason: verdict.reason, detail: verdict.detail };
+  context.logger.warn("Refused an answer: not a decision; asking again with a new link", refused);
+  return refused;
 }
 
 interface JobProgress {

@@ -5,7 +5,14 @@ import {
   SendDurableExecutionCallbackHeartbeatCommand,
   SendDurableExecutionCallbackSuccessCommand,
 } from "@aws-sdk/client-lambda";
-import { createHttpDeps, TransientServiceError, type HttpDepsConfig } from "../src";
+import {
+  ClientError,
+  createHttpDeps,
+  MalformedResponseError,
+  TransientServiceError,
+  type DecisionRequest,
+  type HttpDepsConfig,
+} from "../src";
 import { samplePurchase } from "../src/demo";
 import { sendCallback } from "../scripts/send-callback";
 
@@ -50,41 +57,94 @@ const config = (): HttpDepsConfig => ({
 
 describe("the real dependencies", () => {
   const callbackId = "Ab3d+Ef9/hIj==";
+  const ask = (overrides: Partial<DecisionRequest> = {}): DecisionRequest => ({
+    kind: "approval",
+    approver: samplePurchase.approvers.manager,
+    callbackId,
+    acceptsHeartbeat: true,
+    request: samplePurchase,
+    idempotencyKey: "PR-2042:ask-manager",
+    ...overrides,
+  });
+  const postedText = () => (JSON.parse(received[0]!.body) as { text: string }).text;
 
-  it("posts the approval request to the chat webhook with links that carry the encoded callback id", async () => {
+  it("posts the approval request to the chat webhook, the encoded callback id in the links' fragment", async () => {
     answers = [{ status: 200, body: "ok" }];
-    await createHttpDeps(config).approvals.askForDecision({
-      kind: "approval",
-      approver: samplePurchase.approvers.manager,
-      callbackId,
-      request: samplePurchase,
-      idempotencyKey: "PR-2042:ask-manager",
-    });
+    await createHttpDeps(config).approvals.askForDecision(ask());
 
     expect(received).toHaveLength(1);
     const [post] = received;
     expect(post!.method).toBe("POST");
     expect(post!.url).toBe("/hooks/T0/SECRET-WEBHOOK");
     expect(post!.headers["idempotency-key"]).toBe("PR-2042:ask-manager");
-    const { text } = JSON.parse(post!.body) as { text: string };
-    expect(text).toContain("Dana, please approve a purchase (PR-2042).");
-    expect(text).toContain("Ada asks for 2 x Standing desk from acme-office: 1299.00 EUR.");
-    expect(text).toContain("Approve: https://approvals.example.com/callbacks/Ab3d%2BEf9%2FhIj%3D%3D/approve");
-    expect(text).toContain(
-      "Need more time: https://approvals.example.com/callbacks/Ab3d%2BEf9%2FhIj%3D%3D/more-time",
+    expect(postedText().split("\n")).toEqual([
+      "Dana, please approve a purchase (PR-2042).",
+      'Ada asks for 2 x "Standing desk" from "acme-office": 1299.00 EUR. (Quoted text is the requester\'s own.)',
+      "Approve: https://approvals.example.com/decide#callback=Ab3d%2BEf9%2FhIj%3D%3D&action=approve",
+      "Reject: https://approvals.example.com/decide#callback=Ab3d%2BEf9%2FhIj%3D%3D&action=reject",
+      "Need more time: https://approvals.example.com/decide#callback=Ab3d%2BEf9%2FhIj%3D%3D&action=more-time",
+    ]);
+  });
+
+  it("offers no 'need more time' link for a callback without a heartbeat timeout", async () => {
+    answers = [{ status: 200, body: "ok" }];
+    await createHttpDeps(config).approvals.askForDecision(
+      ask({ kind: "escalation", approver: samplePurchase.approvers.director, acceptsHeartbeat: false }),
     );
+    expect(postedText()).not.toContain("Need more time");
+    expect(postedText()).not.toContain("more-time");
+    expect(postedText().split("\n")).toHaveLength(4);
+  });
+
+  it("tells the approver why a new link came, in fixed words only", async () => {
+    answers = [{ status: 200, body: "ok" }];
+    await createHttpDeps(config).approvals.askForDecision(
+      ask({ kind: "again", previousAnswer: "NOT_ASKED" }),
+    );
+    expect(postedText().split("\n")[0]).toBe(
+      "Dana, an answer to your earlier link was refused (it was not sent by you). That link no longer works: please decide with these (PR-2042).",
+    );
+  });
+
+  it("escapes what the requester wrote, so it cannot ping a channel, plant a link or forge a line", async () => {
+    answers = [{ status: 200, body: "ok" }];
+    const planted = {
+      ...samplePurchase,
+      requester: { ...samplePurchase.requester, name: "<!channel> Ada" },
+      item: {
+        ...samplePurchase.item,
+        description:
+          "Desk *URGENT* <https://evil.example/approve|Approve> @here\nApprove: https://evil.example/x",
+        supplier: "`acme` <@U024BE7LH> www.evil.example",
+      },
+    };
+    await createHttpDeps(config).approvals.askForDecision(ask({ request: planted }));
+
+    const lines = postedText().split("\n");
+    expect(lines).toHaveLength(5);
+    expect(lines[1]).toBe(
+      '&lt;!channel&gt; Ada asks for 2 x "Desk ∗URGENT∗ &lt;https:∕∕evil․example/approve|Approve&gt; ＠here Approve: https:∕∕evil․example/x" from "ˋacmeˋ &lt;＠U024BE7LH&gt; www․evil․example": 1299.00 EUR. (Quoted text is the requester\'s own.)',
+    );
+    // Only the workflow's own lines carry links, and every link goes to the approval page.
+    expect(postedText().match(/https?:\/\/[^\s]+/g)).toEqual([
+      expect.stringMatching(/^https:\/\/approvals\.example\.com\/decide#/),
+      expect.stringMatching(/^https:\/\/approvals\.example\.com\/decide#/),
+      expect.stringMatching(/^https:\/\/approvals\.example\.com\/decide#/),
+    ]);
+    expect(lines.filter((line) => line.startsWith("Approve:"))).toHaveLength(1);
+    expect(postedText()).not.toMatch(/<|@|\*|`|evil\.example/);
   });
 
   it("reports a webhook outage as transient without revealing the webhook URL", async () => {
     answers = [{ status: 503, body: "down" }];
-    const sending = createHttpDeps(config).approvals.askForDecision({
-      kind: "reminder",
-      reminderNumber: 1,
-      approver: samplePurchase.approvers.director,
-      callbackId,
-      request: samplePurchase,
-      idempotencyKey: "k",
-    });
+    const sending = createHttpDeps(config).approvals.askForDecision(
+      ask({
+        kind: "reminder",
+        reminderNumber: 1,
+        approver: samplePurchase.approvers.director,
+        idempotencyKey: "k",
+      }),
+    );
 
     await expect(sending).rejects.toBeInstanceOf(TransientServiceError);
     await sending.catch((error: Error) => {
@@ -93,10 +153,20 @@ describe("the real dependencies", () => {
     });
   });
 
+  it("never quotes the webhook's error body, which may echo the message and its callback id", async () => {
+    answers = [{ status: 400, body: `invalid_payload: ${callbackId}` }];
+    const sending = createHttpDeps(config).approvals.askForDecision(ask());
+    await expect(sending).rejects.toBeInstanceOf(ClientError);
+    await sending.catch((error: Error) => expect(error.message).toBe("chat webhook answered 400"));
+  });
+
   it("talks JSON to purchasing and the supplier, with the token and idempotency key", async () => {
     answers = [
       { status: 201, body: JSON.stringify({ reference: "PO-REQ-9" }) },
-      { status: 200, body: JSON.stringify({ state: "SHIPPED", trackingNumber: "TRK-1" }) },
+      {
+        status: 200,
+        body: JSON.stringify({ state: "SHIPPED", trackingNumber: "TRK-1", carrier: "new field" }),
+      },
     ];
     const deps = createHttpDeps(config);
 
@@ -117,6 +187,54 @@ describe("the real dependencies", () => {
     expect(received[0]!.headers.authorization).toBe("Bearer tok-1");
     expect(received[0]!.headers["idempotency-key"]).toBe("PR-2042:submit");
     expect(JSON.parse(received[0]!.body)).toEqual(samplePurchase);
+  });
+
+  // Each provider answer is parsed with a schema: garbage is a MalformedResponseError naming what was wrong
+  // (retried with the same idempotency key, see retries.ts), never a value cast to the type we hoped for.
+  it.each<[string, "submit" | "placeOrder" | "jobStatus", string, string]>([
+    [
+      "a plain-text body from submit",
+      "submit",
+      "ok",
+      "POST purchase-requests answered with a body that is not JSON",
+    ],
+    [
+      "an empty body from submit",
+      "submit",
+      "",
+      "POST purchase-requests answered with a body that is not JSON",
+    ],
+    ["a reference of the wrong type", "submit", '{"reference":42}', "reference must be a string"],
+    ["no job id", "placeOrder", "{}", "jobId is required"],
+    ["a job id with markup", "placeOrder", '{"jobId":"<!here>"}', "jobId must be 1-64 letters"],
+    ["null as a status", "jobStatus", "null", "body must be an object"],
+    ["an unknown state", "jobStatus", '{"state":"DONE"}', "state"],
+    ["SHIPPED with no tracking number", "jobStatus", '{"state":"SHIPPED"}', "trackingNumber is required"],
+    [
+      "an HTML error page",
+      "jobStatus",
+      "<html>502 Bad Gateway</html>",
+      "answered with a body that is not JSON",
+    ],
+  ])("refuses %s", async (_label, call, body, problem) => {
+    answers = [{ status: 200, body }];
+    const deps = createHttpDeps(config);
+    const answer =
+      call === "submit"
+        ? deps.purchasing.submit({ request: samplePurchase, idempotencyKey: "k" })
+        : call === "placeOrder"
+          ? deps.supplier.placeOrder({
+              requestId: "PR-2042",
+              supplier: "acme-office",
+              description: "Standing desk",
+              quantity: 2,
+              amountCents: 129_900,
+              currency: "EUR",
+              idempotencyKey: "k",
+            })
+          : deps.supplier.jobStatus({ jobId: "j" });
+    await expect(answer).rejects.toBeInstanceOf(MalformedResponseError);
+    await expect(answer).rejects.toThrow(problem);
   });
 
   it("fails clearly, at call time, when a URL is not configured", async () => {

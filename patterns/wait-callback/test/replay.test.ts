@@ -16,6 +16,7 @@ beforeAll(() => setupTestEnvironment({ skipTime: false }));
 afterAll(() => teardownTestEnvironment());
 
 const quick: WorkflowConfig = {
+  askRounds: 3,
   manager: { timeout: { seconds: 3 }, heartbeatTimeout: { seconds: 1 } },
   director: { timeout: { seconds: 20 }, remindEvery: { seconds: 1 }, maxReminders: 2 },
   supplierLeadTime: { seconds: 1 },

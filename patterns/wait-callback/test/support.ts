@@ -1,4 +1,12 @@
-import { createHandler, defaultConfig, type PurchaseOutcome, type WorkflowConfig } from "../src";
+import { withDurableExecution } from "@aws/durable-execution-sdk-js";
+import {
+  createHandler,
+  defaultConfig,
+  handlePurchaseRequest,
+  type PurchaseDeps,
+  type PurchaseOutcome,
+  type WorkflowConfig,
+} from "../src";
 import { simulatedWorld, type WorldOptions } from "../src/demo";
 import { createRunner } from "./target";
 
@@ -33,16 +41,46 @@ export const managerGoesQuiet = { manager: { timeout: { seconds: 2 }, heartbeatT
 export function setUp(
   options: WorldOptions = {},
   config: WorkflowConfig = testConfig(),
-  { callbacks = true }: { callbacks?: boolean } = {},
+  { callbacks = true, logger }: { callbacks?: boolean; logger?: RecordingLogger } = {},
 ) {
   const world = simulatedWorld(options);
   const runner = createRunner<PurchaseOutcome>({
-    handler: createHandler(world.deps, config),
+    handler: logger ? handlerLoggingTo(logger, world.deps, config) : createHandler(world.deps, config),
     cloudOutput: "WaitCallbackHandlerAliasArn",
     callbacks,
   });
   return { world, runner };
 }
+
+/** Every line the workflow logs through context.logger (and the step loggers), as level and arguments. */
+export interface RecordingLogger {
+  lines: Array<{ level: string; message: unknown; data: unknown[] }>;
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+  debug(...args: unknown[]): void;
+}
+export function recordingLogger(): RecordingLogger {
+  const lines: RecordingLogger["lines"] = [];
+  const at =
+    (level: string) =>
+    (message: unknown, ...data: unknown[]) =>
+      void lines.push({ level, message, data });
+  return { lines, info: at("info"), warn: at("warn"), error: at("error"), debug: at("debug") };
+}
+
+/** The handler, with the execution's logger replaced by one the test reads (local runs only). */
+export function handlerLoggingTo(logger: RecordingLogger, deps: PurchaseDeps, config: WorkflowConfig) {
+  return withDurableExecution(async (event: unknown, context) => {
+    context.configureLogger({ customLogger: logger });
+    return handlePurchaseRequest(event, context, deps, config);
+  });
+}
+
+export const reject = (decidedBy: string, comment?: string) =>
+  JSON.stringify(
+    comment === undefined ? { decision: "reject", decidedBy } : { decision: "reject", decidedBy, comment },
+  );
 
 export const approve = (decidedBy: string, comment?: string) =>
   JSON.stringify(

@@ -1,0 +1,52 @@
+/**
+ * Text that someone other than the workflow wrote (the requester's description, supplier, names) on its way
+ * into a chat message that an approver trusts. The medium is Slack-compatible mrkdwn, the `text` of an
+ * incoming webhook. Without this a requester could write `<!channel>`, `<https://evil.example|Approve>`, a
+ * new line reading "Approve: https://...", or *bold* urgency into the message the approver acts on.
+ *
+ * The rules, in order:
+ *   1. one line: control, format and line-separator characters (new lines, bidi overrides, zero-width
+ *      characters) become a space, and runs of spaces one space;
+ *   2. bounded: at most `maxChars` characters, an ellipsis marking the cut (before escaping, so an escape is
+ *      never cut in half);
+ *   3. Slack's control sequences: `&`, `<` and `>` become `&amp;`, `&lt;` and `&gt;` (so `<!here>`, `<@U1>`
+ *      and `<url|label>` show as typed, and do nothing);
+ *   4. mentions that some chat tools expand from plain text (`@channel`, `@here`, `@everyone`, `@dana`):
+ *      the `@` becomes a full-width `＠`;
+ *   5. links: chat tools link `https://...`, `www....` and bare domains; `://` and every dot between two
+ *      letters or digits get look-alike characters (`:∕∕`, `․`), so nothing is linked and it still reads;
+ *   6. markup: `*`, `_`, `~` and the backtick become look-alikes (`∗`, `ˍ`, `∼`, `ˋ`), so the text cannot
+ *      bold, hide or quote itself, nor open a code span that swallows the real links.
+ */
+export function chatText(value: string, maxChars: number): string {
+  const oneLine = value
+    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+  const characters = [...oneLine];
+  const bounded =
+    characters.length > maxChars
+      ? `${characters
+          .slice(0, maxChars - 1)
+          .join("")
+          .trimEnd()}…`
+      : oneLine;
+  return bounded
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/@/g, "＠")
+    .replace(/:\/\//g, ":∕∕")
+    .replace(/(?<=[\p{L}\p{N}])\.(?=[\p{L}\p{N}])/gu, "․")
+    .replace(/\*/g, "∗")
+    .replace(/_/g, "ˍ")
+    .replace(/~/g, "∼")
+    .replace(/`/g, "ˋ");
+}
+
+/** An integer amount of minor units as text, without floating point: 129900 EUR -> "1299.00 EUR". */
+export function formatAmount(minorUnits: number, currency: string): string {
+  const major = Math.floor(minorUnits / 100);
+  const minor = String(minorUnits % 100).padStart(2, "0");
+  return `${major}.${minor} ${currency}`;
+}
