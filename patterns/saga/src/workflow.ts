@@ -97,6 +97,15 @@ export async function bookTrip(
   const compensations = new Compensations();
   const sideWorkFailures: SideWorkFailure[] = [];
   const leftBehind: NotUndone[] = [];
+  const run: SagaRun = {
+    deps,
+    bookingId: trip.bookingId,
+    execution,
+    key,
+    compensations,
+    sideWorkFailures,
+    leftBehind,
+  };
   let stage = "reserve-flight";
 
   try {
@@ -147,66 +156,19 @@ export async function bookTrip(
       (reservation) => reservation.reservationId,
     );
 
-    // The car is optional and sits behind a circuit breaker; the breaker's reads and writes are side work.
+    // The car is optional and sits behind a circuit breaker, whose reads and writes are side work: never the
+    // reason a booking fails. A car that may be held behind lost replies is released at once, by its key.
     stage = "reserve-car";
-    const circuit = await context.step("check-car-circuit", () =>
-      checkCircuit(deps, config.carBreaker, Date.now(), execution),
+    const car = await reserveCarUnlessCircuitOpen(context, run, config.carBreaker, () =>
+      deps.cars.reserve({
+        bookingId: trip.bookingId,
+        pickUpAt: trip.flight.to,
+        from: trip.flight.departOn,
+        to: trip.flight.returnOn,
+        category: trip.car.category,
+        idempotencyKey: key("reserve-car"),
+      }),
     );
-    if (circuit.storeError) {
-      sideWorkFailures.push(noteSideWork(context, "check-car-circuit", circuit.storeError));
-    }
-    let car: CarOutcome;
-    if (circuit.state === "open") {
-      car = { status: "SKIPPED", reason: circuitOpenReason(circuit) };
-    } else {
-      // Registered before the call, like the others: a car held behind lost replies is still cancelled.
-      const cancelCar = compensations.register({
-        name: "cancel-car",
-        retryStrategy: cancelCarRetry,
-        find: () => heldUnder(deps.cars.find({ idempotencyKey: key("reserve-car") })),
-        undo: (reservationId) => deps.cars.cancel({ reservationId, idempotencyKey: key("cancel-car") }),
-      });
-      try {
-        const { reservationId } = await cancelCar.guard(
-          context.step(
-            "reserve-car",
-            () =>
-              deps.cars.reserve({
-                bookingId: trip.bookingId,
-                pickUpAt: trip.flight.to,
-                from: trip.flight.departOn,
-                to: trip.flight.returnOn,
-                category: trip.car.category,
-                idempotencyKey: key("reserve-car"),
-              }),
-            { retryStrategy: retryCarReservation },
-          ),
-          (reservation) => reservation.reservationId,
-        );
-        car = { status: "RESERVED", reservationId };
-        if (needsReset(circuit)) {
-          await bestEffort(context, sideWorkFailures, "close-car-circuit", () =>
-            writeBreaker(deps, (record) => afterSuccess(record)),
-          );
-        }
-      } catch (error) {
-        // A refusal (no cars at that airport) is an answer: the booking fails and compensates. Anything else
-        // (an outage, or an outcome still in doubt after the retries) counts against the circuit, and the trip
-        // goes on without a car; but the rental company may hold one, so it is released now, by key.
-        if (outcomeOfFailedStep(error) === "not-done") throw error;
-        const skipped = await releaseCar(context, deps, cancelCar, key, leftBehind, trip.bookingId);
-        const record = await bestEffort(context, sideWorkFailures, "record-car-failure", () =>
-          writeBreaker(deps, (current) => afterFailure(current, Date.now(), config.carBreaker)),
-        );
-        car =
-          record?.state === "open"
-            ? {
-                ...skipped,
-                reason: `${skipped.reason}; circuit opened after ${record.consecutiveFailures} failures`,
-              }
-            : skipped;
-      }
-    }
 
     // Payment is another durable function. The orchestrator suspends while it runs and is re-invoked with its
     // result: charged, declined, or in doubt. The refund is registered before the invoke: a charge in doubt, or
@@ -312,6 +274,69 @@ export async function bookTrip(
   }
 }
 
+/** What the helpers below share with the booking: its deps, keys, compensations and records. */
+interface SagaRun {
+  deps: TripDeps;
+  bookingId: string;
+  execution: string;
+  key: (operation: string) => string;
+  compensations: Compensations;
+  sideWorkFailures: SideWorkFailure[];
+  leftBehind: NotUndone[];
+}
+
+/**
+ * The car, unless its circuit is open. The check's decision is a checkpointed step result, so a replay takes
+ * the same branch even if the store changed in the meantime. Its cancellation is registered before the call.
+ */
+async function reserveCarUnlessCircuitOpen(
+  context: DurableContext,
+  run: SagaRun,
+  policy: BreakerPolicy,
+  reserve: () => Promise<{ reservationId: string }>,
+): Promise<CarOutcome> {
+  const { deps, key, compensations, sideWorkFailures } = run;
+  const circuit = await context.step("check-car-circuit", () => checkCircuit(deps, policy, run.execution));
+  if (circuit.storeError) {
+    sideWorkFailures.push(noteSideWork(context, "check-car-circuit", circuit.storeError));
+  }
+  if (circuit.state === "open") return { status: "SKIPPED", reason: circuitOpenReason(circuit) };
+
+  const cancelCar = compensations.register({
+    name: "cancel-car",
+    retryStrategy: cancelCarRetry,
+    find: () => heldUnder(deps.cars.find({ idempotencyKey: key("reserve-car") })),
+    undo: (reservationId) => deps.cars.cancel({ reservationId, idempotencyKey: key("cancel-car") }),
+  });
+  try {
+    const { reservationId } = await cancelCar.guard(
+      context.step("reserve-car", reserve, { retryStrategy: retryCarReservation }),
+      (reservation) => reservation.reservationId,
+    );
+    if (needsReset(circuit)) {
+      await bestEffort(context, sideWorkFailures, "close-car-circuit", () =>
+        writeBreaker(deps, (record) => afterSuccess(record)),
+      );
+    }
+    return { status: "RESERVED", reservationId };
+  } catch (error) {
+    // A refusal (no cars at that airport) is an answer: the booking fails and compensates. Anything else
+    // (an outage, or an outcome still in doubt after the retries) counts against the circuit, and the trip
+    // goes on without a car; but the rental company may hold one, so it is released now, by key.
+    if (outcomeOfFailedStep(error) === "not-done") throw error;
+    const skipped = await releaseCar(context, run, cancelCar);
+    const record = await bestEffort(context, sideWorkFailures, "record-car-failure", () =>
+      writeBreaker(deps, (current) => afterFailure(current, Date.now(), policy)),
+    );
+    return record?.state === "open"
+      ? {
+          ...skipped,
+          reason: `${skipped.reason}; circuit opened after ${record.consecutiveFailures} failures`,
+        }
+      : skipped;
+  }
+}
+
 /** A reservation look-up, as a compensation reads it. */
 async function heldUnder(found: Promise<{ reservationId: string; status: string } | undefined>) {
   const reservation = await found;
@@ -325,12 +350,10 @@ async function heldUnder(found: Promise<{ reservationId: string; status: string 
  */
 async function releaseCar(
   context: DurableContext,
-  deps: TripDeps,
+  run: SagaRun,
   cancelCar: Compensation,
-  key: (operation: string) => string,
-  leftBehind: NotUndone[],
-  bookingId: string,
 ): Promise<SkippedCar> {
+  const { deps, bookingId, key, leftBehind } = run;
   cancelCar.withdraw(); // settled here, one way or the other: the saga's compensations will not run it again
   const reason = "car rental unavailable";
   try {
@@ -409,9 +432,10 @@ function noteSideWork(context: DurableContext, operation: string, reason: string
 async function checkCircuit(
   deps: TripDeps,
   policy: BreakerPolicy,
-  now: number,
   claimant: string,
 ): Promise<BreakerDecision & { storeError?: string }> {
+  // Reading the store and the clock is fine here: this runs inside the step, once, and its outcome is checkpointed.
+  const now = Date.now();
   let record: BreakerRecord | undefined;
   try {
     record = await deps.breakerStore.get(CAR_CIRCUIT);
