@@ -1,66 +1,175 @@
 import { createHandler } from "./index";
-import { ClientError, Reservation, TransientServiceError, type OrderDeps } from "./deps";
+import { classifyStatus, type Classification } from "./call-outcome";
+import { errorFor, OutcomeInDoubtError, PROVIDER_CONTRACTS, Reservation, type OrderDeps } from "./deps";
 import type { Order } from "./input";
 
 /**
- * The simulated outside world, for `pnpm demo steps` and the tests: in-memory services that record every
- * call and fail on request. Each service answers a repeated idempotency key with its first answer, as a
- * real one must.
+ * The simulated outside world, for `pnpm demo steps` and the tests: in-memory providers that keep their own
+ * records (what is held, charged, shipped, sent) and fail on request, as the real ones would.
+ *
+ * - The inventory, the carrier and the notifier honour idempotency keys: a repeated key gets the first answer
+ *   and nothing is done twice.
+ * - The payment gateway does not (some gateways forget keys after a while, some never had them): every charge
+ *   request charges. Only the workflow's look-up by key keeps a charge in doubt from being charged twice.
  */
-export type Fault = "transient" | "client";
+export type Fault =
+  /** The provider says no (422; 402 for a charge): nothing done. */
+  | "refused"
+  /** 429 before acting: nothing done. */
+  | "throttled"
+  /** 503 before acting: nothing done (the gateway's contract does not say so, so the client sees it in doubt). */
+  | "unavailable"
+  /** The request timed out before the provider saw it: nothing done, and the caller cannot know. */
+  | "lost-request"
+  /** The provider acted, then the reply was lost (a timeout): done, and the caller cannot know. */
+  | "lost-reply";
+
+/** Every call the providers answer, by what it does. */
+export type CallName =
+  "reserve" | "release" | "charge" | "find-charge" | "ship" | "email-tracking" | "review-request";
 
 export interface WorldOptions {
-  /** Faults each service raises on its first calls, in order, before it starts to succeed. */
-  faults?: Partial<Record<keyof OrderDeps, Fault[]>>;
-  /** A service that fails on every call. */
-  down?: keyof OrderDeps;
+  /** Faults a call raises on its first attempts, in order, before it starts to succeed. */
+  faults?: Partial<Record<CallName, Fault[]>>;
+  /** A fault a call raises on every attempt. */
+  always?: Partial<Record<CallName, Fault>>;
 }
 
 export interface Call {
-  service: keyof OrderDeps;
+  call: CallName;
   idempotencyKey: string;
   outcome: "ok" | Fault;
 }
 
+/** The providers' own records: what they did, whatever the workflow was told. */
+export interface Records {
+  /** Stock held or released, one entry per reservation key. */
+  stock: { reservationKey: string; reservationId: string; status: "held" | "released" }[];
+  /** Every charge the gateway made. */
+  charges: { chargeId: string; idempotencyKey: string; amountCents: number; currency: string }[];
+  /** Every shipment the carrier created. */
+  shipments: { idempotencyKey: string; trackingNumber: string }[];
+  /** Every message the notifier sent. */
+  sent: { idempotencyKey: string; template: string; to: string }[];
+}
+
+const STATUS: Record<"refused" | "throttled" | "unavailable", number> = {
+  refused: 422,
+  throttled: 429,
+  unavailable: 503,
+};
+const SERVICE: Record<CallName, keyof OrderDeps> = {
+  reserve: "inventory",
+  release: "inventory",
+  charge: "payments",
+  "find-charge": "payments",
+  ship: "shipping",
+  "email-tracking": "notifier",
+  "review-request": "notifier",
+};
+
 export function simulatedWorld(options: WorldOptions = {}) {
   const calls: Call[] = [];
-  const answered = new Map<string, unknown>();
-  const pending = new Map(
-    Object.entries(options.faults ?? {}).map(([service, faults]) => [service, [...faults]]),
-  );
+  const records: Records = { stock: [], charges: [], shipments: [], sent: [] };
+  const pending = new Map(Object.entries(options.faults ?? {}).map(([call, faults]) => [call, [...faults]]));
 
-  const serve = async <T>(service: keyof OrderDeps, idempotencyKey: string, answer: () => T): Promise<T> => {
-    const fault = options.down === service ? "transient" : pending.get(service)?.shift();
-    calls.push({ service, idempotencyKey, outcome: fault ?? "ok" });
-    if (fault === "transient") throw new TransientServiceError(`${service} is unavailable (503)`, 503);
-    if (fault === "client") throw new ClientError(`${service} rejected the request (422)`, 422);
-    if (!answered.has(idempotencyKey)) answered.set(idempotencyKey, answer());
-    return answered.get(idempotencyKey) as T;
+  /**
+   * One call: the fault planned for it, if any, then `act` (what the provider does) unless the fault came
+   * before acting. The error the client sees is built by the same classification as the real HTTP deps.
+   */
+  const serve = async <T>(call: CallName, idempotencyKey: string, act: () => T): Promise<T> => {
+    const fault = options.always?.[call] ?? pending.get(call)?.shift();
+    calls.push({ call, idempotencyKey, outcome: fault ?? "ok" });
+    const service = SERVICE[call];
+    if (fault === "lost-request") throw timeout(service);
+    if (fault === "refused" || fault === "throttled" || fault === "unavailable") {
+      const status = call === "charge" && fault === "refused" ? 402 : STATUS[fault];
+      const classification: Classification = classifyStatus(status, PROVIDER_CONTRACTS[service]);
+      throw errorFor(classification, `${service} answered ${status}`, status);
+    }
+    const answer = act();
+    if (fault === "lost-reply") throw timeout(service);
+    return answer;
   };
+
+  /** A provider that honours keys: the first answer under a key is the answer, whatever is asked again. */
+  const firstAnswers = new Map<string, unknown>();
+  const once =
+    <T>(key: string, act: () => T) =>
+    (): T => {
+      if (!firstAnswers.has(key)) firstAnswers.set(key, act());
+      return firstAnswers.get(key) as T;
+    };
 
   const deps: OrderDeps = {
     inventory: {
       reserve: ({ orderId, idempotencyKey }) =>
-        serve("inventory", idempotencyKey, () =>
-          Reservation.of(`res-${orderId}`, new Date(Date.now() + 15 * 60 * 1000)),
+        serve(
+          "reserve",
+          idempotencyKey,
+          once(idempotencyKey, () => {
+            const reservationId = `res-${orderId}`;
+            records.stock.push({ reservationKey: idempotencyKey, reservationId, status: "held" });
+            return Reservation.of(reservationId, new Date(Date.now() + 15 * 60 * 1000));
+          }),
         ),
+      release: ({ reservationKey, idempotencyKey }) =>
+        serve("release", idempotencyKey, () => {
+          // Harmless when nothing is held under the key: there is simply nothing to release.
+          for (const held of records.stock.filter((entry) => entry.reservationKey === reservationKey)) {
+            held.status = "released";
+          }
+        }),
     },
     payments: {
-      charge: ({ orderId, idempotencyKey }) =>
-        serve("payments", idempotencyKey, () => ({ chargeId: `ch-${orderId}` })),
+      charge: ({ orderId, amountCents, currency, idempotencyKey }) =>
+        serve("charge", idempotencyKey, () => {
+          const n = records.charges.length + 1;
+          const chargeId = n === 1 ? `ch-${orderId}` : `ch-${orderId}-${n}`;
+          records.charges.push({ chargeId, idempotencyKey, amountCents, currency });
+          return { chargeId };
+        }),
+      findCharge: ({ idempotencyKey }) =>
+        serve("find-charge", idempotencyKey, () => {
+          const charge = records.charges.find((entry) => entry.idempotencyKey === idempotencyKey);
+          return charge
+            ? { chargeId: charge.chargeId, amountCents: charge.amountCents, currency: charge.currency }
+            : null;
+        }),
     },
     shipping: {
       createShipment: ({ orderId, idempotencyKey }) =>
-        serve("shipping", idempotencyKey, () => ({ carrier: "UPS", trackingNumber: `1Z-${orderId}` })),
+        serve(
+          "ship",
+          idempotencyKey,
+          once(idempotencyKey, () => {
+            const shipment = { carrier: "UPS", trackingNumber: `1Z-${orderId}` };
+            records.shipments.push({ idempotencyKey, trackingNumber: shipment.trackingNumber });
+            return shipment;
+          }),
+        ),
     },
     notifier: {
-      send: ({ idempotencyKey }) => serve("notifier", idempotencyKey, () => undefined),
+      send: ({ to, template, idempotencyKey }) =>
+        serve(
+          template === "review-request" ? "review-request" : "email-tracking",
+          idempotencyKey,
+          once(idempotencyKey, () => void records.sent.push({ idempotencyKey, template, to })),
+        ),
     },
   };
 
-  /** How many times a service was called, retries included. */
-  const callsTo = (service: keyof OrderDeps) => calls.filter((call) => call.service === service).length;
-  return { deps, calls, callsTo };
+  /** How many times a call was made, retries included. */
+  const callsTo = (call: CallName) => calls.filter((entry) => entry.call === call).length;
+  /** Stock still held: reserved and never released. */
+  const held = () => records.stock.filter((entry) => entry.status === "held");
+  return { deps, calls, callsTo, records, held };
+}
+
+function timeout(service: keyof OrderDeps): OutcomeInDoubtError {
+  return new OutcomeInDoubtError(
+    `${service} did not answer in time (timed out: the provider may have acted)`,
+  );
 }
 
 export const sampleOrder: Order = {
@@ -80,9 +189,13 @@ export const sampleOrder: Order = {
   },
 };
 
-/** What `pnpm demo steps` runs: the inventory service is down for the first call, so a retry shows. */
+/**
+ * What `pnpm demo steps` runs: the inventory is unavailable on the first call, so a retry shows; the gateway
+ * charges and its reply is lost, so the charge is in doubt and is settled by looking it up by its key.
+ */
 export const demo = {
-  title: "Order fulfilment: retries, at-most-once charge, child context, a 3-day wait",
+  title: "Order fulfilment: retries, a charge in doubt settled by its key, child context, a 3-day wait",
   event: sampleOrder,
-  createHandler: () => createHandler(simulatedWorld({ faults: { inventory: ["transient"] } }).deps),
+  createHandler: () =>
+    createHandler(simulatedWorld({ faults: { reserve: ["unavailable"], charge: ["lost-reply"] } }).deps),
 };

@@ -1,12 +1,28 @@
+import type { ZodMiniType } from "zod/mini";
+import { AnyAnswer, ChargeAnswer, FoundChargeAnswer, ReservationAnswer, ShipmentAnswer } from "./answers";
+import {
+  classifyNetworkError,
+  classifyStatus,
+  MALFORMED_ANSWER,
+  type CallOutcome,
+  type Classification,
+  type ProviderContract,
+} from "./call-outcome";
 import type { OrderItem } from "./input";
 
 /**
  * The outside world of the order workflow. Every call here is a side effect, so the workflow makes each
- * one inside a step. Each request carries an idempotency key derived from the order id: when a step is
- * retried (at-least-once), the service sees the same key and must not act twice.
+ * one inside a step. Each request carries an idempotency key derived from the order id. Each call either
+ * resolves (done) or throws one of the three errors below, which say whether it was not done (for good, or
+ * for now) or is in doubt (see src/call-outcome.ts).
  */
 export interface Inventory {
   reserve(request: { orderId: string; items: OrderItem[]; idempotencyKey: string }): Promise<Reservation>;
+  /**
+   * Releases whatever is held under the reservation's idempotency key. A compensation: harmless when nothing
+   * is held, so it can run when the reservation itself is in doubt.
+   */
+  release(request: { orderId: string; reservationKey: string; idempotencyKey: string }): Promise<void>;
 }
 export interface Payments {
   charge(request: {
@@ -16,6 +32,10 @@ export interface Payments {
     currency: string;
     idempotencyKey: string;
   }): Promise<{ chargeId: string }>;
+  /** The charge the gateway holds under this idempotency key, or null when it holds none. */
+  findCharge(request: {
+    idempotencyKey: string;
+  }): Promise<{ chargeId: string; amountCents: number; currency: string } | null>;
 }
 export interface Shipping {
   createShipment(request: {
@@ -41,6 +61,20 @@ export interface OrderDeps {
 }
 
 /**
+ * What each provider promises, which the classification of its answers depends on (see the README's Deploy
+ * section for the whole contract, idempotency keys included).
+ * - The inventory, the carrier and the notifier document that a 503 means they took no action.
+ * - The payment gateway does not: its load balancer can answer 503 after the charge reached the card network,
+ *   so a 503 from it is in doubt, settled by looking the charge up by its key.
+ */
+export const PROVIDER_CONTRACTS: Readonly<Record<keyof OrderDeps, ProviderContract>> = {
+  inventory: { unavailableMeansNoAction: true },
+  payments: { unavailableMeansNoAction: false },
+  shipping: { unavailableMeansNoAction: true },
+  notifier: { unavailableMeansNoAction: true },
+};
+
+/**
  * A stock reservation. It is a class with a Date, so the default JSON serdes would hand back a plain object
  * with a string after a replay; the workflow checkpoints it with createClassSerdesWithDates instead.
  * The SDK builds it with `new Reservation()` and then assigns fields, hence the no-argument constructor.
@@ -58,9 +92,11 @@ export class Reservation {
   }
 }
 
-/** A service said no for good (4xx): retrying the same request cannot help. */
+/** Not done, for good: the service said no (4xx, a declined card). Retrying the same request cannot help. */
 export class ClientError extends Error {
   override readonly name = "ClientError";
+  readonly outcome: CallOutcome = "not-done";
+  readonly retryable = false;
   constructor(
     message: string,
     readonly status: number,
@@ -70,17 +106,44 @@ export class ClientError extends Error {
 }
 
 /**
- * A service was unavailable, throttled us or timed out (5xx, 429, network): the same request may succeed later.
+ * Not done, for now: the service throttled us, said it was unavailable and took no action, or the request was
+ * never sent (429, 503 where its contract says so, connection refused). The same request may succeed later.
  * Its arguments are optional because `createRetryStrategy({ retryableErrorTypes })` types them as `new () => Error`.
  */
 export class TransientServiceError extends Error {
   override readonly name = "TransientServiceError";
+  readonly outcome: CallOutcome = "not-done";
+  readonly retryable = true;
   constructor(
     message = "Transient service error",
     readonly status?: number,
   ) {
     super(message);
   }
+}
+
+/**
+ * In doubt: the service may have acted (timeout, reset, 500/502/504, a 2xx with a malformed body). Never treated
+ * as not done: sent again with the same key only to a service that honours keys, otherwise looked up by key.
+ */
+export class OutcomeInDoubtError extends Error {
+  override readonly name = "OutcomeInDoubtError";
+  readonly outcome: CallOutcome = "in-doubt";
+  readonly retryable = false;
+  constructor(
+    message = "Outcome in doubt",
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The error a classified failure becomes, so that retry strategies can decide on its class or its outcome. */
+export function errorFor(classification: Classification, message: string, status?: number): Error {
+  const text = `${message} (${classification.reason})`;
+  if (classification.outcome === "in-doubt") return new OutcomeInDoubtError(text, status);
+  if (classification.retryable) return new TransientServiceError(text, status);
+  return new ClientError(text, status ?? 0);
 }
 
 export interface HttpDepsConfig {
@@ -90,54 +153,75 @@ export interface HttpDepsConfig {
   notificationsUrl: string;
   /** Sent as a bearer token to every service, if set. */
   apiToken?: string;
-  /** Abort a request after this long; an abort counts as transient. */
+  /** Abort a request after this long; an abort is in doubt (the service may have acted). */
   timeoutMs?: number;
 }
 
+type Service = keyof OrderDeps;
+const urlSetting: Record<Service, "inventoryUrl" | "paymentsUrl" | "shippingUrl" | "notificationsUrl"> = {
+  inventory: "inventoryUrl",
+  payments: "paymentsUrl",
+  shipping: "shippingUrl",
+  notifier: "notificationsUrl",
+};
+
 /**
- * The real dependencies: JSON over HTTP to four services, each with an `Idempotency-Key` header.
+ * The real dependencies: JSON over HTTP to four services, each request with an `Idempotency-Key` header.
  * The configuration is resolved on each call (so inside the step that makes it), never at replay time.
  */
 export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): OrderDeps {
+  // async, so that a missing URL is a rejection like every other failure, never a synchronous throw.
   const call = async <T>(
-    service: keyof HttpDepsConfig,
-    path: string,
-    body: object,
-    idempotencyKey: string,
-  ) => {
+    service: Service,
+    request: { method: "GET" | "POST"; path: string; body?: object; idempotencyKey?: string },
+    answer: ZodMiniType<T>,
+  ): Promise<T> => {
     const settings = config();
-    const baseUrl = settings[service];
+    const baseUrl = settings[urlSetting[service]];
     if (typeof baseUrl !== "string" || baseUrl === "") {
-      throw new ClientError(`No URL configured for ${service}`, 0);
+      throw new ClientError(`No URL configured for ${urlSetting[service]}`, 0);
     }
-    return postJson<T>(new URL(path, baseUrl).toString(), body, {
-      idempotencyKey,
+    return callJson(new URL(request.path, baseUrl).toString(), request, answer, {
+      contract: PROVIDER_CONTRACTS[service],
       apiToken: settings.apiToken,
       timeoutMs: settings.timeoutMs ?? 10_000,
     });
   };
   return {
     inventory: {
-      reserve: async ({ idempotencyKey, ...request }) => {
-        const body = await call<{ reservationId: string; expiresAt: string }>(
-          "inventoryUrl",
-          "reservations",
-          request,
-          idempotencyKey,
+      reserve: async ({ idempotencyKey, ...body }) => {
+        const answer = await call(
+          "inventory",
+          { method: "POST", path: "reservations", body, idempotencyKey },
+          ReservationAnswer,
         );
-        return Reservation.of(body.reservationId, new Date(body.expiresAt));
+        return Reservation.of(answer.reservationId, new Date(answer.expiresAt));
+      },
+      release: async ({ idempotencyKey, ...body }) => {
+        await call("inventory", { method: "POST", path: "releases", body, idempotencyKey }, AnyAnswer);
       },
     },
     payments: {
-      charge: ({ idempotencyKey, ...request }) => call("paymentsUrl", "charges", request, idempotencyKey),
+      charge: ({ idempotencyKey, ...body }) =>
+        call("payments", { method: "POST", path: "charges", body, idempotencyKey }, ChargeAnswer),
+      findCharge: async ({ idempotencyKey }) => {
+        const path = `charges?idempotencyKey=${encodeURIComponent(idempotencyKey)}`;
+        try {
+          return await call("payments", { method: "GET", path }, FoundChargeAnswer);
+        } catch (error) {
+          // The look-up's 404 is an answer, not a failure: the gateway holds no charge under this key.
+          if (error instanceof ClientError && error.status === 404) return null;
+          throw error;
+        }
+      },
     },
     shipping: {
-      createShipment: ({ idempotencyKey, ...request }) =>
-        call("shippingUrl", "shipments", request, idempotencyKey),
+      createShipment: ({ idempotencyKey, ...body }) =>
+        call("shipping", { method: "POST", path: "shipments", body, idempotencyKey }, ShipmentAnswer),
     },
     notifier: {
-      send: async ({ idempotencyKey, ...request }) => {
-        await call("notificationsUrl", "messages", request, idempotencyKey);
+      send: async ({ idempotencyKey, ...body }) => {
+        await call("notifier", { method: "POST", path: "messages", body, idempotencyKey }, AnyAnswer);
       },
     },
   };
@@ -153,32 +237,53 @@ export function configFromEnv(): HttpDepsConfig {
   };
 }
 
-async function postJson<T>(
+/**
+ * One HTTP call, classified: it resolves with the parsed answer (done) or throws the error its classification
+ * names (src/call-outcome.ts). Reading the body can fail after the status arrived: that is in doubt too.
+ */
+async function callJson<T>(
   url: string,
-  body: object,
-  options: { idempotencyKey: string; apiToken?: string; timeoutMs: number },
+  request: { method: "GET" | "POST"; body?: object; idempotencyKey?: string },
+  answer: ZodMiniType<T>,
+  options: { contract: ProviderContract; apiToken?: string; timeoutMs: number },
 ): Promise<T> {
-  let response: Response;
+  const what = `${request.method} ${url}`;
+  let status: number;
+  let text: string;
   try {
-    response = await fetch(url, {
-      method: "POST",
+    const response = await fetch(url, {
+      method: request.method,
       headers: {
-        "content-type": "application/json",
-        "idempotency-key": options.idempotencyKey,
+        ...(request.body ? { "content-type": "application/json" } : {}),
+        ...(request.idempotencyKey ? { "idempotency-key": request.idempotencyKey } : {}),
         ...(options.apiToken ? { authorization: `Bearer ${options.apiToken}` } : {}),
       },
-      body: JSON.stringify(body),
+      body: request.body ? JSON.stringify(request.body) : undefined,
       signal: AbortSignal.timeout(options.timeoutMs),
     });
+    status = response.status;
+    text = await response.text();
   } catch (error) {
-    throw new TransientServiceError(`POST ${url} failed: ${(error as Error).message}`);
+    throw errorFor(classifyNetworkError(error), `${what} failed: ${(error as Error).message}`);
   }
-  const text = await response.text();
-  if (response.status === 429 || response.status >= 500) {
-    throw new TransientServiceError(`POST ${url} answered ${response.status}: ${text}`, response.status);
+  const classification = classifyStatus(status, options.contract);
+  if (classification.outcome !== "done") {
+    throw errorFor(classification, `${what} answered ${status}: ${text.slice(0, 500)}`, status);
   }
-  if (!response.ok) {
-    throw new ClientError(`POST ${url} answered ${response.status}: ${text}`, response.status);
+  const parsed = answer.safeParse(parseJson(text));
+  if (!parsed.success) {
+    throw errorFor(MALFORMED_ANSWER, `${what} answered ${status} with a malformed body`, status);
   }
-  return (text === "" ? undefined : JSON.parse(text)) as T;
+  return parsed.data;
+}
+
+/** Not JSON at all: no schema but "anything" accepts it. */
+const NOT_JSON = Symbol("not JSON");
+function parseJson(text: string): unknown {
+  if (text === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return NOT_JSON;
+  }
 }

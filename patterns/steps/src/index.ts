@@ -1,14 +1,25 @@
 import { withDurableExecution, type DurableLambdaHandler } from "@aws/durable-execution-sdk-js";
 import { createHttpDeps, type OrderDeps } from "./deps";
-import { defaultConfig, fulfilOrder, type WorkflowConfig } from "./workflow";
+import { fulfilOrder, type WorkflowConfig } from "./workflow";
 
 export type { OrderDeps, Inventory, Payments, Shipping, Notifier, HttpDepsConfig } from "./deps";
-export { ClientError, Reservation, TransientServiceError, createHttpDeps } from "./deps";
+export {
+  ClientError,
+  OutcomeInDoubtError,
+  PROVIDER_CONTRACTS,
+  Reservation,
+  TransientServiceError,
+  createHttpDeps,
+} from "./deps";
+export type { CallOutcome, Classification, ProviderContract } from "./call-outcome";
+export { classifyNetworkError, classifyStatus, outcomeOf, outcomeOfFailedStep } from "./call-outcome";
+export { OrderFailedError, OrderInDoubtError } from "./order-failures";
+export type { SideWorkRecord } from "./side-work";
 export { InvalidOrderError, parseOrder, type Order } from "./input";
 export { fulfilOrder, defaultConfig, type FulfilmentResult, type WorkflowConfig } from "./workflow";
 
 /** The seam: tests, the demo and production differ only in the deps they pass here. */
-export function createHandler(deps: OrderDeps, config: WorkflowConfig = defaultConfig): DurableLambdaHandler {
+export function createHandler(deps: OrderDeps, config: Partial<WorkflowConfig> = {}): DurableLambdaHandler {
   return withDurableExecution((event: unknown, context) => fulfilOrder(event, context, deps, config));
 }
 

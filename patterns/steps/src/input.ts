@@ -8,7 +8,15 @@ import * as z from "zod/mini";
  */
 export const MAX_ITEMS_PER_ORDER = 50;
 
-const required = z.string().check(z.minLength(1, "is required"));
+/** Longest free text we pass on to a provider: a name, an address line, a customer id. */
+export const MAX_TEXT_LENGTH = 200;
+
+// Blank is missing: an id of only spaces would reach the providers as a key that means nothing.
+const required = z.string().check(
+  z.minLength(1, "is required"),
+  z.maxLength(MAX_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`),
+  z.refine((value) => value.length === 0 || value.trim() !== "", "must not be blank"),
+);
 
 const OrderItem = z.object({
   sku: z.string().check(z.regex(/^[A-Z0-9-]{3,32}$/, "must be 3-32 upper-case letters, digits or dashes")),
@@ -19,14 +27,20 @@ const OrderItem = z.object({
       z.gte(1, "must be at least 1"),
       z.lte(100, "must be at most 100"),
     ),
-  unitPriceCents: z.number().check(z.int("must be a whole number of cents"), z.positive("must be positive")),
+  unitPriceCents: z
+    .number()
+    .check(
+      z.int("must be a whole number of cents"),
+      z.positive("must be positive"),
+      z.lte(Number.MAX_SAFE_INTEGER, "must be at most Number.MAX_SAFE_INTEGER"),
+    ),
 });
 
 export const OrderInput = z.object({
   orderId: z.string().check(z.regex(/^[A-Za-z0-9-]{3,64}$/, "must be 3-64 letters, digits or dashes")),
   customer: z.object({
     id: required,
-    email: z.email("must be an email address"),
+    email: z.email("must be an email address").check(z.maxLength(254, "must be at most 254 characters")),
   }),
   items: z
     .array(OrderItem)
@@ -65,7 +79,14 @@ export function parseOrder(event: unknown): Order {
           : `must be a ${issue.expected}`
         : undefined,
   });
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    // Each price is a safe integer, but their sum may not be: past 2^53 cents the total is no longer exact,
+    // and a charge for an inexact amount must never be sent.
+    if (!Number.isSafeInteger(orderTotalCents(parsed.data))) {
+      throw new InvalidOrderError([`items total must be at most ${Number.MAX_SAFE_INTEGER} cents`]);
+    }
+    return parsed.data;
+  }
   const problems = parsed.error.issues.map((issue) => {
     const path = issue.path
       .map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`))

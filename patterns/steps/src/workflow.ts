@@ -8,15 +8,23 @@ import {
   type Duration,
   type RetryDecision,
 } from "@aws/durable-execution-sdk-js";
-import { ClientError, Reservation, TransientServiceError, type OrderDeps } from "./deps";
+import { outcomeOf, outcomeOfFailedStep } from "./call-outcome";
+import { ClientError, OutcomeInDoubtError, Reservation, TransientServiceError, type OrderDeps } from "./deps";
 import { orderTotalCents, parseOrder } from "./input";
+import { chargeInDoubt, chargeNotDone, reservationFailed, shipmentFailed } from "./order-failures";
+import { bestEffort, type SideWorkRecord } from "./side-work";
 
 export interface WorkflowConfig {
   /** How long after shipping to ask for a review. Tests shorten it to run on real timers. */
   reviewRequestDelay: Duration;
+  /**
+   * How long to wait before looking up a charge in doubt: longer than the gateway takes to finish a request it
+   * received, so that a charge still in flight has landed (or died) before the look-up says whether it exists.
+   */
+  lookUpDelay: Duration;
 }
 
-export const defaultConfig: WorkflowConfig = { reviewRequestDelay: { days: 3 } };
+export const defaultConfig: WorkflowConfig = { reviewRequestDelay: { days: 3 }, lookUpDelay: { minutes: 1 } };
 
 export interface FulfilmentResult {
   orderId: string;
@@ -26,8 +34,12 @@ export interface FulfilmentResult {
   reservationId: string;
   reservedUntil: string;
   chargeId: string;
+  /** How the charge is known to be done: its own answer, or the look-up by its key after an outcome in doubt. */
+  chargeSettledBy: "charge" | "look-up";
   carrier: string;
   trackingNumber: string;
+  /** The tracking email and the review request: best effort, so one that was not sent is recorded here. */
+  sideWork: SideWorkRecord[];
 }
 
 /**
@@ -36,13 +48,18 @@ export interface FulfilmentResult {
  * The handler body re-runs from the top on every invocation (replay). Completed steps return their
  * checkpointed result instead of running again, so everything that talks to the outside world or reads
  * a clock is inside a step, and everything outside steps is deterministic.
+ *
+ * Every call is done, not done, or in doubt (src/call-outcome.ts). Not done is safe to report; in doubt is
+ * settled by the call's idempotency key, never guessed; whatever cannot be settled fails the order with an
+ * error that names the key and what is held (src/order-failures.ts).
  */
 export async function fulfilOrder(
   event: unknown,
   context: DurableContext,
   deps: OrderDeps,
-  config: WorkflowConfig = defaultConfig,
+  overrides: Partial<WorkflowConfig> = {},
 ): Promise<FulfilmentResult> {
+  const config = { ...defaultConfig, ...overrides };
   // Pure and deterministic: bad input fails here, before any side effect, and is never retried.
   const order = parseOrder(event);
   const amountCents = orderTotalCents(order);
@@ -51,52 +68,118 @@ export async function fulfilOrder(
   const key = (action: string) => idempotencyKey(order.orderId, action);
   // context.logger knows about replay: this line is logged once, not once per invocation.
   context.logger.info("Fulfilling order", { orderId: order.orderId, amountCents });
+  // The reservation's compensation, by its key: harmless when nothing is held, so it may run in doubt.
+  const releaseStock = () =>
+    bestEffort(
+      context,
+      "release-stock",
+      () =>
+        deps.inventory.release({
+          orderId: order.orderId,
+          reservationKey: key("reserve"),
+          idempotencyKey: key("release"),
+        }),
+      retryWithSameKey,
+    );
 
-  // At-least-once (the default): if this attempt fails transiently it runs again with the same key.
+  // At-least-once (the default): an attempt that fails is run again with the same key, even in doubt,
+  // because the inventory honours keys: a repeat gets the first reservation and never holds stock twice.
   // The class serdes brings the Reservation back as a class with a real Date on every replay.
-  const reservation = await context.step(
-    "reserve-stock",
-    () =>
-      deps.inventory.reserve({ orderId: order.orderId, items: order.items, idempotencyKey: key("reserve") }),
-    { retryStrategy: retryTransientFaults, serdes: reservationSerdes },
-  );
-
-  // At-most-once per retry: the SDK checkpoints the start of each attempt before running it. If the
-  // function dies mid-charge, the replay finds the attempt started but unfinished and asks the retry
-  // strategy what to do with a StepInterruptedError, instead of silently charging again.
-  const { chargeId } = await context.step(
-    "charge-payment",
-    async () => {
-      // Reading the clock is fine here: this runs once per attempt and its outcome is checkpointed.
-      if (reservation.isExpiredAt(new Date())) {
-        throw new ClientError(`Reservation ${reservation.reservationId} expired before payment`, 410);
+  const reservation = await context
+    .step(
+      "reserve-stock",
+      () =>
+        deps.inventory.reserve({
+          orderId: order.orderId,
+          items: order.items,
+          idempotencyKey: key("reserve"),
+        }),
+      { retryStrategy: retryWithSameKey, serdes: reservationSerdes },
+    )
+    .catch(async (error: unknown) => {
+      const why = (error as Error).message;
+      // Refused: nothing is held. Otherwise an attempt may have reserved before its reply was lost.
+      if (outcomeOfFailedStep(error, { stopsInDoubt: false }) === "not-done") {
+        throw reservationFailed(order.orderId, why, key("reserve"));
       }
-      return deps.payments.charge({
-        orderId: order.orderId,
-        customerId: order.customer.id,
-        amountCents,
-        currency: order.currency,
-        idempotencyKey: key("charge"),
-      });
-    },
-    { semantics: StepSemantics.AtMostOncePerRetry, retryStrategy: chargeRetryStrategy },
-  );
+      throw reservationFailed(order.orderId, why, key("reserve"), await releaseStock());
+    });
+
+  // At-most-once per retry: the SDK checkpoints the start of each attempt before running it. The gateway
+  // does not honour keys, so only an attempt that was not done (429) is sent again. An attempt in doubt
+  // (a timeout, a 5xx, a crash mid-charge seen on replay as StepInterruptedError) is settled by its key.
+  const asked = { amountCents, currency: order.currency };
+  const charge = await context
+    .step(
+      "charge-payment",
+      async () => {
+        // Reading the clock is fine here: this runs once per attempt and its outcome is checkpointed.
+        if (reservation.isExpiredAt(new Date())) {
+          throw new ClientError(`Reservation ${reservation.reservationId} expired before payment`, 410);
+        }
+        const { chargeId } = await deps.payments.charge({
+          orderId: order.orderId,
+          customerId: order.customer.id,
+          ...asked,
+          idempotencyKey: key("charge"),
+        });
+        return { chargeId, settledBy: "charge" as const };
+      },
+      { semantics: StepSemantics.AtMostOncePerRetry, retryStrategy: chargeRetryStrategy },
+    )
+    .catch(async (error: unknown) => {
+      const why = (error as Error).message;
+      if (outcomeOfFailedStep(error, { stopsInDoubt: true }) === "not-done") {
+        throw chargeNotDone(order.orderId, why, reservation, await releaseStock());
+      }
+      // In doubt. Let a request still in flight land or die, then ask the gateway what it holds under the key.
+      await context.wait("wait-before-find-charge", config.lookUpDelay);
+      const found = await context
+        .step("find-charge", () => deps.payments.findCharge({ idempotencyKey: key("charge") }), {
+          retryStrategy: retryWithSameKey,
+        })
+        .catch((lookUpError: unknown) => {
+          const cause = `${why}; looking it up by its key failed: ${(lookUpError as Error).message}`;
+          throw chargeInDoubt(order.orderId, key("charge"), asked, cause, reservation);
+        });
+      if (found === null) {
+        const absent = `${why}; the gateway holds no charge under key ${key("charge")}`;
+        throw chargeNotDone(order.orderId, absent, reservation, await releaseStock());
+      }
+      // The answer is input: a charge under our key for another amount is not ours to accept.
+      if (found.amountCents !== asked.amountCents || found.currency !== asked.currency) {
+        const cause = `the gateway holds ${found.chargeId} under this key for ${found.amountCents} ${found.currency}`;
+        throw chargeInDoubt(order.orderId, key("charge"), asked, cause, reservation);
+      }
+      return { chargeId: found.chargeId, settledBy: "look-up" as const };
+    });
 
   // A step cannot contain durable operations, so two steps that belong together go in a child context.
   // It is checkpointed as one unit: on replay its result comes back without re-entering the function.
   const shipment = await context.runInChildContext("ship-order", async (shipping) => {
-    const label = await shipping.step(
-      "create-shipment",
-      () =>
-        deps.shipping.createShipment({
-          orderId: order.orderId,
-          reservationId: reservation.reservationId,
-          shipTo: order.shipTo,
-          idempotencyKey: key("ship"),
-        }),
-      { retryStrategy: retryUnlessClientError },
-    );
-    await shipping.step(
+    // The carrier honours keys, so a shipment in doubt is sent again with the same key (retryUnlessClientError).
+    const label = await shipping
+      .step(
+        "create-shipment",
+        () =>
+          deps.shipping.createShipment({
+            orderId: order.orderId,
+            reservationId: reservation.reservationId,
+            shipTo: order.shipTo,
+            idempotencyKey: key("ship"),
+          }),
+        { retryStrategy: retryUnlessClientError },
+      )
+      // Classified here, where the step's error still names the provider's error: the child context's own
+      // error would keep only the message. The failure is returned, and thrown once outside.
+      .catch((error: unknown) => ({
+        notShipped: outcomeOfFailedStep(error, { stopsInDoubt: false }),
+        error: (error as Error).message,
+      }));
+    if ("notShipped" in label) return label;
+    // Best effort: the goods are on their way whether or not the customer hears about it now.
+    const trackingEmail = await bestEffort(
+      shipping,
       "email-tracking-number",
       () =>
         deps.notifier.send({
@@ -105,16 +188,29 @@ export async function fulfilOrder(
           data: { orderId: order.orderId, carrier: label.carrier, trackingNumber: label.trackingNumber },
           idempotencyKey: key("email-tracking"),
         }),
-      { retryStrategy: retryTransientFaults },
+      retryWithSameKey,
     );
-    return label;
+    return { ...label, trackingEmail };
   });
+  if ("notShipped" in shipment) {
+    const charged = { chargeId: charge.chargeId, ...asked };
+    throw shipmentFailed(
+      order.orderId,
+      shipment.notShipped,
+      shipment.error,
+      key("ship"),
+      charged,
+      reservation,
+    );
+  }
 
   // Three days pass at no compute cost: the function returns, and Lambda re-invokes it when the timer
   // fires. Everything above is replayed from checkpoints in that later invocation.
   await context.wait("wait-before-review-request", config.reviewRequestDelay);
 
-  await context.step(
+  // Best effort: the order was charged and shipped; a review request that cannot be sent is recorded, not fatal.
+  const reviewRequest = await bestEffort(
+    context,
     "request-review",
     () =>
       deps.notifier.send({
@@ -123,7 +219,7 @@ export async function fulfilOrder(
         data: { orderId: order.orderId },
         idempotencyKey: key("review-request"),
       }),
-    { retryStrategy: retryTransientFaults },
+    retryWithSameKey,
   );
 
   return {
@@ -134,9 +230,11 @@ export async function fulfilOrder(
     reservationId: reservation.reservationId,
     // Runs after the replay, on the reservation rebuilt by its serdes: a Date again, not a string.
     reservedUntil: reservation.expiresAt.toISOString(),
-    chargeId,
+    chargeId: charge.chargeId,
+    chargeSettledBy: charge.settledBy,
     carrier: shipment.carrier,
     trackingNumber: shipment.trackingNumber,
+    sideWork: [shipment.trackingEmail, reviewRequest],
   };
 }
 
@@ -146,7 +244,10 @@ export function idempotencyKey(orderId: string, action: string): string {
 
 export const reservationSerdes = createClassSerdesWithDates(Reservation, ["expiresAt"]);
 
-/** Exponential backoff (2 s, 4 s, 8 s, capped at 1 min) with full jitter, for transient faults only. */
+/**
+ * Exponential backoff (2 s, 4 s, 8 s, capped at 1 min) with full jitter, for calls that were not done and may
+ * succeed later (429, 503 where the provider says it took no action, a request never sent) only.
+ */
 export const retryTransientFaults = createRetryStrategy({
   maxAttempts: 4,
   initialDelay: { seconds: 2 },
@@ -157,16 +258,35 @@ export const retryTransientFaults = createRetryStrategy({
 });
 
 /**
- * The charge retries a transient fault (the provider answered that it did nothing), but never an
- * interrupted attempt: its outcome is unknown, and a gap that a person reconciles with the idempotency
- * key is better than charging a customer twice.
+ * The same backoff for a provider that honours idempotency keys (the inventory, the notifier; look-ups, which
+ * change nothing): an attempt in doubt is sent again with the same key, which settles it, because the provider
+ * answers a repeated key with its first answer. A refusal is never retried.
+ */
+export const retryWithSameKey = createRetryStrategy({
+  maxAttempts: 4,
+  initialDelay: { seconds: 2 },
+  maxDelay: { minutes: 1 },
+  backoffRate: 2,
+  jitter: JitterStrategy.FULL,
+  retryableErrorTypes: [TransientServiceError, OutcomeInDoubtError],
+});
+
+/**
+ * The charge goes to a gateway that does not honour keys, so it is sent again only when the last attempt was
+ * not done (throttled). An attempt in doubt stops the step, and the workflow settles it by looking the charge up
+ * by its key: a gap that the look-up settles is better than charging a customer twice.
  */
 export function chargeRetryStrategy(error: Error, attemptsMade: number): RetryDecision {
+  // A crash mid-charge: the attempt started and never finished, so the provider may have charged.
   if (error instanceof StepInterruptedError) return { shouldRetry: false };
+  if (outcomeOf(error) === "in-doubt") return { shouldRetry: false };
   return retryTransientFaults(error, attemptsMade);
 }
 
-/** A hand-written decision: a 4xx never improves with time; anything else gets 5 attempts, 2^n seconds apart. */
+/**
+ * A hand-written decision for the carrier, which honours keys: a refusal (a 4xx) never improves with time;
+ * anything else, in doubt included, is sent again with the same key: 5 attempts, 2^n seconds apart.
+ */
 export function retryUnlessClientError(error: Error, attemptsMade: number): RetryDecision {
   if (error instanceof ClientError || attemptsMade >= 5) return { shouldRetry: false };
   return { shouldRetry: true, delay: { seconds: Math.min(60, 2 ** attemptsMade) } };

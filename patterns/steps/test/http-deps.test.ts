@@ -1,9 +1,18 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ClientError, createHttpDeps, Reservation, TransientServiceError, type HttpDepsConfig } from "../src";
+import {
+  ClientError,
+  createHttpDeps,
+  OutcomeInDoubtError,
+  outcomeOf,
+  Reservation,
+  TransientServiceError,
+  type HttpDepsConfig,
+} from "../src";
 
-// The real dependencies against a local HTTP server: what goes on the wire, and how answers become
-// retryable (TransientServiceError) or final (ClientError) for the retry strategies.
+// The real dependencies against a local HTTP server: what goes on the wire, and how each answer and each
+// network failure becomes done, not done (ClientError for good, TransientServiceError for now) or in doubt
+// (OutcomeInDoubtError), as src/call-outcome.ts classifies them.
 interface Received {
   path: string;
   headers: IncomingMessage["headers"];
@@ -13,7 +22,7 @@ interface Received {
 let server: Server;
 let baseUrl: string;
 const received: Received[] = [];
-let answer: { status: number; body: string; delayMs?: number } = { status: 200, body: "{}" };
+let answer: { status: number; body: string; delayMs?: number; reset?: boolean } = { status: 200, body: "{}" };
 
 beforeAll(async () => {
   server = createServer((request, response) => {
@@ -25,6 +34,8 @@ beforeAll(async () => {
         headers: request.headers,
         body: body ? JSON.parse(body) : undefined,
       });
+      // A reset: the request arrived, and the connection dies before any answer.
+      if (answer.reset) return void request.socket.destroy();
       setTimeout(
         () => response.writeHead(answer.status, { "content-type": "application/json" }).end(answer.body),
         answer.delayMs ?? 0,
@@ -77,27 +88,63 @@ it("posts JSON with the idempotency key and token, and builds a Reservation with
   ]);
 });
 
-it.each([
-  [503, TransientServiceError],
-  [429, TransientServiceError],
-  [500, TransientServiceError],
-  [400, ClientError],
-  [404, ClientError],
-  [409, ClientError],
-])("an answer of %d becomes a %p", async (status, errorClass) => {
-  answer = { status, body: JSON.stringify({ message: "nope" }) };
-  const charge = createHttpDeps(config()).payments.charge({
-    orderId: "order-9",
-    customerId: "c",
-    amountCents: 1,
-    currency: "EUR",
-    idempotencyKey: "order-9:charge",
+const chargeRequest = {
+  orderId: "order-9",
+  customerId: "c",
+  amountCents: 1,
+  currency: "EUR",
+  idempotencyKey: "order-9:charge",
+};
+const reserveRequest = {
+  orderId: "order-9",
+  items: [{ sku: "MUG-BLUE", quantity: 1, unitPriceCents: 100 }],
+  idempotencyKey: "order-9:reserve",
+};
+
+// Each status through the real client, for a provider whose contract says a 503 took no action (the inventory)
+// and for one whose contract does not (the payment gateway).
+describe.each([
+  ["the inventory", () => createHttpDeps(config()).inventory.reserve(reserveRequest), TransientServiceError],
+  ["the payment gateway", () => createHttpDeps(config()).payments.charge(chargeRequest), OutcomeInDoubtError],
+])("answers from %s", (_provider, send, on503) => {
+  it.each([
+    [400, ClientError, "not-done"],
+    [401, ClientError, "not-done"],
+    [402, ClientError, "not-done"],
+    [403, ClientError, "not-done"],
+    [404, ClientError, "not-done"],
+    [409, ClientError, "not-done"],
+    [422, ClientError, "not-done"],
+    [429, TransientServiceError, "not-done"],
+    [500, OutcomeInDoubtError, "in-doubt"],
+    [502, OutcomeInDoubtError, "in-doubt"],
+    [503, on503, on503 === TransientServiceError ? "not-done" : "in-doubt"],
+    [504, OutcomeInDoubtError, "in-doubt"],
+  ])("%d becomes a %p (%s)", async (status, errorClass, outcome) => {
+    answer = { status, body: JSON.stringify({ message: "nope" }) };
+    const error = await send().then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    expect(error).toBeInstanceOf(errorClass);
+    expect(outcomeOf(error)).toBe(outcome);
+    expect((error as Error).message).toContain(`answered ${status}`);
   });
-  await expect(charge).rejects.toBeInstanceOf(errorClass);
-  await expect(charge).rejects.toThrow(`answered ${status}`);
 });
 
-it("treats a timeout as transient", async () => {
+it.each([
+  ["not JSON", "<html>OK</html>"],
+  ["a missing field", JSON.stringify({ id: "ch-1" })],
+  ["an empty id", JSON.stringify({ chargeId: "" })],
+  ["no body", ""],
+])("a 2xx with a malformed body (%s) is in doubt: the provider may have acted", async (_label, body) => {
+  answer = { status: 201, body };
+  const charge = createHttpDeps(config()).payments.charge(chargeRequest);
+  await expect(charge).rejects.toBeInstanceOf(OutcomeInDoubtError);
+  await expect(charge).rejects.toThrow("answered 201 with a malformed body");
+});
+
+it("a timeout is in doubt: the provider may still act on the request", async () => {
   answer = { status: 200, body: "{}", delayMs: 300 };
   const send = createHttpDeps(config({ timeoutMs: 50 })).notifier.send({
     to: "a@example.com",
@@ -105,7 +152,72 @@ it("treats a timeout as transient", async () => {
     data: {},
     idempotencyKey: "k",
   });
-  await expect(send).rejects.toBeInstanceOf(TransientServiceError);
+  await expect(send).rejects.toBeInstanceOf(OutcomeInDoubtError);
+  await expect(send).rejects.toThrow("timed out: the provider may have acted");
+  expect(received).toHaveLength(1); // it did arrive
+});
+
+it("a connection reset after the request was sent is in doubt", async () => {
+  answer = { status: 200, body: "{}", reset: true };
+  const charge = createHttpDeps(config()).payments.charge(chargeRequest);
+  await expect(charge).rejects.toBeInstanceOf(OutcomeInDoubtError);
+  await expect(charge).rejects.toThrow("the request may have arrived");
+  expect(received.map((request) => request.path)).toEqual(["/payments/charges"]);
+});
+
+it("a refused connection is not done: nothing was sent, so it may be retried", async () => {
+  // A port that was just free: nobody listens there.
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+
+  const charge = createHttpDeps(config({ paymentsUrl: `http://127.0.0.1:${port}/` })).payments.charge(
+    chargeRequest,
+  );
+  await expect(charge).rejects.toBeInstanceOf(TransientServiceError);
+  await expect(charge).rejects.toThrow("ECONNREFUSED: the request was never sent");
+});
+
+describe("the look-up and the compensation", () => {
+  it("finds a charge by its idempotency key, and answers null when the gateway holds none", async () => {
+    const deps = createHttpDeps(config());
+    answer = { status: 200, body: JSON.stringify({ chargeId: "ch-9", amountCents: 1, currency: "EUR" }) };
+    await expect(deps.payments.findCharge({ idempotencyKey: "order-9:charge" })).resolves.toEqual({
+      chargeId: "ch-9",
+      amountCents: 1,
+      currency: "EUR",
+    });
+    answer = { status: 404, body: JSON.stringify({ message: "no such charge" }) };
+    await expect(deps.payments.findCharge({ idempotencyKey: "order-9:charge" })).resolves.toBeNull();
+    expect(received.map((request) => request.path)).toEqual([
+      "/payments/charges?idempotencyKey=order-9%3Acharge",
+      "/payments/charges?idempotencyKey=order-9%3Acharge",
+    ]);
+    expect(received[0]!.headers.authorization).toBe("Bearer secret-token");
+  });
+
+  it("a look-up that fails is still a failure, not an answer: a 500 is in doubt, never 'no charge'", async () => {
+    answer = { status: 500, body: "oops" };
+    const lookUp = createHttpDeps(config()).payments.findCharge({ idempotencyKey: "order-9:charge" });
+    await expect(lookUp).rejects.toBeInstanceOf(OutcomeInDoubtError);
+  });
+
+  it("releases stock by the reservation's key, with its own idempotency key", async () => {
+    answer = { status: 204, body: "" };
+    await createHttpDeps(config()).inventory.release({
+      orderId: "order-9",
+      reservationKey: "order-9:reserve",
+      idempotencyKey: "order-9:release",
+    });
+    expect(received).toEqual([
+      {
+        path: "/inventory/releases",
+        headers: expect.objectContaining({ "idempotency-key": "order-9:release" }) as unknown,
+        body: { orderId: "order-9", reservationKey: "order-9:reserve" },
+      },
+    ]);
+  });
 });
 
 it("refuses, as a client error, to call a service whose URL is not configured", async () => {

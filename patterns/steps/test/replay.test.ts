@@ -28,10 +28,18 @@ itLocal(
     const invocations = result.getInvocations().length;
     expect(invocations).toBeGreaterThanOrEqual(2); // the wait suspended the function at least once
     expect(handlerBodyRuns).toBe(invocations);
-    expect(world.callsTo("inventory")).toBe(1);
-    expect(world.callsTo("payments")).toBe(1);
-    expect(world.callsTo("shipping")).toBe(1);
-    expect(world.callsTo("notifier")).toBe(2); // tracking email and review request, once each
+    expect(world.callsTo("reserve")).toBe(1);
+    expect(world.callsTo("charge")).toBe(1);
+    expect(world.callsTo("ship")).toBe(1);
+    expect(world.callsTo("email-tracking") + world.callsTo("review-request")).toBe(2); // once each
+    // And the providers' own records agree: held, charged, shipped once; two messages sent.
+    expect(world.records.stock).toHaveLength(1);
+    expect(world.records.charges).toHaveLength(1);
+    expect(world.records.shipments).toHaveLength(1);
+    expect(world.records.sent.map((message) => message.template)).toEqual([
+      "order-shipped",
+      "review-request",
+    ]);
 
     // reservedUntil is computed after the wait, in the replaying invocation, from the checkpointed
     // Reservation: it only works because the class serdes rebuilt expiresAt as a Date.
