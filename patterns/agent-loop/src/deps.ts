@@ -151,7 +151,7 @@ export function createRealDeps(config: () => HttpDepsConfig = configFromEnv): Su
     if (response.status === 429 || response.status >= 500) {
       throw new TransientServiceError(`${method} ${url} answered ${response.status}`, response.status);
     }
-    if (response.status === 404) return { found: false as const };
+    if (response.status === 404) return { found: false as const, what: `${method} ${path}` };
     // The body is not echoed: a back office may repeat what it was sent, and errors end up in logs.
     if (!response.ok) throw new Error(`${method} ${url} answered ${response.status}`);
     return { found: true as const, text, what: `${method} ${path}` };

@@ -142,6 +142,9 @@ describeLocal("approval answers: only a well-formed yes from the person asked pa
     expect(world.approvalRequests).toHaveLength(1);
     expect(world.callsTo("payments")).toBe(paid);
     expect(world.provider.refunds).toHaveLength(paid);
+    // Replay: the run suspended on the callback and resumed in a later invocation, yet each turn was
+    // one model call.
+    expect(result.getInvocations().length).toBeGreaterThanOrEqual(2);
     expect(model.calls.map((call) => call.turn)).toEqual([1, 2, 3, 4]);
   });
 });

@@ -191,10 +191,8 @@ itLocal(
   "times out when no one answers: no refund, and the model tells the customer a person will follow up",
   async () => {
     const { runner, callsTo } = setup();
-    const started = Date.now();
     const result = await runner.run({ payload: sampleRequest });
 
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
     expect(result.getResult()).toMatchObject({
       status: "ANSWERED",
