@@ -100,7 +100,7 @@ export async function handlePurchaseRequest(
 ): Promise<PurchaseOutcome> {
   // Pure and deterministic: bad input fails here, before any side effect, and is never retried.
   const request = parsePurchaseRequest(event);
-  const key = (action: string) => `${request.requestId}:${action}`;
+  const key = (action: string) => keyOf(request, action);
 
   const { reference } = await context.step(
     "submit-request",
@@ -117,8 +117,8 @@ export async function handlePurchaseRequest(
     stage = await askDirectorWithReminders(context, deps, request, config);
     refusedAnswers.push(...stage.refused);
   }
-  const recorded = { requestId: request.requestId, reference, escalated, refusedAnswers };
   const { failedReminders } = stage;
+  const recorded = { requestId: request.requestId, reference, escalated, refusedAnswers, failedReminders };
   const refusedNote =
     refusedAnswers.length === 0
       ? ""
@@ -151,7 +151,6 @@ export async function handlePurchaseRequest(
       status: "DECLINED",
       reason: outcome.reason,
       detail: outcome.detail,
-      failedReminders,
     };
   }
 
@@ -182,7 +181,6 @@ export async function handlePurchaseRequest(
     jobId,
     trackingNumber: job.trackingNumber ?? "",
     statusChecks: job.checks,
-    failedReminders,
   };
 }
 
@@ -216,7 +214,7 @@ async function askManager(
           acceptsHeartbeat: config.manager.heartbeatTimeout !== undefined,
           request,
           ...(round === 1 ? {} : { previousAnswer: refused[refused.length - 1]!.reason }),
-          idempotencyKey: key(request, name),
+          idempotencyKey: keyOf(request, name),
         });
         // The callback id is a bearer token: log a fingerprint only.
         logger.info("Asked the manager", { callback: redactCallbackId(callbackId) });
@@ -267,7 +265,7 @@ async function askDirectorWithReminders(
           acceptsHeartbeat: false,
           request,
           ...(round === 1 ? {} : { previousAnswer: refused[refused.length - 1]!.reason }),
-          idempotencyKey: key(request, round === 1 ? "escalate" : notify),
+          idempotencyKey: keyOf(request, round === 1 ? "escalate" : notify),
         }),
       { retryStrategy: retryTransient },
     );
@@ -302,7 +300,7 @@ async function askDirectorWithReminders(
               callbackId,
               acceptsHeartbeat: false,
               request,
-              idempotencyKey: key(request, remind),
+              idempotencyKey: keyOf(request, remind),
             }),
           { retryStrategy: retryTransient },
         )
@@ -319,7 +317,8 @@ async function askDirectorWithReminders(
   return { verdict: noDecision(config), refused, failedReminders };
 }
 
-const key = (request: PurchaseRequest, action: string) => `${request.requestId}:${action}`;
+/** Idempotency keys: the request id and the action, identical on every retry and replay. */
+const keyOf = (request: PurchaseRequest, action: string) => `${request.requestId}:${action}`;
 
 function noDecision(config: WorkflowConfig): StageResult["verdict"] {
   return { kind: "no-answer", detail: `${config.askRounds} answers refused, none from the person asked` };
