@@ -75,6 +75,10 @@ export interface ApprovalRequest {
   customerId: string;
   amountCents: number;
   currency: string;
+  /**
+   * The reason the model chose, one of four: the policy was evaluated for it. Only the customer's own
+   * words below show whether it is true.
+   */
   reason: RefundReason;
   /** The policy's verdict for this order and reason, as the refund guard applied it. */
   policy: { eligible: true; maxRefundCents: number; explanation: string };
