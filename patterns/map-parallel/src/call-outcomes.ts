@@ -166,7 +166,8 @@ export function classifyRead(error: unknown): Verdict {
 /**
  * A delivery that did not end in a confirmed send. The SDK keeps only an error's message across a checkpoint
  * (a map item's error comes back as a ChildContextError with the original message, whatever its class), so
- * the verdict is written at the start of the message, where `deliveryOutcomeOf` reads it back after a replay.
+ * the verdict is written at the start of the message, where `deliveryOutcomeOf` and `worthAnotherPass` read it
+ * back, on the first run and after a replay alike.
  */
 export class DeliveryFailedError extends Error {
   override readonly name = "DeliveryFailedError";
@@ -174,11 +175,17 @@ export class DeliveryFailedError extends Error {
     readonly verdict: Verdict = { outcome: "in-doubt", retry: false, reason: "unknown" },
     detail = "",
   ) {
-    super(`${MARKERS[verdict.outcome]} ${detail} (${verdict.reason})`);
+    super(`${markerOf(verdict)} ${detail} (${verdict.reason})`);
   }
 }
 
-const MARKERS: Record<Outcome, string> = { "not-done": "[not sent]", "in-doubt": "[in doubt]" };
+const IN_DOUBT = "[in doubt]";
+const REFUSED = "[refused]";
+const NOT_SENT = "[not sent]";
+function markerOf(verdict: Verdict): string {
+  if (verdict.outcome === "in-doubt") return IN_DOUBT;
+  return verdict.retry ? NOT_SENT : REFUSED;
+}
 
 /** The error a delivery attempt throws: the facts of the failure, with the verdict in front. */
 export function deliveryFailure(error: unknown): DeliveryFailedError {
@@ -192,7 +199,15 @@ export function deliveryFailure(error: unknown): DeliveryFailedError {
  * marker comes from before the delivery (rendering, storing the document): nothing was sent.
  */
 export function deliveryOutcomeOf(message: string): Outcome {
-  return message.startsWith(MARKERS["in-doubt"]) ? "in-doubt" : "not-done";
+  return message.startsWith(IN_DOUBT) ? "in-doubt" : "not-done";
+}
+
+/**
+ * Whether the retry pass should send a failed invoice again: an outage may have cleared, and an in-doubt send
+ * is settled by repeating its key. A refusal (400, 422, 401...) would only be refused again: it is reported.
+ */
+export function worthAnotherPass(message: string): boolean {
+  return !message.startsWith(REFUSED);
 }
 
 /** Retries of a delivery within its step: "not done" outages only (a 429, a 503, no connection). */

@@ -41,6 +41,7 @@ export {
   ProviderHttpError,
   ProviderUnreachableError,
   SEND_STATUS_RULES,
+  worthAnotherPass,
   type Outcome,
   type Verdict,
 } from "./call-outcomes";

@@ -20,7 +20,13 @@ import {
   type LedgerAccount,
   type TaxStatus,
 } from "./answers";
-import { deliveryFailure, deliveryOutcomeOf, deliveryRetry, readRetry } from "./call-outcomes";
+import {
+  deliveryFailure,
+  deliveryOutcomeOf,
+  deliveryRetry,
+  readRetry,
+  worthAnotherPass,
+} from "./call-outcomes";
 import { PROVIDER_CONCURRENCY_LIMIT, type BillingDeps, type InvoiceRecipient } from "./deps";
 import { agreeOnRate, convert, type FxDecision } from "./fx-rate";
 import { parseInvoiceBatch, type Invoice, type InvoiceBatch } from "./input";
@@ -127,8 +133,12 @@ export async function runBillingBatch(
   const run: BatchRun = { batch, customer, deps, config };
   const firstPass = await sendInvoices(context, "send-invoices", "invoice", batch.invoices, run);
 
-  // Failed items are read from the checkpointed result, so this list is the same on every replay.
-  const toRetry = firstPass.failed().map((item) => batch.invoices[item.index]!);
+  // Failed items are read from the checkpointed result, so this list is the same on every replay. Refusals
+  // (a 422) would be refused again; outages and sends in doubt go into the retry pass (src/call-outcomes.ts).
+  const toRetry = firstPass
+    .failed()
+    .filter((item) => worthAnotherPass(item.error.message))
+    .map((item) => batch.invoices[item.index]!);
   let retryPass: BatchResult<SentInvoice> | undefined;
   // Only after a pass that ran to the end. A pass that stopped early (its policy halted it, or it had enough)
   // may have left items in flight, and those would keep this invocation from suspending at the wait below.

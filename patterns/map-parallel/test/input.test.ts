@@ -1,5 +1,11 @@
 import { ExecutionStatus } from "@aws/durable-execution-sdk-js-testing";
-import { createHandler, InvalidBatchError, MAX_INVOICES_PER_BATCH, parseInvoiceBatch } from "../src";
+import {
+  createHandler,
+  InvalidBatchError,
+  MAX_INVOICE_AMOUNT_CENTS,
+  MAX_INVOICES_PER_BATCH,
+  parseInvoiceBatch,
+} from "../src";
 import { quickConfig, sampleBatch, simulatedWorld } from "../src/demo";
 import { createRunner, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
@@ -47,6 +53,50 @@ describe("bad input fails before any work", () => {
       },
       "customerId must be a string; invoices[0].amountCents must be a number; invoices[0].purchaseOrder must be a string, not null; invoices[1] must be an object",
     ],
+    [
+      "ids of only spaces",
+      {
+        ...valid,
+        batchId: "   ",
+        customerId: "      ",
+        invoices: [{ ...valid.invoices[0], invoiceId: "   " }],
+      },
+      "batchId must be 3-64 letters, digits or dashes; customerId must be 3-64 letters, digits or dashes; invoices[0].invoiceId must look like INV-1042",
+    ],
+    [
+      "100 KB strings (and the message does not repeat them)",
+      {
+        ...valid,
+        customerId: "a".repeat(100 * 1024),
+        invoices: [
+          {
+            ...valid.invoices[0],
+            invoiceId: "INV-".padEnd(100 * 1024, "1"),
+            purchaseOrder: "P".repeat(100 * 1024),
+          },
+          { ...valid.invoices[1], invoiceId: "INV-".padEnd(100 * 1024, "1") },
+        ],
+      },
+      "customerId must be 3-64 letters, digits or dashes; invoices[0].invoiceId must look like INV-1042; invoices[0].purchaseOrder must be at most 64 characters; invoices[1].invoiceId must look like INV-1042",
+    ],
+    [
+      "amounts past Number.MAX_SAFE_INTEGER, past the maximum, fractional, or 1e300",
+      {
+        ...valid,
+        invoices: [
+          { ...valid.invoices[0], amountCents: Number.MAX_SAFE_INTEGER + 2 },
+          { ...valid.invoices[1], amountCents: MAX_INVOICE_AMOUNT_CENTS + 1 },
+          { ...valid.invoices[2], amountCents: 10.5 },
+          { ...valid.invoices[2], invoiceId: "INV-2001", amountCents: 1e300 },
+        ],
+      },
+      "invoices[0].amountCents must be at most 1000000000 cents (10,000,000.00); invoices[1].amountCents must be at most 1000000000 cents (10,000,000.00); invoices[2].amountCents must be a whole number of cents; invoices[3].amountCents must be at most 1000000000 cents (10,000,000.00)",
+    ],
+    [
+      "a blank purchase order",
+      { ...valid, invoices: [{ ...valid.invoices[0], purchaseOrder: "   " }] },
+      "invoices[0].purchaseOrder must be printable text, not blank",
+    ],
   ])("%s", async (_label, payload, problems) => {
     const world = simulatedWorld();
     const runner = createRunner({
@@ -82,6 +132,18 @@ describe("bad input fails before any work", () => {
     expect(problems).toHaveLength(21);
     expect(problems[0]).toBe("invoices[0].amountCents must be positive");
     expect(problems[20]).toBe("and 10 more");
+  });
+
+  it("accepts the largest amount, and a batch of them sums exactly", () => {
+    const batch = sampleBatch(MAX_INVOICES_PER_BATCH);
+    const largest = {
+      ...batch,
+      invoices: batch.invoices.map((invoice) => ({ ...invoice, amountCents: MAX_INVOICE_AMOUNT_CENTS })),
+    };
+    const parsed = parseInvoiceBatch(largest);
+    const total = parsed.invoices.reduce((sum, invoice) => sum + invoice.amountCents, 0);
+    expect(total).toBe(MAX_INVOICES_PER_BATCH * MAX_INVOICE_AMOUNT_CENTS);
+    expect(Number.isSafeInteger(total)).toBe(true);
   });
 
   it("accepts a batch of exactly the maximum", () => {

@@ -71,6 +71,43 @@ itLocal.each([NestingType.NESTED, NestingType.FLAT])(
   },
 );
 
+itLocal(
+  "a send in doubt before the cool-down is settled after the replay, with the same key: one email",
+  async () => {
+    // INV-1002's first send times out after the provider emailed it. The step does not repeat it; the cool-down
+    // suspends the function; the next invocation replays the first pass from its checkpoint and the retry pass
+    // sends again with the same key. The provider answers with the first receipt and sends nothing.
+    const world = simulatedWorld({
+      deliveryFaults: { "INV-1002": ["timeout-after-send"] },
+      documentBytes: 1024,
+    });
+    const config: WorkflowConfig = {
+      ...defaultConfig,
+      ...quickConfig,
+      completionPolicy: { toleratedFailurePercentage: 20 },
+    };
+    let handlerBodyRuns = 0;
+    const handler = withDurableExecution(async (event: unknown, context) => {
+      handlerBodyRuns += 1;
+      return runBillingBatch(event, context, world.deps, config);
+    });
+    const runner = new LocalDurableTestRunner<BillingRunResult>({ handlerFunction: handler });
+
+    const result = await runner.run({ payload: sampleBatch(6) });
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(result.getInvocations().length).toBeGreaterThanOrEqual(2);
+    expect(handlerBodyRuns).toBe(result.getInvocations().length);
+    expect(world.deliveries.filter((d) => d.invoiceId === "INV-1002").map((d) => d.outcome)).toEqual([
+      "sent-answer-lost",
+      "repeated-key",
+    ]);
+    for (const id of ids) expect(world.emails.filter((email) => email.invoiceId === id)).toHaveLength(1);
+    expect(world.emails).toHaveLength(6);
+    expect(result.getResult()).toMatchObject({ outcome: "ALL_SENT", inDoubt: [], failed: [] });
+  },
+);
+
 describeLocal("pitfall: an early-completing parallel leaves its slowest branch running", () => {
   // quoteFxRate completes on the first two quotes; cedar (400 ms) is still running. Its branch can no longer
   // checkpoint (its parent has finished), so the SDK counts it as executing for the rest of the invocation,

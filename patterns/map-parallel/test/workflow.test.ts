@@ -367,6 +367,76 @@ describeLocal("failure isolation and the retry pass", () => {
   });
 });
 
+describeLocal("sends in doubt", () => {
+  it("a timeout after the provider sent: not repeated in the step, settled by the retry pass with the same key", async () => {
+    const { world, runner, result } = await runBatch(
+      { deliveryFaults: { "INV-1003": ["timeout-after-send"] } },
+      { ...quickConfig, completionPolicy: { toleratedFailurePercentage: 20 } },
+    );
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    const outcome = result.getResult()!;
+    expect(outcome).toMatchObject({ outcome: "ALL_SENT", failed: [], inDoubt: [] });
+    // One attempt in the first pass (in doubt: not retried at once), one in the retry pass with the same key.
+    expect(runner.getOperation("deliver-INV-1003").getStepDetails()?.attempt).toBe(1);
+    expect(runner.getOperation("invoice-INV-1003").getContextDetails()?.error?.errorMessage).toMatch(
+      /^\[in doubt\] POST invoices for INV-1003 timed out/,
+    );
+    expect(world.deliveries.filter((d) => d.invoiceId === "INV-1003")).toEqual([
+      { invoiceId: "INV-1003", idempotencyKey: "2026-11-acme:INV-1003", outcome: "sent-answer-lost" },
+      { invoiceId: "INV-1003", idempotencyKey: "2026-11-acme:INV-1003", outcome: "repeated-key" },
+    ]);
+    // The provider's own record: one email, not two.
+    expect(world.emails.filter((email) => email.invoiceId === "INV-1003")).toHaveLength(1);
+    expect(outcome.sent.find((sent) => sent.invoiceId === "INV-1003")?.messageId).toBe("msg-INV-1003");
+  });
+
+  it("still in doubt after both passes: reported in doubt, not as failed, and sent once", async () => {
+    const { world, result } = await runBatch(
+      { deliveryFaults: { "INV-1003": ["timeout-after-send", "error-502-after-send"] } },
+      { ...quickConfig, completionPolicy: { toleratedFailurePercentage: 20 } },
+    );
+
+    const outcome = result.getResult()!;
+    expect(outcome.outcome).toBe("PARTIALLY_SENT");
+    expect(outcome.failed).toEqual([]);
+    expect(outcome.inDoubt.map((entry) => entry.invoiceId)).toEqual(["INV-1003"]);
+    expect(outcome.inDoubt[0]!.error).toMatch(/^\[in doubt\] invoicing provider answered 502 for INV-1003/);
+    expect(world.emails.filter((email) => email.invoiceId === "INV-1003")).toHaveLength(1);
+    // Its amount is not in the sent total: the report claims only what was confirmed.
+    const confirmed = sampleBatch(8).invoices.filter((invoice) => invoice.invoiceId !== "INV-1003");
+    expect(outcome.sentTotal.amountCents).toBe(
+      confirmed.reduce((sum, invoice) => sum + invoice.amountCents, 0),
+    );
+  });
+
+  it("a refusal (422) is not retried, not given a second pass, and reported not sent", async () => {
+    const { world, result, names } = await runBatch(
+      { deliveryFaults: { "INV-1003": ["refused-422"] } },
+      { ...quickConfig, completionPolicy: { toleratedFailurePercentage: 20 } },
+    );
+
+    const outcome = result.getResult()!;
+    expect(outcome.failed.map((entry) => entry.invoiceId)).toEqual(["INV-1003"]);
+    expect(outcome.failed[0]!.error).toMatch(/^\[refused\] invoice INV-1003 refused \(422\)/);
+    expect(names).not.toContain("retry-failed-invoices");
+    expect(world.attemptsFor("INV-1003")).toBe(1);
+    expect(world.emails.filter((email) => email.invoiceId === "INV-1003")).toEqual([]);
+  });
+});
+
+describeLocal("the VAT number", () => {
+  it("an invalid VAT number: nothing rendered, nothing sent, the run fails saying why", async () => {
+    const { world, result, names } = await runBatch({ vatValid: false });
+
+    expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
+    expect(result.getError()).toMatchObject({ errorType: "VatNumberRejectedError" });
+    expect(names).not.toContain("send-invoices");
+    expect(world.renders).toEqual([]);
+    expect(world.deliveries).toEqual([]);
+  });
+});
+
 describeLocal("large results are stored by reference", () => {
   it("uploads each 300 KB document and checkpoints only its key and size", async () => {
     const { world, runner, result } = await runBatch({ documentBytes: 300 * 1024 }, quickConfig, 4);
