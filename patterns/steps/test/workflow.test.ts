@@ -275,6 +275,50 @@ describe("bad input", () => {
       "shipTo.country must be an ISO 3166 two-letter code",
     ],
     ["not an object", "order-1042", "event"],
+    ["an order id of only spaces", { ...sampleOrder, orderId: "     " }, "orderId must be 3-64 letters"],
+    [
+      "a customer id of only spaces",
+      { ...sampleOrder, customer: { ...sampleOrder.customer, id: "   " } },
+      "customer.id must not be blank",
+    ],
+    [
+      "an address line of only spaces",
+      { ...sampleOrder, shipTo: { ...sampleOrder.shipTo, line1: " \t " } },
+      "shipTo.line1 must not be blank",
+    ],
+    [
+      "a customer id of 100 KB",
+      { ...sampleOrder, customer: { ...sampleOrder.customer, id: "c".repeat(100_000) } },
+      "customer.id must be at most 200 characters",
+    ],
+    [
+      "a name of 100 KB",
+      { ...sampleOrder, shipTo: { ...sampleOrder.shipTo, name: "n".repeat(100_000) } },
+      "shipTo.name must be at most 200 characters",
+    ],
+    [
+      "an email of 100 KB",
+      { ...sampleOrder, customer: { ...sampleOrder.customer, email: `${"a".repeat(100_000)}@example.com` } },
+      "customer.email must be at most 254 characters",
+    ],
+    [
+      "an order id of 100 KB",
+      { ...sampleOrder, orderId: "o".repeat(100_000) },
+      "orderId must be 3-64 letters",
+    ],
+    [
+      "a total past Number.MAX_SAFE_INTEGER cents",
+      {
+        ...sampleOrder,
+        items: [{ sku: "MUG-BLUE", quantity: 100, unitPriceCents: Number.MAX_SAFE_INTEGER }],
+      },
+      "items total must be at most 9007199254740991 cents",
+    ],
+    [
+      "a price past Number.MAX_SAFE_INTEGER",
+      { ...sampleOrder, items: [{ sku: "MUG-BLUE", quantity: 1, unitPriceCents: 2 ** 60 }] },
+      "items[0].unitPriceCents must be at most Number.MAX_SAFE_INTEGER",
+    ],
   ])("rejects %s before any side effect", async (_label, payload, problem) => {
     const { world, result } = await runOrder({}, payload);
 
