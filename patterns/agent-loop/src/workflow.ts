@@ -259,7 +259,8 @@ async function issueRefund(
       );
     }
     if (error instanceof CallbackExternalError) {
-      return toolError(call.toolUseId, `The refund was rejected: ${error.message}`);
+      // The failure's message is the approver's text: bounded before the model reads it.
+      return toolError(call.toolUseId, `The refund was rejected: ${error.message.slice(0, 300)}`);
     }
     throw error;
   }
