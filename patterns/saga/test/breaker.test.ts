@@ -188,6 +188,27 @@ describeLocal("the car-rental circuit breaker", () => {
     },
   );
 
+  it("a half-open claim that cannot be written (not a conflict) is taken as open: never a second trial", async () => {
+    const world = simulatedWorld({
+      breakerFailing: ["put"],
+      breaker: { state: "open", consecutiveFailures: 3, openedAt: Date.now() - 61_000, version: 3 },
+    });
+    const { result } = await runTrip(world, { config });
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(result.getResult()?.car).toEqual({
+      status: "SKIPPED",
+      reason: "car rental circuit is open after 3 failures",
+    });
+    expect(result.getResult()?.sideWorkFailures).toEqual([
+      {
+        operation: "check-car-circuit",
+        reason: "trial not claimed, taken as open: breaker store put: AccessDeniedException (simulated)",
+      },
+    ]);
+    expect(world.callsTo("cars.reserve")).toBe(0);
+  });
+
   it("a store that fails after a successful car keeps the car and the booking", async () => {
     const world = simulatedWorld({
       breakerFailing: ["put"],
