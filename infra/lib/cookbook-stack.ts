@@ -6,6 +6,7 @@ import type { Construct } from "constructs";
 import type { CookbookConfig } from "./config";
 import { REPO_ROOT, type DiscoveredPattern } from "./discover";
 import { DurablePatternFunction } from "./durable-function";
+import { FrontDoor } from "./front-door";
 import { acknowledge, EXECUTIONS_WILDCARD_REASON, wildcardResourceFinding } from "./nag";
 import { functionKey, type Grant } from "./patterns";
 
@@ -34,8 +35,10 @@ export class CookbookStack extends Stack {
   readonly cloudTestPolicy?: iam.ManagedPolicy;
   /** The document buckets of patterns that have a bucket-write grant, by pattern. */
   private readonly buckets = new Map<string, s3.Bucket>();
-  /** The tables of patterns that have a table-read-write grant, by pattern. */
+  /** The tables of patterns that have a table-read-write or table-write grant, by pattern. */
   private readonly tables = new Map<string, dynamodb.Table>();
+  /** The front doors of patterns that have one (entry-points), by pattern. */
+  readonly frontDoors = new Map<string, FrontDoor>();
 
   constructor(scope: Construct, id: string, props: CookbookStackProps) {
     super(scope, id, props);
@@ -66,6 +69,27 @@ export class CookbookStack extends Stack {
         const fn = this.functions.get(functionKey(pattern.name, definition.handlerExport))!;
         for (const grant of definition.grants ?? []) this.applyGrant(pattern.name, fn, grant, config);
       }
+    }
+
+    for (const { definition: pattern, frontDoorPath } of props.patterns) {
+      if (!pattern.frontDoor || !frontDoorPath) continue;
+      const table = this.tables.get(pattern.name);
+      if (!table)
+        throw new Error(
+          `${pattern.name}: a front door needs the table its workflow writes (a table-write grant)`,
+        );
+      this.frontDoors.set(
+        pattern.name,
+        new FrontDoor(this, `${functionKey(pattern.name, "")}FrontDoor`, {
+          pattern: pattern.name,
+          frontDoor: pattern.frontDoor,
+          entryPath: frontDoorPath,
+          target: this.functions.get(functionKey(pattern.name, "handler"))!,
+          callbackTable: table,
+          config,
+          root: props.root ?? REPO_ROOT,
+        }),
+      );
     }
 
     const callbackTargets = props.patterns.flatMap(({ definition: pattern }) =>
@@ -185,6 +209,18 @@ export class CookbookStack extends Stack {
         );
         return;
       }
+      case "table-write": {
+        const table = this.tableFor(pattern, grant.partitionKey, config, "expiresAt");
+        fn.function.addEnvironment(grant.env, table.tableName);
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            sid: "PutItems",
+            actions: ["dynamodb:PutItem"],
+            resources: [table.tableArn],
+          }),
+        );
+        return;
+      }
       case "bucket-write": {
         const bucket = this.bucketFor(pattern, config);
         fn.function.addEnvironment(grant.env, bucket.bucketName);
@@ -206,11 +242,17 @@ export class CookbookStack extends Stack {
     }
   }
 
-  private tableFor(pattern: string, partitionKey: string, config: CookbookConfig): dynamodb.Table {
+  private tableFor(
+    pattern: string,
+    partitionKey: string,
+    config: CookbookConfig,
+    timeToLiveAttribute?: string,
+  ): dynamodb.Table {
     let table = this.tables.get(pattern);
     if (!table) {
       table = new dynamodb.Table(this, `${functionKey(pattern, "")}Table`, {
         partitionKey: { name: partitionKey, type: dynamodb.AttributeType.STRING },
+        ...(timeToLiveAttribute ? { timeToLiveAttribute } : {}),
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,

@@ -9,6 +9,8 @@ export interface DiscoveredPattern {
   definition: PatternDefinition;
   /** Absolute path of the entry file. */
   entryPath: string;
+  /** Absolute path of the front door's entry file, for a pattern that has one. */
+  frontDoorPath?: string;
 }
 
 export interface Discovery {
@@ -46,6 +48,28 @@ export function discoverPatterns(
         name: definition.name,
         reason: `${path.relative(root, entryPath)} does not export ${missing.join(", ")}`,
       });
+      continue;
+    }
+    const frontDoor = definition.frontDoor;
+    if (frontDoor) {
+      const frontDoorPath = path.join(root, "patterns", definition.name, frontDoor.entry);
+      const relative = path.relative(root, frontDoorPath);
+      if (!fs.exists(frontDoorPath)) {
+        skipped.push({ name: definition.name, reason: `${relative} does not exist yet` });
+        continue;
+      }
+      const doorSource = fs.read(frontDoorPath);
+      const doorMissing = [frontDoor.api, frontDoor.webhook, frontDoor.starter].filter(
+        (name) => !exportsName(doorSource, name),
+      );
+      if (doorMissing.length > 0) {
+        skipped.push({
+          name: definition.name,
+          reason: `${relative} does not export ${doorMissing.join(", ")}`,
+        });
+        continue;
+      }
+      present.push({ definition, entryPath, frontDoorPath });
       continue;
     }
     present.push({ definition, entryPath });

@@ -10,6 +10,11 @@ export interface PatternDefinition {
   /** The file that exports the handlers, relative to the pattern folder. */
   entry: string;
   functions: DurableFunctionDefinition[];
+  /**
+   * Plain (not durable) functions in front of the pattern's `handler`: an HTTP API and a webhook behind
+   * Function URLs, and a starter fed by an SQS queue (see front-door.ts). Each names its export in `entry`.
+   */
+  frontDoor?: { entry: string; api: string; webhook: string; starter: string };
 }
 
 export interface DurableFunctionDefinition {
@@ -41,7 +46,9 @@ export type Grant =
   /** Write objects to a bucket the stack creates for this pattern: its name is put in `env`. */
   | { kind: "bucket-write"; env: string }
   /** Read and write items of a table the stack creates for this pattern (string partition key): its name is put in `env`. */
-  | { kind: "table-read-write"; env: string; partitionKey: string };
+  | { kind: "table-read-write"; env: string; partitionKey: string }
+  /** Put items into a table the stack creates for this pattern (string partition key, TTL attribute `expiresAt`). */
+  | { kind: "table-write"; env: string; partitionKey: string };
 
 export const PATTERNS: PatternDefinition[] = [
   {
@@ -120,6 +127,26 @@ export const PATTERNS: PatternDefinition[] = [
         acceptsCallbacks: true,
       },
     ],
+  },
+  {
+    name: "entry-points",
+    entry: "src/index.ts",
+    functions: [
+      {
+        handlerExport: "handler",
+        description: "Checkout behind a front door: waits for the payment provider's signed webhook",
+        // The payment webhook may take 30 minutes, then the payment is settled with the provider.
+        durable: { executionTimeout: Duration.days(1), retentionPeriod: Duration.days(14) },
+        // Its callback id goes into the registry the webhook reads, and nowhere else.
+        grants: [{ kind: "table-write", env: "CALLBACK_TABLE_NAME", partitionKey: "orderId" }],
+      },
+    ],
+    frontDoor: {
+      entry: "src/front-door/handlers.ts",
+      api: "apiHandler",
+      webhook: "webhookHandler",
+      starter: "starterHandler",
+    },
   },
 ];
 

@@ -55,6 +55,48 @@ describe("discoverPatterns", () => {
   });
 });
 
+describe("discoverPatterns, a pattern with a front door", () => {
+  const entryPoints = PATTERNS.find((pattern) => pattern.name === "entry-points")!;
+  const entry = path.join("/repo", "patterns/entry-points/src/index.ts");
+  const door = path.join("/repo", "patterns/entry-points/src/front-door/handlers.ts");
+  const files = (contents: Record<string, string>) => ({
+    exists: (file: string) => file in contents,
+    read: (file: string) => contents[file]!,
+  });
+
+  it("keeps it when the front door's entry exports its three handlers", () => {
+    const found = discoverPatterns(
+      [entryPoints],
+      "/repo",
+      files({
+        [entry]: "export const handler = 1;",
+        [door]:
+          "export const apiHandler = 1;\nexport const webhookHandler = 2;\nexport const starterHandler = 3;",
+      }),
+    );
+    expect(found).toEqual({
+      present: [{ definition: entryPoints, entryPath: entry, frontDoorPath: door }],
+      skipped: [],
+    });
+  });
+
+  it("leaves it out, with the reason, while the front door is missing or incomplete", () => {
+    expect(
+      discoverPatterns([entryPoints], "/repo", files({ [entry]: "export const handler = 1;" })).skipped,
+    ).toEqual([
+      { name: "entry-points", reason: "patterns/entry-points/src/front-door/handlers.ts does not exist yet" },
+    ]);
+    const half = files({ [entry]: "export const handler = 1;", [door]: "export const apiHandler = 1;" });
+    expect(discoverPatterns([entryPoints], "/repo", half).skipped).toEqual([
+      {
+        name: "entry-points",
+        reason:
+          "patterns/entry-points/src/front-door/handlers.ts does not export webhookHandler, starterHandler",
+      },
+    ]);
+  });
+});
+
 describe("the definitions", () => {
   it("cover every pattern folder in the repository", () => {
     const folders = readdirSync(path.join(REPO_ROOT, "patterns"), { withFileTypes: true })

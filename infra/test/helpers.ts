@@ -23,6 +23,15 @@ export function fixtureRoot(): string {
       entry,
       pattern.functions.map((fn) => `export const ${fn.handlerExport} = async () => "ok";\n`).join(""),
     );
+    if (pattern.frontDoor) {
+      const { entry: doorEntry, api, webhook, starter } = pattern.frontDoor;
+      const door = path.join(root, "patterns", pattern.name, doorEntry);
+      mkdirSync(path.dirname(door), { recursive: true });
+      writeFileSync(
+        door,
+        [api, webhook, starter].map((name) => `export const ${name} = async () => "ok";\n`).join(""),
+      );
+    }
   }
   return root;
 }

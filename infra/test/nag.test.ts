@@ -36,7 +36,7 @@ it("acknowledges only named findings, each with its reason", () => {
   expect(acks.length).toBeGreaterThan(0);
   for (const ack of acks) {
     expect(ack.id).toMatch(
-      /^AwsSolutions::AwsSolutions-(IAM5\[Resource::<[A-Za-z0-9]+\.Arn>(:\*|\/\*)\]|S1)$/,
+      /^AwsSolutions::AwsSolutions-(IAM5\[Resource::<[A-Za-z0-9]+\.Arn>(:\*|\/\*)\]|S1|SMG4)$/,
     );
     expect(ack.reason.length).toBeGreaterThan(80);
   }
@@ -46,16 +46,30 @@ it("acknowledges only named findings, each with its reason", () => {
     (ack) =>
       `${ack.path.replace(/^DurableCookbook-dev\//, "")} ${ack.id.replace(/^AwsSolutions::AwsSolutions-/, "")}`,
   );
-  expect(summary.filter((line) => line.includes("/DurableExecutionPolicy "))).toHaveLength(6);
+  expect(summary.filter((line) => line.includes("/DurableExecutionPolicy "))).toHaveLength(7);
   expect(summary.filter((line) => line.startsWith("ApproverPolicy "))).toHaveLength(2);
-  expect(summary.filter((line) => line.startsWith("CloudTestPolicy "))).toHaveLength(6);
+  expect(summary.filter((line) => line.startsWith("CloudTestPolicy "))).toHaveLength(7);
+  // The front door: the api and the starter read executions, the webhook completes callbacks (each of the
+  // checkout's executions only); the provider owns the signing secret's rotation.
+  expect(summary.filter((line) => line.startsWith("EntryPointsFrontDoor/")).sort()).toEqual([
+    expect.stringMatching(/^EntryPointsFrontDoor\/WebhookSecret SMG4$/),
+    expect.stringMatching(
+      /^EntryPointsFrontDoor\/apiRole IAM5\[Resource::<EntryPointsHandlerFunction[A-F0-9]+\.Arn>:\*\]$/,
+    ),
+    expect.stringMatching(
+      /^EntryPointsFrontDoor\/starterRole IAM5\[Resource::<EntryPointsHandlerFunction[A-F0-9]+\.Arn>:\*\]$/,
+    ),
+    expect.stringMatching(
+      /^EntryPointsFrontDoor\/webhookRole IAM5\[Resource::<EntryPointsHandlerFunction[A-F0-9]+\.Arn>:\*\]$/,
+    ),
+  ]);
   expect(summary.filter((line) => line.startsWith("MapParallelHandler/Role "))).toEqual([
     expect.stringMatching(
       /^MapParallelHandler\/Role IAM5\[Resource::<MapParallelDocuments[A-F0-9]+\.Arn>\/\*\]$/,
     ),
   ]);
   expect(summary.filter((line) => line.endsWith(" S1"))).toEqual(["MapParallelDocuments S1"]);
-  expect(acks).toHaveLength(6 + 2 + 6 + 1 + 1);
+  expect(acks).toHaveLength(7 + 2 + 7 + 1 + 1 + 4);
 });
 
 it("still fails the synth on a finding nobody acknowledged", () => {

@@ -41,11 +41,13 @@ const EXTRA_ACTIONS: Record<string, string[]> = {
   SagaHandler: ["lambda:InvokeFunction", "dynamodb:GetItem", "dynamodb:PutItem"],
   SagaPaymentHandler: [],
   AgentLoopHandler: ["bedrock:InvokeModel"],
+  EntryPointsHandler: ["dynamodb:PutItem"],
 };
 
 it("deploys every defined handler, and only those", () => {
   expect(allFunctions.map((fn) => fn.key).sort()).toEqual(Object.keys(EXTRA_ACTIONS).sort());
-  template.resourceCountIs("AWS::Lambda::Function", allFunctions.length + 1); // + the bucket auto-delete provider
+  // + the bucket auto-delete provider, + entry-points' three front-door functions
+  template.resourceCountIs("AWS::Lambda::Function", allFunctions.length + 1 + 3);
   template.resourceCountIs("AWS::Lambda::Alias", allFunctions.length);
   template.resourceCountIs("AWS::Lambda::Version", allFunctions.length);
 });
@@ -304,6 +306,12 @@ it("has exactly these outputs", () => {
       "CloudTestPolicyArn",
       "MapParallelDocumentsBucket",
       "SagaTableName",
+      "EntryPointsTableName",
+      "EntryPointsApiUrl",
+      "EntryPointsWebhookUrl",
+      "EntryPointsWebhookSecretArn",
+      "EntryPointsQueueUrl",
+      "EntryPointsDeadLetterQueueUrl",
       "Stage",
     ].sort(),
   );
@@ -315,7 +323,7 @@ describe("configuration from context, not code", () => {
     expect(prod.stack.stackName).toBe("DurableCookbook-prod");
     const all = prod.template.toJSON().Resources as Record<string, Json>;
     const logGroups = Object.values(all).filter((r) => r.Type === "AWS::Logs::LogGroup");
-    expect(logGroups).toHaveLength(allFunctions.length);
+    expect(logGroups).toHaveLength(allFunctions.length + 3); // + entry-points' front door
     for (const group of logGroups) {
       expect(group.DeletionPolicy).toBe("Retain");
       expect(group.Properties.LogGroupName).toMatch(/^\/durable-cookbook\/prod\//);
