@@ -123,11 +123,6 @@ export function outcomeOf(error: unknown): CallOutcome {
   return (error as { outcome?: unknown } | undefined)?.outcome === "not-done" ? "not-done" : "in-doubt";
 }
 
-/** Not done, and the same request may succeed later: worth another attempt. */
-export function isRetryableNotDone(error: unknown): boolean {
-  return outcomeOf(error) === "not-done" && (error as { retryable?: unknown }).retryable === true;
-}
-
 /**
  * The outcome of a step that failed after its retries. A failed step's error class does not survive the
  * checkpoint; its name does, on `cause`.

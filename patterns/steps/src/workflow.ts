@@ -244,30 +244,28 @@ export function idempotencyKey(orderId: string, action: string): string {
 
 export const reservationSerdes = createClassSerdesWithDates(Reservation, ["expiresAt"]);
 
-/**
- * Exponential backoff (2 s, 4 s, 8 s, capped at 1 min) with full jitter, for calls that were not done and may
- * succeed later (429, 503 where the provider says it took no action, a request never sent) only.
- */
-export const retryTransientFaults = createRetryStrategy({
+/** Exponential backoff (2 s, 4 s, 8 s, capped at 1 min) with full jitter: 4 attempts in all. */
+const backoff = {
   maxAttempts: 4,
   initialDelay: { seconds: 2 },
   maxDelay: { minutes: 1 },
   backoffRate: 2,
   jitter: JitterStrategy.FULL,
+};
+
+/** For calls that were not done and may succeed later (429, a 503 that took no action, a request never sent). */
+export const retryTransientFaults = createRetryStrategy({
+  ...backoff,
   retryableErrorTypes: [TransientServiceError],
 });
 
 /**
- * The same backoff for a provider that honours idempotency keys (the inventory, the notifier; look-ups, which
- * change nothing): an attempt in doubt is sent again with the same key, which settles it, because the provider
- * answers a repeated key with its first answer. A refusal is never retried.
+ * For a provider that honours idempotency keys (the inventory, the notifier; look-ups, which change nothing):
+ * an attempt in doubt is sent again with the same key, which settles it, because the provider answers a repeated
+ * key with its first answer. A refusal is never retried.
  */
 export const retryWithSameKey = createRetryStrategy({
-  maxAttempts: 4,
-  initialDelay: { seconds: 2 },
-  maxDelay: { minutes: 1 },
-  backoffRate: 2,
-  jitter: JitterStrategy.FULL,
+  ...backoff,
   retryableErrorTypes: [TransientServiceError, OutcomeInDoubtError],
 });
 
