@@ -143,8 +143,9 @@ export async function runBillingBatch(
   // Only after a pass that ran to the end. A pass that stopped early (its policy halted it, or it had enough)
   // may have left items in flight, and those would keep this invocation from suspending at the wait below.
   if (firstPass.completionReason === "ALL_COMPLETED" && toRetry.length > 0) {
-    // Step retries (seconds apart) ride out blips. An outage longer than that failed these invoices; give it
-    // time to clear, at no compute cost: the function suspends here and resumes after the timer.
+    // Step retries (seconds apart) ride out blips. An outage longer than that failed these invoices, and a send
+    // in doubt waits for this pass to settle it with its key; give the provider time to recover, at no compute
+    // cost: the function suspends here and resumes after the timer.
     await context.wait("cool-down-before-retry", config.retryCooldown);
     retryPass = await sendInvoices(context, "retry-failed-invoices", "retry-invoice", toRetry, run, {
       // Only the failed invoices, and all of them: one failing again must not stop the others.

@@ -102,3 +102,64 @@ it("renders an HTML invoice with the due date from the payment terms", () => {
   expect(html).toContain("VAT GB123456789");
   expect(dueDate("2026-11-30", 14)).toBe("2026-12-14");
 });
+
+describe("what the real deps report when no good answer comes", () => {
+  it("a refused connection: never connected (nothing sent); a slow answer: a timeout (may have arrived)", async () => {
+    const slow = createServer((_request, response) => {
+      setTimeout(() => response.end("{}"), 500);
+    });
+    await new Promise<void>((resolve) => slow.listen(0, "127.0.0.1", resolve));
+    const slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+    // A port nobody listens on: bind one, note it, and close it.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const closedUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    try {
+      const request = {
+        invoiceId: "INV-1001",
+        to: "billing@acme.example.com",
+        documentKey: "invoices/b-1/INV-1001",
+        amountCents: 1000,
+        currency: "GBP",
+        idempotencyKey: "b-1:INV-1001",
+      };
+      const refused = createRealDeps(() => ({ ...baseConfig, invoicingUrl: closedUrl }));
+      await expect(refused.sender.send(request)).rejects.toMatchObject({
+        name: "ProviderUnreachableError",
+        phase: "connect",
+      });
+      const timedOut = createRealDeps(() => ({ ...baseConfig, invoicingUrl: slowUrl, timeoutMs: 100 }));
+      await expect(timedOut.sender.send(request)).rejects.toMatchObject({
+        name: "ProviderUnreachableError",
+        phase: "timeout",
+      });
+      const unconfigured = createRealDeps(() => baseConfig);
+      await expect(unconfigured.sender.send(request)).rejects.toMatchObject({ name: "ConfigurationError" });
+    } finally {
+      slow.closeAllConnections();
+      slow.close();
+    }
+  });
+
+  it("asks an FX provider with the request id it must repeat, and returns the answer unparsed", async () => {
+    const seen: IncomingHttpHeaders[] = [];
+    const server = createServer((request, response) => {
+      seen.push(request.headers);
+      response.end(
+        JSON.stringify({ requestId: "b-1:GBP-EUR", from: "GBP", to: "EUR", rate: 1.15, extra: 1 }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const deps = createRealDeps(() => ({ ...baseConfig, fxUrls: { atlas: url, beacon: url, cedar: url } }));
+      const answer = await deps.fxProviders[0]!.getRate({ requestId: "b-1:GBP-EUR", from: "GBP", to: "EUR" });
+      // The workflow's step parses it (fxQuote), and refuses the extra field there.
+      expect(answer).toMatchObject({ rate: 1.15, extra: 1 });
+      expect(seen[0]!["x-request-id"]).toBe("b-1:GBP-EUR");
+    } finally {
+      server.close();
+    }
+  });
+});
