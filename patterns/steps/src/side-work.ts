@@ -17,6 +17,7 @@ export interface SideWorkRecord {
 /**
  * Runs `work` as a step with its own retries and turns its final failure into a record instead of an error.
  * The step's failure is checkpointed, so a replay takes the same branch without calling the provider again.
+ * The reservation's release goes through it too: a release that fails is named in the order's error instead.
  */
 export async function bestEffort(
   context: DurableContext,
@@ -31,7 +32,7 @@ export async function bestEffort(
     const message = (error as Error).message;
     const status =
       outcomeOfFailedStep(error, { stopsInDoubt: false }) === "not-done" ? "not-sent" : "in-doubt";
-    context.logger.warn("Best-effort step failed; recorded, the order goes on", {
+    context.logger.warn("Best-effort step failed; recorded, not thrown", {
       operation: name,
       status,
       error: message,

@@ -264,7 +264,7 @@ describeLocal.each([
       error: "notifier answered 422 (unprocessable: refused before acting)",
     });
     expect(warnings).toContainEqual([
-      "Best-effort step failed; recorded, the order goes on",
+      "Best-effort step failed; recorded, not thrown",
       {
         operation,
         status: "not-sent",
