@@ -50,6 +50,7 @@ const PriorRefund = z.object({
     .check(z.minLength(1, "must not be empty"), z.maxLength(100, "must be at most 100 characters")),
   amountCents: cents({ min: 1 }),
   currency: Currency,
+  idempotencyKey: z.optional(z.string().check(z.maxLength(200, "must be at most 200 characters"))),
 });
 
 export const PriorRefundsAnswer = z.object({

@@ -69,6 +69,8 @@ export function samplePolicy(order: Order, reason: RefundReason): PolicyDecision
 export interface WorldOptions {
   /** How many times each service answers "503" before it works. */
   outages?: Partial<Record<Service, number>>;
+  /** How many times each service does what it was asked and then loses the answer (a reset connection). */
+  lostAnswers?: Partial<Record<Service, number>>;
   orders?: Order[];
   policy?: (order: Order, reason: RefundReason) => PolicyDecision;
 }
@@ -95,6 +97,7 @@ export class RefundRefusedError extends Error {
 export function simulatedWorld(options: WorldOptions = {}) {
   const calls: Call[] = [];
   const outages = new Map(Object.entries(options.outages ?? {}));
+  const lostAnswers = new Map(Object.entries(options.lostAnswers ?? {}));
   const orders = new Map((options.orders ?? sampleOrders).map((order) => [order.orderId, order]));
   const policy = options.policy ?? samplePolicy;
   const approvalRequests: ApprovalRequest[] = [];
@@ -109,7 +112,14 @@ export function simulatedWorld(options: WorldOptions = {}) {
       outages.set(service, down - 1);
       throw new TransientServiceError(`${service} is unavailable (503)`, 503);
     }
-    return answer();
+    const result = answer();
+    const lost = lostAnswers.get(service) ?? 0;
+    if (lost > 0) {
+      // Done, but the caller cannot know it: the outcome is in doubt.
+      lostAnswers.set(service, lost - 1);
+      throw new TransientServiceError(`${service}: connection reset before the answer arrived`);
+    }
+    return result;
   };
 
   const deps: Omit<SupportDeps, "model"> = {
@@ -120,7 +130,12 @@ export function simulatedWorld(options: WorldOptions = {}) {
         serve("orders", `${orderId} refunds`, () =>
           provider.refunds
             .filter((refund) => refund.orderId === orderId)
-            .map(({ refundId, amountCents, currency }) => ({ refundId, amountCents, currency })),
+            .map(({ refundId, amountCents, currency, idempotencyKey }) => ({
+              refundId,
+              amountCents,
+              currency,
+              idempotencyKey,
+            })),
         ),
     },
     refundPolicy: {

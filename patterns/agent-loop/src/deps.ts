@@ -40,6 +40,8 @@ export interface PriorRefund {
   refundId: string;
   amountCents: number;
   currency: string;
+  /** The idempotency key it was paid under, which the back office records with each refund it pays. */
+  idempotencyKey?: string;
 }
 
 export interface Orders {

@@ -99,6 +99,33 @@ export function decideRefund(
   };
 }
 
+export type PaymentDecision =
+  { kind: "pay" } | { kind: "already-paid"; refundId: string } | { kind: "refunds-changed"; problem: string };
+
+/**
+ * Just before paying (in the payment step, possibly days after the verification): has anything been
+ * refunded for the order since? A refund under this very key is this refund, paid by an earlier attempt
+ * whose answer was lost, or by another execution that verified the same refund: it is not paid again.
+ * Any other change means the verification no longer holds (another execution paid a different amount
+ * meanwhile), so nothing is paid: the policy's maximum holds across executions, not only within one.
+ */
+export function decidePayment(
+  verified: Extract<RefundDecision, { allowed: true }>,
+  paidNow: PriorRefund[],
+): PaymentDecision {
+  const same = paidNow.find((refund) => refund.idempotencyKey === verified.idempotencyKey);
+  if (same) return { kind: "already-paid", refundId: same.refundId };
+  const totalNow = paidNow.reduce((sum, refund) => sum + refund.amountCents, 0);
+  if (totalNow === verified.priorRefunds.totalCents) return { kind: "pay" };
+  const money = (value: number) => formatCents(value, verified.currency);
+  return {
+    kind: "refunds-changed",
+    problem:
+      `${verified.orderId} has been refunded ${money(totalNow)} since this refund was verified at ` +
+      `${money(verified.priorRefunds.totalCents)}, so the approved ${money(verified.amountCents)} was not paid. Ask again if more is due.`,
+  };
+}
+
 /**
  * The payment's idempotency key names the order, what had been refunded when the refund was verified,
  * and the amount: `order-1042:refund:0+2500`. Not the tool call: a second tool call, a second approval or

@@ -3,7 +3,7 @@ import { defaultMessages, describeIssues } from "./input";
 import { REFUND_REASONS, type Order, type SupportDeps } from "./deps";
 import { MAX_REFUND_CENTS } from "./money";
 import type { JsonObject, ToolResultBlock, ToolSpec, ToolUseBlock } from "./model";
-import { decideRefund, type RefundDecision } from "./refund-decision";
+import { decidePayment, decideRefund, type RefundDecision } from "./refund-decision";
 
 /**
  * The tools the model may call. Each input schema is written once, in zod: it becomes the JSON Schema
@@ -177,4 +177,26 @@ export async function verifyRefund(
   const policy = order ? await deps.refundPolicy.evaluate({ order, reason }) : undefined;
   const priorRefunds = order && policy?.eligible ? await deps.orders.refundsPaid(orderId) : [];
   return decideRefund(call.args, { order, policy, priorRefunds });
+}
+
+/**
+ * Pays a verified refund, after checking that the refunds paid for the order are still the ones it was
+ * verified against (src/refund-decision.ts). The provider still gets the idempotency key: a retry of this
+ * step after a lost answer, or a second execution racing this one, is answered with the first refund.
+ */
+export async function payRefund(
+  deps: SupportDeps,
+  verified: Extract<RefundDecision, { allowed: true }>,
+): Promise<{ paid: true; refundId: string } | { paid: false; problem: string }> {
+  const decision = decidePayment(verified, await deps.orders.refundsPaid(verified.orderId));
+  if (decision.kind === "already-paid") return { paid: true, refundId: decision.refundId };
+  if (decision.kind === "refunds-changed") return { paid: false, problem: decision.problem };
+  const { refundId } = await deps.payments.refund({
+    orderId: verified.orderId,
+    amountCents: verified.amountCents,
+    currency: verified.currency,
+    reason: verified.reason,
+    idempotencyKey: verified.idempotencyKey,
+  });
+  return { paid: true, refundId };
 }

@@ -28,6 +28,7 @@ import {
   checkRefundPolicy,
   lookupOrder,
   parseToolCall,
+  payRefund,
   toolError,
   toolSpecs,
   toolStepName,
@@ -270,22 +271,14 @@ async function issueRefund(
   context.logger.info("Refund approval answered", { orderId, outcome: decision.kind });
   if (decision.kind !== "approved") return toolError(call.toolUseId, explainNoRefund(decision));
 
-  // The key is per order, refunds already paid and amount (not per tool call), so the provider answers
-  // a repeat of this refund, from another tool call or another execution, with the first refund.
-  let refundId: string;
+  // Days may have passed: the step checks the refunds paid again before paying. The key is per order,
+  // refunds already paid and amount (not per tool call), so the provider answers a repeat of this
+  // refund, from a retry, another tool call or another execution, with the first refund.
+  let payment: Awaited<ReturnType<typeof payRefund>>;
   try {
-    ({ refundId } = await context.step(
-      `refund-payment-${orderId}`,
-      () =>
-        deps.payments.refund({
-          orderId,
-          amountCents: verified.amountCents,
-          currency: verified.currency,
-          reason: verified.reason,
-          idempotencyKey: verified.idempotencyKey,
-        }),
-      { retryStrategy: retryTransientServiceErrors },
-    ));
+    payment = await context.step(`refund-payment-${orderId}`, () => payRefund(deps, verified), {
+      retryStrategy: retryTransientServiceErrors,
+    });
   } catch (error) {
     // Refused, or still in doubt after the retries: never reported to the customer as paid.
     if (!(error instanceof DurableOperationError)) throw error;
@@ -294,8 +287,9 @@ async function issueRefund(
       `The approved refund was not confirmed by the payment provider (${error.message}). Do not tell the customer it was paid; a person will check ${orderId}.`,
     );
   }
+  if (!payment.paid) return toolError(call.toolUseId, payment.problem);
   return toolSuccess(call.toolUseId, {
-    refundId,
+    refundId: payment.refundId,
     orderId,
     amountCents: verified.amountCents,
     currency: verified.currency,

@@ -117,6 +117,7 @@ describeLocal("the callback id reaches the approver and its own checkpoint, noth
       "POST /refund-policy",
       "GET /orders/order-1042/refunds",
       "POST /approvals",
+      "GET /orders/order-1042/refunds",
       "POST /refunds",
     ]);
     expect(seen.filter((request) => carries(request.body)).map((request) => request.url)).toEqual([

@@ -242,36 +242,46 @@ describeLocal("prompt injection cannot refund twice", () => {
     expect(world.provider.refunds).toEqual(paidOnce);
   });
 
-  it("two executions verified at the same moment, both approved: the same key, so the provider pays once", async () => {
+  it("two executions verified at the same moment, both approved: the second finds the first refund under its key", async () => {
     const world = newWorld();
-    const first = new LocalDurableTestRunner<AgentResult>({
-      handlerFunction: createHandler(
-        { ...world.deps, model: supportModel() },
-        { ...config, approvalTimeout: { seconds: 30 } },
-      ),
-    });
-    const second = new LocalDurableTestRunner<AgentResult>({
-      handlerFunction: createHandler(
-        { ...world.deps, model: supportModel() },
-        { ...config, approvalTimeout: { seconds: 30 } },
-      ),
-    });
-    const runs = [first.run({ payload: sampleRequest }), second.run({ payload: sampleRequest })];
+    const runners = [1, 2].map(
+      () =>
+        new LocalDurableTestRunner<AgentResult>({
+          handlerFunction: createHandler(
+            { ...world.deps, model: supportModel() },
+            { ...config, approvalTimeout: { seconds: 30 } },
+          ),
+        }),
+    );
+    const runs = runners.map((runner) => runner.run({ payload: sampleRequest }));
     // Both are waiting for dana, each having verified that nothing was refunded yet.
-    for (const runner of [first, second])
+    for (const runner of runners)
       await runner.getOperation(APPROVAL).waitForData(WaitingOperationStatus.SUBMITTED);
     expect(world.approvalRequests.map((request) => request.priorRefunds.totalCents)).toEqual([0, 0]);
-    for (const runner of [first, second]) await runner.getOperation(APPROVAL).sendCallbackSuccess(approve);
+    for (const runner of runners) await runner.getOperation(APPROVAL).sendCallbackSuccess(approve);
     const results = await Promise.all(runs);
 
-    expect(results.map((result) => result.getResult()?.status)).toEqual(["ANSWERED", "ANSWERED"]);
-    expect(world.callsTo("payments")).toBe(2);
+    // Both tell the customer about the same, single refund.
+    expect(results.map((result) => result.getResult())).toMatchObject([
+      {
+        status: "ANSWERED",
+        answer: "Done: 25.00 EUR is on its way back to you (reference re-order-1042-1).",
+      },
+      {
+        status: "ANSWERED",
+        answer: "Done: 25.00 EUR is on its way back to you (reference re-order-1042-1).",
+      },
+    ]);
+    expect(world.callsTo("payments")).toBe(1);
     expect(world.provider.refunds).toEqual(paidOnce);
-    expect(world.provider.repeatsAnswered).toBe(1);
   });
 
-  it("two executions verified at the same moment for different amounts: the provider refuses what exceeds the charge", async () => {
-    const world = newWorld();
+  it("two executions verified at the same moment for different amounts: the second sees the first paid, and pays nothing", async () => {
+    // The policy allows 12.50 of the 25.00: two refunds verified against "nothing paid yet" would add up
+    // to more than the policy allows, though not to more than the provider charged.
+    const world = newWorld({
+      policy: () => ({ eligible: true, maxRefundCents: 1250, explanation: "One damaged mug is refunded." }),
+    });
     const run = (amountCents: number) => {
       const runner = new LocalDurableTestRunner<AgentResult>({
         handlerFunction: createHandler(
@@ -281,8 +291,8 @@ describeLocal("prompt injection cannot refund twice", () => {
       });
       return { runner, running: runner.run({ payload: sampleRequest }) };
     };
-    const a = run(2500);
-    const b = run(2000);
+    const a = run(1250);
+    const b = run(1000);
     for (const { runner } of [a, b])
       await runner.getOperation(APPROVAL).waitForData(WaitingOperationStatus.SUBMITTED);
     await a.runner.getOperation(APPROVAL).sendCallbackSuccess(approve);
@@ -292,10 +302,19 @@ describeLocal("prompt injection cannot refund twice", () => {
 
     expect(resultA.getResult()?.toolCalls.map((call) => call.status)).toEqual(["success"]);
     const answerB = resultB.getResult();
-    expect(answerB?.status === "ANSWERED" && answerB.answer).toContain(
-      "The approved refund was not confirmed by the payment provider",
+    expect(answerB?.status === "ANSWERED" && answerB.answer).toBe(
+      "order-1042 has been refunded 12.50 EUR since this refund was verified at 0.00 EUR, so the approved 10.00 EUR was not paid. Ask again if more is due.",
     );
-    expect(world.provider.refunds).toEqual(paidOnce);
+    expect(world.callsTo("payments")).toBe(1);
+    expect(world.provider.refunds).toEqual([
+      {
+        refundId: "re-order-1042-1",
+        orderId: "order-1042",
+        amountCents: 1250,
+        currency: "EUR",
+        idempotencyKey: "order-1042:refund:0+1250",
+      },
+    ]);
   });
 });
 

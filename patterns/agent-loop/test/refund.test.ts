@@ -7,7 +7,7 @@ import {
   WaitingOperationStatus,
 } from "@aws/durable-execution-sdk-js-testing";
 import { defaultConfig, runSupportAgent, scriptedModel, type AgentResult, type ModelProvider } from "../src";
-import { sampleRequest, simulatedDeps } from "../src/demo";
+import { sampleRequest, simulatedDeps, type WorldOptions } from "../src/demo";
 import { lastToolResults } from "../src/scripted-model";
 import { describeLocal, itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
@@ -23,8 +23,8 @@ const config = { ...defaultConfig, approvalTimeout: { seconds: 1 }, refundApprov
 const APPROVAL = "approve-refund-order-1042";
 
 /** The agent behind our own withDurableExecution, to count how often the handler body runs (once per invocation). */
-function setup(model?: ModelProvider) {
-  const world = simulatedDeps(model);
+function setup(model?: ModelProvider, options?: WorldOptions) {
+  const world = simulatedDeps(model, options);
   let handlerBodyRuns = 0;
   const handler = withDurableExecution(async (event: unknown, context) => {
     handlerBodyRuns += 1;
@@ -92,6 +92,7 @@ itLocal(
       { service: "refundPolicy", detail: "order-1042 damaged" },
       { service: "orders", detail: "order-1042 refunds" },
       { service: "approvals", detail: "order-1042 2500" },
+      { service: "orders", detail: "order-1042 refunds" }, // refund-payment: still nothing paid?
       { service: "payments", detail: "order-1042 2500" },
     ]);
     // The provider's own books: one refund, keyed by order, prior refunds and amount (not by tool call).
@@ -129,6 +130,7 @@ itLocal(
     expect(approval.getSubType()).toBe(OperationSubType.WAIT_FOR_CALLBACK);
     expect(approval.getStatus()).toBe(OperationStatus.SUCCEEDED);
     expect(runner.getOperation("refund-payment-order-1042").getStepDetails()?.result).toEqual({
+      paid: true,
       refundId: "re-order-1042-1",
     });
     // The model saw who approved it.
@@ -246,3 +248,24 @@ itLocal("checks the model's refund against the policy and prior refunds before a
       ?.map((child) => child.getName()),
   ).toEqual(["verify-refund-order-1042"]);
 });
+
+itLocal(
+  "a refund paid whose answer was lost is in doubt: the retry finds it under its key and does not pay again",
+  async () => {
+    const { runner, callsTo, provider } = setup(undefined, { lostAnswers: { payments: 1 } });
+    const approval = runner.getOperation(APPROVAL);
+    const running = runner.run({ payload: sampleRequest });
+    await approval.waitForData(WaitingOperationStatus.SUBMITTED);
+    await approval.sendCallbackSuccess(JSON.stringify({ approved: true, approver: "dana" }));
+    const result = await running;
+
+    expect(result.getResult()).toMatchObject({
+      status: "ANSWERED",
+      answer: "Done: 25.00 EUR is on its way back to you (reference re-order-1042-1).",
+    });
+    // Attempt 1 paid and lost the answer; attempt 2 read the refunds paid, found its own key, and stopped there.
+    expect(runner.getOperation("refund-payment-order-1042").getStepDetails()?.attempt).toBe(2);
+    expect(callsTo("payments")).toBe(1);
+    expect(provider.refunds).toHaveLength(1);
+  },
+);
