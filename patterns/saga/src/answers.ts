@@ -18,7 +18,10 @@ export const ReservationLookUpAnswer = z.object({
   reservationId: Id,
   status: z.enum(["held", "cancelled", "confirmed"]),
 });
+/** With what was charged: a charge found by key is checked against what was asked before it is believed. */
 export const ChargeLookUpAnswer = z.object({
   chargeId: Id,
   status: z.enum(["charged", "refunded"]),
+  amountCents: z.number().check(z.int()),
+  currency: z.string(),
 });

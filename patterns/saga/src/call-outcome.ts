@@ -80,7 +80,12 @@ export function classifyStatus(
  * Network errors, by code. Only errors raised before the request left this process prove nothing happened.
  * Node's fetch reports them as `TypeError: fetch failed` with the system error as `cause`.
  */
-export const NETWORK_NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"]);
+export const NETWORK_NOT_SENT: ReadonlySet<string> = new Set([
+  "ECONNREFUSED", // nobody listened: the connection was never made
+  "ENOTFOUND", // DNS: the host name did not resolve, nothing was sent
+  "EAI_AGAIN", // DNS, temporarily: nothing was sent
+  "UND_ERR_CONNECT_TIMEOUT", // the TCP connection was never established
+]);
 
 export function classifyNetworkError(error: unknown): Classification {
   const code = networkErrorCode(error);

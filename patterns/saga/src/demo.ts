@@ -174,7 +174,14 @@ export function simulatedWorld(options: WorldOptions = {}) {
   const findCharge = (call: "refunds.findCharge" | "gateway.findCharge") => (r: { idempotencyKey: string }) =>
     lookUp(call, r.idempotencyKey, () => {
       const charge = charges.find((c) => c.idempotencyKey === r.idempotencyKey);
-      return charge && { chargeId: charge.chargeId, status: charge.status };
+      return (
+        charge && {
+          chargeId: charge.chargeId,
+          status: charge.status,
+          amountCents: charge.amountCents,
+          currency: charge.currency,
+        }
+      );
     });
   const failingStore = (operation: "get" | "put") => {
     if (options.breakerFailing?.includes(operation)) {

@@ -88,7 +88,9 @@ export interface Refunds {
   /** The charge the payment function made under this key, or undefined when there is none. */
   findCharge(request: {
     idempotencyKey: string;
-  }): Promise<{ chargeId: string; status: "charged" | "refunded" } | undefined>;
+  }): Promise<
+    { chargeId: string; status: "charged" | "refunded"; amountCents: number; currency: string } | undefined
+  >;
 }
 
 export interface Itineraries {

@@ -11,7 +11,7 @@ import { ChargeAnswer, ChargeLookUpAnswer } from "./answers";
 import { outcomeOfFailedCharge, ProviderRejectedError, ProviderUnavailableError } from "./call-outcome";
 import { callJson, endpoint } from "./deps";
 import { Amount, Currency, describeIssues, plainTypeErrors, required } from "./input";
-import { chargeOutageRetry, lookUpRetry } from "./retry-policies";
+import { chargeOutageRetry, lookUpRetry, waitBeforeChargeLookUp } from "./retry-policies";
 
 /**
  * The payment function: its own durable function, owned and deployed apart from the trip saga, which calls it
@@ -50,7 +50,9 @@ export interface PaymentGateway {
   /** The charge made under this idempotency key, or undefined when the gateway holds none. */
   findCharge(request: {
     idempotencyKey: string;
-  }): Promise<{ chargeId: string; status: "charged" | "refunded" } | undefined>;
+  }): Promise<
+    { chargeId: string; status: "charged" | "refunded"; amountCents: number; currency: string } | undefined
+  >;
 }
 
 export interface PaymentDeps {
@@ -101,12 +103,20 @@ export async function chargeForBooking(
     idempotencyKey: request.idempotencyKey,
     doubt,
   });
+  await context.wait("wait-before-look-up", waitBeforeChargeLookUp);
   try {
     const found = await context.step(
       "look-up-charge",
       () => deps.gateway.findCharge({ idempotencyKey: request.idempotencyKey }),
       { retryStrategy: lookUpRetry },
     );
+    if (found && (found.amountCents !== request.amountCents || found.currency !== request.currency)) {
+      // An answer is input, not a yes: a charge under our key for another amount is for people to look at.
+      return {
+        status: "IN_DOUBT",
+        reason: `charge ${found.chargeId} under ${request.idempotencyKey} is for ${found.amountCents} ${found.currency}, not ${request.amountCents} ${request.currency}`,
+      };
+    }
     if (found?.status === "charged") {
       return {
         status: "CHARGED",

@@ -45,6 +45,12 @@ export const cancelCarRetry = retryKeyed(4, { seconds: 30 });
 export const refundRetry = retryKeyed(10);
 /** The charge itself: only what the gateway told us it did not do. In doubt goes to the look-up instead. */
 export const chargeOutageRetry = retryOutages(3, { seconds: 10 });
+/**
+ * How long the payment function waits, after a charge in doubt, before it looks the charge up: longer than the
+ * gateway takes to finish a request (our call gives up after 10 s), so a charge still in flight has landed and
+ * "no charge under this key" means none. A durable wait: nothing runs, or bills, meanwhile.
+ */
+export const waitBeforeChargeLookUp: Duration = { seconds: 60 };
 /** Looking a charge up is a read: safe to repeat on any failure but a refusal. */
 export const lookUpRetry = retryKeyed(5, { seconds: 30 });
 /**

@@ -179,6 +179,15 @@ export async function bookTrip(
       retryStrategy: refundRetry,
       find: async () => {
         const charge = await deps.refunds.findCharge({ idempotencyKey: key("charge-payment") });
+        if (
+          charge &&
+          (charge.amountCents !== trip.price.amountCents || charge.currency !== trip.price.currency)
+        ) {
+          // An answer is input, not a yes: a charge under our key for another amount goes to people, not a refund.
+          throw new Error(
+            `charge ${charge.chargeId} under its key is for ${charge.amountCents} ${charge.currency}`,
+          );
+        }
         return charge && { id: charge.chargeId, alreadyUndone: charge.status === "refunded" };
       },
       undo: (chargeId) =>

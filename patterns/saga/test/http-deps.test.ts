@@ -379,17 +379,25 @@ describe("HTTP providers", () => {
 
   it("looks a charge up by its key for the refund; a look-up in doubt is not 'nothing found'", async () => {
     const deps = createRealDeps(config());
-    answer = { status: 200, body: JSON.stringify({ chargeId: "ch_1", status: "charged" }) };
+    answer = {
+      status: 200,
+      body: JSON.stringify({ chargeId: "ch_1", status: "charged", amountCents: 248_000, currency: "GBP" }),
+    };
     await expect(deps.refunds.findCharge({ idempotencyKey: "k1" })).resolves.toEqual({
       chargeId: "ch_1",
       status: "charged",
+      amountCents: 248_000,
+      currency: "GBP",
     });
     expect(received[0]?.path).toBe("/payments/charges?idempotencyKey=k1");
     answer = { status: 502, body: "bad gateway" };
     await expect(deps.refunds.findCharge({ idempotencyKey: "k1" })).rejects.toBeInstanceOf(
       OutcomeInDoubtError,
     );
-    answer = { status: 200, body: JSON.stringify({ chargeId: "ch_1", status: "maybe" }) };
+    answer = {
+      status: 200,
+      body: JSON.stringify({ chargeId: "ch_1", status: "maybe", amountCents: 1, currency: "GBP" }),
+    };
     await expect(deps.refunds.findCharge({ idempotencyKey: "k1" })).rejects.toBeInstanceOf(
       OutcomeInDoubtError,
     );
@@ -499,10 +507,15 @@ describe("HTTP payment gateway", () => {
 
   it("looks a charge up by its idempotency key: found, or 404 for none", async () => {
     const gateway = createHttpPaymentGateway(() => `${baseUrl}/gateway`);
-    answer = { status: 200, body: JSON.stringify({ chargeId: "ch_9", status: "charged" }) };
+    answer = {
+      status: 200,
+      body: JSON.stringify({ chargeId: "ch_9", status: "charged", amountCents: 248_000, currency: "GBP" }),
+    };
     await expect(gateway.findCharge({ idempotencyKey: "trip-2041:e:charge-payment" })).resolves.toEqual({
       chargeId: "ch_9",
       status: "charged",
+      amountCents: 248_000,
+      currency: "GBP",
     });
     answer = { status: 404, body: "{}" };
     await expect(

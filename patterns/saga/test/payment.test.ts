@@ -175,6 +175,45 @@ describeLocal(
       expect(world.held()).toEqual([]);
     });
 
+    it("a charge found by its key for another amount is not believed: in doubt, never refunded blindly, reported", async () => {
+      const world = simulatedWorld({ faults: { "gateway.charge": ["lost-reply"] } });
+      const gateway = world.paymentDeps.gateway;
+      // A gateway that recorded another amount under our key (a bug, or a key reused by someone else).
+      world.paymentDeps.gateway = { ...gateway, charge: (r) => gateway.charge({ ...r, amountCents: 1_000 }) };
+      const { runner, result } = await runTrip(world);
+
+      expect(runner.getOperation("charge-payment").getChainedInvokeDetails()?.result).toEqual({
+        status: "IN_DOUBT",
+        reason: expect.stringMatching(
+          /^charge ch-trip-2041 under .* is for 1000 GBP, not 248000 GBP$/,
+        ) as unknown,
+      });
+      expect(result.getError().errorMessage).toContain(
+        "NOT undone: refund-payment (charge ch-trip-2041 under its key is for 1000 GBP); operations alerted.",
+      );
+      expect(world.charges).toMatchObject([
+        { chargeId: "ch-trip-2041", amountCents: 1_000, status: "charged" },
+      ]);
+      expect(world.callsTo("refunds.refund")).toBe(0);
+      expect(world.alerts).toMatchObject([{ notUndone: [{ compensation: "refund-payment" }] }]);
+      expect(world.held()).toEqual([]);
+    });
+
+    it("waits before it looks a charge in doubt up, so a charge still in flight has landed", async () => {
+      const payment = new LocalDurableTestRunner<PaymentResult>({
+        handlerFunction: createPaymentHandler(
+          simulatedWorld({ faults: { "gateway.charge": ["server-error"] } }).paymentDeps,
+        ),
+      });
+      const alone = await payment.run({ payload: request });
+      expect(payment.getOperation("wait-before-look-up").getWaitDetails()?.waitSeconds).toBe(60);
+      expect(alone.getOperations().map((op) => op.getName())).toEqual([
+        "charge-card",
+        "wait-before-look-up",
+        "look-up-charge",
+      ]);
+    });
+
     it("charged, then the confirmation refused: refunded by the charge id the payment function returned", async () => {
       const world = simulatedWorld({ faults: { "itineraries.confirm": ["rejected"] } });
       const { runner } = await runTrip(world);
