@@ -42,6 +42,12 @@ const valid = [
   ),
   // An imported sleep is no-timer-in-workflow's finding, not reported twice.
   `${header}import { setTimeout as sleep } from "node:timers/promises";\nexport async function run(event: unknown, context: DurableContext) { await sleep(1000); }`,
+  // Global combinators of durable work are no-global-promise-combinator's finding, not this rule's.
+  workflow('const [cb] = await context.createCallback("approval");\nawait Promise.all([cb]);'),
+  workflow(
+    "const pending = [];\nfor (const i of items) pending.push(context.step(`s-${i}`, async () => i));\nawait Promise.all(pending);",
+  ),
+  workflow("await Promise.all(items.map((item) => context.step(`charge-${item.id}`, async () => 1)));"),
   // Promise.resolve is not a call to another system.
   workflow("await Promise.resolve();"),
 ];
@@ -68,6 +74,15 @@ const invalid = [
     // Through a local helper, with the chain in the message.
     code: `${header}async function quote(deps: Deps) { return await deps.pricing.quote(); }\nexport async function run(event: unknown, context: DurableContext, deps: Deps) {\n  await quote(deps);\n}`,
     errors: [{ line: 4, message: /`quote\(\)` awaits `deps\.pricing\.quote\(\.\.\.\)`/ }],
+  },
+  {
+    code: workflow(
+      'await Promise.all(ids.map((id) => deps.load(id)));\nawait Promise.race([context.step("a", async () => 1), deps.slow()]);',
+    ),
+    errors: [
+      { messageId: "global", line: 3 },
+      { messageId: "global", line: 4 },
+    ],
   },
   {
     // Global Promise.all of calls that are not durable operations.

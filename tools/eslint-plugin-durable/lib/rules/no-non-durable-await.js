@@ -91,22 +91,39 @@ export default {
       return call.arguments.some((argument) => isDurableValue(argument));
     }
 
-    /** A durable operation inside the expression (for `Promise.all(items.map((i) => context.step(...)))`). */
-    function containsDurable(node) {
-      let found = false;
-      const visit = (current) => {
-        if (found || !current || typeof current.type !== "string") return;
-        if (current.type === "CallExpression" && (model.operation(current) || passesContext(current))) {
-          found = true;
-          return;
-        }
-        for (const key of sourceCode.visitorKeys[current.type] ?? []) {
-          const child = current[key];
+    /**
+     * Does a global combinator's argument hold a call to another system: `[deps.a(), deps.b()]`,
+     * `ids.map((id) => deps.load(id))`? An array built elsewhere is not judged (its elements are judged where made).
+     */
+    function combinedProblem(argument, seen) {
+      const node = unwrap(argument);
+      if (node?.type === "ArrayExpression") {
+        return node.elements.some(
+          (element) => element && element.type !== "SpreadElement" && judge(element, seen),
+        );
+      }
+      if (node?.type === "CallExpression" && node.callee.type === "MemberExpression") {
+        const callback = node.arguments[0];
+        if (!ARRAY_CALLBACKS.has(propertyName(node.callee)) || !isFunctionNode(callback)) return false;
+        if (callback.body.type !== "BlockStatement") return Boolean(judge(callback.body, seen));
+        return returnedExpressions(callback).some((expression) => judge(expression, seen));
+      }
+      return false;
+    }
+
+    function returnedExpressions(fn) {
+      const found = [];
+      const visit = (node) => {
+        if (!node || typeof node.type !== "string") return;
+        if (node !== fn.body && isFunctionNode(node)) return;
+        if (node.type === "ReturnStatement" && node.argument) found.push(node.argument);
+        for (const key of sourceCode.visitorKeys[node.type] ?? []) {
+          const child = node[key];
           if (Array.isArray(child)) child.forEach(visit);
           else visit(child);
         }
       };
-      visit(node);
+      visit(fn.body);
       return found;
     }
 
@@ -161,8 +178,9 @@ export default {
       const path = globalPath(sourceCode, callee);
       if (path === "Promise.resolve" || path === "Promise.reject") return undefined;
       if (path?.startsWith("Promise.") && GLOBAL_COMBINATORS.has(method)) {
-        // Around durable operations it is no-global-promise-combinator's finding; otherwise it awaits other calls.
-        if (containsDurable(node)) return undefined;
+        // Judged element by element: durable operations in it are no-global-promise-combinator's finding;
+        // a call to another system in it is this rule's.
+        if (!combinedProblem(node.arguments[0], seen)) return undefined;
         return { kind: "global", call: calleeText(sourceCode, node), method };
       }
       const helper = localFunction(callee);
