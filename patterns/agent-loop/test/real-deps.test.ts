@@ -70,7 +70,10 @@ const approvalRequest = {
 };
 
 it("reads the refunds already paid, and none for an unknown order", async () => {
-  const refunds = [{ refundId: "re-1", amountCents: 1000, currency: "EUR" }];
+  const refunds = [
+    { refundId: "re-1", amountCents: 1000, currency: "EUR", idempotencyKey: "order-1042:refund:0+1000" },
+    { refundId: "re-2", amountCents: 500, currency: "EUR" },
+  ];
   answers.set("GET /api/orders/order-1042/refunds", { status: 200, body: { refunds } });
 
   await expect(deps().orders.refundsPaid("order-1042")).resolves.toEqual(refunds);
