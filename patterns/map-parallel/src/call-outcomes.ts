@@ -210,6 +210,25 @@ export function worthAnotherPass(message: string): boolean {
   return !message.startsWith(REFUSED);
 }
 
+/**
+ * The invoices not confirmed sent, from their failures in both passes (in pass order): in doubt if any of an
+ * invoice's failures was in doubt (a later "not sent" says only that the later attempt sent nothing), failed
+ * otherwise. Each keeps the message that decided it.
+ */
+export function unsentInvoices(failures: Array<{ invoiceId: string; error: string }>) {
+  const verdicts = new Map<string, { invoiceId: string; error: string; inDoubt: boolean }>();
+  for (const { invoiceId, error } of failures) {
+    const inDoubt = deliveryOutcomeOf(error) === "in-doubt";
+    if (verdicts.get(invoiceId)?.inDoubt && !inDoubt) continue;
+    verdicts.set(invoiceId, { invoiceId, error, inDoubt });
+  }
+  const listed = (inDoubt: boolean) =>
+    [...verdicts.values()]
+      .filter((verdict) => verdict.inDoubt === inDoubt)
+      .map(({ invoiceId, error }) => ({ invoiceId, error }));
+  return { failed: listed(false), inDoubt: listed(true) };
+}
+
 /** Retries of a delivery within its step: "not done" outages only (a 429, a 503, no connection). */
 export function deliveryRetry(maxAttempts: number, initialDelay: Duration) {
   const backoff = createRetryStrategy({ maxAttempts, initialDelay, maxDelay: { minutes: 1 } });

@@ -20,13 +20,7 @@ import {
   type LedgerAccount,
   type TaxStatus,
 } from "./answers";
-import {
-  deliveryFailure,
-  deliveryOutcomeOf,
-  deliveryRetry,
-  readRetry,
-  worthAnotherPass,
-} from "./call-outcomes";
+import { deliveryFailure, deliveryRetry, readRetry, unsentInvoices, worthAnotherPass } from "./call-outcomes";
 import { PROVIDER_CONCURRENCY_LIMIT, type BillingDeps, type InvoiceRecipient } from "./deps";
 import { agreeOnRate, convert, type FxDecision } from "./fx-rate";
 import { parseInvoiceBatch, type Invoice, type InvoiceBatch } from "./input";
@@ -436,28 +430,15 @@ function report(
     [...firstPass.getResults(), ...(retryPass?.getResults() ?? [])].map((s) => [s.invoiceId, s]),
   );
   const sent = batch.invoices.flatMap((invoice) => sentById.get(invoice.invoiceId) ?? []);
-  // Every failure of an invoice not sent, from both passes. One "in doubt" among them makes it in doubt: a
-  // later "not sent" says only that the later attempt sent nothing.
+  // Every failure of an invoice not sent, from both passes, in order: src/call-outcomes.ts says which were
+  // perhaps sent after all.
   const failures = [
-    ...firstPass.failed().map((item) => ({ invoice: batch.invoices[item.index]!, error: item.error })),
-    ...(retryPass?.failed() ?? []).map((item) => ({ invoice: retried[item.index]!, error: item.error })),
-  ].filter(({ invoice }) => !sentById.has(invoice.invoiceId));
-  const verdicts = new Map<string, { invoiceId: string; error: string; inDoubt: boolean }>();
-  for (const { invoice, error } of failures) {
-    const inDoubt = deliveryOutcomeOf(error.message) === "in-doubt";
-    const earlier = verdicts.get(invoice.invoiceId);
-    if (earlier?.inDoubt && !inDoubt) continue;
-    verdicts.set(invoice.invoiceId, { invoiceId: invoice.invoiceId, error: error.message, inDoubt });
-  }
-  const listed = (inDoubt: boolean) =>
-    batch.invoices.flatMap((invoice) => {
-      const verdict = verdicts.get(invoice.invoiceId);
-      return verdict && verdict.inDoubt === inDoubt
-        ? [{ invoiceId: verdict.invoiceId, error: verdict.error }]
-        : [];
-    });
-  const failed = listed(false);
-  const inDoubt = listed(true);
+    ...firstPass.failed().map((item) => ({ invoiceId: batch.invoices[item.index]!.invoiceId, item })),
+    ...(retryPass?.failed() ?? []).map((item) => ({ invoiceId: retried[item.index]!.invoiceId, item })),
+  ]
+    .filter(({ invoiceId }) => !sentById.has(invoiceId))
+    .map(({ invoiceId, item }) => ({ invoiceId, error: item.error.message }));
+  const { failed, inDoubt } = unsentInvoices(failures);
   const finished = new Set(
     firstPass.all.filter((item) => item.status !== BatchItemStatus.STARTED).map((i) => i.index),
   );

@@ -10,7 +10,7 @@ import {
   worthAnotherPass,
   type Outcome,
 } from "../src";
-import { deliveryRetry, readRetry } from "../src/call-outcomes";
+import { deliveryRetry, readRetry, unsentInvoices } from "../src/call-outcomes";
 
 // The classification of this pattern's calls, row by row: what each fact means for a send (POST invoices)
 // and for a read (the GET lookups and quotes). The README's table is this one.
@@ -94,5 +94,26 @@ describe("a read (GET): never done, so only whether to ask again", () => {
     expect(classifyRead(error)).toMatchObject({ outcome: "not-done", retry });
     expect(readRetry()(error as Error, 1).shouldRetry).toBe(retry);
     expect(readRetry()(error as Error, 3).shouldRetry).toBe(false);
+  });
+});
+
+describe("the invoices not confirmed sent, over both passes", () => {
+  it("one in-doubt failure makes the invoice in doubt, whatever a later pass said; otherwise it failed", () => {
+    expect(
+      unsentInvoices([
+        { invoiceId: "INV-1", error: "[in doubt] timed out" },
+        { invoiceId: "INV-2", error: "[not sent] 503" },
+        { invoiceId: "INV-1", error: "[not sent] 503" },
+        { invoiceId: "INV-2", error: "[refused] 422" },
+        { invoiceId: "INV-3", error: "[not sent] 503" },
+        { invoiceId: "INV-3", error: "[in doubt] 500" },
+      ]),
+    ).toEqual({
+      failed: [{ invoiceId: "INV-2", error: "[refused] 422" }],
+      inDoubt: [
+        { invoiceId: "INV-1", error: "[in doubt] timed out" },
+        { invoiceId: "INV-3", error: "[in doubt] 500" },
+      ],
+    });
   });
 });
