@@ -46,3 +46,33 @@ itLocal(
     expect(result.getResult()?.reservedUntil).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   },
 );
+
+itLocal(
+  "replays a charge in doubt across invocations: settled by its key once, never charged again",
+  async () => {
+    // The gateway charges and the reply is lost. The look-up waits (one second here) suspend the function, so
+    // the later invocations replay the failed charge from its checkpoint and must not send it again.
+    const world = simulatedWorld({ faults: { charge: ["lost-reply"] } });
+    let handlerBodyRuns = 0;
+    const handler = withDurableExecution(async (event: unknown, context) => {
+      handlerBodyRuns += 1;
+      return fulfilOrder(event, context, world.deps, {
+        reviewRequestDelay: { seconds: 1 },
+        lookUpDelay: { seconds: 1 },
+      });
+    });
+    const runner = new LocalDurableTestRunner<FulfilmentResult>({ handlerFunction: handler });
+
+    const result = await runner.run({ payload: sampleOrder });
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(result.getResult()?.chargeSettledBy).toBe("look-up");
+    const invocations = result.getInvocations().length;
+    expect(invocations).toBeGreaterThanOrEqual(3); // both waits suspended the function
+    expect(handlerBodyRuns).toBe(invocations);
+    expect(world.callsTo("charge")).toBe(1);
+    expect(world.callsTo("find-charge")).toBe(1);
+    expect(world.records.charges).toHaveLength(1);
+    expect(world.records.shipments).toHaveLength(1);
+  },
+);
