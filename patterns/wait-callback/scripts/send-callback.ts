@@ -8,8 +8,10 @@
  *
  * Node 22.18+ runs this TypeScript file as is (type stripping). It uses the default AWS credential chain and
  * region, and needs lambda:SendDurableExecutionCallbackSuccess, ...Failure and ...Heartbeat.
- * The callback id is a credential: it is never printed whole.
+ * The callback id is a credential: it is never printed, not even in part; a fingerprint (a hash) is, the same
+ * one the workflow logs.
  */
+import { createHash } from "node:crypto";
 import {
   LambdaClient,
   SendDurableExecutionCallbackFailureCommand,
@@ -22,7 +24,7 @@ export const USAGE = "Usage: send-callback.ts approve|reject|heartbeat|answer <c
 export async function sendCallback(client: Pick<LambdaClient, "send">, args: string[]): Promise<string> {
   const [action, callbackId, ...rest] = args;
   if (!callbackId) throw new Error(USAGE);
-  const shown = `${callbackId.slice(0, 6)}…`;
+  const shown = `callback#${createHash("sha256").update(callbackId).digest("hex").slice(0, 12)}`;
   switch (action) {
     case "approve": {
       const [decidedBy, ...comment] = rest;

@@ -16,7 +16,9 @@
  *   5. links: chat tools link `https://...`, `www....` and bare domains; `://` and every dot between two
  *      letters or digits get look-alike characters (`:∕∕`, `․`), so nothing is linked and it still reads;
  *   6. markup: `*`, `_`, `~` and the backtick become look-alikes (`∗`, `ˍ`, `∼`, `ˋ`), so the text cannot
- *      bold, hide or quote itself, nor open a code span that swallows the real links.
+ *      bold, hide or quote itself, nor open a code span that swallows the real links;
+ *   7. the double quote becomes a double prime (`″`, still an inch mark): the message quotes requester text,
+ *      and the text cannot close that quote and pass the rest off as the workflow's words.
  */
 export function chatText(value: string, maxChars: number): string {
   const oneLine = value
@@ -41,7 +43,8 @@ export function chatText(value: string, maxChars: number): string {
     .replace(/\*/g, "∗")
     .replace(/_/g, "ˍ")
     .replace(/~/g, "∼")
-    .replace(/`/g, "ˋ");
+    .replace(/`/g, "ˋ")
+    .replace(/"/g, "″");
 }
 
 /** An integer amount of minor units as text, without floating point: 129900 EUR -> "1299.00 EUR". */

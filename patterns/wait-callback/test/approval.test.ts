@@ -275,13 +275,18 @@ describeLocal("reminders are courtesy: one that cannot be delivered never fails 
     );
     expect(runner.getOperation("remind-director-1").getStatus()).toBe(OperationStatus.FAILED);
     expect(world.callsTo("supplier.placeOrder")).toBe(1);
-    expect(logger.lines.filter((line) => line.level === "warn")).toEqual([
-      {
+    // Logged through context.logger. Replay-aware logging suppresses the line on later replays, but a line
+    // outside a step can repeat once at an invocation boundary (when the step was the last checkpoint): at least
+    // once, and always this line. The result, above, holds it exactly once.
+    const warnings = logger.lines.filter((line) => line.level === "warn");
+    expect(warnings.length).toBeGreaterThanOrEqual(1);
+    for (const warning of warnings) {
+      expect(warning).toEqual({
         level: "warn",
         message: "Reminder not delivered; still waiting for the director",
         data: [{ operation: "remind-director-1", error: "chat webhook answered 503" }],
-      },
-    ]);
+      });
+    }
   });
 });
 

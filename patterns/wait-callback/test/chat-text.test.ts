@@ -25,6 +25,7 @@ describe("chatText: requester text escaped for a Slack-compatible chat, one line
     ["a new line that forges a line", "Desk\nApprove: x\r\n", "Desk Approve: x"],
     ["bidi overrides and zero-width characters", "a\u202Eb\u200Bc\u2066d", "a b c d"],
     ["a sentence that ends with a dot", "Two desks.", "Two desks."],
+    ["a double quote that would close the message's quote", 'Desk" from "acme', "Desk″ from ″acme"],
   ])("%s", (_label, input, expected) => {
     expect(chatText(input, 200)).toBe(expected);
   });

@@ -9,6 +9,7 @@ import {
   ClientError,
   createHttpDeps,
   MalformedResponseError,
+  redactCallbackId,
   TransientServiceError,
   type DecisionRequest,
   type HttpDepsConfig,
@@ -253,7 +254,9 @@ describe("scripts/send-callback.ts", () => {
     const stub = client();
     const line = await sendCallback(stub as never, ["approve", "Ab3dEf9hIj", "u-dana", "Within", "budget"]);
 
-    expect(line).toBe("approved Ab3dEf… as u-dana");
+    // The same fingerprint the workflow logs, and no part of the id.
+    expect(line).toBe(`approved ${redactCallbackId("Ab3dEf9hIj")} as u-dana`);
+    expect(line).not.toContain("Ab3d");
     const command = stub.sent[0] as SendDurableExecutionCallbackSuccessCommand;
     expect(command).toBeInstanceOf(SendDurableExecutionCallbackSuccessCommand);
     expect(command.input.CallbackId).toBe("Ab3dEf9hIj");
