@@ -102,6 +102,8 @@ export function dynamoCallbackRegistry(
     try {
       return await run();
     } catch (error) {
+      // A missing setting is ours to fix, not worth retrying.
+      if (error instanceof ClientError) throw error;
       // Never the item in the message: it holds the callback id.
       throw new TransientServiceError(`callback registry: ${(error as Error).name}`);
     }
