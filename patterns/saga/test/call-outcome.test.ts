@@ -58,6 +58,7 @@ describe("network errors", () => {
     ["connection refused (never sent)", fetchFailed("ECONNREFUSED"), "not-done", true],
     ["DNS failure (never sent)", fetchFailed("ENOTFOUND"), "not-done", true],
     ["DNS timeout (never sent)", fetchFailed("EAI_AGAIN"), "not-done", true],
+    ["a connect timeout (never connected)", fetchFailed("UND_ERR_CONNECT_TIMEOUT"), "not-done", true],
     ["a timeout", timeout, "in-doubt", false],
     ["an abort", aborted, "in-doubt", false],
     ["a reset after sending", fetchFailed("ECONNRESET"), "in-doubt", false],

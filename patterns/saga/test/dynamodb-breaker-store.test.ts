@@ -8,6 +8,7 @@ import {
   ProvisionedThroughputExceededException,
 } from "@aws-sdk/client-dynamodb";
 import {
+  claimTrial,
   createDynamoDbBreakerStore,
   createRealDeps,
   StaleBreakerRecordError,
@@ -115,6 +116,67 @@ describe("DynamoDB breaker store, stubbed client", () => {
       },
       ConditionExpression: "attribute_not_exists(circuit) OR version = :expected",
       ExpressionAttributeValues: { ":expected": { N: "7" } },
+    });
+  });
+
+  it("claims the half-open trial with a write conditional on the version read; a second claim fails its condition", async () => {
+    const { client, commands } = stubClient({}, conditionFailed());
+    const store = createDynamoDbBreakerStore(
+      () => "breakers",
+      () => client,
+    );
+    const open: BreakerRecord = {
+      state: "open",
+      consecutiveFailures: 3,
+      openedAt: 1_790_000_000_000,
+      version: 4,
+    };
+    const claim = (claimant: string) => claimTrial(open, 1_790_000_400_000, claimant);
+
+    await store.put("car-rental", claim("5f0c2a9be1d4"), 4);
+    await expect(store.put("car-rental", claim("a1b2c3d4e5f6"), 4)).rejects.toBeInstanceOf(
+      StaleBreakerRecordError,
+    );
+
+    expect((commands[0] as PutItemCommand).input).toEqual({
+      TableName: "breakers",
+      Item: {
+        circuit: { S: "car-rental" },
+        state: { S: "open" },
+        consecutiveFailures: { N: "3" },
+        openedAt: { N: "1790000000000" },
+        trialStartedAt: { N: "1790000400000" },
+        trialClaimedBy: { S: "5f0c2a9be1d4" },
+        version: { N: "5" },
+      },
+      ConditionExpression: "attribute_not_exists(circuit) OR version = :expected",
+      ExpressionAttributeValues: { ":expected": { N: "4" } },
+    });
+  });
+
+  it("reads a claimed trial back", async () => {
+    const { client } = stubClient({
+      Item: {
+        circuit: { S: "car-rental" },
+        state: { S: "open" },
+        consecutiveFailures: { N: "3" },
+        openedAt: { N: "1790000000000" },
+        trialStartedAt: { N: "1790000400000" },
+        trialClaimedBy: { S: "5f0c2a9be1d4" },
+        version: { N: "5" },
+      },
+    });
+    const store = createDynamoDbBreakerStore(
+      () => "breakers",
+      () => client,
+    );
+    await expect(store.get("car-rental")).resolves.toEqual({
+      state: "open",
+      consecutiveFailures: 3,
+      openedAt: 1_790_000_000_000,
+      trialStartedAt: 1_790_000_400_000,
+      trialClaimedBy: "5f0c2a9be1d4",
+      version: 5,
     });
   });
 

@@ -91,6 +91,31 @@ describe("trip request messages (zod/mini, no locale loaded)", () => {
 });
 
 describe("payment request messages", () => {
+  it.each<[string, object, string[]]>([
+    ["an idempotency key of only spaces", { idempotencyKey: "   " }, ["idempotencyKey is required"]],
+    [
+      "a customer id of 100 KB",
+      { customerId: "c".repeat(100_000) },
+      ["customerId must be at most 256 characters"],
+    ],
+    [
+      "an amount past Number.MAX_SAFE_INTEGER",
+      { amountCents: 2 ** 60 },
+      ["amountCents must be at most 9007199254740991 cents"],
+    ],
+  ])("refuses %s before any charge", (_label, change, problems) => {
+    const valid = {
+      bookingId: "trip-2041",
+      customerId: "cust-88",
+      amountCents: 248_000,
+      currency: "GBP",
+      idempotencyKey: "trip-2041:e:charge-payment",
+    };
+    const parsed = PaymentRequestInput.safeParse({ ...valid, ...change }, { error: plainTypeErrors });
+    if (parsed.success) throw new Error("expected the payment request to be rejected");
+    expect(describeIssues(parsed.error)).toEqual(problems);
+  });
+
   it("says what is missing and what has the wrong type", () => {
     const parsed = PaymentRequestInput.safeParse(
       { bookingId: 7, amountCents: "5", currency: "JPY" },
