@@ -37,6 +37,22 @@ describeLocal("golden history: executions in flight still replay on this code", 
     expectReplayCompatible("approved-by-manager", result);
   });
 
+  it("a forged approval refused, the manager asked again, approved: test/__golden__/forged-answer-refused.json", async () => {
+    const runner = setUp(testConfig());
+    const run = runner.run({ payload: samplePurchase });
+    // The requester answers the manager's first link; the manager decides with the second.
+    await runner.getOperation("ask-manager").waitForData(WaitingOperationStatus.SUBMITTED);
+    await runner.getOperation("ask-manager").sendCallbackSuccess(approve("u-ada"));
+    const again = runner.getOperation("ask-manager-round-2");
+    await again.waitForData(WaitingOperationStatus.SUBMITTED);
+    await again.sendCallbackSuccess(approve("u-dana"));
+    const result = await run;
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(result.getResult()).toMatchObject({ status: "SHIPPED", approvedBy: "u-dana", escalated: false });
+    expectReplayCompatible("forged-answer-refused", result);
+  });
+
   it("escalated to the director, reminded twice, approved: test/__golden__/escalated-to-director.json", async () => {
     const runner = setUp(
       testConfig({
