@@ -54,7 +54,7 @@ export function simulatedWorld(options: WorldOptions = {}) {
     const existing = payments.get(idempotencyKey);
     if (existing) return existing;
     const record: PaymentRecord = {
-      paymentId: `pay_${order.orderId.replace(/[^A-Za-z0-9]/g, "")}${payments.size + 1}`,
+      paymentId: simulatedPaymentId(order.orderId, payments.size + 1),
       ...order,
       idempotencyKey,
       status: "pending",
@@ -139,6 +139,10 @@ export function simulatedWorld(options: WorldOptions = {}) {
   return { deps, payments, paymentRequests, voids, shipments, cancellations, registry, settle, paymentOf };
 }
 
+/** The ids the simulated provider hands out: the n-th payment it creates, for this order. */
+export const simulatedPaymentId = (orderId: string, n: number) =>
+  `pay_${orderId.replace(/[^A-Za-z0-9]/g, "")}${n}`;
+
 export function paymentEvent(
   payment: Pick<PaymentRecord, "paymentId" | "orderId" | "amountCents" | "currency">,
   type: PaymentEvent["type"],
@@ -204,7 +208,7 @@ export const demo = {
   createHandler: () => createHandler(simulatedWorld().deps, demoConfig),
   actors: [
     {
-      role: "payment provider (signed webhook, verified by the front door)",
+      role: "payment provider (its webhook event, as the front door forwards it)",
       operation: "payment-webhook",
       waitFor: "STARTED" as const,
       afterOperation: "request-payment",
@@ -212,7 +216,7 @@ export const demo = {
         {
           succeed: paymentEvent(
             {
-              paymentId: "pay_A10011",
+              paymentId: simulatedPaymentId(sampleOrder.orderId, 1),
               orderId: sampleOrder.orderId,
               amountCents: sampleOrder.amountCents,
               currency: "EUR",
