@@ -117,6 +117,21 @@ describeLocal("a crash between a compensating call and its checkpoint", () => {
     expect(world.alerts).toHaveLength(1);
   });
 
+  it("alert-car-not-released runs again with the same key; operations get one alert about the car", async () => {
+    const world = simulatedWorld({ unanswered: ["cars.reserve"], down: ["cars.cancel"] });
+    const { result, crash } = await crashTrip(world, "alert-car-not-released");
+
+    expect(crash.crashes()).toBe(1);
+    expect(result.getResult()?.car).toMatchObject({
+      status: "SKIPPED",
+      notReleased: expect.any(String) as unknown,
+    });
+    expect(world.callsTo("operations.alert")).toBe(2);
+    expect(world.alerts).toMatchObject([
+      { failedAt: "reserve-car", notUndone: [{ compensation: "release-car" }] },
+    ]);
+  });
+
   it("release-car runs again; the car found by its key is already cancelled, and the trip goes on without it", async () => {
     const world = simulatedWorld({ unanswered: ["cars.reserve"] });
     const { runner, result, crash } = await crashTrip(world, "release-car");
