@@ -425,6 +425,48 @@ describeLocal("sends in doubt", () => {
   });
 });
 
+describeLocal("answers from deps that are not HTTP", () => {
+  it("a client library's NaN, Infinity or undefined is checked like any JSON answer", async () => {
+    // What JSON cannot carry, a client library can return: the same schemas catch it in the step.
+    const { world, runner, result } = await runBatch(
+      {
+        answers: {
+          atlas: (_request, quote) => ({ ...quote, rate: Number.NaN }),
+          beacon: (_request, quote) => ({ ...quote, rate: Number.POSITIVE_INFINITY }),
+          invoicing: (request: { invoiceId: string }, receipt) =>
+            request.invoiceId === "INV-1002" ? undefined : receipt,
+        },
+      },
+      { ...quickConfig, completionPolicy: { toleratedFailurePercentage: 20 } },
+    );
+
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    const outcome = result.getResult()!;
+    expect(outcome.fx).toMatchObject({
+      outcome: "NO_RATE",
+      discarded: [
+        {
+          provider: "atlas",
+          reason: "fx-atlas answered something we cannot accept: rate must be a finite number",
+        },
+        {
+          provider: "beacon",
+          reason: "fx-beacon answered something we cannot accept: rate must be a finite number",
+        },
+      ],
+    });
+    expect(outcome.reportingTotal).toBeUndefined();
+    expect(runner.getOperation("fx-atlas").getStatus()).toBe(OperationStatus.FAILED);
+    // INV-1002's receipt never came, every time: in doubt after both passes, emailed once.
+    expect(outcome.inDoubt.map((entry) => entry.invoiceId)).toEqual(["INV-1002"]);
+    expect(world.emails.filter((email) => email.invoiceId === "INV-1002")).toHaveLength(1);
+    expect(world.deliveries.filter((d) => d.invoiceId === "INV-1002").map((d) => d.outcome)).toEqual([
+      "accepted",
+      "repeated-key",
+    ]);
+  });
+});
+
 describeLocal("the VAT number", () => {
   it("an invalid VAT number: nothing rendered, nothing sent, the run fails saying why", async () => {
     const { world, result, names } = await runBatch({ vatValid: false });
