@@ -117,6 +117,13 @@ export function classifySend(error: unknown): Verdict {
   if (error instanceof ProviderHttpError) {
     const rule = SEND_STATUS_RULES[error.status];
     if (rule) return rule;
+    if (error.status >= 300 && error.status < 400) {
+      return {
+        outcome: "not-done",
+        retry: false,
+        reason: `a redirect (${error.status}), not followed: nothing was sent`,
+      };
+    }
     return error.status >= 400 && error.status < 500
       ? { outcome: "not-done", retry: false, reason: `refused (${error.status}): nothing was sent` }
       : { outcome: "in-doubt", retry: false, reason: `unexpected status ${error.status}: it may have sent` };
@@ -149,6 +156,7 @@ export function classifyRead(error: unknown): Verdict {
     return error.status === 429 || error.status >= 500
       ? { outcome: "not-done", retry: true, reason: `an outage (${error.status}): a read may be repeated` }
       : { outcome: "not-done", retry: false, reason: `refused (${error.status}): asking again cannot help` };
+    // (3xx lands here too: the real deps do not follow redirects.)
   }
   if (error instanceof ProviderUnreachableError) {
     return { outcome: "not-done", retry: true, reason: `no answer (${error.phase}): a read may be repeated` };
@@ -172,8 +180,8 @@ export function classifyRead(error: unknown): Verdict {
 export class DeliveryFailedError extends Error {
   override readonly name = "DeliveryFailedError";
   constructor(
-    readonly verdict: Verdict = { outcome: "in-doubt", retry: false, reason: "unknown" },
-    detail = "",
+    readonly verdict: Verdict,
+    detail: string,
   ) {
     super(`${markerOf(verdict)} ${detail} (${verdict.reason})`);
   }

@@ -231,6 +231,9 @@ async function requestAnswer(
         ...(settings.apiToken ? { authorization: `Bearer ${settings.apiToken}` } : {}),
       },
       body: body ? JSON.stringify(body) : undefined,
+      // A redirect is answered as the status it is (see call-outcomes.ts), not followed: following one would
+      // repeat a POST to wherever it points, with our headers.
+      redirect: "manual",
       signal: AbortSignal.timeout(settings.timeoutMs ?? 10_000),
     });
     text = response.ok

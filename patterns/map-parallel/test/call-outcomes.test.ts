@@ -17,6 +17,7 @@ import { deliveryRetry, readRetry, unsentInvoices } from "../src/call-outcomes";
 
 describe("a send (POST invoices): done, not done or in doubt", () => {
   it.each<[string, unknown, Outcome, boolean, string]>([
+    ["307 (a redirect, not followed)", new ProviderHttpError(307), "not-done", false, "[refused]"],
     ["400", new ProviderHttpError(400), "not-done", false, "[refused]"],
     ["401", new ProviderHttpError(401), "not-done", false, "[refused]"],
     ["403", new ProviderHttpError(403), "not-done", false, "[refused]"],
@@ -82,6 +83,7 @@ describe("a read (GET): never done, so only whether to ask again", () => {
     ["500", new ProviderHttpError(500), true],
     ["503", new ProviderHttpError(503), true],
     ["504", new ProviderHttpError(504), true],
+    ["301 (a redirect, not followed)", new ProviderHttpError(301), false],
     ["400", new ProviderHttpError(400), false],
     ["404", new ProviderHttpError(404), false],
     ["a timeout", new ProviderUnreachableError("timeout"), true],

@@ -26,6 +26,8 @@ export interface RawAnswer {
   delayMs?: number;
   /** For the invoicing provider: false when it refuses before sending (default true). */
   send?: boolean;
+  /** A Location header (for a redirect). */
+  location?: string;
 }
 
 /** What a route answers to its nth request (1-based; per idempotency key); undefined: the normal answer. */
@@ -104,7 +106,10 @@ export async function startHttpWorld(options: { fxDelayMs?: Partial<Record<Route
       const reply = () => {
         open.delete(res);
         if (res.destroyed) return;
-        res.writeHead(raw.status ?? 200, { "content-type": "application/json" });
+        res.writeHead(raw.status ?? 200, {
+          "content-type": "application/json",
+          ...(raw.location ? { location: raw.location } : {}),
+        });
         res.end(raw.body ?? JSON.stringify(normal));
       };
       const delay = raw.delayMs ?? delays[route] ?? 0;

@@ -300,6 +300,16 @@ const sends: Row[] = [
     retryPass: false,
   },
   {
+    answer: "307 to another host: not followed, refused, reported",
+    route: "invoicing",
+    override: forInvoice2(() => ({ status: 307, body: "", location: "http://127.0.0.1:9/elsewhere" })),
+    run: "PARTIALLY_SENT",
+    emails: 2,
+    failed: ["INV-1002"],
+    requests: 1,
+    retryPass: false,
+  },
+  {
     answer: "422 (refused): not retried, reported",
     route: "invoicing",
     override: forInvoice2(() => ({ status: 422, body: json({ error: "bad amount" }) })),
