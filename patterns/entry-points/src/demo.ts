@@ -1,4 +1,4 @@
-import type { CallbackRegistry, CheckoutDeps } from "./deps";
+import { ClientError, type CallbackRegistry, type CheckoutDeps } from "./deps";
 import type { HttpRequest } from "./front-door/http";
 import { signPayload, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "./front-door/signature";
 import { createHandler } from "./index";
@@ -7,6 +7,7 @@ import {
   PaymentDeclinedError,
   PaymentInDoubtError,
   ProviderUnavailableError,
+  TransientServiceError,
   type ProviderRecord,
 } from "./payment-outcome";
 import type { WorkflowConfig } from "./workflow";
@@ -27,6 +28,12 @@ export interface WorldOptions {
   requestFaults?: Array<"unavailable" | "in-doubt-created" | "in-doubt-lost">;
   /** The provider captures the payment on its own between the look-up and the void (a void that comes too late). */
   capturesBeforeVoid?: boolean;
+  /** The warehouse refuses the shipment for good (422: an item was discontinued). */
+  warehouseRefuses?: boolean;
+  /** The provider's void endpoint stays unavailable. */
+  voidUnavailable?: boolean;
+  /** The alerting endpoint is down as well. */
+  alertsDown?: boolean;
 }
 
 export interface PaymentRecord {
@@ -45,6 +52,7 @@ export function simulatedWorld(options: WorldOptions = {}) {
   const shipments: Array<{ orderId: string; shipmentId: string; items: CheckoutOrder["items"] }> = [];
   const cancellations: Array<{ orderId: string; reason: string }> = [];
   const registry = new Map<string, string>();
+  const alerts: Array<{ orderId: string; kind: string; problem: string }> = [];
   const faults = [...(options.requestFaults ?? [])];
 
   const createPayment = (
@@ -94,6 +102,7 @@ export function simulatedWorld(options: WorldOptions = {}) {
         return { status: record.status, paymentId: record.paymentId };
       },
       voidPayment: async ({ idempotencyKey }) => {
+        if (options.voidUnavailable) throw new ProviderUnavailableError("payment provider answered 503", 503);
         voids.push(idempotencyKey);
         const record = payments.get(idempotencyKey);
         if (!record) return { status: "not-found" };
@@ -106,6 +115,8 @@ export function simulatedWorld(options: WorldOptions = {}) {
     callbacks,
     warehouse: {
       ship: async ({ orderId, items, idempotencyKey }) => {
+        if (options.warehouseRefuses)
+          throw new ClientError("warehouse answered 422: KETTLE-01 is discontinued", 422);
         const existing = shipments.find((shipment) => shipment.orderId === orderId);
         if (existing) return { shipmentId: existing.shipmentId };
         const shipmentId = `shp_${idempotencyKey.replace(/[^A-Za-z0-9]/g, "")}`;
@@ -118,6 +129,12 @@ export function simulatedWorld(options: WorldOptions = {}) {
         if (!cancellations.some((cancellation) => cancellation.orderId === orderId)) {
           cancellations.push({ orderId, reason });
         }
+      },
+    },
+    alerts: {
+      raise: async ({ orderId, kind, problem }) => {
+        if (options.alertsDown) throw new TransientServiceError("alerts answered 503", 503);
+        if (!alerts.some((alert) => alert.orderId === orderId)) alerts.push({ orderId, kind, problem });
       },
     },
   };
@@ -136,7 +153,18 @@ export function simulatedWorld(options: WorldOptions = {}) {
 
   const paymentOf = (orderId: string) =>
     [...payments.values()].find((payment) => payment.orderId === orderId);
-  return { deps, payments, paymentRequests, voids, shipments, cancellations, registry, settle, paymentOf };
+  return {
+    deps,
+    payments,
+    paymentRequests,
+    voids,
+    shipments,
+    cancellations,
+    registry,
+    alerts,
+    settle,
+    paymentOf,
+  };
 }
 
 /** The ids the simulated provider hands out: the n-th payment it creates, for this order. */

@@ -49,11 +49,17 @@ export interface OrderStore {
   cancel(request: { orderId: string; reason: string; idempotencyKey: string }): Promise<void>;
 }
 
+/** Where a person sees what the workflow could not finish: money taken without goods, a payment left open. */
+export interface Alerts {
+  raise(alert: { orderId: string; kind: string; problem: string; idempotencyKey: string }): Promise<void>;
+}
+
 export interface CheckoutDeps {
   payments: PaymentProvider;
   callbacks: CallbackRegistry;
   warehouse: Warehouse;
   orders: OrderStore;
+  alerts: Alerts;
 }
 
 /** A service said no for good (4xx): our request is wrong, retrying it cannot help. */
@@ -71,6 +77,8 @@ export interface HttpDepsConfig {
   paymentsUrl: string;
   warehouseUrl: string;
   ordersUrl: string;
+  /** Your alerting endpoint (an incident tool's events API): `POST alerts`. */
+  alertsUrl: string;
   /** The DynamoDB table of order id -> callback id (partition key "orderId"). */
   callbackTable: string;
   timeoutMs?: number;
@@ -81,6 +89,7 @@ export function configFromEnv(): HttpDepsConfig {
     paymentsUrl: process.env.PAYMENTS_API_URL ?? "",
     warehouseUrl: process.env.WAREHOUSE_API_URL ?? "",
     ordersUrl: process.env.ORDERS_API_URL ?? "",
+    alertsUrl: process.env.ALERTS_API_URL ?? "",
     callbackTable: process.env.CALLBACK_TABLE_NAME ?? "",
   };
 }
@@ -140,7 +149,7 @@ export function dynamoCallbackRegistry(
  * Configuration is read on each call, so inside the step that makes it, never at import or replay time.
  */
 export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): CheckoutDeps {
-  const url = (base: "paymentsUrl" | "warehouseUrl" | "ordersUrl", path: string) => {
+  const url = (base: "paymentsUrl" | "warehouseUrl" | "ordersUrl" | "alertsUrl", path: string) => {
     const value = config()[base];
     if (!value) throw new ClientError(`No ${base} configured`);
     return new URL(path, value).toString();
@@ -198,6 +207,12 @@ export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): Ch
           { reason },
         );
         classifyServiceFailure(response, "order store");
+      },
+    },
+    alerts: {
+      raise: async ({ idempotencyKey, ...alert }) => {
+        const response = await send("POST", url("alertsUrl", "alerts"), idempotencyKey, alert);
+        classifyServiceFailure(response, "alerts");
       },
     },
   };

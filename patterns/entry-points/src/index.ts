@@ -29,7 +29,14 @@ export {
   verdictOfWebhook,
   type Settlement,
 } from "./payment-outcome";
-export { defaultConfig, handleCheckout, type CheckoutOutcome, type WorkflowConfig } from "./workflow";
+export {
+  PaidNotShippedError,
+  PaymentUnsettledError,
+  defaultConfig,
+  handleCheckout,
+  type CheckoutOutcome,
+  type WorkflowConfig,
+} from "./workflow";
 export { createApiHandler, publicView, type ApiDeps } from "./front-door/api";
 export { createWebhookHandler, type WebhookDeps } from "./front-door/webhook";
 export { createStarterHandler, type StarterDeps } from "./front-door/starter";

@@ -23,6 +23,15 @@ export const defaultConfig: WorkflowConfig = { paymentTimeout: { minutes: 30 } }
 
 type PaidVia = Extract<Settlement, { kind: "paid" }>["via"];
 
+/** The payment was taken but the goods could not be shipped: a person must ship or refund. */
+export class PaidNotShippedError extends Error {
+  override readonly name = "PaidNotShippedError";
+}
+/** The payment could be neither confirmed nor voided: it may still be captured. A person must settle it. */
+export class PaymentUnsettledError extends Error {
+  override readonly name = "PaymentUnsettledError";
+}
+
 export type CheckoutOutcome =
   | { orderId: string; status: "FULFILLED"; paymentId: string; shipmentId: string; confirmedBy: PaidVia }
   | { orderId: string; status: "CANCELLED"; reason: string };
@@ -93,14 +102,40 @@ export async function handleCheckout(
   else verdict = await webhookVerdict(webhook, request.paymentId, order);
 
   const settlement =
-    verdict.kind === "in-doubt" ? await settleWithProvider(context, deps, order, verdict.why) : verdict;
+    verdict.kind === "in-doubt"
+      ? await settleWithProvider(context, deps, order, verdict.why).catch((error: unknown) =>
+          escalate(
+            context,
+            deps,
+            order,
+            new PaymentUnsettledError(
+              `Order ${order.orderId}: the payment could be neither confirmed nor voided (${(error as Error).message}); ` +
+                `settle it with the provider by key ${key("payment")}, then ship or cancel by hand`,
+            ),
+          ),
+        )
+      : verdict;
 
   if (settlement.kind === "paid") {
-    const { shipmentId } = await context.step(
-      "fulfil-order",
-      () => deps.warehouse.ship({ orderId: order.orderId, items: order.items, idempotencyKey: key("ship") }),
-      { retryStrategy: retryTransient },
-    );
+    const { shipmentId } = await context
+      .step(
+        "fulfil-order",
+        () =>
+          deps.warehouse.ship({ orderId: order.orderId, items: order.items, idempotencyKey: key("ship") }),
+        { retryStrategy: retryTransient },
+      )
+      // Paid and not shipped is money without goods: never a silent failure.
+      .catch((error: unknown) =>
+        escalate(
+          context,
+          deps,
+          order,
+          new PaidNotShippedError(
+            `Order ${order.orderId} is paid (${settlement.paymentId}) but could not be shipped ` +
+              `(${(error as Error).message}); ship it or refund it by hand`,
+          ),
+        ),
+      );
     return {
       orderId: order.orderId,
       status: "FULFILLED",
@@ -120,6 +155,45 @@ export async function handleCheckout(
     { retryStrategy: retryTransient },
   );
   return { orderId: order.orderId, status: "CANCELLED", reason: settlement.reason };
+}
+
+/**
+ * Fails the execution with the problem, after telling operations. The alert is side work: best effort, its own
+ * failure is logged and named in the execution's error, and never hides the problem itself.
+ */
+async function escalate(
+  context: DurableContext,
+  deps: CheckoutDeps,
+  order: CheckoutOrder,
+  problem: PaidNotShippedError | PaymentUnsettledError,
+): Promise<never> {
+  const alerted = await context
+    .step(
+      "alert-operations",
+      () =>
+        deps.alerts.raise({
+          orderId: order.orderId,
+          kind: problem.name,
+          problem: problem.message,
+          idempotencyKey: `${order.orderId}:alert`,
+        }),
+      { retryStrategy: retryTransient },
+    )
+    .then(
+      () => true,
+      (error: unknown) => {
+        context.logger.error("The alert to operations failed", {
+          orderId: order.orderId,
+          problem: problem.message,
+          alertError: (error as Error).message,
+        });
+        return false;
+      },
+    );
+  if (alerted) throw problem;
+  throw new (problem.constructor as typeof PaidNotShippedError)(
+    `${problem.message} (the alert to operations failed too: look at this execution)`,
+  );
 }
 
 /**

@@ -41,6 +41,7 @@ async function provider(replies: Reply[]) {
     paymentsUrl: url,
     warehouseUrl: url,
     ordersUrl: url,
+    alertsUrl: url,
     callbackTable: "callbacks",
     timeoutMs: 300,
   }));
@@ -155,11 +156,34 @@ describe("the payment provider over HTTP: done, not done, in doubt", () => {
     }
   });
 
+  it("an alert is posted with its key; a 5xx from the alerting endpoint is transient", async () => {
+    const { deps, received, close } = await provider([{ status: 202 }, { status: 503 }]);
+    try {
+      const alert = {
+        orderId: "A-1001",
+        kind: "PaidNotShippedError",
+        problem: "paid, not shipped",
+        idempotencyKey: "A-1001:alert",
+      };
+      await deps.alerts.raise(alert);
+      await expect(deps.alerts.raise(alert)).rejects.toBeInstanceOf(TransientServiceError);
+      expect(received[0]).toEqual({
+        method: "POST",
+        path: "/alerts",
+        key: "A-1001:alert",
+        body: { orderId: "A-1001", kind: "PaidNotShippedError", problem: "paid, not shipped" },
+      });
+    } finally {
+      await close();
+    }
+  });
+
   it("a missing URL is a clear error, not a request to nowhere", async () => {
     const deps = createHttpDeps(() => ({
       paymentsUrl: "",
       warehouseUrl: "",
       ordersUrl: "",
+      alertsUrl: "",
       callbackTable: "",
     }));
     await expect(deps.payments.requestPayment(payment)).rejects.toThrow("No paymentsUrl configured");

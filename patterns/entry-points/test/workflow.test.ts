@@ -222,6 +222,60 @@ describeLocal("the payment request in doubt", () => {
   });
 });
 
+describeLocal("what cannot be finished is never lost silently", () => {
+  async function paidRun(options: Parameters<typeof setUp>[0]) {
+    const { world, runner } = setUp(options);
+    const webhook = runner.getOperation("payment-webhook");
+    const run = runner.run({ payload: sampleOrder });
+    await runner.getOperation("request-payment").waitForData(WaitingOperationStatus.COMPLETED);
+    await webhook.waitForData(WaitingOperationStatus.STARTED);
+    await webhook.sendCallbackSuccess(JSON.stringify(world.settle("A-1001", "succeeded")));
+    return { world, runner, result: await run };
+  }
+
+  it("paid but the warehouse refuses for good: the execution fails with PaidNotShippedError and operations are alerted", async () => {
+    const { world, runner, result } = await paidRun({ warehouseRefuses: true });
+
+    expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
+    expect(result.getError().errorType).toBe("PaidNotShippedError");
+    expect(result.getError().errorMessage).toBe(
+      "Order A-1001 is paid (pay_A10011) but could not be shipped (warehouse answered 422: KETTLE-01 is discontinued); ship it or refund it by hand",
+    );
+    // The providers' records: captured, not shipped, not cancelled, one alert naming the problem.
+    expect(world.paymentOf("A-1001")!.status).toBe("succeeded");
+    expect(world.shipments).toEqual([]);
+    expect(world.cancellations).toEqual([]);
+    expect(world.alerts).toEqual([
+      { orderId: "A-1001", kind: "PaidNotShippedError", problem: result.getError().errorMessage },
+    ]);
+    // A 422 is not retried: one attempt at the warehouse.
+    expect(runner.getOperation("fulfil-order").getStepDetails()?.attempt).toBe(1);
+  });
+
+  it("when the alert fails too, the execution's error says so", async () => {
+    const { world, result } = await paidRun({ warehouseRefuses: true, alertsDown: true });
+
+    expect(result.getError().errorType).toBe("PaidNotShippedError");
+    expect(result.getError().errorMessage).toContain(
+      "(the alert to operations failed too: look at this execution)",
+    );
+    expect(world.alerts).toEqual([]);
+  });
+
+  it("a payment that can be neither confirmed nor voided: PaymentUnsettledError, alerted, nothing shipped or cancelled", async () => {
+    const { world, runner } = setUp({ voidUnavailable: true }, testConfig(webhookNeverComes));
+    const result = await runner.run({ payload: sampleOrder });
+
+    expect(result.getError().errorType).toBe("PaymentUnsettledError");
+    expect(result.getError().errorMessage).toContain("settle it with the provider by key A-1001:payment");
+    expect(world.paymentOf("A-1001")!.status).toBe("pending");
+    expect(world.shipments).toEqual([]);
+    expect(world.cancellations).toEqual([]);
+    expect(world.alerts.map((alert) => alert.kind)).toEqual(["PaymentUnsettledError"]);
+    expect(runner.getOperation("void-payment").getStepDetails()?.attempt).toBe(6);
+  });
+});
+
 describe("bad input fails before any side effect", () => {
   it.each([
     ["no order id", { ...sampleOrder, orderId: undefined }, "orderId is required"],
