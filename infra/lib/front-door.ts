@@ -138,7 +138,8 @@ export class FrontDoor extends Construct {
         new iam.PolicyStatement({
           sid: "FindExecutionsByName",
           actions: ["lambda:ListDurableExecutionsByFunction"],
-          resources: [target.function.functionArn, target.alias.functionArn],
+          // By name across the function's versions: the call names the function, not a qualifier.
+          resources: [target.function.functionArn],
         }),
       );
       role.addToPolicy(

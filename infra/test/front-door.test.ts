@@ -92,7 +92,7 @@ describe("entry-points: the front door", () => {
       { actions: ["lambda:InvokeFunction"], resources: [aliasRef] },
       {
         actions: ["lambda:ListDurableExecutionsByFunction"],
-        resources: [{ "Fn::GetAtt": [checkoutId, "Arn"] }, aliasRef],
+        resources: [{ "Fn::GetAtt": [checkoutId, "Arn"] }],
       },
       { actions: ["lambda:GetDurableExecution"], resources: [executions] },
     ]);

@@ -33,7 +33,8 @@ function simulatedLambda() {
     }
     if (command instanceof ListDurableExecutionsByFunctionCommand) {
       const { FunctionName, Qualifier, DurableExecutionName } = command.input;
-      if (FunctionName !== "DurableCookbook-dev-EntryPointsHandler" || Qualifier !== "live")
+      // Names are unique per function: looked up across its versions, never narrowed to one qualifier.
+      if (FunctionName !== "DurableCookbook-dev-EntryPointsHandler" || Qualifier !== undefined)
         throw fail("ResourceNotFoundException");
       const found = executions.get(DurableExecutionName!);
       return { DurableExecutions: found ? [{ DurableExecutionArn: found.arn, Status: found.status }] : [] };

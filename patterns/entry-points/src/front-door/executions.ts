@@ -71,13 +71,13 @@ const errorName = (error: unknown) => (error as { name?: string } | undefined)?.
  */
 export class AwsExecutions implements Executions {
   private readonly functionName: string;
-  private readonly qualifier: string;
 
   constructor(
     private readonly aliasArn: string,
     private readonly client: Pick<LambdaClient, "send"> = new LambdaClient({}),
   ) {
-    ({ functionName: this.functionName, qualifier: this.qualifier } = parseQualifiedArn(aliasArn));
+    // Checked here: an unqualified ARN would fail every start, so it fails the first call, with the reason.
+    this.functionName = parseQualifiedArn(aliasArn).functionName;
   }
 
   async start(name: string, input: unknown): Promise<StartResult> {
@@ -137,12 +137,15 @@ export class AwsExecutions implements Executions {
     }
   }
 
-  /** Executions are looked up by name on this function and alias; the ARN never leaves the front door. */
+  /**
+   * Executions are looked up by name on this function; the ARN never leaves the front door. No Qualifier:
+   * names are unique per function, and an execution started through the alias runs on (and is recorded
+   * under) the version the alias pointed at then, which a later deployment moves on from.
+   */
   private async find(name: string, includeData: boolean) {
     const listed = await this.client.send(
       new ListDurableExecutionsByFunctionCommand({
         FunctionName: this.functionName,
-        Qualifier: this.qualifier,
         DurableExecutionName: name,
         MaxItems: 1,
       }),
