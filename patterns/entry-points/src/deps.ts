@@ -166,7 +166,12 @@ export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): Ch
           throw new PaymentDeclinedError(typeof reason === "string" ? reason : "declined");
         }
         classifyPaymentFailure(response, "payment request");
-        return { paymentId: String(response.json?.paymentId) };
+        // Answers are input: a 2xx without a usable payment id may still have created one, so it is in doubt.
+        const paymentId = response.json?.paymentId;
+        if (typeof paymentId !== "string" || !/^pay_[A-Za-z0-9]{4,64}$/.test(paymentId)) {
+          throw new PaymentInDoubtError("payment request answered without a payment id");
+        }
+        return { paymentId };
       },
       lookUpPayment: async ({ idempotencyKey }) => {
         const response = await send(
@@ -175,7 +180,15 @@ export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): Ch
         );
         if (response.status === 404) return undefined;
         classifyPaymentFailure(response, "payment look-up");
-        return response.json as ProviderRecord;
+        const { status, paymentId } = response.json ?? {};
+        if (
+          (status !== "pending" && status !== "succeeded" && status !== "failed") ||
+          typeof paymentId !== "string"
+        ) {
+          // Neither paid nor not paid: retried, and never read as either.
+          throw new PaymentInDoubtError("payment look-up answered something that is not a payment record");
+        }
+        return { status, paymentId };
       },
       voidPayment: async ({ idempotencyKey }) => {
         const response = await send(
@@ -195,7 +208,12 @@ export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): Ch
       ship: async ({ idempotencyKey, ...shipment }) => {
         const response = await send("POST", url("warehouseUrl", "shipments"), idempotencyKey, shipment);
         classifyServiceFailure(response, "warehouse");
-        return { shipmentId: String(response.json?.shipmentId) };
+        const shipmentId = response.json?.shipmentId;
+        // The shipment may exist: retried with the same key, which finds it.
+        if (typeof shipmentId !== "string" || shipmentId === "") {
+          throw new TransientServiceError("warehouse answered without a shipment id");
+        }
+        return { shipmentId };
       },
     },
     orders: {
@@ -223,8 +241,14 @@ interface JsonResponse {
   json: Record<string, unknown> | undefined;
 }
 
-/** 429 and 503 say nothing was done; any other 5xx, or no answer at all, leaves the payment in doubt. */
+/**
+ * 429 and 503 say nothing was done; any other 5xx, or no answer at all, leaves the payment in doubt. A
+ * redirect is not followed and not done: the provider did not act on this URL.
+ */
 function classifyPaymentFailure(response: JsonResponse, what: string): void {
+  if (response.status >= 300 && response.status < 400) {
+    throw new ClientError(`${what} answered ${response.status}: redirects are not followed`, response.status);
+  }
   if (response.status === 0) throw new PaymentInDoubtError(`${what}: no answer`);
   if (response.status === 429 || response.status === 503) {
     throw new ProviderUnavailableError(`${what} answered ${response.status}`, response.status);
@@ -235,6 +259,9 @@ function classifyPaymentFailure(response: JsonResponse, what: string): void {
 }
 
 function classifyServiceFailure(response: JsonResponse, what: string): void {
+  if (response.status >= 300 && response.status < 400) {
+    throw new ClientError(`${what} answered ${response.status}: redirects are not followed`, response.status);
+  }
   if (response.status === 0 || response.status === 429 || response.status >= 500) {
     throw new TransientServiceError(`${what} answered ${response.status || "nothing"}`, response.status);
   }
@@ -256,6 +283,8 @@ async function sendJson(
         ...(options.idempotencyKey ? { "idempotency-key": options.idempotencyKey } : {}),
       },
       ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+      // Never follow a redirect: a POST would be repeated elsewhere, with our idempotency key.
+      redirect: "manual",
       signal: AbortSignal.timeout(options.timeoutMs),
     });
   } catch {

@@ -56,7 +56,11 @@ const payment = { orderId: "A-1001", amountCents: 8950, currency: "EUR", idempot
 
 describe("the payment provider over HTTP: done, not done, in doubt", () => {
   it.each<[string, Reply, unknown]>([
-    ["201 with a payment id: done", { status: 201, body: { paymentId: "pay_1" } }, { paymentId: "pay_1" }],
+    [
+      "201 with a payment id: done",
+      { status: 201, body: { paymentId: "pay_0001" } },
+      { paymentId: "pay_0001" },
+    ],
     [
       "402: declined, not done",
       { status: 402, body: { reason: "insufficient_funds" } },
@@ -68,6 +72,13 @@ describe("the payment provider over HTTP: done, not done, in doubt", () => {
     ["504: in doubt", { status: 504 }, PaymentInDoubtError],
     ["no answer within the timeout: in doubt", "hang", PaymentInDoubtError],
     ["400: our request is wrong", { status: 400 }, ClientError],
+    ["307: the redirect is not followed", { status: 307, body: { paymentId: "pay_elsewhere" } }, ClientError],
+    ["201 without a payment id: in doubt", { status: 201, body: { ok: true } }, PaymentInDoubtError],
+    [
+      "201 with a malformed payment id: in doubt",
+      { status: 201, body: { paymentId: 42 } },
+      PaymentInDoubtError,
+    ],
   ])("%s", async (_label, reply, expected) => {
     const { deps, received, close } = await provider([reply]);
     try {
@@ -121,6 +132,27 @@ describe("the payment provider over HTTP: done, not done, in doubt", () => {
         "POST /payments/by-key/A-1001%3Apayment/void A-1001:payment:void",
         "POST /payments/by-key/A-1001%3Apayment/void A-1001:payment:void",
       ]);
+    } finally {
+      await close();
+    }
+  });
+
+  it("a look-up that is not a payment record is neither paid nor not paid; a shipment without an id is retried", async () => {
+    const { deps, close } = await provider([
+      { status: 200, body: { status: "captured-ish", paymentId: "pay_1" } },
+      { status: 200, body: "ok" },
+      { status: 201, body: {} },
+    ]);
+    try {
+      await expect(deps.payments.lookUpPayment({ idempotencyKey: "A-1001:payment" })).rejects.toBeInstanceOf(
+        PaymentInDoubtError,
+      );
+      await expect(deps.payments.lookUpPayment({ idempotencyKey: "A-1001:payment" })).rejects.toBeInstanceOf(
+        PaymentInDoubtError,
+      );
+      await expect(
+        deps.warehouse.ship({ orderId: "A-1001", items: [], idempotencyKey: "A-1001:ship" }),
+      ).rejects.toBeInstanceOf(TransientServiceError);
     } finally {
       await close();
     }
