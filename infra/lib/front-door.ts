@@ -51,6 +51,8 @@ export class FrontDoor extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   readonly webhookSecret: secretsmanager.Secret;
+  /** For the callers of the API: its Function URL needs SigV4 and this permission. Attached to nobody. */
+  readonly apiClientPolicy: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: FrontDoorProps) {
     super(scope, id);
@@ -193,6 +195,17 @@ export class FrontDoor extends Construct {
 
     // Clients sign requests with SigV4 (AWS_IAM); for browsers, put API Gateway and an authorizer in front.
     this.apiUrl = api.fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
+    this.apiClientPolicy = new iam.ManagedPolicy(this, "ApiClientPolicy", {
+      description: `Lets a client call the ${pattern} API (${config.stage}) through its Function URL, signed with SigV4`,
+      statements: [
+        new iam.PolicyStatement({
+          sid: "CallTheApiUrl",
+          actions: ["lambda:InvokeFunctionUrl"],
+          resources: [api.fn.functionArn],
+          conditions: { StringEquals: { "lambda:FunctionUrlAuthType": "AWS_IAM" } },
+        }),
+      ],
+    });
     // Public on purpose: the provider cannot sign with SigV4. The handler verifies the HMAC before anything.
     this.webhookUrl = webhook.fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
 
@@ -223,6 +236,10 @@ export class FrontDoor extends Construct {
     new CfnOutput(scope, `${prefix}WebhookUrl`, {
       value: this.webhookUrl.url,
       description: "Give the payment provider this URL; it signs deliveries with the secret below",
+    });
+    new CfnOutput(scope, `${prefix}ApiClientPolicyArn`, {
+      value: this.apiClientPolicy.managedPolicyArn,
+      description: "Attach to the role or user that calls the API",
     });
     new CfnOutput(scope, `${prefix}WebhookSecretArn`, { value: this.webhookSecret.secretArn });
     new CfnOutput(scope, `${prefix}QueueUrl`, { value: this.queue.queueUrl });

@@ -167,6 +167,21 @@ describe("entry-points: the front door", () => {
     });
   });
 
+  it("a managed policy, attached to nobody, lets a caller use the API's URL with SigV4, and nothing else", () => {
+    const policy = resources[logicalId(door.apiClientPolicy)]!.Properties;
+    expect(policy.PolicyDocument.Statement).toEqual([
+      {
+        Sid: "CallTheApiUrl",
+        Effect: "Allow",
+        Action: "lambda:InvokeFunctionUrl",
+        Resource: { "Fn::GetAtt": [logicalId(door.api), "Arn"] },
+        Condition: { StringEquals: { "lambda:FunctionUrlAuthType": "AWS_IAM" } },
+      },
+    ]);
+    expect(policy.Roles ?? policy.Users ?? policy.Groups).toBeUndefined();
+    expect(outputs.EntryPointsApiClientPolicyArn!.Value).toEqual({ Ref: logicalId(door.apiClientPolicy) });
+  });
+
   it("outputs the URLs, the secret's ARN and both queues", () => {
     expect(outputs.EntryPointsApiUrl!.Value).toEqual({
       "Fn::GetAtt": [logicalId(door.apiUrl), "FunctionUrl"],

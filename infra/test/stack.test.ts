@@ -308,6 +308,7 @@ it("has exactly these outputs", () => {
       "SagaTableName",
       "EntryPointsTableName",
       "EntryPointsApiUrl",
+      "EntryPointsApiClientPolicyArn",
       "EntryPointsWebhookUrl",
       "EntryPointsWebhookSecretArn",
       "EntryPointsQueueUrl",
