@@ -74,6 +74,30 @@ export async function resolveExecutionArn(
   return found.DurableExecutionArn;
 }
 
+/** The ARNs of the executions still RUNNING on a function (every page; a qualifier narrows it to one version or alias). */
+export async function listRunningExecutions(lambda: Lambda, functionName: string): Promise<string[]> {
+  const [name, qualifier] = splitQualifier(functionName);
+  const arns: string[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await call(() =>
+      lambda.send(
+        new ListDurableExecutionsByFunctionCommand({
+          FunctionName: name,
+          Qualifier: qualifier,
+          Statuses: ["RUNNING"],
+          Marker: marker,
+        }),
+      ),
+    );
+    for (const execution of page.DurableExecutions ?? []) {
+      if (execution.DurableExecutionArn) arns.push(execution.DurableExecutionArn);
+    }
+    marker = page.NextMarker;
+  } while (marker);
+  return arns;
+}
+
 /** "fn:live" → ["fn", "live"]; an ARN keeps its own colons. */
 export function splitQualifier(functionName: string): [string, string | undefined] {
   const parts = functionName.split(":");

@@ -5,7 +5,11 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { GetDurableExecutionHistoryCommand, type Event } from "@aws-sdk/client-lambda";
+import {
+  GetDurableExecutionHistoryCommand,
+  ListDurableExecutionsByFunctionCommand,
+  type Event,
+} from "@aws-sdk/client-lambda";
 import { withDurableExecution, type DurableContext } from "@aws/durable-execution-sdk-js";
 import type { Lambda } from "../src/aws";
 import { doctor } from "../src/doctor/cli";
@@ -339,6 +343,59 @@ describe("pnpm run doctor --replay", () => {
     expect(sent[0]!.input).toMatchObject({ DurableExecutionArn: arn, IncludeExecutionData: true });
     expect(output).toContain(`Replay check: ${arn} against the current code of steps\nCompatible`);
     expect(code).toBe(0);
+  });
+
+  it("checks every execution still running on a function with --replay --function, and fails on the worst", async () => {
+    const running = (n: number) =>
+      `arn:aws:lambda:eu-west-1:123456789012:function:DurableCookbook-dev-StepsHandler:7/durable-execution/run-${n}/id`;
+    const firstName = steps.find((event) => event.Name)!.Name!;
+    const histories = new Map<string, Event[]>([
+      [running(1), inFlightPrefixes(steps).at(-1)!],
+      [
+        running(2),
+        steps.map((event) => (event.Name === firstName ? { ...event, Name: "an-old-name" } : event)),
+      ],
+    ]);
+    const listed: ListDurableExecutionsByFunctionCommand[] = [];
+    const lambda = {
+      send: jest.fn((command: unknown) => {
+        if (command instanceof ListDurableExecutionsByFunctionCommand) {
+          listed.push(command);
+          // Two pages, as the API pages them.
+          const first = command.input.Marker === undefined;
+          return Promise.resolve({
+            DurableExecutions: [{ DurableExecutionArn: running(first ? 1 : 2), Status: "RUNNING" }],
+            NextMarker: first ? "page-2" : undefined,
+          });
+        }
+        const arn = (command as GetDurableExecutionHistoryCommand).input.DurableExecutionArn!;
+        return Promise.resolve({ Events: histories.get(arn) });
+      }),
+    } as unknown as Lambda;
+
+    const { code, output } = await runDoctor(
+      ["--replay", "--function", "DurableCookbook-dev-StepsHandler:7", "--pattern", "steps"],
+      lambda,
+    );
+
+    expect(listed.map((command) => command.input)).toEqual([
+      {
+        FunctionName: "DurableCookbook-dev-StepsHandler",
+        Qualifier: "7",
+        Statuses: ["RUNNING"],
+        Marker: undefined,
+      },
+      {
+        FunctionName: "DurableCookbook-dev-StepsHandler",
+        Qualifier: "7",
+        Statuses: ["RUNNING"],
+        Marker: "page-2",
+      },
+    ]);
+    expect(output).toContain(`${running(1)}\n  Compatible`);
+    expect(output).toContain(`${running(2)}\n  Incompatible at operation 1`);
+    expect(output.split("\n").at(-1)).toBe("1 compatible, 1 incompatible, 0 cannot tell");
+    expect(code).toBe(3);
   });
 
   it.each([

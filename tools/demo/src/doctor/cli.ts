@@ -1,7 +1,15 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Event } from "@aws-sdk/client-lambda";
-import { AwsProblem, fetchHistory, lambdaFor, regionOf, resolveExecutionArn, type Lambda } from "../aws";
+import {
+  AwsProblem,
+  fetchHistory,
+  lambdaFor,
+  listRunningExecutions,
+  regionOf,
+  resolveExecutionArn,
+  type Lambda,
+} from "../aws";
 import { historyToTimeline } from "../history";
 import { HistoryFileError, parseHistoryText } from "../history-file";
 import { writeHtml } from "../html";
@@ -19,6 +27,7 @@ const USAGE = [
   "       pnpm run doctor --function <name:alias> --execution <execution name> [--html timeline.html]",
   "       pnpm run doctor --replay <history.json> --pattern <name>     (will the current code replay it?)",
   "       pnpm run doctor --replay --execution <execution ARN> --pattern <name>",
+  "       pnpm run doctor --replay --function <name[:version|alias]> --pattern <name>   (every execution still running)",
   "history.json: what `aws lambda get-durable-execution-history --durable-execution-arn <arn> --include-execution-data` prints.",
 ].join("\n");
 
@@ -56,7 +65,7 @@ export function parseDoctorArgs(argv: string[]): DoctorArgs {
     else args.file = arg;
   }
   if (args.file && args.execution) throw new DoctorUsageError("Give a history file or --execution, not both");
-  if (!args.file && !args.execution)
+  if (!args.file && !args.execution && !(args.replay && args.functionName))
     throw new DoctorUsageError(args.functionName ? "--function needs --execution" : "Which execution?");
   if (args.replay && !args.pattern)
     throw new DoctorUsageError("--replay needs --pattern <name>: whose code to replay it on");
@@ -85,13 +94,15 @@ const defaultIo = (): DoctorIo => ({
  * history. With --replay: 0 compatible, 3 incompatible, 4 cannot tell (see REPLAY_EXIT).
  */
 export async function doctor(argv: string[], io: DoctorIo = defaultIo()): Promise<number> {
+  // A replay check runs the workflow's code: its own log lines (context.logger) would drown the verdict.
+  process.env.AWS_LAMBDA_LOG_LEVEL ??= "WARN";
   try {
     const args = parseDoctorArgs(argv);
+    if (args.replay && !args.file && !args.execution) return await replayRunning(args, io);
     const { events, region, source } = args.file
       ? readHistoryFile(path.resolve(io.cwd, args.file))
       : await fetchLive(args, io);
     if (args.replay) {
-      process.env.AWS_LAMBDA_LOG_LEVEL ??= "WARN";
       const report = await checkReplay(events, await loadReplayTarget(args.pattern!));
       io.out(`Replay check: ${source} against the current code of ${args.pattern}`);
       for (const line of renderReplayReport(report, args.pattern!)) io.out(line);
@@ -124,6 +135,29 @@ export async function doctor(argv: string[], io: DoctorIo = defaultIo()): Promis
     }
     throw error;
   }
+}
+
+/** --replay --function: the check on every execution still running on the function, worst verdict last. */
+async function replayRunning(args: DoctorArgs, io: DoctorIo): Promise<number> {
+  const functionName = args.functionName!;
+  const lambda = (io.lambda ?? lambdaFor)(functionName);
+  const arns = await listRunningExecutions(lambda, functionName);
+  io.out(
+    `Replay check: ${arns.length} execution(s) running on ${functionName}, against the current code of ${args.pattern}`,
+  );
+  const target = await loadReplayTarget(args.pattern!);
+  const counts = { compatible: 0, incompatible: 0, "cannot-tell": 0 };
+  for (const arn of arns) {
+    const report = await checkReplay(await fetchHistory(lambda, arn), target);
+    counts[report.outcome] += 1;
+    io.out(`\n${arn}`);
+    for (const line of renderReplayReport(report, args.pattern!)) io.out(`  ${line}`);
+  }
+  io.out(
+    `\n${counts.compatible} compatible, ${counts.incompatible} incompatible, ${counts["cannot-tell"]} cannot tell`,
+  );
+  if (counts.incompatible > 0) return REPLAY_EXIT.incompatible;
+  return counts["cannot-tell"] > 0 ? REPLAY_EXIT["cannot-tell"] : REPLAY_EXIT.compatible;
 }
 
 function readHistoryFile(file: string): { events: Event[]; source: string; region?: string } {
