@@ -72,7 +72,7 @@ describe.each(PATTERNS)("%s", (pattern) => {
     const { outcome, target, world } = get();
     const report = await checkReplay(outcome.history, target);
 
-    expect(report).toMatchObject({ outcome: "compatible" });
+    expect(report).toMatchObject({ outcome: "compatible", ended: outcome.summary.status });
     if (report.outcome !== "compatible") return;
     expect(report.next.kind).toBe("completes");
     if (report.next.kind !== "completes") return;

@@ -11,7 +11,13 @@ import {
   type withDurableExecution,
 } from "@aws/durable-execution-sdk-js";
 import { guardDeps } from "./guard";
-import { isFinished, operationId, rebuildOperations, type RebuiltOperation } from "./operations";
+import {
+  isFinished,
+  operationId,
+  rebuildOperations,
+  type RebuiltHistory,
+  type RebuiltOperation,
+} from "./operations";
 import { ContextProbe } from "./probe";
 
 /** What a replay check drives: a handler built from deps, as a pattern's `createHandler(deps)` is. */
@@ -39,7 +45,7 @@ export type NextStep =
   | { kind: "completes"; status: "FAILED"; error: { type?: string; message?: string } }
   | { kind: "waits"; on: RecordedOperation[] };
 
-export type ReplayReport =
+export type ReplayReport = (
   | {
       outcome: "compatible";
       /** Operations in the history, all replayed. */ recorded: number;
@@ -55,7 +61,11 @@ export type ReplayReport =
       /** The SDK's own NonDeterministicExecutionError, when it raised one. */
       sdkError?: { type: string; message: string };
     }
-  | { outcome: "cannot-tell"; reason: string };
+  | { outcome: "cannot-tell"; reason: string }
+) & {
+  /** How the recorded execution ended, if it has: such an execution is never replayed again. */
+  ended?: string;
+};
 
 export interface ReplayOptions {
   /** Changes the code under check without touching its files: wraps the context the handler is given. */
@@ -87,6 +97,15 @@ export async function checkReplay(
   options: ReplayOptions = {},
 ): Promise<ReplayReport> {
   const history = rebuildOperations(events);
+  const report = await replay(history, target, options);
+  return history.ended ? { ...report, ended: history.ended } : report;
+}
+
+async function replay(
+  history: RebuiltHistory,
+  target: ReplayTarget,
+  options: ReplayOptions,
+): Promise<ReplayReport> {
   if (history.missingData) return { outcome: "cannot-tell", reason: history.missingData };
   const recorded = new Map(history.operations.map((rebuilt) => [rebuilt.operation.Id!, rebuilt]));
   const at = (position: string) => recorded.get(operationId(position));

@@ -24,6 +24,8 @@ export interface RebuiltHistory {
   operations: RebuiltOperation[];
   /** Why the history cannot be replayed faithfully (no execution data, payloads cut off), if it cannot. */
   missingData?: string;
+  /** How the execution ended, if the history says it did (SUCCEEDED, FAILED...): it will not replay again. */
+  ended?: string;
 }
 
 const FINISHED = new Set(["SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED", "STOPPED"]);
@@ -37,11 +39,18 @@ export function rebuildOperations(events: Event[], durableExecutionArn = "replay
   const recorded = new Map<string, string>();
   const cutOff: string[] = [];
   let input: string | undefined;
+  let ended: string | undefined;
 
   for (const event of events) {
     const type = event.EventType ?? "";
+    if (type.startsWith("Execution") && type !== "ExecutionStarted") {
+      ended = type
+        .replace(/^Execution/, "")
+        .replace(/([a-z])([A-Z])/g, "$1_$2")
+        .toUpperCase();
+      continue;
+    }
     if (type === "InvocationCompleted" || !event.Id) continue;
-    if (type.startsWith("Execution") && type !== "ExecutionStarted") continue;
     const at = event.EventTimestamp;
     let operation = byId.get(event.Id);
     if (!operation) {
@@ -69,6 +78,7 @@ export function rebuildOperations(events: Event[], durableExecutionArn = "replay
     recordedStatus: recorded.get(operation.Id!) ?? "STARTED",
   }));
   const rebuilt: RebuiltHistory = { durableExecutionArn, operations };
+  if (ended) rebuilt.ended = ended;
   if (!operations.some((o) => o.operation.Type === "EXECUTION")) {
     rebuilt.missingData = "the history has no ExecutionStarted event: it does not start at the beginning";
   } else if (input === undefined) {

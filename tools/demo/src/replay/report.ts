@@ -5,10 +5,20 @@ export const REPLAY_EXIT = { compatible: 0, incompatible: 3, "cannot-tell": 4 } 
 
 /** The replay check's verdict in a few lines: the verdict first, then the evidence, then what to do. */
 export function renderReplayReport(report: ReplayReport, pattern: string): string[] {
+  const lines = verdict(report, pattern);
+  if (report.ended) {
+    lines.push(
+      `This execution has ended (${report.ended}): it is never replayed again. The check shows how the current code reads its history.`,
+    );
+  }
+  return lines;
+}
+
+function verdict(report: ReplayReport, pattern: string): string[] {
   switch (report.outcome) {
     case "compatible":
       return [
-        `Compatible: the current ${pattern} code replays all ${report.recorded} recorded operations.`,
+        `Compatible: the current ${pattern} code replays ${report.recorded === 1 ? "the 1 recorded operation" : `all ${report.recorded} recorded operations`}.`,
         `Next: ${describeNext(report.next)}`,
       ];
     case "incompatible": {
