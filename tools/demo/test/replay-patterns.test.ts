@@ -25,21 +25,18 @@ interface Recorded {
   world: Record<string, unknown>;
 }
 
-const recorded = new Map<string, Recorded>();
-
-beforeAll(async () => {
-  for (const pattern of PATTERNS) {
-    const scenario = await loadScenario(pattern);
-    const outcome = await record(scenario);
-    const demo = (await import(path.join(repoRoot, "patterns", pattern, "src", "demo.ts"))) as {
-      simulatedDeps?: () => Record<string, unknown>;
-      simulatedWorld?: () => Record<string, unknown>;
-    };
-    const world = (demo.simulatedDeps ?? demo.simulatedWorld)!();
-    const target = { ...(await loadReplayTarget(pattern)), depsShape: world.deps };
-    recorded.set(pattern, { outcome, target, world });
-  }
-});
+/** Records the pattern's demo and loads its current handler for the check. */
+async function recordPattern(pattern: string): Promise<Recorded> {
+  const scenario = await loadScenario(pattern);
+  const outcome = await record(scenario);
+  const demo = (await import(path.join(repoRoot, "patterns", pattern, "src", "demo.ts"))) as {
+    simulatedDeps?: () => Record<string, unknown>;
+    simulatedWorld?: () => Record<string, unknown>;
+  };
+  const world = (demo.simulatedDeps ?? demo.simulatedWorld)!();
+  const target = { ...(await loadReplayTarget(pattern)), depsShape: world.deps };
+  return { outcome, target, world };
+}
 
 /** Every list and map the simulated world keeps (calls, charges, emails sent...), by name, with its size. */
 function records(world: Record<string, unknown>): Record<string, number> {
@@ -66,7 +63,12 @@ function inFlight(events: Event[]): Event[] {
 }
 
 describe.each(PATTERNS)("%s", (pattern) => {
-  const get = () => recorded.get(pattern)!;
+  // Each pattern on its own: one that does not load fails its own tests only.
+  let recorded: Recorded | undefined;
+  beforeAll(async () => {
+    recorded = await recordPattern(pattern);
+  });
+  const get = () => recorded ?? fail(`${pattern} could not be recorded`);
 
   it("replays its own finished history and would end as the recorded run ended, without calling anything", async () => {
     const { outcome, target, world } = get();
