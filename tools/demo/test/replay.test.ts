@@ -167,7 +167,7 @@ describe("incompatible", () => {
     expect(report).toMatchObject({
       position: "2",
       recorded: { name: "ship-now", type: "STEP", status: "SUCCEEDED" },
-      code: 'asked for name "back-order" there (the history has "ship-now")',
+      code: 'asked for "back-order" instead',
       sdkError: { type: "NonDeterministicExecutionError" },
     });
     expect(target.world.emails).toEqual([]);
@@ -312,7 +312,7 @@ describe("pnpm run doctor --replay", () => {
     );
     const { code, output } = await runDoctor(["--replay", file(renamed), "--pattern", "steps"]);
     expect(output).toContain('Incompatible at operation 1: the history has step "an-old-name" (');
-    expect(output).toContain(`the code asked for name "${firstName}" there`);
+    expect(output).toContain(`the code asked for "${firstName}" instead.`);
     expect(output).toContain("NonDeterministicExecutionError");
     expect(output).toContain("publish it as a new version and move the alias");
     expect(code).toBe(3);

@@ -299,9 +299,13 @@ function nonDeterminism(
   const report: ReplayReport = {
     outcome: "incompatible",
     position,
-    code: mismatch
-      ? `asked for ${mismatch[1]} "${mismatch[3]}" there (the history has "${mismatch[2]}")`
-      : "asked for a different operation there",
+    code: !mismatch
+      ? "asked for a different operation there"
+      : mismatch[1] === "type"
+        ? `asked for a ${mismatch[3]} operation instead`
+        : mismatch[1] === "subtype"
+          ? `asked for subtype "${mismatch[3]}" instead`
+          : `asked for "${mismatch[3]}" instead`,
     sdkError: { type: "NonDeterministicExecutionError", message },
   };
   if (operation) report.recorded = recordedOf(operation);
