@@ -232,12 +232,11 @@ async function replay(
         reason: `${target.label} asked for no operation on this history${why ? ` (${why})` : ""}, and the history has ${first ? "some" : "none"}`,
       };
     }
-    // The code fails every execution in flight before its first operation (its input is refused, a setting is missing).
+    // The code fails before its first operation: on this code's input schema (then every execution in flight
+    // breaks), or on a setting the check's environment lacks (then the deployed function would not). Say both.
     return {
-      outcome: "incompatible",
-      position: first.position,
-      recorded: recordedOf(first),
-      code: `failed before asking for any operation (${why})`,
+      outcome: "cannot-tell",
+      reason: `the code fails before its first operation (${why}), where the history has ${describe(first)}: if the deployed function fails the same way (its input is refused), every execution in flight breaks; if it is a setting the function has (an environment variable), set it here and check again`,
     };
   }
 
