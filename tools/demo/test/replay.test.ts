@@ -244,6 +244,20 @@ describe("cannot tell", () => {
     });
   });
 
+  it("code that fails before its first operation: an input it now refuses, or a setting missing here", async () => {
+    const strict: Workflow = async (event, context, deps) => {
+      if (!/^[A-Z]+-[A-Z]+-\d+$/.test(event.sku)) throw new Error(`sku ${event.sku} must end in a number`);
+      return original(event, context, deps);
+    };
+    const report = await checkReplay(history, targetOf(strict));
+    expect(report).toMatchObject({ outcome: "cannot-tell" });
+    if (report.outcome !== "cannot-tell") return;
+    expect(report.reason).toContain(
+      "the code fails before its first operation (Error: sku MUG-BLUE must end in a number)",
+    );
+    expect(report.reason).toContain("where the history has check-stock (STEP, operation 1)");
+  });
+
   it("a history that does not start at the beginning", async () => {
     const report = await checkReplay(history.slice(1), targetOf(original));
     expect(report).toMatchObject({

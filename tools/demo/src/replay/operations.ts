@@ -81,7 +81,8 @@ export function rebuildOperations(events: Event[], durableExecutionArn = "replay
   if (ended) rebuilt.ended = ended;
   if (!operations.some((o) => o.operation.Type === "EXECUTION")) {
     rebuilt.missingData = "the history has no ExecutionStarted event: it does not start at the beginning";
-  } else if (input === undefined) {
+  } else if (input === undefined && !events.some(carriesPayload)) {
+    // An execution may start without an input; a history with no payload anywhere was fetched without its data.
     rebuilt.missingData =
       "the history has no execution data (the event's input and the results are left out): fetch it with --include-execution-data";
   } else if (cutOff.length > 0) {
@@ -194,17 +195,23 @@ function errorOf(error: EventError | undefined): ErrorObject | undefined {
   return error?.Payload;
 }
 
-function truncation(event: Event): boolean {
-  return Object.entries(event).some(
-    ([key, details]) =>
-      key.endsWith("Details") &&
-      typeof details === "object" &&
-      details !== null &&
-      Object.values(details as Record<string, unknown>).some(
-        (part) =>
-          typeof part === "object" && part !== null && (part as { Truncated?: boolean }).Truncated === true,
-      ),
+function carriesPayload(event: Event): boolean {
+  return detailParts(event).some((part) => typeof (part as { Payload?: unknown }).Payload === "string");
+}
+
+/** The parts of an event's details that carry data (Input, Result, Error), each maybe with Payload and Truncated. */
+function detailParts(event: Event): object[] {
+  return Object.entries(event).flatMap(([key, details]) =>
+    key.endsWith("Details") && typeof details === "object" && details !== null
+      ? Object.values(details as Record<string, unknown>).filter(
+          (part): part is object => typeof part === "object" && part !== null,
+        )
+      : [],
   );
+}
+
+function truncation(event: Event): boolean {
+  return detailParts(event).some((part) => (part as { Truncated?: boolean }).Truncated === true);
 }
 
 /** StepStarted → STEP, ChainedInvokeFailed → CHAINED_INVOKE, ExecutionStarted → EXECUTION. */
