@@ -221,19 +221,13 @@ async function replay(
       reason: `${target.label}'s handler threw: ${thrown instanceof Error ? thrown.message : JSON.stringify(thrown)}`,
     };
   }
-  if (probe.calls.length === 0 && frontier === undefined) {
-    const first = history.operations
-      .filter((o) => o.operation.Type !== "EXECUTION")
-      .sort((a, b) => comparePositions(a.position, b.position))[0];
-    const why = errorOut ? `${errorOut.ErrorType ?? "Error"}: ${errorOut.ErrorMessage ?? ""}` : undefined;
-    if (!first || !why) {
-      return {
-        outcome: "cannot-tell",
-        reason: `${target.label} asked for no operation on this history${why ? ` (${why})` : ""}, and the history has ${first ? "some" : "none"}`,
-      };
-    }
+  const first = history.operations
+    .filter((o) => o.operation.Type !== "EXECUTION")
+    .sort((a, b) => comparePositions(a.position, b.position))[0];
+  if (probe.calls.length === 0 && frontier === undefined && errorOut && first) {
     // The code fails before its first operation: on this code's input schema (then every execution in flight
     // breaks), or on a setting the check's environment lacks (then the deployed function would not). Say both.
+    const why = `${errorOut.ErrorType ?? "Error"}: ${errorOut.ErrorMessage ?? ""}`;
     return {
       outcome: "cannot-tell",
       reason: `the code fails before its first operation (${why}), where the history has ${describe(first)}: if the deployed function fails the same way (its input is refused), every execution in flight breaks; if it is a setting the function has (an environment variable), set it here and check again`,

@@ -244,8 +244,11 @@ function positionsOf(operations: WireOperation[]): Map<string, string> {
     const siblings = children.get(parentId) ?? [];
     if (siblings.length === 0) return;
     const candidates = new Map<string, string>();
-    for (let n = 1; n <= limit; n += 1) candidates.set(operationId(`${prefix}${n}`), `${prefix}${n}`);
-    if (siblings.some((operation) => !candidates.has(operation.Id!))) {
+    const found = () => siblings.every((operation) => candidates.has(operation.Id!));
+    // Positions 1, 2, 3... until every sibling is placed (a checkpointed context's children are numbered densely).
+    for (let n = 1; n <= limit && !found(); n += 1)
+      candidates.set(operationId(`${prefix}${n}`), `${prefix}${n}`);
+    if (!found()) {
       for (let k = 1; k <= limit; k += 1)
         for (let n = 1; n <= siblings.length; n += 1)
           candidates.set(operationId(`${prefix}${k}-${n}`), `${prefix}${k}-${n}`);
