@@ -7,7 +7,9 @@
  */
 import path from "node:path";
 import type { Event } from "@aws-sdk/client-lambda";
+import { NestingType, type DurableLambdaHandler } from "@aws/durable-execution-sdk-js";
 import { checkReplay, type ReplayReport, type ReplayTarget } from "../src/replay/check";
+import { rebuildOperations } from "../src/replay/operations";
 import { loadReplayTarget } from "../src/replay/target";
 import type { LocalRunOutcome } from "../src/run-local";
 import { loadScenario, repoRoot } from "../src/scenario";
@@ -190,5 +192,32 @@ describe.each(PATTERNS)("%s", (pattern) => {
     expect(report.position).toBe("1");
     expect(report.code).toBe(`asked for a ${other.toUpperCase()} operation instead`);
     expect(report.sdkError?.message).toContain(`Expected type "${first.Type}"`);
+  });
+});
+
+describe("map-parallel with FLAT nesting (items are virtual contexts, their operations one level deeper)", () => {
+  it("finds every operation's position and replays the history at every point", async () => {
+    const dir = path.join(repoRoot, "patterns", "map-parallel", "src");
+    const index = (await import(path.join(dir, "index.ts"))) as {
+      createHandler: (deps: unknown, config: unknown) => DurableLambdaHandler;
+    };
+    const demo = (await import(path.join(dir, "demo.ts"))) as { simulatedWorld: () => { deps: unknown } };
+    const flat = { nesting: NestingType.FLAT };
+    const scenario = await loadScenario("map-parallel");
+    const { history } = await record({
+      ...scenario,
+      createHandler: () => index.createHandler(demo.simulatedWorld().deps, flat),
+    });
+    const target = await loadReplayTarget("map-parallel", flat);
+
+    const positions = rebuildOperations(history)
+      .operations.filter((o) => o.operation.Type !== "EXECUTION")
+      .map((o) => o.position);
+    expect(positions).not.toContain("?");
+    // A FLAT item's operations hang from the map itself, numbered under the item's (unrecorded) position.
+    expect(positions.some((position) => position.split("-").length === 3)).toBe(true);
+    for (const prefix of [...inFlightPrefixes(history), history]) {
+      expect(await checkReplay(prefix, target)).toMatchObject({ outcome: "compatible" });
+    }
   });
 });

@@ -15,19 +15,26 @@ export function recordHandler(handler: DurableLambdaHandler, event: unknown = {}
 }
 
 /**
- * The history as it stood while the execution was in flight: at the end of each invocation but the last, and
- * just after each wait or callback started (where it suspends, or would have without time skipping).
+ * The history as it stood while the execution was in flight: at the end of each invocation but the last, just
+ * after each wait or callback started (where it suspends, or would have without time skipping), and after each
+ * top-level operation ended (where a crash would have left it).
  */
 export function inFlightPrefixes(events: Event[]): Event[][] {
   const last = events.map((event) => event.EventType).lastIndexOf("InvocationCompleted");
-  const ends = events.flatMap((event, index) =>
-    (event.EventType === "InvocationCompleted" && index !== last) ||
-    event.EventType === "WaitStarted" ||
-    event.EventType === "CallbackStarted"
-      ? [index + 1]
-      : [],
+  const ends = events.flatMap((event, index) => {
+    const type = event.EventType ?? "";
+    const cut =
+      (type === "InvocationCompleted" && index !== last) ||
+      type === "WaitStarted" ||
+      type === "CallbackStarted" ||
+      (!event.ParentId && !type.startsWith("Execution") && /(Succeeded|Failed)$/.test(type));
+    return cut ? [index + 1] : [];
+  });
+  // Only while it runs: not once the execution has ended.
+  const ended = events.findIndex((event) =>
+    /^Execution(Succeeded|Failed|TimedOut|Stopped)$/.test(event.EventType ?? ""),
   );
-  return ends.map((end) => events.slice(0, end));
+  return [...new Set(ends)].filter((end) => ended < 0 || end <= ended).map((end) => events.slice(0, end));
 }
 
 /** The recorded operations at the top level of the execution, in replay order. */
