@@ -5,7 +5,12 @@ import * as z from "zod/mini";
  * success: the provider may have acted and we cannot read what it did, so it is in doubt (src/call-outcome.ts).
  * Extra fields are ignored (loose): they cannot change what an id or a status means.
  */
-const Id = z.string().check(z.minLength(1), z.maxLength(256));
+const Id = z.string().check(
+  // A blank id ("", "   ") names nothing: cancelling it would hit `reservations/%20/cancel` and leave the real
+  // reservation held. Such an answer is malformed, hence in doubt, and settled by key.
+  z.refine((id) => id.trim() !== "", "must not be blank"),
+  z.maxLength(256),
+);
 
 export const ReservationAnswer = z.object({ reservationId: Id });
 export const ChargeAnswer = z.object({ chargeId: Id });
@@ -25,3 +30,20 @@ export const ChargeLookUpAnswer = z.object({
   amountCents: z.number().check(z.int()),
   currency: z.string(),
 });
+
+/**
+ * What the payment function answers (src/payment.ts's PaymentResult), as the saga reads it: another function's
+ * answer is input too. Exactly these three shapes; anything else (a lower-case status, no charge id, a bare
+ * string) is not a charge, and not a decline either: it is in doubt.
+ */
+export const PaymentAnswer = z.discriminatedUnion("status", [
+  z.object({
+    status: z.literal("CHARGED"),
+    chargeId: Id,
+    amountCents: z.number().check(z.int()),
+    currency: z.string(),
+    settledBy: z.enum(["charge", "look-up"]),
+  }),
+  z.object({ status: z.literal("DECLINED"), reason: z.string() }),
+  z.object({ status: z.literal("IN_DOUBT"), reason: z.string() }),
+]);

@@ -158,6 +158,44 @@ export class OutcomeInDoubtError extends Error {
   }
 }
 
+/**
+ * In doubt, and not to be retried: a refusal that came on a retry. The earlier attempt under the same key failed
+ * with an outage or an outcome in doubt, and may have acted (our own first attempt took the last room, and the
+ * retry is told "sold out" or "key in use"). The refusal speaks only for the attempt that got it, so the
+ * compensation stays and settles it by key; retrying again would only be refused again.
+ */
+export class RefusedAfterRetryError extends Error {
+  override readonly name = "RefusedAfterRetryError";
+  readonly outcome: CallOutcome = "in-doubt";
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A keyed call made in a step that may retry it (`step` is the step's context): a refusal is definite only on the
+ * step's first attempt. On a later one it becomes RefusedAfterRetryError (in doubt): an earlier attempt may have acted.
+ */
+export async function refusalFinalOnlyOnFirstAttempt<T>(
+  step: { attempt: number },
+  call: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof ProviderRejectedError && step.attempt > 1) {
+      throw new RefusedAfterRetryError(
+        `refused on attempt ${step.attempt}, after an attempt that may have acted: ${error.message}`,
+        error.status,
+      );
+    }
+    throw error;
+  }
+}
+
 /** The error a classified failure becomes, so retry strategies can filter on its class. */
 export function errorFor(classification: Classification, message: string, status?: number): Error {
   if (classification.outcome === "in-doubt") return new OutcomeInDoubtError(message, status);
@@ -168,8 +206,10 @@ export function errorFor(classification: Classification, message: string, status
 /**
  * The outcome of a step that failed after its retries. A failed step's error class does not survive the
  * checkpoint; its name does, on `cause`. Only a definite refusal is not done: the provider looked at the
- * idempotency key and said no. An outage on the last attempt says nothing about the earlier attempts (one of
- * them may have timed out after acting), so it is in doubt, and so is everything unknown, a crash included.
+ * idempotency key and said no, on the step's first attempt (a refusal on a retry is RefusedAfterRetryError, in
+ * doubt: see `refusalFinalOnlyOnFirstAttempt`). An outage on the last attempt says nothing about the earlier
+ * attempts (one of them may have timed out after acting), so it is in doubt, and so is everything unknown, a
+ * crash included.
  */
 export function outcomeOfFailedStep(error: unknown): CallOutcome {
   const cause = (error as Error | undefined)?.cause;

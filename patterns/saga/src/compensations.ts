@@ -1,5 +1,5 @@
 import type { RetryDecision } from "@aws/durable-execution-sdk-js";
-import { outcomeOfFailedStep } from "./call-outcome";
+import { OutcomeInDoubtError, outcomeOfFailedStep } from "./call-outcome";
 
 /**
  * The saga's list of undo actions, and the rule for when one is owed.
@@ -13,8 +13,9 @@ import { outcomeOfFailedStep } from "./call-outcome";
  *
  * After the call:
  * - done: the id is recorded (`settle`), the undo goes straight to it;
- * - not done (a definite refusal): the compensation is withdrawn, there is nothing to undo;
- * - in doubt: it stays, and undoes by key if the saga fails.
+ * - not done (a definite refusal, on the step's first attempt): the compensation is withdrawn, nothing to undo;
+ * - in doubt (a refusal on a retry included, and a success without an id): it stays, and undoes by key if the
+ *   saga fails.
  *
  * The list lives in the handler body, not in a step. That is safe: a replay returns each step's checkpointed
  * result or error in the same order, so the same registrations, settlements and withdrawals happen again.
@@ -59,14 +60,21 @@ export class Compensation {
    * the compensation (it undoes by key). The step's error is rethrown either way.
    */
   async guard<T>(step: Promise<T>, idOf: (result: T) => string): Promise<T> {
+    let result: T;
     try {
-      const result = await step;
-      this.settle(idOf(result));
-      return result;
+      result = await step;
     } catch (error) {
       if (outcomeOfFailedStep(error) === "not-done") this.withdraw();
       throw error;
     }
+    const id: unknown = idOf(result);
+    // A success that names nothing (a blank id from a custom provider) cannot be undone by id: the provider may
+    // hold something, so it is in doubt, and the compensation undoes by key.
+    if (typeof id !== "string" || id.trim() === "") {
+      throw new OutcomeInDoubtError(`${this.name}: the forward call succeeded without an id to undo`);
+    }
+    this.settle(id);
+    return result;
   }
 
   /** The step body: by id when known, else by key. Runs inside `context.step`. */

@@ -205,6 +205,11 @@ export function simulatedWorld(options: WorldOptions = {}) {
     itineraries: {
       confirm: (r) =>
         serve("itineraries.confirm", r.idempotencyKey, () => {
+          // The contract of the README: one itinerary per booking id. Another execution's confirmation for a
+          // booking id already confirmed is refused, so that duplicate compensates instead of charging twice.
+          if (itineraries.some((itinerary) => itinerary.bookingId === r.bookingId)) {
+            throw new ProviderRejectedError(`booking ${r.bookingId} is already confirmed (409)`, 409);
+          }
           itineraries.push({ ...r });
           return { confirmationNumber: `TRIP-${r.bookingId}` };
         }),

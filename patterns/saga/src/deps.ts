@@ -20,6 +20,7 @@ import {
   MALFORMED_ANSWER,
   ProviderRejectedError,
 } from "./call-outcome";
+import { safeText } from "./error-text";
 
 /**
  * The outside world of the trip saga. Every call is a side effect, so the workflow makes each one inside a
@@ -356,6 +357,10 @@ export async function callJson<T>(
   options: { apiToken?: string; timeoutMs: number },
 ): Promise<T> {
   const what = `${request.method} ${url}`;
+  // A provider's body goes into our error only as a short excerpt, made safe: it may echo our request's headers
+  // (the token is redacted, by value and by shape), and it may be a 1 MB HTML page (src/error-text.ts).
+  const secrets = options.apiToken ? [options.apiToken] : [];
+  const excerpt = (text: string) => safeText(text, 200, secrets);
   let response: Response;
   try {
     response = await fetch(url, {
@@ -370,7 +375,10 @@ export async function callJson<T>(
     });
   } catch (error) {
     const classification = classifyNetworkError(error);
-    throw errorFor(classification, `${what} failed (${classification.reason}): ${(error as Error).message}`);
+    throw errorFor(
+      classification,
+      `${what} failed (${classification.reason}): ${excerpt((error as Error).message)}`,
+    );
   }
   let text: string;
   try {
@@ -380,16 +388,12 @@ export async function callJson<T>(
     const classification = response.ok ? MALFORMED_ANSWER : classifyStatus(response.status);
     throw errorFor(
       classification,
-      `${what} answered ${response.status}, body lost: ${(error as Error).message}`,
+      `${what} answered ${response.status}, body lost: ${excerpt((error as Error).message)}`,
     );
   }
   const classification = classifyStatus(response.status);
   if (classification.outcome !== "done") {
-    throw errorFor(
-      classification,
-      `${what} answered ${response.status}: ${text.slice(0, 500)}`,
-      response.status,
-    );
+    throw errorFor(classification, `${what} answered ${response.status}: ${excerpt(text)}`, response.status);
   }
   let body: unknown;
   try {
@@ -401,7 +405,7 @@ export async function callJson<T>(
   if (!parsed.success) {
     throw errorFor(
       MALFORMED_ANSWER,
-      `${what} answered ${response.status} with a malformed body: ${text.slice(0, 200)}`,
+      `${what} answered ${response.status} with a malformed body: ${excerpt(text)}`,
       response.status,
     );
   }

@@ -1,6 +1,7 @@
 // zod/mini, not "zod": the same validation with functional checks, which the bundler can tree-shake. The
 // classic `import { z } from "zod"` pulls about 440 KB into the Lambda bundle whatever the schema uses.
 import * as z from "zod/mini";
+import { ProviderRejectedError } from "./call-outcome";
 
 /**
  * The trip request. Parsing is pure and deterministic, so it runs outside any step: every replay gets the
@@ -15,13 +16,16 @@ export const required = z.string().check(
   z.maxLength(256, "must be at most 256 characters"),
 );
 /**
- * Money in whole cents, positive and exact: past Number.MAX_SAFE_INTEGER a number is no longer a precise count
- * of cents (2**53 + 1 reads as 2**53), so it is refused rather than charged approximately.
+ * The most one booking may charge, in the currency's minor units: 100,000.00 USD, EUR or GBP. A trip above it is
+ * not a card payment this saga makes unattended (and 1e15 cents is a typo or an attack, not a trip).
  */
+export const MAX_AMOUNT_CENTS = 10_000_000;
+
+/** Money in whole cents, positive, and at most MAX_AMOUNT_CENTS (far below where a number stops being exact). */
 export const Amount = z.number().check(
   z.refine((value) => Number.isInteger(value), { message: "must be a whole number of cents", abort: true }),
-  z.refine((value) => value <= Number.MAX_SAFE_INTEGER, {
-    message: `must be at most ${Number.MAX_SAFE_INTEGER} cents`,
+  z.refine((value) => value <= MAX_AMOUNT_CENTS, {
+    message: `must be at most ${MAX_AMOUNT_CENTS} cents`,
     abort: true,
   }),
   z.positive("must be positive"),
@@ -122,4 +126,18 @@ export function describeIssues(error: z.core.$ZodError): string[] {
       .join("");
     return `${path.replace(/^\./, "") || "event"} ${issue.message}`;
   });
+}
+
+/**
+ * A departure before yesterday (UTC, so a departure "today" anywhere on Earth passes) is refused. It needs the
+ * clock, which differs between replays, so this is not part of the parse: the workflow calls it inside the
+ * `reserve-flight` step, before the airline is called, and the refusal is checkpointed with the step.
+ */
+export function refusePastDeparture(flight: { departOn: string }, now: number): void {
+  const yesterday = new Date(now - 24 * 60 * 60 * 1000).toISOString().slice(0, 10);
+  if (flight.departOn < yesterday) {
+    throw new ProviderRejectedError(
+      `flight.departOn ${flight.departOn} is in the past: refused before calling the airline`,
+    );
+  }
 }

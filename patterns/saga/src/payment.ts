@@ -7,9 +7,10 @@ import {
   type RetryDecision,
 } from "@aws/durable-execution-sdk-js";
 import * as z from "zod/mini";
-import { ChargeAnswer, ChargeLookUpAnswer } from "./answers";
+import { ChargeAnswer, ChargeLookUpAnswer, PaymentAnswer } from "./answers";
 import { outcomeOfFailedCharge, ProviderRejectedError, ProviderUnavailableError } from "./call-outcome";
 import { callJson, endpoint } from "./deps";
+import { safeText, withSafeErrors } from "./error-text";
 import { Amount, Currency, describeIssues, plainTypeErrors, required } from "./input";
 import { chargeOutageRetry, lookUpRetry, waitBeforeChargeLookUp } from "./retry-policies";
 
@@ -33,17 +34,38 @@ export type PaymentRequest = z.infer<typeof PaymentRequestInput>;
  * - DECLINED: nothing was charged (the card was declined, the gateway refused before acting, or the look-up
  *   by key found no charge).
  * - IN_DOUBT: the charge may have happened and the look-up could not tell. The saga refunds by key or reports it.
+ * The schema is src/answers.ts's PaymentAnswer: the saga parses what comes back with it (`paymentOutcome`).
  */
-export type PaymentResult =
-  | {
-      status: "CHARGED";
-      chargeId: string;
-      amountCents: number;
-      currency: string;
-      settledBy: "charge" | "look-up";
-    }
-  | { status: "DECLINED"; reason: string }
-  | { status: "IN_DOUBT"; reason: string };
+export type PaymentResult = z.infer<typeof PaymentAnswer>;
+
+/**
+ * The saga's reading of the payment function's answer. An answer is input, not a yes: it must have one of the
+ * three shapes, and a charge must be for exactly the amount and currency asked. Anything else is IN_DOUBT, so
+ * the refund stays registered and settles it by key (nothing found, nothing refunded; another amount, reported).
+ */
+export function paymentOutcome(
+  answer: unknown,
+  asked: { amountCents: number; currency: string },
+): PaymentResult {
+  const parsed = PaymentAnswer.safeParse(answer);
+  if (!parsed.success) {
+    return {
+      status: "IN_DOUBT",
+      reason: `the payment function answered something unexpected: ${safeText(JSON.stringify(answer) ?? String(answer), 200)}`,
+    };
+  }
+  const result = parsed.data;
+  if (
+    result.status === "CHARGED" &&
+    (result.amountCents !== asked.amountCents || result.currency !== asked.currency)
+  ) {
+    return {
+      status: "IN_DOUBT",
+      reason: `the payment function answered CHARGED ${result.chargeId} for ${result.amountCents} ${safeText(result.currency, 8)}, not ${asked.amountCents} ${asked.currency}`,
+    };
+  }
+  return result;
+}
 
 export interface PaymentGateway {
   charge(request: PaymentRequest): Promise<{ chargeId: string }>;
@@ -74,13 +96,15 @@ export async function chargeForBooking(
   const parsed = PaymentRequestInput.safeParse(event, { error: plainTypeErrors });
   if (!parsed.success) throw new InvalidPaymentRequestError(describeIssues(parsed.error));
   const request = parsed.data;
+  // Whatever the gateway throws is checkpointed (the step's error, the answer's reason): bounded, no credentials.
+  const gateway = withSafeErrors(deps.gateway);
 
   // At most once per retry: the SDK checkpoints the start of each attempt before calling the gateway. If the
   // sandbox dies mid-charge, the replay finds an attempt that started and never finished, and hands the retry
   // strategy a StepInterruptedError instead of silently charging again. Only outages are retried here.
   let doubt: string;
   try {
-    const { chargeId } = await context.step("charge-card", () => deps.gateway.charge(request), {
+    const { chargeId } = await context.step("charge-card", () => gateway.charge(request), {
       semantics: StepSemantics.AtMostOncePerRetry,
       retryStrategy: chargeRetryStrategy,
     });
@@ -107,7 +131,7 @@ export async function chargeForBooking(
   try {
     const found = await context.step(
       "look-up-charge",
-      () => deps.gateway.findCharge({ idempotencyKey: request.idempotencyKey }),
+      () => gateway.findCharge({ idempotencyKey: request.idempotencyKey }),
       { retryStrategy: lookUpRetry },
     );
     if (found && (found.amountCents !== request.amountCents || found.currency !== request.currency)) {

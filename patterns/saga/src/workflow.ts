@@ -10,12 +10,13 @@ import {
   type BreakerPolicy,
   type BreakerRecord,
 } from "./breaker";
-import { outcomeOfFailedStep } from "./call-outcome";
+import { outcomeOfFailedStep, refusalFinalOnlyOnFirstAttempt } from "./call-outcome";
 import { Compensations, type Compensation, type UndoResult } from "./compensations";
 import type { TripDeps } from "./deps";
+import { safeText, withSafeErrors } from "./error-text";
 import { executionPart, idempotencyKey } from "./idempotency";
-import { parseTripRequest } from "./input";
-import type { PaymentRequest, PaymentResult } from "./payment";
+import { parseTripRequest, refusePastDeparture } from "./input";
+import { paymentOutcome, type PaymentRequest } from "./payment";
 import {
   alertRetry,
   breakerWriteRetry,
@@ -84,12 +85,14 @@ interface NotUndone {
 export async function bookTrip(
   event: unknown,
   context: DurableContext,
-  deps: TripDeps,
+  providers: TripDeps,
   config: SagaConfig = defaultConfig,
 ): Promise<TripBooking> {
   // Pure and deterministic: bad input and missing configuration fail here, before anything is reserved.
   const trip = parseTripRequest(event);
   const paymentFunctionId = config.paymentFunctionId();
+  // What a provider throws is checkpointed, alerted and logged: bounded, one line, no credentials (src/error-text.ts).
+  const deps = withSafeErrors(providers);
   // Keys per execution (src/idempotency.ts): the same on every retry and replay of this execution, new for a
   // later attempt under the same booking id, different for every action.
   const execution = executionPart(context.executionContext.durableExecutionArn);
@@ -118,14 +121,19 @@ export async function bookTrip(
       undo: (reservationId) => deps.flights.cancel({ reservationId, idempotencyKey: key("cancel-flight") }),
     });
     const flight = await cancelFlight.guard(
+      // A refusal is final only on a step's first attempt: on a retry, the attempt before may have acted under
+      // the same key, so it is in doubt and the compensation stays (src/call-outcome.ts).
       context.step(
         "reserve-flight",
-        () =>
-          deps.flights.reserve({
-            bookingId: trip.bookingId,
-            ...trip.flight,
-            travellers: trip.traveller.party,
-            idempotencyKey: key("reserve-flight"),
+        (step) =>
+          refusalFinalOnlyOnFirstAttempt(step, () => {
+            refusePastDeparture(trip.flight, Date.now()); // the clock, read inside the step
+            return deps.flights.reserve({
+              bookingId: trip.bookingId,
+              ...trip.flight,
+              travellers: trip.traveller.party,
+              idempotencyKey: key("reserve-flight"),
+            });
           }),
         { retryStrategy: retryReservation },
       ),
@@ -142,15 +150,17 @@ export async function bookTrip(
     const hotel = await cancelHotel.guard(
       context.step(
         "reserve-hotel",
-        () =>
-          deps.hotels.reserve({
-            bookingId: trip.bookingId,
-            hotelId: trip.hotel.hotelId,
-            checkIn: trip.flight.departOn,
-            checkOut: trip.flight.returnOn,
-            guests: trip.traveller.party,
-            idempotencyKey: key("reserve-hotel"),
-          }),
+        (step) =>
+          refusalFinalOnlyOnFirstAttempt(step, () =>
+            deps.hotels.reserve({
+              bookingId: trip.bookingId,
+              hotelId: trip.hotel.hotelId,
+              checkIn: trip.flight.departOn,
+              checkOut: trip.flight.returnOn,
+              guests: trip.traveller.party,
+              idempotencyKey: key("reserve-hotel"),
+            }),
+          ),
         { retryStrategy: retryReservation },
       ),
       (reservation) => reservation.reservationId,
@@ -198,13 +208,15 @@ export async function bookTrip(
           idempotencyKey: key("refund-payment"),
         }),
     });
-    const payment = await context.invoke<PaymentRequest, PaymentResult>("charge-payment", paymentFunctionId, {
+    const answer = await context.invoke<PaymentRequest, unknown>("charge-payment", paymentFunctionId, {
       bookingId: trip.bookingId,
       customerId: trip.traveller.customerId,
       amountCents: trip.price.amountCents,
       currency: trip.price.currency,
       idempotencyKey: key("charge-payment"),
     });
+    // Parsed, and checked against what was asked: a malformed answer, or a charge of another amount, is in doubt.
+    const payment = paymentOutcome(answer, trip.price);
     if (payment.status === "DECLINED") {
       refundPayment.withdraw();
       throw new Error(payment.reason);
@@ -213,18 +225,22 @@ export async function bookTrip(
     refundPayment.settle(payment.chargeId);
 
     stage = "confirm-booking";
+    // The itinerary service holds one itinerary per booking id: a second execution for a booking id already
+    // confirmed is refused here (409) and compensates, refund included (README: "The same booking id twice").
     const { confirmationNumber } = await context.step(
       "confirm-booking",
-      () =>
-        deps.itineraries.confirm({
-          bookingId: trip.bookingId,
-          email: trip.traveller.email,
-          flightReservationId: flight.reservationId,
-          hotelReservationId: hotel.reservationId,
-          ...(car.status === "RESERVED" ? { carReservationId: car.reservationId } : {}),
-          chargeId: payment.chargeId,
-          idempotencyKey: key("confirm-booking"),
-        }),
+      (step) =>
+        refusalFinalOnlyOnFirstAttempt(step, () =>
+          deps.itineraries.confirm({
+            bookingId: trip.bookingId,
+            email: trip.traveller.email,
+            flightReservationId: flight.reservationId,
+            hotelReservationId: hotel.reservationId,
+            ...(car.status === "RESERVED" ? { carReservationId: car.reservationId } : {}),
+            chargeId: payment.chargeId,
+            idempotencyKey: key("confirm-booking"),
+          }),
+        ),
       { retryStrategy: retryReservation },
     );
 
@@ -241,7 +257,7 @@ export async function bookTrip(
       sideWorkFailures,
     };
   } catch (error) {
-    const reason = (error as Error).message;
+    const reason = safeText((error as Error).message);
     context.logger.info("Booking failed, compensating", {
       bookingId: trip.bookingId,
       failedAt: stage,
@@ -264,7 +280,10 @@ export async function bookTrip(
         });
         if (result.undid !== null) undone.push(compensation.name);
       } catch (compensationError) {
-        notUndone.push({ compensation: compensation.name, reason: (compensationError as Error).message });
+        notUndone.push({
+          compensation: compensation.name,
+          reason: safeText((compensationError as Error).message),
+        });
       }
     }
 
@@ -319,7 +338,9 @@ async function reserveCarUnlessCircuitOpen(
   });
   try {
     const { reservationId } = await cancelCar.guard(
-      context.step("reserve-car", reserve, { retryStrategy: retryCarReservation }),
+      context.step("reserve-car", (step) => refusalFinalOnlyOnFirstAttempt(step, reserve), {
+        retryStrategy: retryCarReservation,
+      }),
       (reservation) => reservation.reservationId,
     );
     if (needsReset(circuit)) {
@@ -369,7 +390,7 @@ async function releaseCar(
     await context.step("release-car", cancelCar.run, { retryStrategy: cancelCar.spec.retryStrategy });
     return { status: "SKIPPED", reason };
   } catch (error) {
-    const notReleased = { compensation: "release-car", reason: (error as Error).message };
+    const notReleased = { compensation: "release-car", reason: safeText((error as Error).message) };
     leftBehind.push(notReleased);
     const alertFailure = await alertOperations(context, deps, "alert-car-not-released", {
       bookingId,
@@ -399,7 +420,7 @@ async function alertOperations(
     await context.step(name, () => deps.operations.alert(alert), { retryStrategy: alertRetry });
     return undefined;
   } catch (error) {
-    const reason = (error as Error).message;
+    const reason = safeText((error as Error).message);
     context.logger.error("Alert failed; the execution's error is the record of what is left", {
       bookingId,
       notUndone,
