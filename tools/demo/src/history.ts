@@ -120,7 +120,7 @@ function track(operations: Map<string, OperationRef>, event: Event): OperationRe
 }
 
 /** StepStarted → STEP, ChainedInvokeFailed → CHAINED_INVOKE: the operation type, as the checkpoint API names it. */
-function operationType(eventType: string): string {
+export function operationType(eventType: string): string {
   const kind = eventType.replace(/(Started|Succeeded|Failed|TimedOut|Cancelled|Stopped)$/, "");
   return kind.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 }
@@ -272,7 +272,8 @@ function errorOf(eventError: EventError | undefined): { type?: string; message?:
   return error;
 }
 
-function parsePayload(payload: string | undefined): unknown {
+/** A checkpointed payload: JSON when it is JSON, else the text itself. */
+export function parsePayload(payload: string | undefined): unknown {
   if (payload === undefined) return undefined;
   try {
     return JSON.parse(payload) as unknown;

@@ -10,6 +10,7 @@ import {
   type OperationUpdate,
   type withDurableExecution,
 } from "@aws/durable-execution-sdk-js";
+import { parsePayload } from "../history";
 import { guardDeps } from "./guard";
 import {
   isFinished,
@@ -255,7 +256,7 @@ async function replay(
   const replayed = history.operations.filter((o) => o.operation.Type !== "EXECUTION").length;
   if (frontier) return { outcome: "compatible", recorded: replayed, next: nextOf(frontier, at) };
   if (status === "SUCCEEDED") {
-    const result = output && "Result" in output ? parse(output.Result) : undefined;
+    const result = output && "Result" in output ? parsePayload(output.Result || undefined) : undefined;
     return {
       outcome: "compatible",
       recorded: replayed,
@@ -393,15 +394,6 @@ function recordedOf(rebuilt: RebuiltOperation): RecordedOperation {
 
 function describe(rebuilt: RebuiltOperation): string {
   return `${rebuilt.operation.Name ?? "(unnamed)"} (${rebuilt.operation.Type}, operation ${rebuilt.position})`;
-}
-
-function parse(payload: string | undefined): unknown {
-  if (payload === undefined || payload === "") return undefined;
-  try {
-    return JSON.parse(payload) as unknown;
-  } catch {
-    return payload;
-  }
 }
 
 function lambdaContext(functionName: string): Context {

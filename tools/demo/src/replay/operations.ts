@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import type { ErrorObject, Event, EventError } from "@aws-sdk/client-lambda";
 import type { WireOperation } from "@aws/durable-execution-sdk-js";
+import { operationType as typeOfEvent } from "../history";
+import { FINISHED } from "../spans";
 
 /**
  * Rebuilds the checkpointed operations of an execution from its history (GetDurableExecutionHistory's
@@ -28,10 +30,8 @@ export interface RebuiltHistory {
   ended?: string;
 }
 
-const FINISHED = new Set(["SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED", "STOPPED"]);
-
 export function isFinished(status: string | undefined): boolean {
-  return status !== undefined && FINISHED.has(status);
+  return status !== undefined && (FINISHED as ReadonlySet<string>).has(status);
 }
 
 export function rebuildOperations(events: Event[], durableExecutionArn = "replay-check"): RebuiltHistory {
@@ -214,10 +214,8 @@ function truncation(event: Event): boolean {
   return detailParts(event).some((part) => (part as { Truncated?: boolean }).Truncated === true);
 }
 
-/** StepStarted → STEP, ChainedInvokeFailed → CHAINED_INVOKE, ExecutionStarted → EXECUTION. */
 function operationType(eventType: string): WireOperation["Type"] {
-  const kind = eventType.replace(/(Started|Succeeded|Failed|TimedOut|Cancelled|Stopped)$/, "");
-  return kind.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase() as WireOperation["Type"];
+  return typeOfEvent(eventType) as WireOperation["Type"];
 }
 
 /** The id the SDK gives the operation at a position: the first 16 hex digits of the position's md5. */
