@@ -47,10 +47,42 @@ export function checkApprovalAnswer(raw: string | undefined): CheckedAnswer {
   } catch {
     return invalid("the answer is not JSON");
   }
+  // JSON.parse keeps the last of two equal keys; an approval page that reads the first would show another
+  // decision than the one the workflow takes. An answer that says two things says nothing.
+  const repeated = repeatedKey(raw);
+  if (repeated !== undefined) return invalid(`the answer gives the field ${repeated} more than once`);
   const parsed = ApprovalAnswer.safeParse(json, { error: plainTypeErrors });
   return parsed.success
     ? { valid: true, answer: parsed.data }
     : invalid(...describeIssues(parsed.error, "answer"));
+}
+
+/**
+ * The first key that appears twice in one object of a JSON text that JSON.parse has accepted, or undefined.
+ * A string is a key when it follows `{` or `,` inside an object; keys are compared after decoding their escapes.
+ */
+function repeatedKey(json: string): string | undefined {
+  const scopes: Array<Set<string> | "array"> = [];
+  let previous = "";
+  for (let at = 0; at < json.length; at++) {
+    const char = json[at]!;
+    if (char === "{") scopes.push(new Set());
+    else if (char === "[") scopes.push("array");
+    else if (char === "}" || char === "]") scopes.pop();
+    else if (char === '"') {
+      let end = at + 1;
+      while (json[end] !== '"') end += json[end] === "\\" ? 2 : 1;
+      const scope = scopes[scopes.length - 1];
+      if (scope instanceof Set && (previous === "{" || previous === ",")) {
+        const key = JSON.parse(json.slice(at, end + 1)) as string;
+        if (scope.has(key)) return JSON.stringify(key).slice(0, 40);
+        scope.add(key);
+      }
+      at = end;
+    }
+    if (!/\s/.test(char)) previous = char;
+  }
+  return undefined;
 }
 
 function invalid(...problems: string[]): CheckedAnswer {

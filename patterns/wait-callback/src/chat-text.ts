@@ -21,19 +21,7 @@
  *      and the text cannot close that quote and pass the rest off as the workflow's words.
  */
 export function chatText(value: string, maxChars: number): string {
-  const oneLine = value
-    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, " ")
-    .replace(/\s+/g, " ")
-    .trim();
-  const characters = [...oneLine];
-  const bounded =
-    characters.length > maxChars
-      ? `${characters
-          .slice(0, maxChars - 1)
-          .join("")
-          .trimEnd()}…`
-      : oneLine;
-  return bounded
+  return plainLine(value, maxChars)
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;")
@@ -45,6 +33,25 @@ export function chatText(value: string, maxChars: number): string {
     .replace(/~/g, "∼")
     .replace(/`/g, "ˋ")
     .replace(/"/g, "″");
+}
+
+/**
+ * Rules 1 and 2 on their own: outside text as one line without control, format (bidi, zero-width) or
+ * line-separator characters, at most `maxChars` characters (counted as code points, so an emoji is never cut in
+ * half), an ellipsis marking the cut. For text on its way into a record, a result, a log line or an error.
+ */
+export function plainLine(value: string, maxChars: number): string {
+  const oneLine = value
+    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+  const characters = [...oneLine];
+  return characters.length > maxChars
+    ? `${characters
+        .slice(0, maxChars - 1)
+        .join("")
+        .trimEnd()}…`
+    : oneLine;
 }
 
 /** An integer amount of minor units as text, without floating point: 129900 EUR -> "1299.00 EUR". */

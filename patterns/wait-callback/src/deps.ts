@@ -1,7 +1,12 @@
 import { createHash } from "node:crypto";
-import * as z from "zod/mini";
+import type * as z from "zod/mini";
+import { classifyStatus } from "./call-outcome";
 import { chatText, formatAmount } from "./chat-text";
-import { describeIssues, plainTypeErrors, type Person, type PurchaseRequest } from "./input";
+import { ClientError, MalformedResponseError, TransientServiceError } from "./errors";
+import type { Person, PurchaseRequest } from "./input";
+import { checkedAnswer, JobStatusResponse, OrderResponse, SubmitResponse } from "./provider-answers";
+
+export { ClientError, MalformedResponseError, TransientServiceError } from "./errors";
 
 /**
  * The outside world of the purchase workflow. Every call here is a side effect, so the workflow makes each one
@@ -80,39 +85,6 @@ export function redactCallbackId(callbackId: string): string {
   return `callback#${createHash("sha256").update(callbackId).digest("hex").slice(0, 12)}`;
 }
 
-/** A service said no for good (4xx): retrying the same request cannot help. */
-export class ClientError extends Error {
-  override readonly name = "ClientError";
-  constructor(
-    message = "Client error",
-    readonly status?: number,
-  ) {
-    super(message);
-  }
-}
-
-/**
- * A 2xx whose body is not what the API documents. The action may have been done: in doubt, not "not done".
- * The message names the service and what was wrong, never the body itself.
- */
-export class MalformedResponseError extends Error {
-  override readonly name = "MalformedResponseError";
-}
-
-/**
- * The service was unavailable, throttled us or timed out (5xx, 429, network): the same request may work later.
- * Arguments are optional because `createRetryStrategy({ retryableErrorTypes })` types them as `new () => Error`.
- */
-export class TransientServiceError extends Error {
-  override readonly name = "TransientServiceError";
-  constructor(
-    message = "Transient service error",
-    readonly status?: number,
-  ) {
-    super(message);
-  }
-}
-
 export interface HttpDepsConfig {
   /** A chat incoming-webhook URL (Slack-compatible: POST {"text": ...}). It is a secret too: never logged. */
   chatWebhookUrl: string;
@@ -125,26 +97,6 @@ export interface HttpDepsConfig {
   /** Abort a request after this long; an abort counts as transient. */
   timeoutMs?: number;
 }
-
-/**
- * What the providers answer, parsed at the boundary: a response that is not what the API documents is a
- * MalformedResponseError, never a value cast to the type we hoped for. Unknown fields are dropped (APIs add
- * fields), but every field we read is checked: a job that SHIPPED must say how it was tracked.
- */
-const ProviderKey = z
-  .string()
-  .check(
-    z.regex(/^[A-Za-z0-9._:-]{1,64}$/, "must be 1-64 letters, digits, dots, colons, dashes or underscores"),
-  );
-const SubmitResponse = z.object({ reference: ProviderKey });
-const OrderResponse = z.object({ jobId: ProviderKey });
-const Detail = z.optional(z.string().check(z.maxLength(500, "must be at most 500 characters")));
-const JobStatusResponse = z.discriminatedUnion("state", [
-  z.object({ state: z.literal("QUEUED"), detail: Detail }),
-  z.object({ state: z.literal("IN_PROGRESS"), detail: Detail }),
-  z.object({ state: z.literal("SHIPPED"), trackingNumber: ProviderKey, detail: Detail }),
-  z.object({ state: z.literal("FAILED"), detail: Detail }),
-]);
 
 /**
  * The real dependencies: the approver gets a chat message with links to your approval page, which
@@ -166,7 +118,7 @@ export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): Pu
     response: z.ZodMiniType<T> | undefined,
     options: ApiOptions = {},
   ): Promise<T | undefined> => {
-    const text = await request(method, new URL(path, setting(base)).toString(), {
+    const text = await request(method, joinUrl(setting(base), path), {
       ...options,
       apiToken: config().apiToken,
       timeoutMs: config().timeoutMs ?? 10_000,
@@ -301,19 +253,18 @@ async function request(
       },
       ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
       signal: AbortSignal.timeout(options.timeoutMs),
+      // A redirect is answered, not followed: a POST repeated elsewhere would carry our key and token.
+      redirect: "manual",
     });
   } catch (error) {
     throw new TransientServiceError(`${label} failed: ${(error as Error).message}`);
   }
   const text = await response.text();
-  if (response.status === 429 || response.status >= 500) {
-    throw new TransientServiceError(`${label} answered ${response.status}`, response.status);
-  }
-  if (!response.ok) {
-    const quoted = options.quoteBody === false ? "" : `: ${text.slice(0, 200)}`;
-    throw new ClientError(`${label} answered ${response.status}${quoted}`, response.status);
-  }
-  return text;
+  const outcome = classifyStatus(response.status);
+  if (outcome.outcome === "done") return text;
+  if (outcome.retry) throw new TransientServiceError(`${label} answered ${response.status}`, response.status);
+  const quoted = options.quoteBody === false ? "" : `: ${text.slice(0, 200)}`;
+  throw new ClientError(`${label} answered ${response.status}${quoted}`, response.status);
 }
 
 function parseResponse<T>(label: string, text: string, schema: z.ZodMiniType<T>): T {
@@ -323,11 +274,13 @@ function parseResponse<T>(label: string, text: string, schema: z.ZodMiniType<T>)
   } catch {
     throw new MalformedResponseError(`${label} answered with a body that is not JSON`);
   }
-  const parsed = schema.safeParse(json, { error: plainTypeErrors });
-  if (!parsed.success) {
-    throw new MalformedResponseError(
-      `${label} answered with an unexpected body: ${describeIssues(parsed.error, "body").join("; ").slice(0, 300)}`,
-    );
-  }
-  return parsed.data;
+  return checkedAnswer(label, json, schema);
+}
+
+/**
+ * `path` under the configured base URL, with or without its trailing slash: `new URL("purchase-requests",
+ * "https://host/purchasing")` would drop `/purchasing` and send the request, and its token, elsewhere.
+ */
+export function joinUrl(baseUrl: string, path: string): string {
+  return new URL(path, baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).toString();
 }

@@ -19,6 +19,7 @@ export {
   TransientServiceError,
   createHttpDeps,
   decisionLinks,
+  joinUrl,
   decisionMessage,
   redactCallbackId,
 } from "./deps";
@@ -29,7 +30,10 @@ export {
   checkApprovalAnswer,
   type CheckedAnswer,
 } from "./answers";
-export { chatText, formatAmount } from "./chat-text";
+export { classifyError, classifyStatus, type CallOutcome, type Classification } from "./call-outcome";
+export { chatText, formatAmount, plainLine } from "./chat-text";
+export { checkedDeps, MAX_ERROR_CHARS } from "./checked-deps";
+export { executionKey, linkKey, requestKey } from "./idempotency";
 export {
   InvalidPurchaseRequestError,
   MAX_AMOUNT_MINOR_UNITS,
@@ -39,10 +43,13 @@ export {
 export { retryTransient } from "./retries";
 export { verdictOf, type RefusedAnswer, type Verdict } from "./verdicts";
 export {
+  ApprovalRequestUndeliverableError,
   FulfilmentFailedError,
   FulfilmentNotFinishedError,
   defaultConfig,
   handlePurchaseRequest,
+  OrderInDoubtError,
+  OrderRefusedError,
   type FailedReminder,
   type PurchaseOutcome,
   type WorkflowConfig,

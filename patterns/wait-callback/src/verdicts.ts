@@ -1,5 +1,6 @@
 import { CallbackExternalError, CallbackTimeoutError } from "@aws/durable-execution-sdk-js";
 import type { CheckedAnswer } from "./answers";
+import { plainLine } from "./chat-text";
 import type { Person } from "./input";
 
 /**
@@ -78,9 +79,5 @@ export async function verdictOf(answer: PromiseLike<CheckedAnswer>, asked: Perso
     : { kind: "approved", approvedBy: decidedBy, comment: plainText(comment) };
 }
 
-/** One line, no control characters, bounded: outside text on its way into a record the requester reads. */
-function plainText(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const line = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").trim();
-  return line.length > MAX_REJECTION_CHARS ? `${line.slice(0, MAX_REJECTION_CHARS - 1)}…` : line;
-}
+/** Outside text on its way into a record the requester reads: one line, no control characters, bounded. */
+const plainText = (text: string) => plainLine(text, MAX_REJECTION_CHARS);

@@ -5,7 +5,11 @@ import {
   type Duration,
 } from "@aws/durable-execution-sdk-js";
 import { approvalAnswerSerdes, type CheckedAnswer } from "./answers";
+import { refusedForGood } from "./call-outcome";
+import { plainLine } from "./chat-text";
+import { checkedDeps } from "./checked-deps";
 import { redactCallbackId, type JobState, type PurchaseDeps } from "./deps";
+import { executionKey, linkKey, requestKey } from "./idempotency";
 import { parsePurchaseRequest, type PurchaseRequest } from "./input";
 import { retryTransient } from "./retries";
 import { verdictOf, type RefusedAnswer, type Verdict } from "./verdicts";
@@ -76,10 +80,25 @@ export class FulfilmentFailedError extends Error {
 export class FulfilmentNotFinishedError extends Error {
   override readonly name = "FulfilmentNotFinishedError";
 }
+/** The decision request could not be delivered to the approver: nobody could answer. Recorded as declined. */
+export class ApprovalRequestUndeliverableError extends Error {
+  override readonly name = "ApprovalRequestUndeliverableError";
+}
+/** The supplier refused the approved order: nothing was ordered. Recorded in purchasing as not ordered. */
+export class OrderRefusedError extends Error {
+  override readonly name = "OrderRefusedError";
+}
+/** The order may or may not have been placed after every retry: a person checks with the supplier by its key. */
+export class OrderInDoubtError extends Error {
+  override readonly name = "OrderInDoubtError";
+}
 
-/** What asking one approver came to: a decision, or none (timeouts, or only refused answers). */
+/**
+ * What asking one approver came to: a decision, none (timeouts, or only refused answers), or no way to ask
+ * (the decision request could not be delivered after its retries).
+ */
 interface StageResult {
-  verdict: Exclude<Verdict, { kind: "refused" }>;
+  verdict: Exclude<Verdict, { kind: "refused" }> | { kind: "undeliverable"; detail: string };
   refused: RefusedAnswer[];
   failedReminders: FailedReminder[];
 }
@@ -100,21 +119,28 @@ export async function handlePurchaseRequest(
 ): Promise<PurchaseOutcome> {
   // Pure and deterministic: bad input fails here, before any side effect, and is never retried.
   const request = parsePurchaseRequest(event);
-  const key = (action: string) => keyOf(request, action);
+  // Whatever the deps are, their answers are checked and their errors bounded and stripped of callback ids.
+  const outside = checkedDeps(deps);
+  // Keys (idempotency.ts): per request for the submission and the order, per execution for the decision.
+  const recordKey = (action: string) =>
+    executionKey(request.requestId, context.executionContext.durableExecutionArn, action);
 
   const { reference } = await context.step(
     "submit-request",
-    () => deps.purchasing.submit({ request, idempotencyKey: key("submit") }),
+    () => outside.purchasing.submit({ request, idempotencyKey: requestKey(request.requestId, "submit") }),
     { retryStrategy: retryTransient },
   );
 
   // Only an answer from the person asked is a decision (verdicts.ts); anything else asks that person again.
-  let stage = await askManager(context, deps, request, config);
+  // A decision request that cannot be delivered leaves nobody able to answer: that is recorded too (below).
+  let stage = await askManager(context, outside, request, config).catch(undeliverable("manager"));
   const refusedAnswers = [...stage.refused];
   const escalated = stage.verdict.kind === "no-answer";
   if (escalated) {
     context.logger.info("Manager did not decide in time; escalating", { requestId: request.requestId });
-    stage = await askDirectorWithReminders(context, deps, request, config);
+    stage = await askDirectorWithReminders(context, outside, request, config).catch(
+      undeliverable("director"),
+    );
     refusedAnswers.push(...stage.refused);
   }
   const { failedReminders } = stage;
@@ -133,18 +159,21 @@ export async function handlePurchaseRequest(
           detail: "Auto-declined: neither the manager nor the director decided in time",
         }
       : verdict;
+  // Every path records a decision, so no request is left pending in purchasing: approved, rejected, no answer,
+  // or nobody could be asked.
   await context.step(
     "record-decision",
     () =>
-      deps.purchasing.recordDecision({
+      outside.purchasing.recordDecision({
         requestId: request.requestId,
         reference,
         decision: outcome.kind === "approved" ? "APPROVED" : "DECLINED",
         detail: `${outcome.kind === "approved" ? `Approved by ${outcome.approvedBy}` : outcome.detail}${refusedNote}`,
-        idempotencyKey: key("record-decision"),
+        idempotencyKey: recordKey("record-decision"),
       }),
     { retryStrategy: retryTransient },
   );
+  if (outcome.kind === "undeliverable") throw new ApprovalRequestUndeliverableError(outcome.detail);
   if (outcome.kind !== "approved") {
     return {
       ...recorded,
@@ -154,34 +183,95 @@ export async function handlePurchaseRequest(
     };
   }
 
-  const { jobId } = await context.step(
-    "place-order",
-    () =>
-      deps.supplier.placeOrder({
-        requestId: request.requestId,
-        supplier: request.item.supplier,
-        description: request.item.description,
-        quantity: request.item.quantity,
-        amountCents: request.amountCents,
-        currency: request.currency,
-        idempotencyKey: key("place-order"),
-      }),
-    { retryStrategy: retryTransient },
-  );
+  // The order's key is per request: a second execution for the same request gets the first one's job back.
+  const orderKey = requestKey(request.requestId, "place-order");
+  const { jobId } = await context
+    .step(
+      "place-order",
+      () =>
+        outside.supplier.placeOrder({
+          requestId: request.requestId,
+          supplier: request.item.supplier,
+          description: request.item.description,
+          quantity: request.item.quantity,
+          amountCents: request.amountCents,
+          currency: request.currency,
+          idempotencyKey: orderKey,
+        }),
+      { retryStrategy: retryTransient },
+    )
+    .catch((error: unknown) =>
+      orderNotPlaced(context, outside, request, reference, orderKey, recordKey, error),
+    );
 
   // A durable wait: the function suspends and the service invokes it again in 4 hours. No compute is billed
   // meanwhile, and a deploy or crash in between changes nothing: the wait is a checkpoint, not a timer in memory.
   await context.wait("wait-for-supplier-lead-time", config.supplierLeadTime);
 
-  const job = await pollFulfilment(context, deps, jobId, config);
+  const job = await pollFulfilment(context, outside, jobId, config);
   return {
     ...recorded,
     status: "SHIPPED",
     approvedBy: outcome.approvedBy,
     jobId,
-    trackingNumber: job.trackingNumber ?? "",
+    trackingNumber: job.trackingNumber,
     statusChecks: job.checks,
   };
+}
+
+/** A decision request that failed after its retries: nobody can answer, so the stage ends without a decision. */
+const undeliverable =
+  (approver: "manager" | "director") =>
+  (error: unknown): StageResult => ({
+    verdict: {
+      kind: "undeliverable",
+      detail: `Not decided: the request could not be sent to the ${approver} (${plainLine((error as Error).message ?? String(error), 200)})`,
+    },
+    refused: [],
+    failedReminders: [],
+  });
+
+/**
+ * The order was not placed. Refused (a 4xx): nothing was ordered, so purchasing's APPROVED is corrected to
+ * "approved, not ordered" (declined, with the supplier's reason) and the execution fails with the refusal.
+ * In doubt after every retry: the supplier may hold the order, so nothing is corrected (that could contradict
+ * goods on their way), and the execution fails naming the order's key for a person to look it up.
+ */
+async function orderNotPlaced(
+  context: DurableContext,
+  outside: PurchaseDeps,
+  request: PurchaseRequest,
+  reference: string,
+  orderKey: string,
+  recordKey: (action: string) => string,
+  error: unknown,
+): Promise<never> {
+  const why = plainLine((error as Error).message ?? String(error), 200);
+  if (!refusedForGood(error)) {
+    throw new OrderInDoubtError(
+      `The order for ${request.requestId} is in doubt after every retry (${why}): ask the supplier for idempotency key ${orderKey}, then ship or cancel by hand`,
+    );
+  }
+  const detail = `Approved, but the supplier refused the order, so nothing was ordered: ${why}`;
+  const corrected = await context
+    .step(
+      "record-order-refused",
+      () =>
+        outside.purchasing.recordDecision({
+          requestId: request.requestId,
+          reference,
+          decision: "DECLINED",
+          detail,
+          idempotencyKey: recordKey("record-order-refused"),
+        }),
+      { retryStrategy: retryTransient },
+    )
+    .then(
+      () => "",
+      (recordError: unknown) =>
+        `; purchasing could not be told and still says APPROVED (${plainLine((recordError as Error).message ?? "", 120)})`,
+    );
+  throw new OrderRefusedError(`${detail}${corrected}`);
 }
 
 /** Round 1 keeps the plain names; later rounds (after a refused answer) carry the round: `ask-manager-round-2`. */
@@ -214,7 +304,7 @@ async function askManager(
           acceptsHeartbeat: config.manager.heartbeatTimeout !== undefined,
           request,
           ...(round === 1 ? {} : { previousAnswer: refused[refused.length - 1]!.reason }),
-          idempotencyKey: keyOf(request, name),
+          idempotencyKey: linkKey(request.requestId, name, callbackId),
         });
         // The callback id is a bearer token: log a fingerprint only.
         logger.info("Asked the manager", { callback: redactCallbackId(callbackId) });
@@ -265,7 +355,7 @@ async function askDirectorWithReminders(
           acceptsHeartbeat: false,
           request,
           ...(round === 1 ? {} : { previousAnswer: refused[refused.length - 1]!.reason }),
-          idempotencyKey: keyOf(request, round === 1 ? "escalate" : notify),
+          idempotencyKey: linkKey(request.requestId, notify, callbackId),
         }),
       { retryStrategy: retryTransient },
     );
@@ -300,7 +390,7 @@ async function askDirectorWithReminders(
               callbackId,
               acceptsHeartbeat: false,
               request,
-              idempotencyKey: keyOf(request, remind),
+              idempotencyKey: linkKey(request.requestId, remind, callbackId),
             }),
           { retryStrategy: retryTransient },
         )
@@ -316,9 +406,6 @@ async function askDirectorWithReminders(
   }
   return { verdict: noDecision(config), refused, failedReminders };
 }
-
-/** Idempotency keys: the request id and the action, identical on every retry and replay. */
-const keyOf = (request: PurchaseRequest, action: string) => `${request.requestId}:${action}`;
 
 function noDecision(config: WorkflowConfig): StageResult["verdict"] {
   return { kind: "no-answer", detail: `${config.askRounds} answers refused, none from the person asked` };
@@ -362,7 +449,7 @@ async function pollFulfilment(
   deps: PurchaseDeps,
   jobId: string,
   config: WorkflowConfig,
-): Promise<JobProgress> {
+): Promise<JobProgress & { trackingNumber: string }> {
   const { maxChecks } = config.polling;
   const backoff = createWaitStrategy<JobProgress>({
     shouldContinuePolling: (progress) => !isFinal(progress.state),
@@ -393,10 +480,10 @@ async function pollFulfilment(
   if (job.state === "FAILED") {
     throw new FulfilmentFailedError(`Supplier job ${jobId} failed: ${job.detail ?? "no detail given"}`);
   }
-  if (job.state !== "SHIPPED") {
+  if (job.state !== "SHIPPED" || job.trackingNumber === undefined) {
     throw new FulfilmentNotFinishedError(
       `Supplier job ${jobId} was not finished after ${job.checks} status checks (last state ${job.state}${job.detail ? `: ${job.detail}` : ""}); ask the supplier, then ship or cancel by hand`,
     );
   }
-  return job;
+  return { ...job, trackingNumber: job.trackingNumber };
 }
