@@ -104,7 +104,7 @@ describe("pnpm doctor <history.json>", () => {
     expect(output).toContain("Timeline\n  +0ms      ▶ invocation 1");
     expect(output).toContain("a bearer token");
     expect(output).toContain(
-      `aws lambda send-durable-execution-callback-success --callback-id '${callbackId}' --cli-binary-format raw-in-base64-out --result '{"approved":true}'`,
+      `aws lambda send-durable-execution-callback-success --callback-id '${callbackId}' --cli-binary-format raw-in-base64-out --result '<the JSON the waiting step expects>'`,
     );
     expect(output).toContain(
       `aws lambda send-durable-execution-callback-failure --callback-id '${callbackId}' --error '{"ErrorType":"Rejected",`,

@@ -104,8 +104,10 @@ function renderCallback(callback: CallbackWait, { now, region }: ReportContext):
 export function callbackCommands(callbackId: string, region?: string, heartbeat = false): string[] {
   const where = region ? ` --region ${region}` : "";
   const lines = [
-    "Complete it (the result is what the workflow receives; JSON here):",
-    `    aws lambda send-durable-execution-callback-success${where} --callback-id '${callbackId}' --cli-binary-format raw-in-base64-out --result '{"approved":true}'`,
+    // A placeholder, not an answer: the waiting step parses its answer strictly, and a guessed one (such as
+    // {"approved":true}) is declined as malformed by this repository's own callback patterns.
+    "Complete it (the result is what the waiting step receives: put the JSON its pattern's README documents):",
+    `    aws lambda send-durable-execution-callback-success${where} --callback-id '${callbackId}' --cli-binary-format raw-in-base64-out --result '<the JSON the waiting step expects>'`,
     "Fail it (the workflow sees a CallbackError with this message):",
     `    aws lambda send-durable-execution-callback-failure${where} --callback-id '${callbackId}' --error '{"ErrorType":"Rejected","ErrorMessage":"Rejected by the operator"}'`,
   ];
