@@ -1,24 +1,41 @@
 import * as z from "zod/mini";
 
 /**
- * What each provider promises to answer. An answer is input: a 2xx whose body does not match is not a success
- * we can use (we cannot read what the provider did), so the HTTP deps classify it as in doubt, and the step
- * settles it like a timeout. Unknown extra fields are ignored: none of them changes what was done.
+ * What each provider promises to answer. An answer is input: one that does not match is not a success we can use
+ * (we cannot read what the provider did), so it is in doubt, and the step settles it like a timeout. Unknown extra
+ * fields are ignored: none of them changes what was done.
+ *
+ * Two layers use these. The HTTP deps parse the wire (JSON, dates as strings). The workflow checks what any deps
+ * return (src/provider-call.ts) before it uses it, so deps written for another provider are held to the same
+ * contract.
  */
 const id = z.string().check(z.minLength(1), z.maxLength(200));
 
 export const ReservationAnswer = z.object({ reservationId: id, expiresAt: z.iso.datetime() });
 
-export const ChargeAnswer = z.object({ chargeId: id });
-
-/** The charge the gateway holds under an idempotency key: checked against what the workflow asked for. */
-export const FoundChargeAnswer = z.object({
+/** A charge the gateway made or holds: its id, and what it charged, which the workflow compares to what it asked. */
+export const ChargeAnswer = z.object({
   chargeId: id,
   amountCents: z.number().check(z.int()),
   currency: z.string(),
 });
 
+/** The charge the gateway holds under an idempotency key: checked against what the workflow asked for. */
+export const FoundChargeAnswer = ChargeAnswer;
+
+/**
+ * The gateway's "no charge under this key": a 404 whose JSON body names the key asked for. Any other 404 (a
+ * proxy's page, a missing route) says nothing about the charge, and is in doubt.
+ */
+export const NoChargeAnswer = z.object({ idempotencyKey: id });
+
 export const ShipmentAnswer = z.object({ trackingNumber: id, carrier: id });
 
 /** Releases and messages answer with any body (often none): a 2xx is all they promise. */
 export const AnyAnswer = z.unknown();
+
+/** What the workflow accepts from any deps: a reservation with an id and a real date. */
+export const ReservationReply = z.object({ reservationId: id, expiresAt: z.date() });
+
+/** What the workflow accepts from any deps' look-up: the charge, or null for "none" (and nothing else). */
+export const FoundChargeReply = z.nullable(ChargeAnswer);

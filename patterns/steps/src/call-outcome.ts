@@ -27,7 +27,8 @@ export interface ProviderContract {
 
 /**
  * HTTP statuses. The table is the lesson: read each line's reason before changing its outcome.
- * Statuses not listed fall back by class: another 2xx is done, another 4xx not done, anything else in doubt.
+ * Statuses not listed fall back by class: another 2xx is done, a 3xx (never followed) in doubt, another 4xx not
+ * done, anything else in doubt.
  */
 export const STATUS_OUTCOMES: Readonly<Record<number, Classification>> = {
   400: { outcome: "not-done", retryable: false, reason: "bad request: refused before acting" },
@@ -65,6 +66,14 @@ export function classifyStatus(status: number, contract: ProviderContract): Clas
   }
   if (status >= 200 && status < 300)
     return { outcome: "done", retryable: false, reason: "2xx: the provider acted" };
+  if (status >= 300 && status < 400) {
+    // The HTTP deps never follow a redirect (a POST would be sent again, elsewhere, with our key).
+    return {
+      outcome: "in-doubt",
+      retryable: false,
+      reason: "redirect, not followed: the provider may have acted before redirecting",
+    };
+  }
   if (status >= 400 && status < 500) {
     return { outcome: "not-done", retryable: false, reason: "4xx: the provider refused the request as sent" };
   }

@@ -29,10 +29,18 @@ export type CallName =
   "reserve" | "release" | "charge" | "find-charge" | "ship" | "email-tracking" | "review-request";
 
 export interface WorldOptions {
-  /** Faults a call raises on its first attempts, in order, before it starts to succeed. */
-  faults?: Partial<Record<CallName, Fault[]>>;
+  /**
+   * Faults a call raises on its first attempts, in order, before it starts to succeed; "ok" answers normally
+   * (the charge step's look-up before charging is the first "find-charge": `["ok", "unavailable", ...]`).
+   */
+  faults?: Partial<Record<CallName, (Fault | "ok")[]>>;
   /** A fault a call raises on every attempt. */
   always?: Partial<Record<CallName, Fault>>;
+  /**
+   * What a provider answers instead of its real answer, after it acted: a forged, malformed or foreign answer,
+   * as a provider (or deps written for it) might return. The records keep what the provider really did.
+   */
+  answers?: Partial<Record<CallName, (real: unknown) => unknown>>;
 }
 
 export interface Call {
@@ -78,7 +86,8 @@ export function simulatedWorld(options: WorldOptions = {}) {
    * before acting. The error the client sees is built by the same classification as the real HTTP deps.
    */
   const serve = async <T>(call: CallName, idempotencyKey: string, act: () => T): Promise<T> => {
-    const fault = options.always?.[call] ?? pending.get(call)?.shift();
+    const planned = options.always?.[call] ?? pending.get(call)?.shift();
+    const fault = planned === "ok" ? undefined : planned;
     calls.push({ call, idempotencyKey, outcome: fault ?? "ok" });
     const service = SERVICE[call];
     if (fault === "lost-request") throw timeout(service);
@@ -89,7 +98,8 @@ export function simulatedWorld(options: WorldOptions = {}) {
     }
     const answer = act();
     if (fault === "lost-reply") throw timeout(service);
-    return answer;
+    const forge = options.answers?.[call];
+    return forge ? (forge(answer) as T) : answer;
   };
 
   /** A provider that honours keys: the first answer under a key is the answer, whatever is asked again. */
@@ -127,7 +137,7 @@ export function simulatedWorld(options: WorldOptions = {}) {
           const n = records.charges.length + 1;
           const chargeId = n === 1 ? `ch-${orderId}` : `ch-${orderId}-${n}`;
           records.charges.push({ chargeId, idempotencyKey, amountCents, currency });
-          return { chargeId };
+          return { chargeId, amountCents, currency };
         }),
       findCharge: ({ idempotencyKey }) =>
         serve("find-charge", idempotencyKey, () => {

@@ -1,5 +1,12 @@
 import type { ZodMiniType } from "zod/mini";
-import { AnyAnswer, ChargeAnswer, FoundChargeAnswer, ReservationAnswer, ShipmentAnswer } from "./answers";
+import {
+  AnyAnswer,
+  ChargeAnswer,
+  FoundChargeAnswer,
+  NoChargeAnswer,
+  ReservationAnswer,
+  ShipmentAnswer,
+} from "./answers";
 import {
   classifyNetworkError,
   classifyStatus,
@@ -31,8 +38,11 @@ export interface Payments {
     amountCents: number;
     currency: string;
     idempotencyKey: string;
-  }): Promise<{ chargeId: string }>;
-  /** The charge the gateway holds under this idempotency key, or null when it holds none. */
+  }): Promise<{ chargeId: string; amountCents: number; currency: string }>;
+  /**
+   * The charge the gateway holds under this idempotency key, or null only when the gateway said it holds none.
+   * An answer that is neither (a proxy's 404 page, an error) must throw: null releases the order's stock.
+   */
   findCharge(request: {
     idempotencyKey: string;
   }): Promise<{ chargeId: string; amountCents: number; currency: string } | null>;
@@ -97,6 +107,8 @@ export class ClientError extends Error {
   override readonly name = "ClientError";
   readonly outcome: CallOutcome = "not-done";
   readonly retryable = false;
+  /** The refusal's body, parsed, when it came over HTTP. */
+  answer?: unknown;
   constructor(
     message: string,
     readonly status: number,
@@ -209,9 +221,14 @@ export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): Or
         try {
           return await call("payments", { method: "GET", path }, FoundChargeAnswer);
         } catch (error) {
-          // The look-up's 404 is an answer, not a failure: the gateway holds no charge under this key.
-          if (error instanceof ClientError && error.status === 404) return null;
-          throw error;
+          if (!(error instanceof ClientError && error.status === 404)) throw error;
+          // The gateway's "none" is a 404 whose body names the key asked for. Any other 404 (a proxy's page, a
+          // route that moved) says nothing about the charge: in doubt, never "nothing was charged".
+          if (NoChargeAnswer.safeParse(error.answer).data?.idempotencyKey === idempotencyKey) return null;
+          throw new OutcomeInDoubtError(
+            `${error.message}, which is not the gateway's "no charge" answer`,
+            404,
+          );
         }
       },
     },
@@ -259,6 +276,9 @@ async function callJson<T>(
         ...(options.apiToken ? { authorization: `Bearer ${options.apiToken}` } : {}),
       },
       body: request.body ? JSON.stringify(request.body) : undefined,
+      // Never follow a redirect: fetch would send the POST again (a 307/308 keeps the body), to wherever the
+      // Location says, with our key and customer data. A 3xx is answered here, and is in doubt (call-outcome.ts).
+      redirect: "manual",
       signal: AbortSignal.timeout(options.timeoutMs),
     });
     status = response.status;
@@ -268,7 +288,10 @@ async function callJson<T>(
   }
   const classification = classifyStatus(status, options.contract);
   if (classification.outcome !== "done") {
-    throw errorFor(classification, `${what} answered ${status}: ${text.slice(0, 500)}`, status);
+    const error = errorFor(classification, `${what} answered ${status}: ${text.slice(0, 500)}`, status);
+    // A refusal keeps its parsed body, for a caller whose provider answers "none" with a 4xx (the look-up).
+    if (error instanceof ClientError) error.answer = parseJson(text);
+    throw error;
   }
   const parsed = answer.safeParse(parseJson(text));
   if (!parsed.success) {

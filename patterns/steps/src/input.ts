@@ -11,11 +11,19 @@ export const MAX_ITEMS_PER_ORDER = 50;
 /** Longest free text we pass on to a provider: a name, an address line, a customer id. */
 export const MAX_TEXT_LENGTH = 200;
 
-// Blank is missing: an id of only spaces would reach the providers as a key that means nothing.
+// Blank is missing: a value of only spaces or invisible characters (zero-width spaces, other format characters)
+// would reach the providers as a name or a key that means nothing.
+const visible = (value: string) => value.replace(/[\s\p{Cf}]/gu, "") !== "";
+// Control characters (NUL, CR, LF, ...) have no place in a name or an address: a carrier's label or a mail
+// header could read them as structure.
+// eslint-disable-next-line no-control-regex -- the point is to find control characters
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
 const required = z.string().check(
   z.minLength(1, "is required"),
   z.maxLength(MAX_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`),
-  z.refine((value) => value.length === 0 || value.trim() !== "", "must not be blank"),
+  z.refine((value) => value.length === 0 || visible(value), "must not be blank"),
+  z.refine((value) => !CONTROL.test(value), "must not contain control characters"),
 );
 
 const OrderItem = z.object({
@@ -37,17 +45,28 @@ const OrderItem = z.object({
 });
 
 export const OrderInput = z.object({
-  orderId: z.string().check(z.regex(/^[A-Za-z0-9-]{3,64}$/, "must be 3-64 letters, digits or dashes")),
+  // Starts with a letter or a digit: an id of only dashes would name nothing a person could look up.
+  orderId: z
+    .string()
+    .check(
+      z.regex(
+        /^[A-Za-z0-9][A-Za-z0-9-]{2,63}$/,
+        "must be 3-64 letters, digits or dashes, starting with a letter or a digit",
+      ),
+    ),
   customer: z.object({
     id: required,
     email: z.email("must be an email address").check(z.maxLength(254, "must be at most 254 characters")),
   }),
-  items: z
-    .array(OrderItem)
-    .check(
-      z.minLength(1, "must contain at least one item"),
-      z.maxLength(MAX_ITEMS_PER_ORDER, `must contain at most ${MAX_ITEMS_PER_ORDER} items`),
+  items: z.array(OrderItem).check(
+    z.minLength(1, "must contain at least one item"),
+    z.maxLength(MAX_ITEMS_PER_ORDER, `must contain at most ${MAX_ITEMS_PER_ORDER} items`),
+    // One line per SKU: the same SKU twice (at two prices) leaves the inventory and the charge to disagree.
+    z.refine(
+      (items) => new Set(items.map((item) => item.sku)).size === items.length,
+      "must list each SKU once",
     ),
+  ),
   currency: z.enum(["USD", "EUR", "GBP"], "must be one of USD, EUR, GBP"),
   shipTo: z.object({
     name: required,

@@ -51,21 +51,59 @@ export function reservationFailed(
   );
 }
 
-/** The charge was settled as not done: nothing was charged, and the reservation was released. */
+/** What a failed order did with its stock: released by the reservation's key, or named for a person to release. */
+function stockAfterRelease(
+  reservation: Reservation,
+  reservationKey: string,
+  release: SideWorkRecord,
+): string {
+  return release.status === "sent"
+    ? `reservation ${reservation.reservationId} was released`
+    : `releasing reservation ${reservation.reservationId} by key ${reservationKey} failed (${release.error}): ` +
+        `release it by hand before ${reservation.expiresAt.toISOString()}, when it expires`;
+}
+
+/**
+ * The charge was settled as not done: nothing was charged, and the reservation was released. If the release failed
+ * the stock is in doubt, so the error is OrderInDoubtError naming the reservation's key.
+ */
 export function chargeNotDone(
   orderId: string,
   cause: string,
   reservation: Reservation,
+  reservationKey: string,
   release: SideWorkRecord,
 ): Error {
-  const stock =
-    release.status === "sent"
-      ? `reservation ${reservation.reservationId} was released`
-      : `releasing reservation ${reservation.reservationId} failed (${release.error}); ` +
-        `the inventory releases it on its own at ${reservation.expiresAt.toISOString()}`;
-  return new OrderFailedError(
-    `Order ${orderId} failed at charge-payment: ${cause}. Nothing was charged; ${stock}.`,
-  );
+  const message =
+    `Order ${orderId} failed at charge-payment: ${cause}. Nothing was charged; ` +
+    `${stockAfterRelease(reservation, reservationKey, release)}.`;
+  return release.status === "sent"
+    ? new OrderFailedError(message)
+    : new OrderInDoubtError(message, reservationKey);
+}
+
+/**
+ * The gateway already holds a charge under this order's key, made before this execution charged anything: the
+ * same order event delivered twice, or an order id started again after an execution that charged. This execution
+ * charges nothing, ships nothing and releases its own reservation; the earlier charge is named for a person.
+ */
+export function chargedEarlier(
+  orderId: string,
+  chargeKey: string,
+  earlier: { chargeId: string; amountCents: number; currency: string },
+  reservation: Reservation,
+  reservationKey: string,
+  release: SideWorkRecord,
+): Error {
+  const message =
+    `Order ${orderId} was already charged under key ${chargeKey} (${earlier.chargeId}, ` +
+    `${money(earlier.amountCents, earlier.currency)}) before this execution charged anything: a repeated ` +
+    `order event, or the order id started again. Nothing was charged or shipped now; ` +
+    `${stockAfterRelease(reservation, reservationKey, release)}. The execution that charged it ships it, or, ` +
+    `if it failed, its error says what is left to do.`;
+  return release.status === "sent"
+    ? new OrderFailedError(message)
+    : new OrderInDoubtError(message, reservationKey);
 }
 
 /** The charge could not be settled: it may have gone through. People settle it by its key. */

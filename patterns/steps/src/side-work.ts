@@ -1,5 +1,6 @@
 import type { DurableContext, RetryDecision } from "@aws/durable-execution-sdk-js";
 import { outcomeOfFailedStep } from "./call-outcome";
+import { boundedCall } from "./provider-call";
 
 /**
  * Side work is best effort: a tracking email or a review request that cannot be sent never fails an order that
@@ -26,7 +27,8 @@ export async function bestEffort(
   retryStrategy: (error: Error, attemptsMade: number) => RetryDecision,
 ): Promise<SideWorkRecord> {
   try {
-    await context.step(name, async () => void (await work()), { retryStrategy });
+    // Bounded: a provider's 40 KB error page must not make the checkpoint of this failure fail the order.
+    await context.step(name, async () => void (await boundedCall(work)), { retryStrategy });
     return { operation: name, status: "sent" };
   } catch (error) {
     const message = (error as Error).message;

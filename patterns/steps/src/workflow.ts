@@ -1,17 +1,23 @@
 import {
   createClassSerdesWithDates,
-  createRetryStrategy,
-  JitterStrategy,
-  StepInterruptedError,
   StepSemantics,
   type DurableContext,
   type Duration,
-  type RetryDecision,
 } from "@aws/durable-execution-sdk-js";
-import { outcomeOf, outcomeOfFailedStep } from "./call-outcome";
+import { ChargeAnswer, FoundChargeReply, ReservationReply, ShipmentAnswer } from "./answers";
+import { outcomeOfFailedStep } from "./call-outcome";
 import { ClientError, OutcomeInDoubtError, Reservation, TransientServiceError, type OrderDeps } from "./deps";
+import { executionKey, idempotencyKey } from "./idempotency-keys";
 import { orderTotalCents, parseOrder } from "./input";
-import { chargeInDoubt, chargeNotDone, reservationFailed, shipmentFailed } from "./order-failures";
+import {
+  chargedEarlier,
+  chargeInDoubt,
+  chargeNotDone,
+  reservationFailed,
+  shipmentFailed,
+} from "./order-failures";
+import { checkedCall } from "./provider-call";
+import { chargeRetryStrategy, retryUnlessClientError, retryWithSameKey } from "./retry-policies";
 import { bestEffort, type SideWorkRecord } from "./side-work";
 
 export interface WorkflowConfig {
@@ -51,7 +57,8 @@ export interface FulfilmentResult {
  *
  * Every call is done, not done, or in doubt (src/call-outcome.ts). Not done is safe to report; in doubt is
  * settled by the call's idempotency key, never guessed; whatever cannot be settled fails the order with an
- * error that names the key and what is held (src/order-failures.ts).
+ * error that names the key and what is held (src/order-failures.ts). Every answer is checked and every error
+ * bounded before the workflow uses it (src/provider-call.ts), whoever wrote the deps.
  */
 export async function fulfilOrder(
   event: unknown,
@@ -63,9 +70,12 @@ export async function fulfilOrder(
   // Pure and deterministic: bad input fails here, before any side effect, and is never retried.
   const order = parseOrder(event);
   const amountCents = orderTotalCents(order);
-  // Idempotency keys come from the business key, never from a random UUID made outside a step:
-  // a replay or a retry must send the same key so the service can recognise the repeat.
+  // Idempotency keys come from the business key, never from a random UUID made outside a step: a replay or a
+  // retry must send the same key so the service can recognise the repeat. Money, goods and messages are the
+  // order's; the hold on stock is this execution's (src/idempotency-keys.ts says why).
   const key = (action: string) => idempotencyKey(order.orderId, action);
+  const holdKey = (action: "reserve" | "release") =>
+    executionKey(order.orderId, action, context.executionContext.durableExecutionArn);
   // context.logger knows about replay: this line is logged once, not once per invocation.
   context.logger.info("Fulfilling order", { orderId: order.orderId, amountCents });
   // The reservation's compensation, by its key: harmless when nothing is held, so it may run in doubt.
@@ -76,8 +86,8 @@ export async function fulfilOrder(
       () =>
         deps.inventory.release({
           orderId: order.orderId,
-          reservationKey: key("reserve"),
-          idempotencyKey: key("release"),
+          reservationKey: holdKey("reserve"),
+          idempotencyKey: holdKey("release"),
         }),
       retryWithSameKey,
     );
@@ -88,21 +98,25 @@ export async function fulfilOrder(
   const reservation = await context
     .step(
       "reserve-stock",
-      () =>
-        deps.inventory.reserve({
-          orderId: order.orderId,
-          items: order.items,
-          idempotencyKey: key("reserve"),
-        }),
+      async () => {
+        const held = await checkedCall("inventory", ReservationReply, () =>
+          deps.inventory.reserve({
+            orderId: order.orderId,
+            items: order.items,
+            idempotencyKey: holdKey("reserve"),
+          }),
+        );
+        return Reservation.of(held.reservationId, held.expiresAt);
+      },
       { retryStrategy: retryWithSameKey, serdes: reservationSerdes },
     )
     .catch(async (error: unknown) => {
       const why = (error as Error).message;
       // Refused: nothing is held. Otherwise an attempt may have reserved before its reply was lost.
       if (outcomeOfFailedStep(error, { stopsInDoubt: false }) === "not-done") {
-        throw reservationFailed(order.orderId, why, key("reserve"));
+        throw reservationFailed(order.orderId, why, holdKey("reserve"));
       }
-      throw reservationFailed(order.orderId, why, key("reserve"), await releaseStock());
+      throw reservationFailed(order.orderId, why, holdKey("reserve"), await releaseStock());
     });
 
   // At-most-once per retry: the SDK checkpoints the start of each attempt before running it. The gateway
@@ -117,34 +131,56 @@ export async function fulfilOrder(
         if (reservation.isExpiredAt(new Date())) {
           throw new ClientError(`Reservation ${reservation.reservationId} expired before payment`, 410);
         }
-        const { chargeId } = await deps.payments.charge({
-          orderId: order.orderId,
-          customerId: order.customer.id,
-          ...asked,
-          idempotencyKey: key("charge"),
+        // The gateway does not honour keys, so the step asks first: a charge under the order's key was made by
+        // an earlier execution of this order (the event delivered twice), and is never made again. A look-up
+        // that cannot answer sent no charge: not done, and retried like a 429.
+        const earlier = await checkedCall("payments (look-up before charging)", FoundChargeReply, () =>
+          deps.payments.findCharge({ idempotencyKey: key("charge") }),
+        ).catch((lookUpError: unknown) => {
+          const why = `looking the charge up before charging failed: ${(lookUpError as Error).message}`;
+          throw new TransientServiceError(`${why}; no charge was sent`);
         });
-        return { chargeId, settledBy: "charge" as const };
+        if (earlier) return { settledBy: "earlier-execution" as const, earlier };
+        const charged = await checkedCall("payments", ChargeAnswer, () =>
+          deps.payments.charge({
+            orderId: order.orderId,
+            customerId: order.customer.id,
+            ...asked,
+            idempotencyKey: key("charge"),
+          }),
+        );
+        // The answer is input: a charge for another amount is not the one asked for. Settled by the look-up.
+        if (charged.amountCents !== asked.amountCents || charged.currency !== asked.currency) {
+          const said = `${charged.chargeId} for ${charged.amountCents} ${charged.currency}`;
+          throw new OutcomeInDoubtError(`payments answered ${said}, not the amount asked`);
+        }
+        return { chargeId: charged.chargeId, settledBy: "charge" as const };
       },
       { semantics: StepSemantics.AtMostOncePerRetry, retryStrategy: chargeRetryStrategy },
     )
     .catch(async (error: unknown) => {
       const why = (error as Error).message;
       if (outcomeOfFailedStep(error, { stopsInDoubt: true }) === "not-done") {
-        throw chargeNotDone(order.orderId, why, reservation, await releaseStock());
+        throw chargeNotDone(order.orderId, why, reservation, holdKey("reserve"), await releaseStock());
       }
       // In doubt. Let a request still in flight land or die, then ask the gateway what it holds under the key.
       await context.wait("wait-before-find-charge", config.lookUpDelay);
       const found = await context
-        .step("find-charge", () => deps.payments.findCharge({ idempotencyKey: key("charge") }), {
-          retryStrategy: retryWithSameKey,
-        })
+        .step(
+          "find-charge",
+          () =>
+            checkedCall("payments (look-up)", FoundChargeReply, () =>
+              deps.payments.findCharge({ idempotencyKey: key("charge") }),
+            ),
+          { retryStrategy: retryWithSameKey },
+        )
         .catch((lookUpError: unknown) => {
           const cause = `${why}; looking it up by its key failed: ${(lookUpError as Error).message}`;
           throw chargeInDoubt(order.orderId, key("charge"), asked, cause, reservation);
         });
       if (found === null) {
         const absent = `${why}; the gateway holds no charge under key ${key("charge")}`;
-        throw chargeNotDone(order.orderId, absent, reservation, await releaseStock());
+        throw chargeNotDone(order.orderId, absent, reservation, holdKey("reserve"), await releaseStock());
       }
       // The answer is input: a charge under our key for another amount is not ours to accept.
       if (found.amountCents !== asked.amountCents || found.currency !== asked.currency) {
@@ -153,6 +189,17 @@ export async function fulfilOrder(
       }
       return { chargeId: found.chargeId, settledBy: "look-up" as const };
     });
+  if (charge.settledBy === "earlier-execution") {
+    const release = await releaseStock();
+    throw chargedEarlier(
+      order.orderId,
+      key("charge"),
+      charge.earlier,
+      reservation,
+      holdKey("reserve"),
+      release,
+    );
+  }
 
   // A step cannot contain durable operations, so two steps that belong together go in a child context.
   // It is checkpointed as one unit: on replay its result comes back without re-entering the function.
@@ -161,13 +208,24 @@ export async function fulfilOrder(
     const label = await shipping
       .step(
         "create-shipment",
-        () =>
-          deps.shipping.createShipment({
-            orderId: order.orderId,
-            reservationId: reservation.reservationId,
-            shipTo: order.shipTo,
-            idempotencyKey: key("ship"),
-          }),
+        async ({ attempt }) => {
+          // The stock is held only until the reservation expires (a look-up wait may have used that time).
+          // On the first attempt nothing was sent yet: a definite no. A later attempt repeats one that may
+          // have shipped: in doubt, for a person to look up by the key.
+          if (reservation.isExpiredAt(new Date())) {
+            const why = `Reservation ${reservation.reservationId} expired at ${reservation.expiresAt.toISOString()}`;
+            if (attempt === 1) throw new ClientError(`${why}, before shipping`, 410);
+            throw new OutcomeInDoubtError(`${why}, while an earlier attempt to ship was in doubt`);
+          }
+          return checkedCall("shipping", ShipmentAnswer, () =>
+            deps.shipping.createShipment({
+              orderId: order.orderId,
+              reservationId: reservation.reservationId,
+              shipTo: order.shipTo,
+              idempotencyKey: key("ship"),
+            }),
+          );
+        },
         { retryStrategy: retryUnlessClientError },
       )
       // Classified here, where the step's error still names the provider's error: the child context's own
@@ -238,54 +296,4 @@ export async function fulfilOrder(
   };
 }
 
-export function idempotencyKey(orderId: string, action: string): string {
-  return `${orderId}:${action}`;
-}
-
 export const reservationSerdes = createClassSerdesWithDates(Reservation, ["expiresAt"]);
-
-/** Exponential backoff (2 s, 4 s, 8 s, capped at 1 min) with full jitter: 4 attempts in all. */
-const backoff = {
-  maxAttempts: 4,
-  initialDelay: { seconds: 2 },
-  maxDelay: { minutes: 1 },
-  backoffRate: 2,
-  jitter: JitterStrategy.FULL,
-};
-
-/** For calls that were not done and may succeed later (429, a 503 that took no action, a request never sent). */
-export const retryTransientFaults = createRetryStrategy({
-  ...backoff,
-  retryableErrorTypes: [TransientServiceError],
-});
-
-/**
- * For a provider that honours idempotency keys (the inventory, the notifier; look-ups, which change nothing):
- * an attempt in doubt is sent again with the same key, which settles it, because the provider answers a repeated
- * key with its first answer. A refusal is never retried.
- */
-export const retryWithSameKey = createRetryStrategy({
-  ...backoff,
-  retryableErrorTypes: [TransientServiceError, OutcomeInDoubtError],
-});
-
-/**
- * The charge goes to a gateway that does not honour keys, so it is sent again only when the last attempt was
- * not done (throttled). An attempt in doubt stops the step, and the workflow settles it by looking the charge up
- * by its key: a gap that the look-up settles is better than charging a customer twice.
- */
-export function chargeRetryStrategy(error: Error, attemptsMade: number): RetryDecision {
-  // A crash mid-charge: the attempt started and never finished, so the provider may have charged.
-  if (error instanceof StepInterruptedError) return { shouldRetry: false };
-  if (outcomeOf(error) === "in-doubt") return { shouldRetry: false };
-  return retryTransientFaults(error, attemptsMade);
-}
-
-/**
- * A hand-written decision for the carrier, which honours keys: a refusal (a 4xx) never improves with time;
- * anything else, in doubt included, is sent again with the same key: 5 attempts, 2^n seconds apart.
- */
-export function retryUnlessClientError(error: Error, attemptsMade: number): RetryDecision {
-  if (error instanceof ClientError || attemptsMade >= 5) return { shouldRetry: false };
-  return { shouldRetry: true, delay: { seconds: Math.min(60, 2 ** attemptsMade) } };
-}

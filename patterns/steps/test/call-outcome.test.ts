@@ -14,7 +14,7 @@ import {
   PROVIDER_CONTRACTS,
   TransientServiceError,
 } from "../src/deps";
-import { chargeRetryStrategy, retryUnlessClientError, retryWithSameKey } from "../src/workflow";
+import { chargeRetryStrategy, retryUnlessClientError, retryWithSameKey } from "../src/retry-policies";
 
 // The classification, table by table: each row is a status or an error, what it means, and why.
 const says = { unavailableMeansNoAction: true };
@@ -40,7 +40,14 @@ describe("HTTP statuses", () => {
     [503, silent, "in-doubt", false, "unavailable, and nothing says no action was taken"],
     [504, says, "in-doubt", false, "gateway timeout: the upstream may still act"],
     [507, says, "in-doubt", false, "507: nothing says nothing happened"],
-    [302, says, "in-doubt", false, "302: nothing says nothing happened"],
+    [302, says, "in-doubt", false, "redirect, not followed: the provider may have acted before redirecting"],
+    [
+      307,
+      silent,
+      "in-doubt",
+      false,
+      "redirect, not followed: the provider may have acted before redirecting",
+    ],
   ])("%d (503 means no action: %j) is %s", (status, contract, outcome, retryable, reason) => {
     expect(classifyStatus(status, contract)).toEqual({ outcome, retryable, reason });
   });

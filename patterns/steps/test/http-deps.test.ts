@@ -187,13 +187,25 @@ describe("the look-up and the compensation", () => {
       amountCents: 1,
       currency: "EUR",
     });
-    answer = { status: 404, body: JSON.stringify({ message: "no such charge" }) };
+    // The gateway's "none" names the key asked for (a proxy's 404 would not: see the next test).
+    answer = { status: 404, body: JSON.stringify({ idempotencyKey: "order-9:charge" }) };
     await expect(deps.payments.findCharge({ idempotencyKey: "order-9:charge" })).resolves.toBeNull();
     expect(received.map((request) => request.path)).toEqual([
       "/payments/charges?idempotencyKey=order-9%3Acharge",
       "/payments/charges?idempotencyKey=order-9%3Acharge",
     ]);
     expect(received[0]!.headers.authorization).toBe("Bearer secret-token");
+  });
+
+  it.each([
+    ["a proxy's HTML page", "<html>Not Found</html>"],
+    ["a JSON 404 that does not name the key", JSON.stringify({ message: "Not Found" })],
+    ["a 404 naming another key", JSON.stringify({ idempotencyKey: "order-8:charge" })],
+  ])("a look-up 404 with %s is in doubt, never 'no charge'", async (_what, body) => {
+    answer = { status: 404, body };
+    const lookUp = createHttpDeps(config()).payments.findCharge({ idempotencyKey: "order-9:charge" });
+    await expect(lookUp).rejects.toBeInstanceOf(OutcomeInDoubtError);
+    await expect(lookUp).rejects.toThrow(`which is not the gateway's "no charge" answer`);
   });
 
   it("a look-up that fails is still a failure, not an answer: a 500 is in doubt, never 'no charge'", async () => {

@@ -5,7 +5,7 @@ import {
   OperationStatus,
 } from "@aws/durable-execution-sdk-js-testing";
 import { createHandler, fulfilOrder, type FulfilmentResult } from "../src";
-import { sampleOrder, simulatedWorld, type WorldOptions } from "../src/demo";
+import { sampleOrder, simulatedWorld, type Fault, type WorldOptions } from "../src/demo";
 import { crashAfter } from "./crash";
 import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
@@ -19,7 +19,9 @@ afterAll(() => teardownTestEnvironment());
 async function run(options: WorldOptions = {}, crashOn?: string) {
   const world = simulatedWorld(options);
   const warnings: unknown[][] = [];
+  let bodyRuns = 0;
   const handler = withDurableExecution(async (event: unknown, context) => {
+    bodyRuns += 1;
     context.configureLogger({ customLogger: recordingLogger(warnings) });
     return fulfilOrder(event, context, world.deps);
   });
@@ -28,7 +30,7 @@ async function run(options: WorldOptions = {}, crashOn?: string) {
     handlerFunction: crash?.handler ?? handler,
   });
   const result = await runner.run({ payload: sampleOrder });
-  return { world, runner, result, warnings, crashes: crash?.crashes() ?? 0 };
+  return { world, runner, result, warnings, crashes: crash?.crashes() ?? 0, bodyRuns };
 }
 
 function recordingLogger(warnings: unknown[][]): DurableLogger {
@@ -41,10 +43,10 @@ function recordingLogger(warnings: unknown[][]): DurableLogger {
   };
 }
 
-const released = [
-  { reservationKey: "order-1042:reserve", reservationId: "res-order-1042", status: "released" },
-];
-const held = [{ reservationKey: "order-1042:reserve", reservationId: "res-order-1042", status: "held" }];
+// The hold on stock is the execution's: its key carries the order id and a tag of the execution.
+const holdKey = expect.stringMatching(/^order-1042:reserve:[0-9a-f]{12}$/) as string;
+const released = [{ reservationKey: holdKey, reservationId: "res-order-1042", status: "released" }];
+const held = [{ reservationKey: holdKey, reservationId: "res-order-1042", status: "held" }];
 
 describeLocal("every call done", () => {
   it("done: each provider acted once, and the order is fulfilled", async () => {
@@ -93,8 +95,8 @@ describeLocal("reserve-stock", () => {
   it("in doubt, and the release fails too: the error names the key to release by hand", async () => {
     const { world, result } = await run({ always: { reserve: "lost-reply", release: "unavailable" } });
     expect(result.getError().errorType).toBe("OrderInDoubtError");
-    expect(result.getError().errorMessage).toContain(
-      "Stock for order order-1042 is in doubt under key order-1042:reserve",
+    expect(result.getError().errorMessage).toMatch(
+      /^Stock for order order-1042 is in doubt under key order-1042:reserve:[0-9a-f]{12}: /,
     );
     expect(result.getError().errorMessage).toContain("release it by hand. Nothing was charged.");
     expect(world.records.stock).toEqual(held);
@@ -161,8 +163,8 @@ describeLocal("charge-payment", () => {
 
   it("in doubt, and the look-up cannot settle it: the order fails naming the charge's key; the stock is kept", async () => {
     const { world, result } = await run({
-      faults: { charge: ["lost-reply"] },
-      always: { "find-charge": "unavailable" },
+      // The first look-up, before charging, answers; every look-up after the charge in doubt fails.
+      faults: { charge: ["lost-reply"], "find-charge": ["ok", ...Array<Fault>(4).fill("unavailable")] },
     });
     expect(result.getError().errorType).toBe("OrderInDoubtError");
     expect(result.getError().errorMessage).toMatch(
@@ -171,20 +173,21 @@ describeLocal("charge-payment", () => {
     expect(result.getError().errorMessage).toContain(
       "Reservation res-order-1042 is kept, not released, until",
     );
-    expect(world.callsTo("find-charge")).toBe(4);
+    expect(world.callsTo("find-charge")).toBe(1 + 4);
     expect(world.records.charges).toHaveLength(1); // it did charge: a person settles it by the key
     expect(world.records.stock).toEqual(held);
     expect(world.records.shipments).toEqual([]);
   });
 
   it("in doubt, and the gateway holds a charge for another amount under the key: not accepted", async () => {
-    const world = simulatedWorld({ faults: { charge: ["lost-request"] } });
-    world.records.charges.push({
-      chargeId: "ch-old",
-      idempotencyKey: "order-1042:charge",
-      amountCents: 100,
-      currency: "USD",
+    // The charge is lost in flight; the look-up after it answers with a stale charge under the key.
+    const world = simulatedWorld({
+      faults: { charge: ["lost-request"] },
+      answers: {
+        "find-charge": (real) => (real === null && world.callsTo("charge") > 0 ? stale : real),
+      },
     });
+    const stale = { chargeId: "ch-old", amountCents: 100, currency: "USD" };
     const result = await new LocalDurableTestRunner<FulfilmentResult>({
       handlerFunction: createHandler(world.deps),
     }).run({ payload: sampleOrder });
@@ -195,7 +198,7 @@ describeLocal("charge-payment", () => {
   });
 
   it("crash before the checkpoint: the replay sees the attempt interrupted and looks the charge up", async () => {
-    const { world, runner, result, crashes } = await run({}, "charge-payment");
+    const { world, runner, result, crashes, bodyRuns } = await run({}, "charge-payment");
     expect(crashes).toBe(1);
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
     expect(result.getResult()?.chargeSettledBy).toBe("look-up");
@@ -203,7 +206,9 @@ describeLocal("charge-payment", () => {
       "StepInterruptedError",
     );
     expect(world.callsTo("charge")).toBe(1);
-    expect(result.getInvocations().length).toBeGreaterThanOrEqual(2);
+    // The dead sandbox and the one after it: the handler body ran again, replaying from the checkpoints. (How
+    // many invocations the runner counts depends on whether the skipped look-up wait ends inside one.)
+    expect(bodyRuns).toBeGreaterThanOrEqual(2);
     expect(world.records.charges).toHaveLength(1);
   });
 });

@@ -12,8 +12,12 @@ import {
 } from "@aws/durable-execution-sdk-js-testing";
 import { createHandler, OutcomeInDoubtError, Reservation, type FulfilmentResult } from "../src";
 import { sampleOrder, simulatedWorld, type WorldOptions } from "../src/demo";
-import { chargeRetryStrategy, reservationSerdes, retryUnlessClientError } from "../src/workflow";
+import { chargeRetryStrategy, retryUnlessClientError } from "../src/retry-policies";
+import { reservationSerdes } from "../src/workflow";
 import { createRunner, itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
+
+// The hold on stock is the execution's: its key carries the order id and a tag of the execution.
+const holdKey = expect.stringMatching(/^order-1042:reserve:[0-9a-f]{12}$/) as string;
 
 // With DURABLE_TEST_TARGET=cloud the tests declared with `it` run against the deployed function (see
 // target.ts); those declared with `itLocal` read the simulated world and run only locally.
@@ -53,7 +57,10 @@ describe("order fulfilment", () => {
       ],
     });
     expect(world.calls.map((call) => `${call.call} ${call.idempotencyKey}`)).toEqual([
-      "reserve order-1042:reserve",
+      // The hold is this execution's; money, goods and messages are the order's (src/idempotency-keys.ts).
+      expect.stringMatching(/^reserve order-1042:reserve:[0-9a-f]{12}$/),
+      // The gateway does not honour keys: the charge step asks for a charge under the key before charging.
+      "find-charge order-1042:charge",
       "charge order-1042:charge",
       "ship order-1042:ship",
       "email-tracking order-1042:email-tracking",
@@ -61,7 +68,7 @@ describe("order fulfilment", () => {
     ]);
     // The providers' own records: held once, charged once, shipped once, two messages.
     expect(world.records).toEqual({
-      stock: [{ reservationKey: "order-1042:reserve", reservationId: "res-order-1042", status: "held" }],
+      stock: [{ reservationKey: holdKey, reservationId: "res-order-1042", status: "held" }],
       charges: [
         {
           chargeId: "ch-order-1042",
@@ -123,10 +130,12 @@ describe("retries", () => {
       expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
       expect(runner.getOperation("reserve-stock").getStepDetails()?.attempt).toBe(3);
       expect(world.calls.filter((call) => call.call === "reserve")).toEqual([
-        { call: "reserve", idempotencyKey: "order-1042:reserve", outcome: "unavailable" },
-        { call: "reserve", idempotencyKey: "order-1042:reserve", outcome: "throttled" },
-        { call: "reserve", idempotencyKey: "order-1042:reserve", outcome: "ok" },
+        { call: "reserve", idempotencyKey: holdKey, outcome: "unavailable" },
+        { call: "reserve", idempotencyKey: holdKey, outcome: "throttled" },
+        { call: "reserve", idempotencyKey: holdKey, outcome: "ok" },
       ]);
+      const keys = world.calls.filter((call) => call.call === "reserve").map((call) => call.idempotencyKey);
+      expect(new Set(keys).size).toBe(1);
       expect(world.records.stock).toHaveLength(1);
       expect(world.records.charges).toHaveLength(1);
     },
