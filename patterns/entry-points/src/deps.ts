@@ -1,6 +1,7 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import type { CheckoutOrder } from "./input";
 import {
+  ClientError,
   PaymentDeclinedError,
   PaymentInDoubtError,
   ProviderUnavailableError,
@@ -62,16 +63,7 @@ export interface CheckoutDeps {
   alerts: Alerts;
 }
 
-/** A service said no for good (4xx): our request is wrong, retrying it cannot help. */
-export class ClientError extends Error {
-  override readonly name = "ClientError";
-  constructor(
-    message = "Client error",
-    readonly status?: number,
-  ) {
-    super(message);
-  }
-}
+export { ClientError };
 
 export interface HttpDepsConfig {
   paymentsUrl: string;

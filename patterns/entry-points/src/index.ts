@@ -30,6 +30,7 @@ export {
   type Settlement,
 } from "./payment-outcome";
 export {
+  OrderNotCancelledError,
   PaidNotShippedError,
   PaymentUnsettledError,
   defaultConfig,

@@ -19,12 +19,22 @@ const Item = z.strictObject({
 });
 
 export const ORDER_ID = /^[A-Za-z0-9_-]{3,48}$/;
+export const PAYMENT_ID = /^pay_[A-Za-z0-9]{4,64}$/;
+/**
+ * Control characters (newline, NUL), invisible format characters (the right-to-left override, zero-width
+ * spaces) and line or paragraph separators: a customer id travels into logs, the order store and support
+ * screens, where these forge lines or disguise one id as another.
+ */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 
 export const CheckoutOrder = z.strictObject({
   orderId: z.string().check(z.regex(ORDER_ID, "must be 3-48 letters, digits, dashes or underscores")),
-  customerId: z
-    .string()
-    .check(z.minLength(1, "is required"), z.maxLength(64, "must be at most 64 characters")),
+  customerId: z.string().check(
+    z.minLength(1, "is required"),
+    z.maxLength(64, "must be at most 64 characters"),
+    z.regex(/\S/, "must not be blank"),
+    z.refine((id) => !UNPRINTABLE.test(id), "must not contain control or invisible formatting characters"),
+  ),
   items: z
     .array(Item)
     .check(z.minLength(1, "must have at least one item"), z.maxLength(20, "must have at most 20 items")),
@@ -62,16 +72,16 @@ export const executionNameOf = (orderId: string) => `order-${orderId}`;
 
 /**
  * A payment provider's webhook event (the body it signs). Final types settle the payment; `payment.processing`
- * is informational and may arrive before or after a final one.
+ * is informational and may arrive before or after a final one. Other types the provider sends (refunds,
+ * disputes, ...) are not this workflow's: see unhandledEventType.
  */
+export const HANDLED_EVENT_TYPES = ["payment.processing", "payment.succeeded", "payment.failed"] as const;
+
 export const PaymentEvent = z.strictObject({
   id: z.string().check(z.regex(/^evt_[A-Za-z0-9]{4,64}$/, "must look like evt_...")),
-  type: z.enum(
-    ["payment.processing", "payment.succeeded", "payment.failed"],
-    "must be payment.processing, payment.succeeded or payment.failed",
-  ),
+  type: z.enum(HANDLED_EVENT_TYPES, "must be payment.processing, payment.succeeded or payment.failed"),
   data: z.strictObject({
-    paymentId: z.string().check(z.regex(/^pay_[A-Za-z0-9]{4,64}$/, "must look like pay_...")),
+    paymentId: z.string().check(z.regex(PAYMENT_ID, "must look like pay_...")),
     merchantReference: z.string().check(z.regex(ORDER_ID, "must be an order id")),
     amountCents: z.number().check(z.int("must be a whole number of cents"), z.positive("must be positive")),
     currency: z.enum(["USD", "EUR", "GBP"], "must be one of USD, EUR, GBP"),
@@ -94,6 +104,24 @@ export function checkPaymentEvent(raw: string | undefined): Checked<PaymentEvent
   return parsed.success
     ? { valid: true, value: parsed.data }
     : { valid: false, problems: describeIssues(parsed.error, "event") };
+}
+
+/**
+ * The type of a well-formed event this workflow does not handle (a refund, a dispute), or undefined. Such an
+ * event is acknowledged, not refused: a provider retries every non-2xx answer for days and may disable the
+ * endpoint. A type is a short dotted name; anything else is a malformed event.
+ */
+export function unhandledEventType(raw: string): string | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  const type = (json as { type?: unknown } | null)?.type;
+  if (typeof type !== "string" || !/^[a-z][a-z0-9_]*(\.[a-z0-9_]+){1,4}$/.test(type) || type.length > 64)
+    return undefined;
+  return (HANDLED_EVENT_TYPES as readonly string[]).includes(type) ? undefined : type;
 }
 
 /**

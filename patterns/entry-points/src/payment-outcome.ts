@@ -55,30 +55,52 @@ export class TransientServiceError extends Error {
   }
 }
 
+/** A service said no for good (4xx): our request is wrong, retrying it cannot help. */
+export class ClientError extends Error {
+  override readonly name = "ClientError";
+  constructor(
+    message = "Client error",
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
 /**
- * Retrying in-doubt errors is safe only because every request carries the same idempotency key and the
- * provider honours it. A declined card is returned as a value by the step, so it is never retried.
+ * What a failed call means, for every dependency, whoever wrote it: only a definite refusal (ClientError, a
+ * 4xx) is final. Anything else, the classes above and any plain error a client throws (ETIMEDOUT, ECONNRESET,
+ * "socket hang up", an AbortError), leaves the call in doubt: the service may have acted before the reply was
+ * lost. In doubt is retried with the same idempotency key, which every service here honours, so a retry can
+ * only find the first payment, shipment or cancellation, never make a second one.
  */
-export const retryPaymentRequest = createRetryStrategy({
+export const isDefiniteRefusal = (error: unknown): boolean => error instanceof ClientError;
+
+function retryUnlessRefused(config: Parameters<typeof createRetryStrategy>[0]) {
+  // No error filter given: the backoff retries whatever it is asked about; the refusal check comes first.
+  const backoff = createRetryStrategy(config);
+  return (error: Error, attemptsMade: number) =>
+    isDefiniteRefusal(error) ? { shouldRetry: false } : backoff(error, attemptsMade);
+}
+
+/** A declined card is returned as a value by the step, so it never reaches a retry. */
+export const retryPaymentRequest = retryUnlessRefused({
   maxAttempts: 5,
   initialDelay: { seconds: 2 },
   maxDelay: { minutes: 1 },
-  retryableErrorTypes: [ProviderUnavailableError, PaymentInDoubtError],
 });
 
-/** Look-ups and voids are read or idempotent by key: retry anything the provider or network throws at us. */
-export const retrySettlement = createRetryStrategy({
+/** Look-ups and voids are reads or idempotent by key: retried longer, a payment in doubt is worth waiting for. */
+export const retrySettlement = retryUnlessRefused({
   maxAttempts: 6,
   initialDelay: { seconds: 5 },
   maxDelay: { minutes: 5 },
-  retryableErrorTypes: [ProviderUnavailableError, PaymentInDoubtError, TransientServiceError],
 });
 
-export const retryTransient = createRetryStrategy({
+/** The registry, the warehouse, the order store and the alerts: each call carries its idempotency key. */
+export const retryTransient = retryUnlessRefused({
   maxAttempts: 5,
   initialDelay: { seconds: 2 },
   maxDelay: { minutes: 1 },
-  retryableErrorTypes: [TransientServiceError],
 });
 
 /** The checkpointed result of the request-payment step. */

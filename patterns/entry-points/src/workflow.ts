@@ -1,4 +1,5 @@
 import { CallbackTimeoutError, type DurableContext, type Duration } from "@aws/durable-execution-sdk-js";
+import { paymentAccepted, paymentRecord, shipment, voidAnswer } from "./answers";
 import type { CheckoutDeps } from "./deps";
 import { parseCheckoutOrder, paymentEventSerdes, type CheckoutOrder } from "./input";
 import {
@@ -30,6 +31,11 @@ export class PaidNotShippedError extends Error {
 /** The payment could be neither confirmed nor voided: it may still be captured. A person must settle it. */
 export class PaymentUnsettledError extends Error {
   override readonly name = "PaymentUnsettledError";
+}
+
+/** Nothing was charged or shipped, but the order store refused the cancellation: a person must cancel it. */
+export class OrderNotCancelledError extends Error {
+  override readonly name = "OrderNotCancelledError";
 }
 
 export type CheckoutOutcome =
@@ -75,13 +81,13 @@ export async function handleCheckout(
       "request-payment",
       async () => {
         try {
-          const { paymentId } = await deps.payments.requestPayment({
+          const answer = await deps.payments.requestPayment({
             orderId: order.orderId,
             amountCents: order.amountCents,
             currency: order.currency,
             idempotencyKey: key("payment"),
           });
-          return { kind: "accepted", paymentId };
+          return { kind: "accepted", paymentId: paymentAccepted(answer).paymentId };
         } catch (error) {
           if (error instanceof PaymentDeclinedError) return { kind: "declined", reason: error.reason };
           throw error;
@@ -120,8 +126,14 @@ export async function handleCheckout(
     const { shipmentId } = await context
       .step(
         "fulfil-order",
-        () =>
-          deps.warehouse.ship({ orderId: order.orderId, items: order.items, idempotencyKey: key("ship") }),
+        async () =>
+          shipment(
+            await deps.warehouse.ship({
+              orderId: order.orderId,
+              items: order.items,
+              idempotencyKey: key("ship"),
+            }),
+          ),
         { retryStrategy: retryTransient },
       )
       // Paid and not shipped is money without goods: never a silent failure.
@@ -144,16 +156,29 @@ export async function handleCheckout(
       confirmedBy: settlement.via,
     };
   }
-  await context.step(
-    "cancel-order",
-    () =>
-      deps.orders.cancel({
-        orderId: order.orderId,
-        reason: settlement.reason,
-        idempotencyKey: key("cancel"),
-      }),
-    { retryStrategy: retryTransient },
-  );
+  await context
+    .step(
+      "cancel-order",
+      () =>
+        deps.orders.cancel({
+          orderId: order.orderId,
+          reason: settlement.reason,
+          idempotencyKey: key("cancel"),
+        }),
+      { retryStrategy: retryTransient },
+    )
+    // Not paid, not shipped, and the order still open: the customer is not told. A person finishes it.
+    .catch((error: unknown) =>
+      escalate(
+        context,
+        deps,
+        order,
+        new OrderNotCancelledError(
+          `Order ${order.orderId} is not paid (${settlement.reason}) but could not be cancelled ` +
+            `(${(error as Error).message}); cancel it by hand`,
+        ),
+      ),
+    );
   return { orderId: order.orderId, status: "CANCELLED", reason: settlement.reason };
 }
 
@@ -165,7 +190,7 @@ async function escalate(
   context: DurableContext,
   deps: CheckoutDeps,
   order: CheckoutOrder,
-  problem: PaidNotShippedError | PaymentUnsettledError,
+  problem: PaidNotShippedError | PaymentUnsettledError | OrderNotCancelledError,
 ): Promise<never> {
   const alerted = await context
     .step(
@@ -228,15 +253,17 @@ async function settleWithProvider(
   const idempotencyKey = `${order.orderId}:payment`;
   const record = await context.step(
     "look-up-payment",
-    () => deps.payments.lookUpPayment({ idempotencyKey }),
+    async () => paymentRecord(await deps.payments.lookUpPayment({ idempotencyKey })),
     { retryStrategy: retrySettlement },
   );
   const settled = settlementOfRecord(record);
   if (settled.kind !== "open") return settled;
 
-  const voided = await context.step("void-payment", () => deps.payments.voidPayment({ idempotencyKey }), {
-    retryStrategy: retrySettlement,
-  });
+  const voided = await context.step(
+    "void-payment",
+    async () => voidAnswer(await deps.payments.voidPayment({ idempotencyKey })),
+    { retryStrategy: retrySettlement },
+  );
   if (voided.status === "succeeded" && record)
     return { kind: "paid", paymentId: record.paymentId, via: "void-too-late" };
   return { kind: "not-paid", reason: `payment not confirmed (${why}); voided at the provider` };

@@ -37,7 +37,11 @@ function simulatedLambda() {
       if (FunctionName !== "DurableCookbook-dev-EntryPointsHandler" || Qualifier !== undefined)
         throw fail("ResourceNotFoundException");
       const found = executions.get(DurableExecutionName!);
-      return { DurableExecutions: found ? [{ DurableExecutionArn: found.arn, Status: found.status }] : [] };
+      return {
+        DurableExecutions: found
+          ? [{ DurableExecutionArn: found.arn, DurableExecutionName, Status: found.status }]
+          : [],
+      };
     }
     if (command instanceof GetDurableExecutionCommand) {
       const found = [...executions.values()].find(

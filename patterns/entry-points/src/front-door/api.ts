@@ -77,10 +77,25 @@ export function createApiHandler(deps: ApiDeps) {
 /** Errors the customer may read; anything else is reported without its message, which may name internals. */
 const PUBLIC_ERRORS = new Set(["InvalidCheckoutOrderError"]);
 
+/**
+ * The outcome's fields a customer may read, listed: whatever else a result carries (a field added to the
+ * workflow later, an id that is a credential) stays out of the status door.
+ */
+const PUBLIC_OUTCOME_FIELDS = ["orderId", "status", "paymentId", "shipmentId", "confirmedBy", "reason"];
+
+function publicOutcome(result: unknown): Record<string, unknown> {
+  if (result === null || typeof result !== "object") return {};
+  const fields = Object.entries(result as Record<string, unknown>).filter(
+    ([field, value]) =>
+      PUBLIC_OUTCOME_FIELDS.includes(field) && (typeof value === "string" || typeof value === "number"),
+  );
+  return Object.fromEntries(fields);
+}
+
 /** Status and outcome, nothing more: no ARN, no input, no stack trace, no internal error text. */
 export function publicView(orderId: string, execution: ExecutionView) {
   if (execution.status === "SUCCEEDED")
-    return { orderId, status: execution.status, outcome: execution.result };
+    return { orderId, status: execution.status, outcome: publicOutcome(execution.result) };
   if (execution.status === "RUNNING") return { orderId, status: execution.status };
   const type = execution.error?.type;
   return {

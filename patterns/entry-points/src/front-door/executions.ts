@@ -61,6 +61,9 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** With a name filter a page is nearly always enough; a bound keeps a request within its second. */
+const MAX_LIST_PAGES = 10;
+
 const errorName = (error: unknown) => (error as { name?: string } | undefined)?.name;
 
 /**
@@ -81,7 +84,10 @@ export class AwsExecutions implements Executions {
   }
 
   async start(name: string, input: unknown): Promise<StartResult> {
-    const payload = JSON.stringify(input);
+    // Lambda answers an identical start (same name, same payload) with the existing execution, as if it were
+    // new: only a look first can tell the client that its retry found the first one.
+    const listed = await this.find(name, true);
+    if (listed) return this.compare(listed, input);
     try {
       // Event: Lambda answers once the execution is durably started; the execution may then run for days.
       // A synchronous invoke would tie the caller to the execution and is cut at 15 minutes.
@@ -90,16 +96,21 @@ export class AwsExecutions implements Executions {
           FunctionName: this.aliasArn,
           InvocationType: "Event",
           DurableExecutionName: name,
-          Payload: payload,
+          Payload: JSON.stringify(input),
         }),
       );
       return "started";
     } catch (error) {
       if (errorName(error) !== "DurableExecutionAlreadyStartedException") throw error;
     }
-    // The name is taken: the same order again is a repeat, anything else under that name is a conflict.
+    // Started meanwhile, by a concurrent request or one not yet listed: the same order is a repeat, anything
+    // else under that name a conflict.
     const existing = await this.find(name, true);
     if (!existing) throw new Error(`Execution ${name} is said to exist but was not found; try again`);
+    return this.compare(existing, input);
+  }
+
+  private compare(existing: { InputPayload?: string }, input: unknown): StartResult {
     const sameInput =
       existing.InputPayload !== undefined &&
       canonicalJson(JSON.parse(existing.InputPayload)) === canonicalJson(input);
@@ -141,19 +152,31 @@ export class AwsExecutions implements Executions {
    * Executions are looked up by name on this function; the ARN never leaves the front door. No Qualifier:
    * names are unique per function, and an execution started through the alias runs on (and is recorded
    * under) the version the alias pointed at then, which a later deployment moves on from.
+   *
+   * The name filter is not documented as exact, so the name is checked here (order-A-100 is not
+   * order-A-1000), through every page of the list.
    */
   private async find(name: string, includeData: boolean) {
-    const listed = await this.client.send(
-      new ListDurableExecutionsByFunctionCommand({
-        FunctionName: this.functionName,
-        DurableExecutionName: name,
-        MaxItems: 1,
-      }),
-    );
-    const arn = listed.DurableExecutions?.[0]?.DurableExecutionArn;
-    if (!arn) return undefined;
-    return this.client.send(
-      new GetDurableExecutionCommand({ DurableExecutionArn: arn, IncludeExecutionData: includeData }),
-    );
+    let marker: string | undefined;
+    for (let page = 0; page < MAX_LIST_PAGES; page += 1) {
+      const listed = await this.client.send(
+        new ListDurableExecutionsByFunctionCommand({
+          FunctionName: this.functionName,
+          DurableExecutionName: name,
+          ...(marker === undefined ? {} : { Marker: marker }),
+        }),
+      );
+      const arn = listed.DurableExecutions?.find(
+        (execution) => execution.DurableExecutionName === name,
+      )?.DurableExecutionArn;
+      if (arn)
+        return this.client.send(
+          new GetDurableExecutionCommand({ DurableExecutionArn: arn, IncludeExecutionData: includeData }),
+        );
+      marker = listed.NextMarker;
+      if (!marker) return undefined;
+    }
+    // Never "not found" on a guess: the caller answers 503 and the client asks again.
+    throw new Error(`Execution ${name}: not found in ${MAX_LIST_PAGES} pages of executions; try again`);
   }
 }

@@ -1,5 +1,5 @@
 import type { CallbackRegistry } from "../deps";
-import { checkPaymentEvent } from "../input";
+import { checkPaymentEvent, unhandledEventType } from "../input";
 import type { Executions } from "./executions";
 import { header, json, problem, rawBody, type HttpRequest, type HttpResponse } from "./http";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from "./signature";
@@ -22,7 +22,9 @@ export interface WebhookDeps {
  *
  * Deliveries are at least once and in any order: a repeat of a final event, or a final event after another,
  * finds the callback already closed and is acknowledged (200), so the provider stops retrying and nothing
- * happens twice. A non-final event (processing) is acknowledged and resumes nothing.
+ * happens twice. A non-final event (processing), or a well-formed event of a type this checkout does not
+ * handle (a refund), is acknowledged and resumes nothing. What cannot be done now (the registry or Lambda
+ * unavailable) is 503, so the provider delivers again later.
  */
 export function createWebhookHandler(deps: WebhookDeps) {
   const now = deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
@@ -57,13 +59,28 @@ export function createWebhookHandler(deps: WebhookDeps) {
     }
 
     const event = checkPaymentEvent(body.text);
-    if (!event.valid) return problem(400, "Invalid payment event", event.problems);
+    if (!event.valid) {
+      // Signed, well formed, and not ours (a refund, a dispute): acknowledged, so the provider stops retrying.
+      const unhandled = unhandledEventType(body.text);
+      if (unhandled !== undefined) {
+        log("webhook event ignored: a type this checkout does not handle", { type: unhandled });
+        return json(200, { action: `ignored: ${unhandled} is not handled here` });
+      }
+      return problem(400, "Invalid payment event", event.problems);
+    }
     const { id, type, data } = event.value;
     if (type === "payment.processing") {
       return json(200, { received: id, action: "ignored: not a final event" });
     }
 
-    const callbackId = await deps.callbacks.find(data.merchantReference);
+    let callbackId: string | undefined;
+    try {
+      callbackId = await deps.callbacks.find(data.merchantReference);
+    } catch (error) {
+      // Unknown is not "no payment waiting" (404 tells the provider to give up): 503, it delivers again later.
+      log("callback registry unavailable", { eventId: id, error: (error as Error).name });
+      return problem(503, "Could not look up the checkout right now; retry the delivery");
+    }
     if (!callbackId) {
       log("webhook for an unknown payment", { eventId: id, orderId: data.merchantReference });
       return problem(404, `No payment is waiting for order ${data.merchantReference}`);
