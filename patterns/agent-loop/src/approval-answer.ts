@@ -65,3 +65,11 @@ export function explainNoRefund(outcome: Exclude<ApprovalOutcome, { kind: "appro
       return `The answer did not come from ${outcome.asked}, who was asked, so it is not a decision and nothing was paid. A person will follow up.`;
   }
 }
+
+/**
+ * What the model is told when it asks again after the person asked said no. The "no" stands for this
+ * execution: asking again and again until someone says yes is how approval fatigue is exploited.
+ */
+export function explainAlreadyDenied(denial: string): string {
+  return `${denial} The approver already answered this refund for this order in this conversation; it is not asked again. A person can reopen it.`;
+}

@@ -4,6 +4,8 @@ import {
   type ApprovalRequest,
   type Order,
   type PolicyDecision,
+  type PriorRefund,
+  type RefundInDoubtAlert,
   type RefundReason,
   type SupportDeps,
 } from "./deps";
@@ -49,7 +51,7 @@ export const sampleRequest: SupportRequest = {
   question: "Both mugs from order-1042 arrived cracked. Can I get my money back?",
 };
 
-type Service = "orders" | "refundPolicy" | "payments" | "approvals";
+type Service = "orders" | "refundPolicy" | "payments" | "approvals" | "alerts";
 
 /** The refund policy of the simulated back office: full refunds for a fault of ours, none for a change of mind. */
 export function samplePolicy(order: Order, reason: RefundReason): PolicyDecision {
@@ -71,8 +73,22 @@ export interface WorldOptions {
   outages?: Partial<Record<Service, number>>;
   /** How many times each service does what it was asked and then loses the answer (a reset connection). */
   lostAnswers?: Partial<Record<Service, number>>;
+  /** The error a lost answer raises: by default what the real client makes of a reset connection. */
+  lostAnswerError?: (service: Service) => Error;
   orders?: Order[];
   policy?: (order: Order, reason: RefundReason) => PolicyDecision;
+  /** Lines the back office lists for an order besides the provider's refunds (paid elsewhere, a reversal). */
+  ledger?: Record<string, PriorRefund[]>;
+  /**
+   * A back office that answers wrongly: another order for a look-up, a lagging or slow refund list. Each
+   * gets what the honest back office would have answered. They may throw, as a custom client would.
+   */
+  answers?: {
+    find?: (orderId: string, honest: Order | undefined) => Order | undefined;
+    refundsPaid?: (orderId: string, honest: PriorRefund[]) => PriorRefund[] | Promise<PriorRefund[]>;
+  };
+  /** The approval service refuses every request with this error (it may echo the request, as some do). */
+  approvalsFail?: (request: ApprovalRequest) => Error;
 }
 
 export interface Call {
@@ -101,42 +117,56 @@ export function simulatedWorld(options: WorldOptions = {}) {
   const orders = new Map((options.orders ?? sampleOrders).map((order) => [order.orderId, order]));
   const policy = options.policy ?? samplePolicy;
   const approvalRequests: ApprovalRequest[] = [];
+  // What people were told: the alerting service's own records.
+  const alerts: RefundInDoubtAlert[] = [];
   // The payment provider's own books: what it paid, and how many requests it answered from a key it
   // already knew instead of paying. Tests assert on these, not on what the agent says it did.
   const provider = { refunds: [] as PaidRefund[], repeatsAnswered: 0 };
 
-  const serve = async <T>(service: Service, detail: string, answer: () => T): Promise<T> => {
+  const serve = async <T>(service: Service, detail: string, answer: () => T | Promise<T>): Promise<T> => {
     calls.push({ service, detail });
     const down = outages.get(service) ?? 0;
     if (down > 0) {
       outages.set(service, down - 1);
       throw new TransientServiceError(`${service} is unavailable (503)`, 503);
     }
-    const result = answer();
+    const result = await answer();
     const lost = lostAnswers.get(service) ?? 0;
     if (lost > 0) {
       // Done, but the caller cannot know it: the outcome is in doubt.
       lostAnswers.set(service, lost - 1);
-      throw new TransientServiceError(`${service}: connection reset before the answer arrived`);
+      throw (
+        options.lostAnswerError?.(service) ??
+        new TransientServiceError(`${service}: connection reset before the answer arrived`)
+      );
     }
     return result;
   };
 
   const deps: Omit<SupportDeps, "model"> = {
     orders: {
-      find: (orderId) => serve("orders", orderId, () => orders.get(orderId)),
-      // The back office's record of refunds is the provider's: it sees every refund paid.
+      find: (orderId) =>
+        serve("orders", orderId, () => {
+          const honest = orders.get(orderId);
+          return options.answers?.find ? options.answers.find(orderId, honest) : honest;
+        }),
+      // The back office's record of refunds is the provider's (it sees every refund paid), after any
+      // lines it holds from elsewhere.
       refundsPaid: (orderId) =>
-        serve("orders", `${orderId} refunds`, () =>
-          provider.refunds
-            .filter((refund) => refund.orderId === orderId)
-            .map(({ refundId, amountCents, currency, idempotencyKey }) => ({
-              refundId,
-              amountCents,
-              currency,
-              idempotencyKey,
-            })),
-        ),
+        serve("orders", `${orderId} refunds`, () => {
+          const honest: PriorRefund[] = [
+            ...(options.ledger?.[orderId] ?? []),
+            ...provider.refunds
+              .filter((refund) => refund.orderId === orderId)
+              .map(({ refundId, amountCents, currency, idempotencyKey }) => ({
+                refundId,
+                amountCents,
+                currency,
+                idempotencyKey,
+              })),
+          ];
+          return options.answers?.refundsPaid ? options.answers.refundsPaid(orderId, honest) : honest;
+        }),
     },
     refundPolicy: {
       evaluate: ({ order, reason }) =>
@@ -170,13 +200,21 @@ export function simulatedWorld(options: WorldOptions = {}) {
     approvals: {
       requestApproval: (request) =>
         serve("approvals", `${request.orderId} ${request.amountCents}`, () => {
+          if (options.approvalsFail) throw options.approvalsFail(request);
           approvalRequests.push(request);
+        }),
+    },
+    alerts: {
+      // One alert per key, as an incident tool that deduplicates does.
+      refundInDoubt: (alert) =>
+        serve("alerts", `${alert.orderId} ${alert.idempotencyKey}`, () => {
+          if (!alerts.some((known) => known.idempotencyKey === alert.idempotencyKey)) alerts.push(alert);
         }),
     },
   };
 
   const callsTo = (service: Service) => calls.filter((call) => call.service === service).length;
-  return { deps, calls, callsTo, approvalRequests, provider };
+  return { deps, calls, callsTo, approvalRequests, provider, alerts };
 }
 
 /**
@@ -271,7 +309,9 @@ export const demo = {
     {
       role: "support lead (dana)",
       operation: "approve-refund-order-1042",
-      waitFor: "SUBMITTED" as const,
+      waitFor: "STARTED" as const,
+      // The approval request goes out in the step after the callback is created.
+      afterOperation: "request-approval-order-1042",
       replies: [{ succeed: { approved: true, approver: "dana", note: "Photo shows both mugs cracked" } }],
     },
   ],

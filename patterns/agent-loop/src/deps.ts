@@ -97,12 +97,29 @@ export interface Approvals {
   requestApproval(request: ApprovalRequest): Promise<void>;
 }
 
+/** A refund payment whose outcome stays unknown: people must find out whether it was paid. */
+export interface RefundInDoubtAlert {
+  orderId: string;
+  amountCents: number;
+  currency: string;
+  /** The payment's idempotency key: look the refund up by it at the provider. */
+  idempotencyKey: string;
+  /** What failed, classified and redacted (src/tool-failure.ts): never a raw error message. */
+  problem: string;
+}
+
+export interface Alerts {
+  /** Tell the people who run the shop's money (an incident tool, a queue someone watches). */
+  refundInDoubt(alert: RefundInDoubtAlert): Promise<void>;
+}
+
 export interface SupportDeps {
   model: ModelProvider;
   orders: Orders;
   refundPolicy: RefundPolicy;
   payments: Payments;
   approvals: Approvals;
+  alerts: Alerts;
 }
 
 /** A service was unavailable or throttled us (5xx, 429, network): the same request may succeed later. */
@@ -117,7 +134,7 @@ export class TransientServiceError extends Error {
 }
 
 export interface HttpDepsConfig {
-  /** Base URL of the support back office: /orders/{id}, /orders/{id}/refunds, /refund-policy, /refunds, /approvals. */
+  /** Base URL of the support back office: /orders/{id}, /orders/{id}/refunds, /refund-policy, /refunds, /approvals, /alerts. */
   backOfficeUrl: string;
   apiToken?: string;
   timeoutMs?: number;
@@ -172,7 +189,12 @@ export function createRealDeps(config: () => HttpDepsConfig = configFromEnv): Su
     orders: {
       find: async (orderId) => {
         const answer = await call("GET", `orders/${encodeURIComponent(orderId)}`);
-        return answer.found ? readAnswer(OrderAnswer, answer.text, answer.what) : undefined;
+        if (!answer.found) return undefined;
+        const order = readAnswer(OrderAnswer, answer.text, answer.what);
+        // A well-formed answer about another order is still not an answer to this question.
+        if (order.orderId !== orderId)
+          throw new UnreadableAnswerError(`${answer.what} answered with another order`);
+        return order;
       },
       refundsPaid: async (orderId) => {
         const answer = await call("GET", `orders/${encodeURIComponent(orderId)}/refunds`);
@@ -198,6 +220,20 @@ export function createRealDeps(config: () => HttpDepsConfig = configFromEnv): Su
             );
           }
         }),
+    },
+    alerts: {
+      // The key is the refund's: an alert resent by the step's retry is one alert.
+      refundInDoubt: async (alert) => {
+        required(
+          await call(
+            "POST",
+            "alerts",
+            { kind: "refund-in-doubt", ...alert },
+            `alert-${alert.idempotencyKey}`,
+          ),
+          () => undefined,
+        );
+      },
     },
     approvals: {
       requestApproval: async (request) => {

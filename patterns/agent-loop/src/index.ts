@@ -3,6 +3,7 @@ import { createRealDeps, type SupportDeps } from "./deps";
 import { defaultConfig, runSupportAgent, type AgentConfig } from "./workflow";
 
 export type {
+  Alerts,
   ApprovalRequest,
   Approvals,
   HttpDepsConfig,
@@ -11,6 +12,7 @@ export type {
   Payments,
   PolicyDecision,
   PriorRefund,
+  RefundInDoubtAlert,
   RefundPolicy,
   RefundReason,
   SupportDeps,
@@ -24,14 +26,20 @@ export {
   type ApprovalOutcome,
 } from "./approval-answer";
 export { MAX_ANSWER_CHARS, readModelReply, type ReplyReading } from "./model-reply";
-export { MAX_AMOUNT_CENTS, MAX_REFUND_CENTS, formatCents } from "./money";
+export { MAX_AMOUNT_CENTS, MAX_REFUND_CENTS, formatCents, isCents } from "./money";
 export {
+  decidePayment,
   decideRefund,
+  refundableNow,
   refundIdempotencyKey,
   refundTargetProblem,
+  type PaymentDecision,
   type RefundDecision,
   type RefundProposal,
 } from "./refund-decision";
+export { checkGuards, type LoopLimits, type LoopStop } from "./loop-guards";
+export { retryTransientModelErrors, retryTransientServiceErrors } from "./retry-policies";
+export { classifyFailure, failureForModel, redact, type FailureKind } from "./tool-failure";
 export * from "./model";
 export {
   classifyBedrockError,
@@ -54,9 +62,11 @@ export { toolSpecs, toolInputs, type ToolCall, type ToolName } from "./tools";
 export {
   defaultConfig,
   runSupportAgent,
+  RefundInDoubtError,
   SYSTEM_PROMPT,
   type AgentConfig,
   type AgentResult,
+  type RefundInDoubt,
   type ToolCallSummary,
 } from "./workflow";
 

@@ -11,6 +11,8 @@ export const MAX_QUESTION_CHARS = 4000;
 /** An order id, as the shop writes them. The same schema checks the input and the model's tool arguments. */
 export const OrderId = z.string().check(z.regex(/^order-\d{1,10}$/, 'must look like "order-1042"'));
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
 export const SupportRequestInput = z.object({
   /** Who is asking, from your authenticated session, never from the model: tools only see this customer's orders. */
   customerId: z.string().check(z.regex(/^[A-Za-z0-9-]{3,64}$/, "must be 3-64 letters, digits or dashes")),
@@ -19,13 +21,14 @@ export const SupportRequestInput = z.object({
    * session, not the model). It is the only order this execution may refund, whatever the model names.
    */
   orderId: OrderId,
-  question: z
-    .string("must be a string")
-    .check(
-      z.trim(),
-      z.minLength(1, "must not be empty"),
-      z.maxLength(MAX_QUESTION_CHARS, `must be at most ${MAX_QUESTION_CHARS} characters`),
-    ),
+  question: z.string("must be a string").check(
+    // A lone surrogate (half an emoji, cut by a client) is not valid UTF-16: the model's API may refuse
+    // the whole request with an error that is not retried. It becomes U+FFFD, as a UTF-8 decoder would.
+    z.overwrite((text) => text.replace(LONE_SURROGATE, "\uFFFD")),
+    z.trim(),
+    z.minLength(1, "must not be empty"),
+    z.maxLength(MAX_QUESTION_CHARS, `must be at most ${MAX_QUESTION_CHARS} characters`),
+  ),
 });
 
 export type SupportRequest = z.infer<typeof SupportRequestInput>;

@@ -28,9 +28,22 @@ export function cents(options: { min?: 0 | 1; max?: number } = {}) {
 /** A three-letter ISO 4217 currency code. */
 export const Currency = z.string().check(z.regex(/^[A-Z]{3}$/, "must be a currency code like EUR"));
 
-/** Formats cents for people: 2500 EUR → "25.00 EUR". Integer arithmetic, so it never rounds. */
+/**
+ * Whether a value is a whole number of cents from `min` to `max`. The refund guard checks every fact
+ * with it itself, whoever supplied them: NaN, Infinity, a float or a negative never enters a sum.
+ */
+export function isCents(value: unknown, options: { min?: 0 | 1; max?: number } = {}): value is number {
+  const { min = 0, max = MAX_AMOUNT_CENTS } = options;
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= min && value <= max;
+}
+
+/**
+ * Formats cents for people: 2500 EUR → "25.00 EUR", -5 EUR → "-0.05 EUR". Integer arithmetic, so it never
+ * rounds. Anything that is not a whole number of cents is shown as it is ("NaN EUR"), never as a price.
+ */
 export function formatCents(amountCents: number, currency: string): string {
-  const whole = Math.trunc(amountCents / 100);
-  const rest = String(amountCents % 100).padStart(2, "0");
-  return `${whole}.${rest} ${currency}`;
+  if (!Number.isSafeInteger(amountCents)) return `${String(amountCents)} ${currency}`;
+  const sign = amountCents < 0 ? "-" : "";
+  const abs = Math.abs(amountCents);
+  return `${sign}${Math.trunc(abs / 100)}.${String(abs % 100).padStart(2, "0")} ${currency}`;
 }

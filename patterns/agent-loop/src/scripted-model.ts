@@ -17,7 +17,8 @@ import {
  */
 export interface ScriptedTurn {
   text?: string;
-  toolUses?: { name: string; input: unknown }[];
+  /** `toolUseId` defaults to `tooluse-<turn>-<n>`; a test may give its own (an odd one, a duplicate). */
+  toolUses?: { name: string; input: unknown; toolUseId?: string }[];
   /** Defaults to "tool_use" when there are tool uses, else "end_turn". */
   stopReason?: ModelStopReason;
   /** Defaults to an estimate of about four characters per token, from the request and the reply. */
@@ -98,7 +99,7 @@ export function scriptedModel(script: ScriptStep[], options: ScriptedModelOption
           ...(scripted.text ? [{ type: "text" as const, text: scripted.text }] : []),
           ...(scripted.toolUses ?? []).map((use, index) => ({
             type: "toolUse" as const,
-            toolUseId: `tooluse-${turn}-${index + 1}`,
+            toolUseId: use.toolUseId ?? `tooluse-${turn}-${index + 1}`,
             name: use.name,
             input: use.input,
           })),

@@ -3,7 +3,14 @@ import { defaultMessages, describeIssues } from "./input";
 import { REFUND_REASONS, type Order, type SupportDeps } from "./deps";
 import { MAX_REFUND_CENTS } from "./money";
 import type { JsonObject, ToolResultBlock, ToolSpec, ToolUseBlock } from "./model";
-import { decidePayment, decideRefund, type RefundDecision } from "./refund-decision";
+import { UnreadableAnswerError } from "./back-office-answers";
+import {
+  decidePayment,
+  decideRefund,
+  refundableNow,
+  type PaymentDecision,
+  type RefundDecision,
+} from "./refund-decision";
 
 /**
  * The tools the model may call. Each input schema is written once, in zod: it becomes the JSON Schema
@@ -128,7 +135,13 @@ async function findCustomerOrder(
   orderId: string,
 ): Promise<Order | undefined> {
   const order = await deps.orders.find(orderId);
-  return order?.customerId === customerId ? order : undefined;
+  if (!order) return undefined;
+  // An answer about another order (a confused or hostile back office) is not this order's: it is never
+  // shown as this order, nor the basis of a refund. Not retried: the same question gets the same answer.
+  if (order.orderId !== orderId) {
+    throw new UnreadableAnswerError(`The back office answered a look-up of ${orderId} with another order`);
+  }
+  return order.customerId === customerId ? order : undefined;
 }
 
 export async function lookupOrder(deps: SupportDeps, customerId: string, call: Call<"lookup_order">) {
@@ -148,17 +161,19 @@ export async function checkRefundPolicy(
   if (!order) return toolError(call.toolUseId, `No order ${call.args.orderId} found for this customer.`);
   const policy = await deps.refundPolicy.evaluate({ order, reason: call.args.reason });
   const priorRefunds = await deps.orders.refundsPaid(order.orderId);
-  const alreadyRefundedCents = priorRefunds.reduce((sum, refund) => sum + refund.amountCents, 0);
-  const cap = Math.min(policy.maxRefundCents, order.totalCents);
+  // The same checks and sums as the refund guard: what the model is told is what the guard would allow.
+  const refundable = refundableNow(call.args.orderId, order, policy, priorRefunds);
+  if (!refundable.ok) return toolError(call.toolUseId, refundable.problem);
+  const eligible = policy.eligible === true;
   return toolSuccess(call.toolUseId, {
     orderId: order.orderId,
     reason: call.args.reason,
     currency: order.currency,
-    eligible: policy.eligible,
+    eligible,
     explanation: policy.explanation,
-    maxRefundCents: policy.eligible ? cap : 0,
-    alreadyRefundedCents,
-    refundableNowCents: policy.eligible ? Math.max(0, cap - alreadyRefundedCents) : 0,
+    maxRefundCents: eligible ? refundable.capCents : 0,
+    alreadyRefundedCents: refundable.alreadyRefundedCents,
+    refundableNowCents: eligible ? refundable.remainingCents : 0,
   });
 }
 
@@ -181,22 +196,39 @@ export async function verifyRefund(
 
 /**
  * Pays a verified refund, after checking that the refunds paid for the order are still the ones it was
- * verified against (src/refund-decision.ts). The provider still gets the idempotency key: a retry of this
- * step after a lost answer, or a second execution racing this one, is answered with the first refund.
+ * verified against (src/refund-decision.ts). The provider gets the idempotency key: a retry of this step
+ * after a lost answer, or a second execution racing this one, is answered with the first refund or refused.
+ *
+ * When the payment call fails, whatever the error (a 503, a reset, a TypeError from fetch, a custom
+ * client's own error), one more read of the ledger settles what it can: a refund listed under this key for
+ * this amount was paid; the key listed for another amount means this refund never will be. Otherwise the
+ * error stands, and the step's retry policy decides: retried with the same key if transient, else in doubt.
  */
 export async function payRefund(
   deps: SupportDeps,
   verified: Extract<RefundDecision, { allowed: true }>,
 ): Promise<{ paid: true; refundId: string } | { paid: false; problem: string }> {
-  const decision = decidePayment(verified, await deps.orders.refundsPaid(verified.orderId));
-  if (decision.kind === "already-paid") return { paid: true, refundId: decision.refundId };
-  if (decision.kind === "refunds-changed") return { paid: false, problem: decision.problem };
-  const { refundId } = await deps.payments.refund({
-    orderId: verified.orderId,
-    amountCents: verified.amountCents,
-    currency: verified.currency,
-    reason: verified.reason,
-    idempotencyKey: verified.idempotencyKey,
-  });
-  return { paid: true, refundId };
+  const before = decidePayment(verified, await deps.orders.refundsPaid(verified.orderId));
+  if (before.kind !== "pay") return settled(before);
+  try {
+    const { refundId } = await deps.payments.refund({
+      orderId: verified.orderId,
+      amountCents: verified.amountCents,
+      currency: verified.currency,
+      reason: verified.reason,
+      idempotencyKey: verified.idempotencyKey,
+    });
+    return { paid: true, refundId };
+  } catch (error) {
+    const ledger = await deps.orders.refundsPaid(verified.orderId).catch(() => undefined);
+    const after = ledger ? decidePayment(verified, ledger) : undefined;
+    if (after?.kind === "already-paid" || after?.kind === "position-taken") return settled(after);
+    throw error;
+  }
+}
+
+function settled(decision: Exclude<PaymentDecision, { kind: "pay" }>) {
+  return decision.kind === "already-paid"
+    ? { paid: true as const, refundId: decision.refundId }
+    : { paid: false as const, problem: decision.problem };
 }

@@ -1,21 +1,17 @@
 import {
-  CallbackExternalError,
+  CallbackError,
   CallbackTimeoutError,
-  createRetryStrategy,
   DurableOperationError,
-  JitterStrategy,
   type DurableContext,
   type Duration,
 } from "@aws/durable-execution-sdk-js";
-import { explainNoRefund, readApprovalAnswer } from "./approval-answer";
+import { explainAlreadyDenied, explainNoRefund, readApprovalAnswer } from "./approval-answer";
 import { TransientServiceError, type SupportDeps } from "./deps";
 import { parseSupportRequest, type SupportRequest } from "./input";
+import { checkGuards } from "./loop-guards";
 import {
   addUsage,
-  textOf,
   toolUsesOf,
-  totalTokens,
-  TransientModelError,
   type ChatMessage,
   type ModelResponse,
   type TokenUsage,
@@ -23,7 +19,9 @@ import {
   type ToolUseBlock,
 } from "./model";
 import { readModelReply } from "./model-reply";
-import { refundTargetProblem } from "./refund-decision";
+import { refundTargetProblem, type RefundDecision } from "./refund-decision";
+import { retryTransientModelErrors, retryTransientServiceErrors } from "./retry-policies";
+import { classifyFailure, failureForModel, redact } from "./tool-failure";
 import {
   checkRefundPolicy,
   lookupOrder,
@@ -73,6 +71,8 @@ interface Outcome {
   turns: number;
   usage: TokenUsage;
   toolCalls: ToolCallSummary[];
+  /** An approved refund whose payment stayed in doubt: people were alerted and must settle it. */
+  refundInDoubt?: RefundInDoubt;
 }
 export type AgentResult =
   | (Outcome & { status: "ANSWERED"; answer: string })
@@ -82,6 +82,35 @@ export type AgentResult =
       explanation: string;
       partialAnswer: string;
     });
+
+export interface RefundInDoubt {
+  orderId: string;
+  amountCents: number;
+  currency: string;
+  idempotencyKey: string;
+}
+
+/** A refund payment stayed in doubt and the alert to people failed as well: the execution fails, loudly. */
+export class RefundInDoubtError extends Error {
+  override readonly name = "RefundInDoubtError";
+}
+
+/**
+ * What the refund calls of this conversation decided so far. Rebuilt on every replay from the refund
+ * tools' checkpointed outcomes, never stored on its own and never assigned inside a step.
+ */
+interface RefundsSoFar {
+  /** The approver's "no", if they said it: a denied refund is not asked again in this execution. */
+  denial?: string;
+  inDoubt?: RefundInDoubt;
+}
+
+/** What one issue_refund call checkpoints: the model's tool result, and what the workflow must remember. */
+interface RefundToolOutcome {
+  result: ToolResultBlock;
+  denial?: string;
+  inDoubt?: RefundInDoubt & { alerted: boolean };
+}
 
 /**
  * A customer-support agent: the model reads the question, calls tools (look up an order, check the
@@ -106,6 +135,7 @@ export async function runSupportAgent(
   // step returns its result.
   let conversation: ChatMessage[] = [{ role: "user", content: [{ type: "text", text: request.question }] }];
   let usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
+  const refunds: RefundsSoFar = {};
 
   for (let turn = 1; ; turn += 1) {
     const messages = conversation;
@@ -130,18 +160,19 @@ export async function runSupportAgent(
     // with results, end the run as STOPPED (src/model-reply.ts), never as ANSWERED and never as a crash.
     const reading = readModelReply(reply);
     if (reading.kind === "answer") {
-      return { status: "ANSWERED", answer: reading.text, ...outcome(conversation, usage, turn) };
+      return { status: "ANSWERED", answer: reading.text, ...outcome(conversation, usage, turn, refunds) };
     }
     if (reading.kind === "stopped") {
       const { kind: _kind, ...stop } = reading;
-      return { status: "STOPPED", ...stop, ...outcome(conversation, usage, turn) };
+      return { status: "STOPPED", ...stop, ...outcome(conversation, usage, turn, refunds) };
     }
 
-    // Guards, checked before running what the model asked for, so a stop never leaves a tool half done.
+    // Turn and token limits (src/loop-guards.ts), checked before running what the model asked for, so
+    // a stop never leaves a tool half done.
     const stop = checkGuards(turn, usage, config, reply.message);
-    if (stop) return { ...stop, ...outcome(conversation, usage, turn) };
+    if (stop) return { ...stop, ...outcome(conversation, usage, turn, refunds) };
 
-    const results = await runToolCalls(context, deps, request, config, reading.uses, turn);
+    const results = await runToolCalls(context, deps, request, config, reading.uses, turn, refunds);
     conversation = [...conversation, { role: "user", content: results }];
   }
 }
@@ -154,16 +185,16 @@ async function runToolCalls(
   config: AgentConfig,
   toolUses: ToolUseBlock[],
   turn: number,
+  refunds: RefundsSoFar,
 ): Promise<ToolResultBlock[]> {
   const results: ToolResultBlock[] = [];
   for (const [index, use] of toolUses.entries()) {
     const occurrence = toolUses.slice(0, index + 1).filter((other) => other.name === use.name).length;
     // Invalid arguments never reach a step: the model gets a tool error and another turn to fix them.
     const parsed = parseToolCall(use);
+    const name = toolStepName(use.name, turn, occurrence);
     results.push(
-      parsed.ok
-        ? await runTool(context, deps, request, config, parsed.call, toolStepName(use.name, turn, occurrence))
-        : parsed.error,
+      parsed.ok ? await runTool(context, deps, request, config, parsed.call, name, refunds) : parsed.error,
     );
   }
   return results;
@@ -176,8 +207,10 @@ async function runTool(
   config: AgentConfig,
   call: ToolCall,
   name: string,
+  refunds: RefundsSoFar,
 ): Promise<ToolResultBlock> {
   const retryStrategy = retryTransientServiceErrors;
+  let refund: RefundToolOutcome;
   try {
     switch (call.name) {
       case "lookup_order":
@@ -187,16 +220,43 @@ async function runTool(
           retryStrategy,
         });
       case "issue_refund":
+        // Pure, before any operation: once the person asked said no, this conversation does not ask them
+        // again, however often the model (or a customer talking through it) tries.
+        if (refunds.denial) return toolError(call.toolUseId, explainAlreadyDenied(refunds.denial));
         // This tool needs durable operations of its own (a wait for a person), which a step cannot
-        // contain: a child context groups them, and checkpoints the tool's result as one unit.
-        return await context.runInChildContext(name, (ctx) => issueRefund(ctx, deps, request, config, call));
+        // contain: a child context groups them, and checkpoints the tool's outcome as one unit.
+        refund = await context.runInChildContext(name, (ctx) =>
+          issueRefund(ctx, deps, request, config, call),
+        );
+        break;
     }
   } catch (error) {
-    // A tool that still fails after its retries becomes a tool error: the model explains, the run goes on.
-    if (error instanceof DurableOperationError)
-      return toolError(call.toolUseId, `${call.name} failed: ${error.message}`);
-    throw error;
+    // A tool that still fails after its retries becomes a tool error: the model explains, the run goes
+    // on. The model gets a fixed sentence for the kind of failure (src/tool-failure.ts), never the
+    // error's own text; operators get it redacted and bounded.
+    if (!(error instanceof DurableOperationError)) throw error;
+    const kind = classifyFailure(error);
+    context.logger.warn("Tool failed", {
+      tool: call.name,
+      operation: name,
+      kind,
+      error: redact(error.message),
+    });
+    return toolError(call.toolUseId, failureForModel(call.name, kind));
   }
+  // What the workflow must remember from the refund, taken from its checkpointed outcome.
+  if (refund.denial) refunds.denial = refund.denial;
+  if (refund.inDoubt) {
+    const { alerted, ...inDoubt } = refund.inDoubt;
+    refunds.inDoubt = inDoubt;
+    // Nothing is lost silently: with no alert delivered, the execution's own error is what people see.
+    if (!alerted) {
+      throw new RefundInDoubtError(
+        `The approved refund ${inDoubt.idempotencyKey} (${inDoubt.amountCents} ${inDoubt.currency}) is in doubt and the alert to people failed too: look it up at the provider by its key.`,
+      );
+    }
+  }
+  return refund.result;
 }
 
 /**
@@ -210,58 +270,64 @@ async function issueRefund(
   request: SupportRequest,
   config: AgentConfig,
   call: Extract<ToolCall, { name: "issue_refund" }>,
-): Promise<ToolResultBlock> {
+): Promise<RefundToolOutcome> {
+  const answerWith = (text: string) => ({ result: toolError(call.toolUseId, text) });
   // Pure, before any operation: the model may name any order; this execution refunds only its own.
   const wrongOrder = refundTargetProblem(request.orderId, call.args);
-  if (wrongOrder) return toolError(call.toolUseId, wrongOrder);
+  if (wrongOrder) return answerWith(wrongOrder);
   const { orderId } = request;
 
   // The policy, the order and the refunds already paid, read fresh and decided in code
-  // (src/refund-decision.ts). The decision is checkpointed: after the approval, days later, the
-  // payment uses exactly the amount and the key that the person saw verified.
-  const verified = await context.step(
-    `verify-refund-${orderId}`,
-    () => verifyRefund(deps, request.customerId, call),
-    { retryStrategy: retryTransientServiceErrors },
-  );
-  if (!verified.allowed) return toolError(call.toolUseId, verified.problem);
-
-  // The submitter sends the approval request with the callback id; the function then suspends until a
-  // person completes the callback, or the timeout passes. The approver sees the policy's verdict, the
-  // refunds already paid and the customer's own words; the model's text is labelled as the model's.
-  let answer: unknown;
+  // (src/refund-decision.ts), which checks the back office's facts itself. The decision is
+  // checkpointed: after the approval, days later, the payment uses exactly the amount and the key
+  // that the person saw verified.
+  let verified: RefundDecision;
   try {
-    answer = await context.waitForCallback(
-      `approve-refund-${orderId}`,
-      (callbackId, { logger }) => {
-        // Log what was asked, never the callback id: whoever reads it can answer for the approver.
-        logger.info("Asking for refund approval", { orderId, approver: config.refundApprover });
-        return deps.approvals.requestApproval({
-          callbackId,
-          approver: config.refundApprover,
-          orderId,
-          customerId: request.customerId,
-          amountCents: verified.amountCents,
-          currency: verified.currency,
-          reason: verified.reason,
-          policy: verified.policy,
-          priorRefunds: verified.priorRefunds,
-          customerWrote: request.question,
-          writtenByModel: { noteForApprover: call.args.noteForApprover },
-        });
-      },
-      { timeout: config.approvalTimeout },
+    verified = await context.step(
+      `verify-refund-${orderId}`,
+      () => verifyRefund(deps, request.customerId, call),
+      { retryStrategy: retryTransientServiceErrors },
     );
   } catch (error) {
+    // Classified here, where the step's error still names its cause (src/tool-failure.ts).
+    if (!(error instanceof DurableOperationError)) throw error;
+    context.logger.warn("Refund verification failed", { orderId, error: redact(error.message) });
+    return answerWith(failureForModel(call.name, classifyFailure(error)));
+  }
+  if (!verified.allowed) return answerWith(verified.problem);
+
+  // The callback first, then the request that carries its id, in a step of its own. Not
+  // waitForCallback: its context checkpoints the callback's failure as its own error, and a failure
+  // too large for a checkpoint (anyone holding the id can send one) would crash the execution. Here
+  // the failure is read and bounded below, and only the bounded text is checkpointed.
+  const [approval, callbackId] = await context.createCallback(`approve-refund-${orderId}`, {
+    timeout: config.approvalTimeout,
+  });
+  try {
+    await context.step(
+      `request-approval-${orderId}`,
+      (step) => requestApproval(deps, request, config, call, verified, callbackId, step.logger),
+      { retryStrategy: retryTransientServiceErrors },
+    );
+  } catch (error) {
+    if (!(error instanceof DurableOperationError)) throw error;
+    context.logger.warn("Approval request failed", { orderId, error: redact(error.message, [callbackId]) });
+    return answerWith(
+      "The approval request could not be sent, so nothing was paid. A person will follow up.",
+    );
+  }
+
+  // The function suspends until a person completes the callback, or the timeout passes.
+  let answer: unknown;
+  try {
+    answer = await approval;
+  } catch (error) {
     if (error instanceof CallbackTimeoutError) {
-      return toolError(
-        call.toolUseId,
-        "No one approved the refund in time, so it was not issued. A person will follow up.",
-      );
+      return answerWith("No one approved the refund in time, so it was not issued. A person will follow up.");
     }
-    if (error instanceof CallbackExternalError) {
-      // The failure's message is the approver's text: bounded before the model reads it.
-      return toolError(call.toolUseId, `The refund was rejected: ${error.message.slice(0, 300)}`);
+    if (error instanceof CallbackError) {
+      // The failure's message is whatever the sender wrote: bounded before the model reads it.
+      return answerWith(`The refund was rejected: ${error.message.slice(0, 300)}`);
     }
     throw error;
   }
@@ -269,61 +335,123 @@ async function issueRefund(
   // pay nothing.
   const decision = readApprovalAnswer(answer, config.refundApprover);
   context.logger.info("Refund approval answered", { orderId, outcome: decision.kind });
-  if (decision.kind !== "approved") return toolError(call.toolUseId, explainNoRefund(decision));
+  if (decision.kind === "denied")
+    return { ...answerWith(explainNoRefund(decision)), denial: explainNoRefund(decision) };
+  if (decision.kind !== "approved") return answerWith(explainNoRefund(decision));
 
-  // Days may have passed: the step checks the refunds paid again before paying. The key is per order,
-  // refunds already paid and amount (not per tool call), so the provider answers a repeat of this
-  // refund, from a retry, another tool call or another execution, with the first refund.
+  // Days may have passed: the step checks the refunds paid again before paying, and once more after a
+  // failed attempt. The key is the order's and the refund's position in its ledger (not the tool
+  // call's), so the provider pays at most one refund per position, whichever execution asks.
   let payment: Awaited<ReturnType<typeof payRefund>>;
   try {
     payment = await context.step(`refund-payment-${orderId}`, () => payRefund(deps, verified), {
       retryStrategy: retryTransientServiceErrors,
     });
   } catch (error) {
-    // Refused, or still in doubt after the retries: never reported to the customer as paid.
+    // Still in doubt after the retries and a look at the ledger: never reported to the customer as
+    // paid, and people are told (side work: its own failure is reported by the caller, loudly).
     if (!(error instanceof DurableOperationError)) throw error;
-    return toolError(
-      call.toolUseId,
-      `The approved refund was not confirmed by the payment provider (${error.message}). Do not tell the customer it was paid; a person will check ${orderId}.`,
+    return alertRefundInDoubt(context, deps, verified, call.toolUseId, error);
+  }
+  if (!payment.paid) return answerWith(payment.problem);
+  return {
+    result: toolSuccess(call.toolUseId, {
+      refundId: payment.refundId,
+      orderId,
+      amountCents: verified.amountCents,
+      currency: verified.currency,
+      approvedBy: decision.approver,
+    }),
+  };
+}
+
+/**
+ * The approval request, sent inside its step. The callback id is the one secret of the request: it goes
+ * to the approver and nowhere else, so an error from the approval service (which may echo the request)
+ * is rethrown with the id cut out before the step checkpoints it, keeping its class for the retry policy.
+ */
+async function requestApproval(
+  deps: SupportDeps,
+  request: SupportRequest,
+  config: AgentConfig,
+  call: Extract<ToolCall, { name: "issue_refund" }>,
+  verified: Extract<RefundDecision, { allowed: true }>,
+  callbackId: string,
+  logger: DurableContext["logger"],
+): Promise<void> {
+  // Log what was asked, never the callback id: whoever reads it can answer for the approver.
+  logger.info("Asking for refund approval", { orderId: verified.orderId, approver: config.refundApprover });
+  try {
+    await deps.approvals.requestApproval({
+      callbackId,
+      approver: config.refundApprover,
+      orderId: verified.orderId,
+      customerId: request.customerId,
+      amountCents: verified.amountCents,
+      currency: verified.currency,
+      reason: verified.reason,
+      policy: verified.policy,
+      priorRefunds: verified.priorRefunds,
+      customerWrote: request.question,
+      writtenByModel: { noteForApprover: call.args.noteForApprover },
+    });
+  } catch (error) {
+    const message = `The approval service failed: ${redact((error as Error)?.message, [callbackId])}`;
+    if (error instanceof TransientServiceError) throw new TransientServiceError(message, error.status);
+    // No `cause` on purpose: the original error is exactly what must not travel further.
+    // eslint-disable-next-line preserve-caught-error
+    throw new Error(message);
+  }
+}
+
+/** A refund payment in doubt: people are alerted, with the key to look it up by. Best effort. */
+async function alertRefundInDoubt(
+  context: DurableContext,
+  deps: SupportDeps,
+  verified: Extract<RefundDecision, { allowed: true }>,
+  toolUseId: string,
+  error: DurableOperationError,
+): Promise<RefundToolOutcome> {
+  const { orderId, amountCents, currency, idempotencyKey } = verified;
+  const problem = `${failureForModel("the refund payment", classifyFailure(error))} Logged: ${redact(error.message)}`;
+  const alerted = await context
+    .step(
+      `alert-refund-in-doubt-${orderId}`,
+      () => deps.alerts.refundInDoubt({ orderId, amountCents, currency, idempotencyKey, problem }),
+      { retryStrategy: retryTransientServiceErrors },
+    )
+    .then(
+      () => true,
+      (alertError: unknown) => {
+        context.logger.error("The refund-in-doubt alert failed", {
+          orderId,
+          idempotencyKey,
+          alertError: redact((alertError as Error)?.message),
+        });
+        return false;
+      },
     );
-  }
-  if (!payment.paid) return toolError(call.toolUseId, payment.problem);
-  return toolSuccess(call.toolUseId, {
-    refundId: payment.refundId,
-    orderId,
-    amountCents: verified.amountCents,
-    currency: verified.currency,
-    approvedBy: decision.approver,
-  });
+  return {
+    result: toolError(
+      toolUseId,
+      `The approved refund was not confirmed by the payment provider. Do not tell the customer it was paid; a person will check ${orderId}.`,
+    ),
+    inDoubt: { orderId, amountCents, currency, idempotencyKey, alerted },
+  };
 }
 
-function checkGuards(turn: number, usage: TokenUsage, config: AgentConfig, reply: ChatMessage) {
-  const wanted = toolUsesOf(reply)
-    .map((use) => use.name)
-    .join(", ");
-  const partialAnswer = textOf(reply);
-  if (turn >= config.maxTurns) {
-    return {
-      status: "STOPPED" as const,
-      reason: "max-turns" as const,
-      explanation: `Stopped after ${turn} model turns (the limit is ${config.maxTurns}); the model still wanted: ${wanted}. Nothing was run for it.`,
-      partialAnswer,
-    };
-  }
-  const spent = totalTokens(usage);
-  if (spent >= config.tokenBudget) {
-    return {
-      status: "STOPPED" as const,
-      reason: "token-budget" as const,
-      explanation: `Stopped after ${turn} model turns: ${spent} tokens used of a ${config.tokenBudget} budget; the model still wanted: ${wanted}. Nothing was run for it.`,
-      partialAnswer,
-    };
-  }
-  return undefined;
-}
-
-function outcome(conversation: ChatMessage[], usage: TokenUsage, turns: number): Outcome {
-  return { turns, usage, toolCalls: summarizeToolCalls(conversation) };
+function outcome(
+  conversation: ChatMessage[],
+  usage: TokenUsage,
+  turns: number,
+  refunds: RefundsSoFar,
+): Outcome {
+  return {
+    turns,
+    usage,
+    toolCalls: summarizeToolCalls(conversation),
+    ...(refunds.inDoubt ? { refundInDoubt: refunds.inDoubt } : {}),
+  };
 }
 
 /** Which tools ran in which turn, derived from the conversation (so it is the same on every replay). */
@@ -345,23 +473,3 @@ export function summarizeToolCalls(conversation: ChatMessage[]): ToolCallSummary
       })),
     );
 }
-
-/** Throttled or overloaded model: 2 s, 4 s, 8 s, 16 s (capped at 30 s), with full jitter. */
-export const retryTransientModelErrors = createRetryStrategy({
-  maxAttempts: 5,
-  initialDelay: { seconds: 2 },
-  maxDelay: { seconds: 30 },
-  backoffRate: 2,
-  jitter: JitterStrategy.FULL,
-  retryableErrorTypes: [TransientModelError],
-});
-
-/** Back-office outages: 1 s, 2 s, 4 s. Anything else (a bug, a 4xx) fails the tool at once. */
-export const retryTransientServiceErrors = createRetryStrategy({
-  maxAttempts: 4,
-  initialDelay: { seconds: 1 },
-  maxDelay: { seconds: 10 },
-  backoffRate: 2,
-  jitter: JitterStrategy.FULL,
-  retryableErrorTypes: [TransientServiceError],
-});

@@ -354,7 +354,8 @@ describeLocal("tool faults", () => {
     });
     expect(toolResultsSentIn(model, 2)[0]).toMatchObject({
       status: "error",
-      text: "lookup_order failed: orders is unavailable (503)",
+      // A fixed sentence for the kind of failure, never the error's own text (src/tool-failure.ts).
+      text: "lookup_order failed: the back office is unavailable right now. Nothing was changed by this call; suggest trying again later.",
     });
     expect(callsTo("orders")).toBe(4);
     expect(runner.getOperation("tool-lookup-order-turn-1").getStatus()).toBe(OperationStatus.FAILED);

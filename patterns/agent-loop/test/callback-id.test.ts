@@ -89,7 +89,8 @@ describeLocal("the callback id reaches the approver and its own checkpoint, noth
     let result;
     try {
       const running = runner.run({ payload: sampleRequest });
-      await approval.waitForData(WaitingOperationStatus.SUBMITTED);
+      // The approval request is sent by its own step, after the callback exists.
+      await runner.getOperation("request-approval-order-1042").waitForData(WaitingOperationStatus.COMPLETED);
       // The approver reads the id from the approval request, as the approval app would.
       const asked = seen.find((request) => request.url === "/approvals")!;
       const { callbackId } = JSON.parse(asked.body) as { callbackId: string };
@@ -131,7 +132,7 @@ describeLocal("the callback id reaches the approver and its own checkpoint, noth
       approvalRequestKey(callbackId),
     );
     expect(seen.find((request) => request.url === "/refunds")!.headers["idempotency-key"]).toBe(
-      "order-1042:refund:0+2500",
+      "order-1042:refund-1",
     );
 
     // Logs: the workflow logged the approval request and its answer, without the id; nothing printed it.

@@ -27,7 +27,8 @@ describeLocal("golden history: executions in flight still replay on this code", 
     const approval = runner.getOperation("approve-refund-order-1042");
     const run = runner.run({ payload: sampleRequest });
     // The function is suspended on the approval callback until this answer arrives.
-    await approval.waitForData(WaitingOperationStatus.SUBMITTED);
+    // The approval request is sent by its own step, after the callback exists.
+    await runner.getOperation("request-approval-order-1042").waitForData(WaitingOperationStatus.COMPLETED);
     await approval.sendCallbackSuccess(JSON.stringify({ approved: true, approver: "dana" }));
     const result = await run;
 

@@ -51,7 +51,8 @@ async function converse(
   const approval = runner.getOperation(APPROVAL);
   const running = runner.run({ payload });
   if (answer) {
-    await approval.waitForData(WaitingOperationStatus.SUBMITTED);
+    // The approval request is sent by its own step, after the callback exists.
+    await runner.getOperation("request-approval-order-1042").waitForData(WaitingOperationStatus.COMPLETED);
     await answer(approval);
   }
   const result = await running;
@@ -184,7 +185,7 @@ describeLocal("prompt injection cannot refund twice", () => {
       orderId: "order-1042",
       amountCents: 2500,
       currency: "EUR",
-      idempotencyKey: "order-1042:refund:0+2500",
+      idempotencyKey: "order-1042:refund-1",
     },
   ];
 
@@ -256,7 +257,7 @@ describeLocal("prompt injection cannot refund twice", () => {
     const runs = runners.map((runner) => runner.run({ payload: sampleRequest }));
     // Both are waiting for dana, each having verified that nothing was refunded yet.
     for (const runner of runners)
-      await runner.getOperation(APPROVAL).waitForData(WaitingOperationStatus.SUBMITTED);
+      await runner.getOperation("request-approval-order-1042").waitForData(WaitingOperationStatus.COMPLETED);
     expect(world.approvalRequests.map((request) => request.priorRefunds.totalCents)).toEqual([0, 0]);
     for (const runner of runners) await runner.getOperation(APPROVAL).sendCallbackSuccess(approve);
     const results = await Promise.all(runs);
@@ -294,7 +295,7 @@ describeLocal("prompt injection cannot refund twice", () => {
     const a = run(1250);
     const b = run(1000);
     for (const { runner } of [a, b])
-      await runner.getOperation(APPROVAL).waitForData(WaitingOperationStatus.SUBMITTED);
+      await runner.getOperation("request-approval-order-1042").waitForData(WaitingOperationStatus.COMPLETED);
     await a.runner.getOperation(APPROVAL).sendCallbackSuccess(approve);
     const resultA = await a.running;
     await b.runner.getOperation(APPROVAL).sendCallbackSuccess(approve);
@@ -303,7 +304,7 @@ describeLocal("prompt injection cannot refund twice", () => {
     expect(resultA.getResult()?.toolCalls.map((call) => call.status)).toEqual(["success"]);
     const answerB = resultB.getResult();
     expect(answerB?.status === "ANSWERED" && answerB.answer).toBe(
-      "order-1042 has been refunded 12.50 EUR since this refund was verified at 0.00 EUR, so the approved 10.00 EUR was not paid. Ask again if more is due.",
+      "Another refund of order-1042 (12.50 EUR) was paid since this refund was verified, so the approved 10.00 EUR was not paid. Ask again if more is due.",
     );
     expect(world.callsTo("payments")).toBe(1);
     expect(world.provider.refunds).toEqual([
@@ -312,7 +313,7 @@ describeLocal("prompt injection cannot refund twice", () => {
         orderId: "order-1042",
         amountCents: 1250,
         currency: "EUR",
-        idempotencyKey: "order-1042:refund:0+1250",
+        idempotencyKey: "order-1042:refund-1",
       },
     ]);
   });

@@ -126,7 +126,8 @@ describeLocal("approval answers: only a well-formed yes from the person asked pa
     });
     const approval = runner.getOperation(APPROVAL);
     const running = runner.run({ payload: sampleRequest });
-    await approval.waitForData(WaitingOperationStatus.SUBMITTED);
+    // The approval request is sent by its own step, after the callback exists.
+    await runner.getOperation("request-approval-order-1042").waitForData(WaitingOperationStatus.COMPLETED);
     if (send !== "no one answers") await send(approval);
     const result = await running;
 

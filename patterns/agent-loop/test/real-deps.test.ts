@@ -71,7 +71,7 @@ const approvalRequest = {
 
 it("reads the refunds already paid, and none for an unknown order", async () => {
   const refunds = [
-    { refundId: "re-1", amountCents: 1000, currency: "EUR", idempotencyKey: "order-1042:refund:0+1000" },
+    { refundId: "re-1", amountCents: 1000, currency: "EUR", idempotencyKey: "order-1042:refund-1" },
     { refundId: "re-2", amountCents: 500, currency: "EUR" },
   ];
   answers.set("GET /api/orders/order-1042/refunds", { status: 200, body: { refunds } });
@@ -90,13 +90,13 @@ it("sends a refund with its idempotency key, and an approval request without the
       amountCents: 2500,
       currency: "EUR",
       reason: "damaged",
-      idempotencyKey: "order-1042:refund:0+2500",
+      idempotencyKey: "order-1042:refund-1",
     }),
   ).resolves.toEqual({ refundId: "re-1" });
   await deps().approvals.requestApproval(approvalRequest);
 
   expect(seen.map((request) => [request.url, request.headers["idempotency-key"]])).toEqual([
-    ["/api/refunds", "order-1042:refund:0+2500"],
+    ["/api/refunds", "order-1042:refund-1"],
     ["/api/approvals", approvalRequestKey("cb-SECRET-1")],
   ]);
   expect(seen[0]!.body).toEqual({
