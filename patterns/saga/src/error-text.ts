@@ -12,11 +12,11 @@
 export const MAX_ERROR_TEXT = 500;
 
 const CREDENTIALS: [RegExp, string][] = [
-  [/\b(bearer|basic)(\s+|%20)[\w.~+/=-]+/gi, "$1 [redacted]"],
   [
-    /("?(?:authorization|x-api-key|api[-_]?key|token|password|secret)"?\s*[:=]\s*"?)[^"\s,;}&]+/gi,
+    /("?(?:authorization|x-api-key|api[-_]?key|token|password|secret)"?\s*[:=]\s*"?)(?:(?:bearer|basic|token)\s+)?[^"\s,;}&]+/gi,
     "$1[redacted]",
   ],
+  [/\b(bearer|basic)(\s+|%20)(?!\[redacted\])[\w.~+/=-]+/gi, "$1 [redacted]"],
   [/\b(?:sk|pk|rk)_(?:live|test)_\w+/gi, "[redacted]"],
 ];
 

@@ -8,6 +8,8 @@ import {
   outcomeOfFailedStep,
   ProviderRejectedError,
   ProviderUnavailableError,
+  RefusedAfterRetryError,
+  refusalFinalOnlyOnFirstAttempt,
   type CallOutcome,
 } from "../src/call-outcome";
 
@@ -97,10 +99,47 @@ describe("a failed step, after its retries (what survives the checkpoint is the 
     // have timed out after acting; the charge retries only outages, so all its attempts were not done.
     ["ProviderUnavailableError", "in-doubt", "not-done"],
     ["OutcomeInDoubtError", "in-doubt", "in-doubt"],
+    // A refusal on a retry: the attempt before it may have acted under the same key.
+    ["RefusedAfterRetryError", "in-doubt", "in-doubt"],
     ["StepInterruptedError", "in-doubt", "in-doubt"],
     ["Error", "in-doubt", "in-doubt"],
   ])("%s: a reservation step is %s, the charge step %s", (causeName, reservation, charge) => {
     expect(outcomeOfFailedStep(failedStep(causeName))).toBe(reservation);
     expect(outcomeOfFailedCharge(failedStep(causeName))).toBe(charge);
+  });
+});
+
+describe("a refusal is final only on a step's first attempt", () => {
+  const refused = () => Promise.reject(new ProviderRejectedError("hotel is fully booked (409)", 409));
+
+  it("on the first attempt, the refusal is passed on as it is: not done", async () => {
+    await expect(refusalFinalOnlyOnFirstAttempt({ attempt: 1 }, refused)).rejects.toBeInstanceOf(
+      ProviderRejectedError,
+    );
+  });
+
+  it("on a retry, it becomes RefusedAfterRetryError: in doubt, with the attempt and the provider's words", async () => {
+    const error: unknown = await refusalFinalOnlyOnFirstAttempt({ attempt: 2 }, refused).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(RefusedAfterRetryError);
+    expect(error).toMatchObject({
+      outcome: "in-doubt",
+      status: 409,
+      message: "refused on attempt 2, after an attempt that may have acted: hotel is fully booked (409)",
+    });
+  });
+
+  it.each([
+    ["an outage", new ProviderUnavailableError("down (503)", 503)],
+    ["an outcome in doubt", new OutcomeInDoubtError("timed out")],
+  ])("on a retry, %s is passed on unchanged", async (_label, thrown) => {
+    await expect(refusalFinalOnlyOnFirstAttempt({ attempt: 3 }, () => Promise.reject(thrown))).rejects.toBe(
+      thrown,
+    );
+  });
+
+  it("a success is returned on any attempt", async () => {
+    await expect(refusalFinalOnlyOnFirstAttempt({ attempt: 2 }, async () => "HT-1")).resolves.toBe("HT-1");
   });
 });
