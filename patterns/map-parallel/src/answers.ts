@@ -29,7 +29,12 @@ const text = (max: number) =>
     z.maxLength(max, `must be at most ${max} characters`),
     z.refine((value) => value.trim() === value && !hasControlCharacter(value), "must be plain text"),
   );
-const hasControlCharacter = (value: string) => [...value].some((c) => c.charCodeAt(0) < 0x20);
+/**
+ * Control and format characters: C0/C1 controls, and the invisible ones (zero-width spaces, bidi overrides and
+ * isolates such as U+202E, which would make "Acme \u202eHbmG" display as another name on a legal document),
+ * line and paragraph separators, lone surrogates, private-use characters.
+ */
+const hasControlCharacter = (value: string) => /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\u2028\u2029]/u.test(value);
 const count = (max: number) =>
   z
     .number()
@@ -67,9 +72,14 @@ const FxAnswer = z.strictObject({
     .check(z.gte(0.0001, "must be at least 0.0001"), z.lte(MAX_FX_RATE, `must be at most ${MAX_FX_RATE}`)),
 });
 
+/** The receipt repeats what was sent, so that it can be checked against what this send asked for. */
 const DeliveryAnswer = z.strictObject({
   invoiceId: text(64),
   messageId: z.string().check(z.regex(/^[A-Za-z0-9._:@-]{1,128}$/, "must be 1-128 letters, digits or ._:@-")),
+  to: text(254),
+  documentKey: text(512),
+  amountCents: z.number().check(z.refine(Number.isSafeInteger, "must be a whole number of cents")),
+  currency: z.string().check(z.regex(/^[A-Z]{3}$/, "must be a currency code")),
 });
 
 export interface CrmRecord {
@@ -130,11 +140,53 @@ export function fxQuote(provider: string, answer: unknown, request: FxQuoteReque
   return { provider, rateMicros: Math.round(quote.rate * 1_000_000) };
 }
 
-/** The invoicing provider's receipt, which must be for the invoice sent. */
-export function deliveryReceipt(answer: unknown, invoiceId: string): { messageId: string } {
+/**
+ * A receipt for this invoice that repeats other content: the provider answered a repeat of the idempotency key
+ * with the receipt of an earlier send (a rerun of the batch with a corrected amount, a new legal name, a new
+ * billing address), and sent nothing now. The customer has the earlier invoice; this one was not sent.
+ */
+export class IssuedWithOtherContentError extends Error {
+  override readonly name = "IssuedWithOtherContentError";
+  constructor(message = "issued earlier with other content") {
+    super(message);
+  }
+}
+
+/** What a send asked for, which its receipt must repeat. */
+export interface SentContent {
+  invoiceId: string;
+  to: string;
+  documentKey: string;
+  amountCents: number;
+  currency: string;
+}
+
+/**
+ * The invoicing provider's receipt, which must be for the invoice sent (else it is an answer about something
+ * else: in doubt) and for the content sent (else the key was used before for other content: see
+ * IssuedWithOtherContentError). A receipt is believed only for exactly what was asked.
+ */
+export function deliveryReceipt(answer: unknown, sent: SentContent): { messageId: string } {
   const receipt = parse("invoicing", DeliveryAnswer, answer);
-  expectSame("invoicing", "invoice", receipt.invoiceId, invoiceId);
+  expectSame("invoicing", "invoice", receipt.invoiceId, sent.invoiceId);
+  const differs = (["to", "documentKey", "amountCents", "currency"] as const).filter(
+    (field) => receipt[field] !== sent[field],
+  );
+  if (differs.length > 0) {
+    const detail = differs
+      .map((field) => `${field} ${JSON.stringify(receipt[field])}, not ${JSON.stringify(sent[field])}`)
+      .join("; ");
+    throw new IssuedWithOtherContentError(
+      `invoicing answered ${sent.invoiceId}'s key with the receipt of an earlier send with other content ` +
+        `(${bounded(detail, 400)}): nothing new was sent`,
+    );
+  }
   return { messageId: receipt.messageId };
+}
+
+/** A cut-down copy of a text that may be long (answers.ts cannot import call-outcomes.ts, which imports it). */
+function bounded(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}...`;
 }
 
 function parse<T>(who: string, schema: z.ZodMiniType<T>, answer: unknown): T {

@@ -1,5 +1,5 @@
 import { createRetryStrategy, type Duration, type RetryDecision } from "@aws/durable-execution-sdk-js";
-import { AnswerRejectedError } from "./answers";
+import { AnswerRejectedError, IssuedWithOtherContentError } from "./answers";
 
 /**
  * What a failed call to a provider means: done, not done, or in doubt. The deps report facts (the status the
@@ -16,10 +16,15 @@ import { AnswerRejectedError } from "./answers";
  *   settled by sending again with the same key: the retry pass does, after the cool-down. If your provider
  *   does not honour keys, never send "in doubt" again: look the send up by its key, or hand it to a person.
  *
+ * A third outcome is particular to a send repeating a key: "issued before". The provider answered with the
+ * receipt of an earlier send under the same key, for other content (a rerun of the batch after the amount,
+ * the legal name or the billing address changed). By the provider's contract nothing was sent now; the
+ * customer has the earlier invoice. It is never resent, neither by the retry pass nor under a new key.
+ *
  * The S3 `PutObject` of a document is left to the AWS SDK's own retries: writing the same body under the same
  * key twice is harmless, so "in doubt" costs nothing there.
  */
-export type Outcome = "not-done" | "in-doubt";
+export type Outcome = "not-done" | "in-doubt" | "issued-before";
 
 export interface Verdict {
   outcome: Outcome;
@@ -133,6 +138,15 @@ export function classifySend(error: unknown): Verdict {
       ? { outcome: "not-done", retry: true, reason: "the connection was never made: nothing was sent" }
       : { outcome: "in-doubt", retry: false, reason: `no answer (${error.phase}): it may have sent` };
   }
+  if (error instanceof IssuedWithOtherContentError) {
+    return {
+      outcome: "issued-before",
+      retry: false,
+      reason:
+        "this key was used before for other content: the customer has that earlier invoice, nothing new was " +
+        "sent; correct it with a credit note and a new invoice id, never by resending",
+    };
+  }
   if (error instanceof AnswerRejectedError) {
     return {
       outcome: "in-doubt",
@@ -190,8 +204,10 @@ export class DeliveryFailedError extends Error {
 const IN_DOUBT = "[in doubt]";
 const REFUSED = "[refused]";
 const NOT_SENT = "[not sent]";
+const ISSUED_BEFORE = "[issued before]";
 function markerOf(verdict: Verdict): string {
   if (verdict.outcome === "in-doubt") return IN_DOUBT;
+  if (verdict.outcome === "issued-before") return ISSUED_BEFORE;
   return verdict.retry ? NOT_SENT : REFUSED;
 }
 
@@ -207,7 +223,31 @@ export function deliveryFailure(error: unknown): DeliveryFailedError {
  * marker comes from before the delivery (rendering, storing the document): nothing was sent.
  */
 export function deliveryOutcomeOf(message: string): Outcome {
-  return message.startsWith(IN_DOUBT) ? "in-doubt" : "not-done";
+  if (message.startsWith(IN_DOUBT)) return "in-doubt";
+  return message.startsWith(ISSUED_BEFORE) ? "issued-before" : "not-done";
+}
+
+/**
+ * The error of an invoice still in flight when an early completion stopped its pass (its item is STARTED in
+ * the checkpointed result): its send may have reached the provider, even after the run returned. In doubt.
+ */
+export function inFlightWhenStopped(idempotencyKey: string): string {
+  return (
+    `${IN_DOUBT} still in flight when the pass stopped early: the provider may have emailed it, even after ` +
+    `the run returned; send it again only with its key ${idempotencyKey}, or look it up by that key`
+  );
+}
+
+/**
+ * The error of invoices the provider answered with one and the same message id: at most one email stands
+ * behind it, and which one is unknown. All of them are in doubt.
+ */
+export function sharedMessageId(messageId: string, invoiceIds: string[], batchId: string): string {
+  return (
+    `${IN_DOUBT} the provider answered ${invoiceIds.join(", ")} with the same message id ` +
+    `${JSON.stringify(messageId)}: it may have emailed only one of them; look each up by its key ` +
+    `(${batchId}:<invoiceId>) before sending anything again`
+  );
 }
 
 /**
@@ -215,26 +255,28 @@ export function deliveryOutcomeOf(message: string): Outcome {
  * is settled by repeating its key. A refusal (400, 422, 401...) would only be refused again: it is reported.
  */
 export function worthAnotherPass(message: string): boolean {
-  return !message.startsWith(REFUSED);
+  return !message.startsWith(REFUSED) && !message.startsWith(ISSUED_BEFORE);
 }
 
 /**
  * The invoices not confirmed sent, from their failures in both passes (in pass order): in doubt if any of an
- * invoice's failures was in doubt (a later "not sent" says only that the later attempt sent nothing), failed
- * otherwise. Each keeps the message that decided it.
+ * invoice's failures was in doubt (a later "not sent" says only that the later attempt sent nothing), issued
+ * before if the provider said so, failed otherwise. Each keeps the message that decided it.
  */
 export function unsentInvoices(failures: Array<{ invoiceId: string; error: string }>) {
-  const verdicts = new Map<string, { invoiceId: string; error: string; inDoubt: boolean }>();
+  const rank: Record<Outcome, number> = { "not-done": 0, "issued-before": 1, "in-doubt": 2 };
+  const verdicts = new Map<string, { invoiceId: string; error: string; outcome: Outcome }>();
   for (const { invoiceId, error } of failures) {
-    const inDoubt = deliveryOutcomeOf(error) === "in-doubt";
-    if (verdicts.get(invoiceId)?.inDoubt && !inDoubt) continue;
-    verdicts.set(invoiceId, { invoiceId, error, inDoubt });
+    const outcome = deliveryOutcomeOf(error);
+    const earlier = verdicts.get(invoiceId);
+    if (earlier && rank[earlier.outcome] > rank[outcome]) continue;
+    verdicts.set(invoiceId, { invoiceId, error, outcome });
   }
-  const listed = (inDoubt: boolean) =>
+  const listed = (outcome: Outcome) =>
     [...verdicts.values()]
-      .filter((verdict) => verdict.inDoubt === inDoubt)
+      .filter((verdict) => verdict.outcome === outcome)
       .map(({ invoiceId, error }) => ({ invoiceId, error }));
-  return { failed: listed(false), inDoubt: listed(true) };
+  return { failed: listed("not-done"), inDoubt: listed("in-doubt"), issuedBefore: listed("issued-before") };
 }
 
 /** Retries of a delivery within its step: "not done" outages only (a 429, a 503, no connection). */

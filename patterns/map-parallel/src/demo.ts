@@ -73,6 +73,7 @@ export interface SentEmail {
   invoiceId: string;
   idempotencyKey: string;
   to: string;
+  documentKey: string;
   amountCents: number;
   currency: string;
   messageId: string;
@@ -136,6 +137,7 @@ export function simulatedWorld(options: WorldOptions = {}) {
       invoiceId: request.invoiceId,
       idempotencyKey: request.idempotencyKey,
       to: request.to,
+      documentKey: request.documentKey,
       amountCents: request.amountCents,
       currency: request.currency,
       messageId: `msg-${request.invoiceId}`,
@@ -230,7 +232,9 @@ export function simulatedWorld(options: WorldOptions = {}) {
             throw new ProviderHttpError(status, `invoicing provider answered ${status} for ${invoiceId}`);
           }
           record(repeat ? "repeated-key" : "accepted");
-          return answer("invoicing", request, { invoiceId, messageId: email.messageId });
+          // The receipt repeats what was sent under this key: for a repeat, the first send's content.
+          const { idempotencyKey: _key, ...receipt } = email;
+          return answer("invoicing", request, receipt);
         } finally {
           inFlight -= 1;
         }

@@ -49,7 +49,11 @@ export interface InvoiceRenderer {
     customer: InvoiceRecipient,
   ): Promise<{ body: Uint8Array; contentType: string }>;
 }
-/** Where documents live (S3). Only the key is checkpointed, never the document. */
+/**
+ * Where documents live (S3). Only the key is checkpointed, never the document. The key names the content
+ * (see documentKey), so `put` creates the document if absent and never replaces one: a document already under
+ * the key is the same document.
+ */
 export interface DocumentStore {
   put(request: { key: string; body: Uint8Array; contentType: string }): Promise<void>;
 }
@@ -92,24 +96,51 @@ export interface RealDepsConfig {
   invoicingUrl: string;
   /** Exchange-rate provider name to base URL, e.g. { atlas: "https://..." }. */
   fxUrls: Record<string, string>;
-  apiToken?: string;
+  /**
+   * One bearer token per service, sent to that service only: a token is a key to one API, and a third party
+   * (an exchange-rate provider) handed the invoicing token could bill as you. A service without one gets none.
+   */
+  tokens?: Partial<Record<ServiceName, string>>;
   timeoutMs?: number;
 }
+
+/** The services the real deps call, as named in operation names, tokens and settings. */
+export type ServiceName = "crm" | "ledger" | "tax-registry" | "invoicing" | `fx-${string}`;
 
 /** The exchange-rate providers the deployed function asks, in the order of the parallel branches. */
 export const FX_PROVIDERS = ["atlas", "beacon", "cedar"] as const;
 
+/** The environment variables of each service: its base URL and its own token. Error messages name them. */
+export function settingsOf(service: ServiceName): { url: string; token: string } {
+  const prefix = service.startsWith("fx-")
+    ? `FX_${service.slice(3).toUpperCase()}`
+    : `${service.toUpperCase().replace(/-/g, "_")}_API`;
+  return { url: `${prefix}_URL`, token: `${prefix}_TOKEN` };
+}
+
+const SERVICES: ServiceName[] = [
+  "crm",
+  "ledger",
+  "tax-registry",
+  "invoicing",
+  ...FX_PROVIDERS.map((n) => `fx-${n}` as const),
+];
+
 export function configFromEnv(): RealDepsConfig {
+  const env = (name: string) => process.env[name] ?? "";
   return {
-    documentBucket: process.env.INVOICE_BUCKET ?? "",
-    crmUrl: process.env.CRM_API_URL ?? "",
-    ledgerUrl: process.env.LEDGER_API_URL ?? "",
-    taxRegistryUrl: process.env.TAX_REGISTRY_API_URL ?? "",
-    invoicingUrl: process.env.INVOICING_API_URL ?? "",
-    fxUrls: Object.fromEntries(
-      FX_PROVIDERS.map((name) => [name, process.env[`FX_${name.toUpperCase()}_URL`] ?? ""]),
+    documentBucket: env("INVOICE_BUCKET"),
+    crmUrl: env(settingsOf("crm").url),
+    ledgerUrl: env(settingsOf("ledger").url),
+    taxRegistryUrl: env(settingsOf("tax-registry").url),
+    invoicingUrl: env(settingsOf("invoicing").url),
+    fxUrls: Object.fromEntries(FX_PROVIDERS.map((name) => [name, env(settingsOf(`fx-${name}`).url)])),
+    tokens: Object.fromEntries(
+      SERVICES.flatMap((service) => {
+        const token = process.env[settingsOf(service).token];
+        return token ? [[service, token]] : [];
+      }),
     ),
-    apiToken: process.env.BILLING_API_TOKEN,
   };
 }
 
@@ -124,22 +155,25 @@ export function createRealDeps(
   config: () => RealDepsConfig = configFromEnv,
   s3: () => S3Sender = lazyS3Client,
 ): BillingDeps {
-  const get = (url: string, path: string, headers: Record<string, string> = {}) =>
-    requestAnswer("GET", url, path, undefined, config(), headers);
+  const get = (service: ServiceName, url: string, path: string, headers: Record<string, string> = {}) =>
+    requestAnswer(service, "GET", url, path, undefined, config(), headers);
   return {
     crm: {
-      getCustomer: (customerId) => get(config().crmUrl, `customers/${encodeURIComponent(customerId)}`),
+      getCustomer: (customerId) => get("crm", config().crmUrl, `customers/${encodeURIComponent(customerId)}`),
     },
     ledger: {
-      getAccount: (customerId) => get(config().ledgerUrl, `accounts/${encodeURIComponent(customerId)}`),
+      getAccount: (customerId) =>
+        get("ledger", config().ledgerUrl, `accounts/${encodeURIComponent(customerId)}`),
     },
     taxRegistry: {
-      checkVatNumber: (vatNumber) => get(config().taxRegistryUrl, `vat/${encodeURIComponent(vatNumber)}`),
+      checkVatNumber: (vatNumber) =>
+        get("tax-registry", config().taxRegistryUrl, `vat/${encodeURIComponent(vatNumber)}`),
     },
     fxProviders: FX_PROVIDERS.map((name) => ({
       name,
       getRate: ({ requestId, from, to }) =>
         get(
+          `fx-${name}`,
           config().fxUrls[name] ?? "",
           `rates/${encodeURIComponent(from)}/${encodeURIComponent(to)}`,
           // The provider repeats it in its answer, which is how an answer meant for another request is caught.
@@ -156,14 +190,27 @@ export function createRealDeps(
       put: async ({ key, body, contentType }) => {
         const bucket = config().documentBucket;
         if (bucket === "") throw new ConfigurationError("INVOICE_BUCKET is not set");
-        await s3().send(
-          new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
-        );
+        try {
+          // Create only: S3 refuses the write (412) when the key exists, so no stored document is replaced.
+          await s3().send(
+            new PutObjectCommand({
+              Bucket: bucket,
+              Key: key,
+              Body: body,
+              ContentType: contentType,
+              IfNoneMatch: "*",
+            }),
+          );
+        } catch (error) {
+          // Already there: the key is a digest of the content, so it is this very document.
+          if ((error as { name?: string }).name === "PreconditionFailed") return;
+          throw error;
+        }
       },
     },
     sender: {
       send: ({ idempotencyKey, ...request }) =>
-        requestAnswer("POST", config().invoicingUrl, "invoices", request, config(), {
+        requestAnswer("invoicing", "POST", config().invoicingUrl, "invoices", request, config(), {
           "idempotency-key": idempotencyKey,
         }),
     },
@@ -209,6 +256,7 @@ export function dueDate(issueDate: string, paymentTermsDays: number): string {
  * step parses it with its schema.
  */
 async function requestAnswer(
+  service: ServiceName,
   method: "GET" | "POST",
   baseUrl: string,
   path: string,
@@ -216,8 +264,11 @@ async function requestAnswer(
   settings: RealDepsConfig,
   headers: Record<string, string> = {},
 ): Promise<unknown> {
-  if (baseUrl === "") throw new ConfigurationError(`No URL configured for ${method} ${path}`);
-  const url = new URL(path, baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).toString();
+  const url = new URL(path, serviceUrl(service, baseUrl)).toString();
+  const token = settings.tokens?.[service];
+  // Whatever a provider says goes into error messages, and so into checkpoints, the history and the result.
+  // An error page may echo the request's headers: the token sent is cut out of everything it says.
+  const clean = (text: string) => redact(text, token);
   const call = `${method} ${url}`;
   let response: Response;
   let text: string;
@@ -228,7 +279,8 @@ async function requestAnswer(
         accept: "application/json",
         ...(body ? { "content-type": "application/json" } : {}),
         ...headers,
-        ...(settings.apiToken ? { authorization: `Bearer ${settings.apiToken}` } : {}),
+        // This service's own token, never another's.
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
       },
       body: body ? JSON.stringify(body) : undefined,
       // A redirect is answered as the status it is (see call-outcomes.ts), not followed: following one would
@@ -241,12 +293,12 @@ async function requestAnswer(
       : await readBounded(call, response, 300, false);
   } catch (error) {
     if (error instanceof AnswerRejectedError) throw error;
-    throw unreachable(call, error);
+    throw unreachable(call, error, clean);
   }
   if (!response.ok) {
     throw new ProviderHttpError(
       response.status,
-      `${call} answered ${response.status}: ${bounded(text, 200)}`,
+      `${call} answered ${response.status}: ${bounded(clean(text), 200)}`,
     );
   }
   if (text.trim() === "")
@@ -255,9 +307,41 @@ async function requestAnswer(
     return JSON.parse(text) as unknown;
   } catch {
     throw new AnswerRejectedError(
-      `${call} answered ${response.status} with a body that is not JSON: ${bounded(text, 80)}`,
+      `${call} answered ${response.status} with a body that is not JSON: ${bounded(clean(text), 80)}`,
     );
   }
+}
+
+/**
+ * A service's base URL, checked before any request: set, a URL, and without credentials in it. A URL such as
+ * https://user:password@host would put the password into every error message that names the call (and fetch
+ * refuses it anyway): the service's token goes in its own setting. The message names the setting, never the
+ * value.
+ */
+export function serviceUrl(service: ServiceName, baseUrl: string): URL {
+  const { url: setting, token } = settingsOf(service);
+  if (baseUrl === "") throw new ConfigurationError(`${setting} is not set`);
+  let parsed: URL;
+  try {
+    parsed = new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
+  } catch {
+    throw new ConfigurationError(`${setting} is not a URL`);
+  }
+  if (parsed.username !== "" || parsed.password !== "") {
+    throw new ConfigurationError(
+      `${setting} must not contain credentials (user:password@): put the service's token in ${token}`,
+    );
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    throw new ConfigurationError(`${setting} must be an http(s) URL`);
+  }
+  return parsed;
+}
+
+/** The token, and any bearer credential, cut out of a provider's words. */
+export function redact(text: string, token: string | undefined): string {
+  const withoutToken = token ? text.split(token).join("[redacted]") : text;
+  return withoutToken.replace(/\b(bearer|basic)\s+[^\s"'<>,;]+/gi, "$1 [redacted]");
 }
 
 /** Reads at most `max` bytes. Too large: refused (or, for an error body, cut), without reading the rest. */
@@ -286,7 +370,11 @@ async function readBounded(call: string, response: Response, max: number, refuse
 }
 
 /** A failed fetch: was the connection ever made? If not, the request never left; otherwise it may have arrived. */
-function unreachable(call: string, error: unknown): ProviderUnreachableError {
+function unreachable(
+  call: string,
+  error: unknown,
+  clean: (text: string) => string,
+): ProviderUnreachableError {
   const failure = error as { name?: string; message?: string; cause?: { code?: string } };
   if (failure.name === "TimeoutError" || failure.name === "AbortError") {
     return new ProviderUnreachableError("timeout", `${call} timed out`);
@@ -295,7 +383,7 @@ function unreachable(call: string, error: unknown): ProviderUnreachableError {
   const phase = NEVER_CONNECTED.has(code) ? "connect" : "reset";
   return new ProviderUnreachableError(
     phase,
-    `${call} failed: ${bounded(failure.message ?? String(error), 120)} ${code}`.trim(),
+    `${call} failed: ${bounded(clean(failure.message ?? String(error)), 120)} ${code}`.trim(),
   );
 }
 

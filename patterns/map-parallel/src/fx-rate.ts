@@ -16,6 +16,9 @@ import type { FxQuote } from "./answers";
  *   rate applied: an auditor multiplying the two reported numbers gets the reported amount.
  */
 export const QUOTES_NEEDED = 2;
+
+/** The currency the books are kept in: each batch's sent total is reported in it. */
+export const REPORTING_CURRENCY = "EUR";
 export const MAX_DEVIATION_PER_MILLE = 5;
 
 export interface Discarded {

@@ -18,6 +18,7 @@ export type {
   LedgerAccount,
   RealDepsConfig,
   S3Sender,
+  ServiceName,
   TaxRegistry,
   TaxStatus,
 } from "./deps";
@@ -26,6 +27,7 @@ export {
   crmRecord,
   deliveryReceipt,
   fxQuote,
+  IssuedWithOtherContentError,
   ledgerAccount,
   MAX_ANSWER_BYTES,
   MAX_FX_RATE,
@@ -59,7 +61,10 @@ export {
   createRealDeps,
   dueDate,
   FX_PROVIDERS,
+  redact,
   renderInvoiceHtml,
+  serviceUrl,
+  settingsOf,
 } from "./deps";
 export {
   InvalidBatchError,
@@ -86,6 +91,7 @@ export {
   type CustomerProfile,
   type PassReport,
   type SentInvoice,
+  type UnsentInvoice,
   type WorkflowConfig,
   VatNumberRejectedError,
 } from "./workflow";

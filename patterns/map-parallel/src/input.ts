@@ -22,7 +22,9 @@ export const MAX_INVOICE_AMOUNT_CENTS = 1_000_000_000;
 
 const INVOICE_ID = /^INV-[0-9]{1,12}$/;
 
-const Invoice = z.object({
+// Strict: a field this pattern does not understand (an invoice's own currency, a discount) could change what
+// the customer owes. It is refused, never dropped: the batch fails before any work and says which field.
+const Invoice = z.strictObject({
   invoiceId: z.string().check(z.regex(INVOICE_ID, "must look like INV-1042")),
   amountCents: z
     .number()
@@ -44,7 +46,7 @@ const Invoice = z.object({
 
 const Key = z.string().check(z.regex(/^[A-Za-z0-9-]{3,64}$/, "must be 3-64 letters, digits or dashes"));
 
-export const InvoiceBatchInput = z.object({
+export const InvoiceBatchInput = z.strictObject({
   batchId: Key,
   customerId: Key,
   vatNumber: z
@@ -108,6 +110,10 @@ export function parseInvoiceBatch(event: unknown): InvoiceBatch {
  * A message set on a schema or a check wins over it.
  */
 export const defaultMessages: z.core.$ZodErrorMap = (issue) => {
+  if (issue.code === "unrecognized_keys") {
+    const keys = issue.keys.slice(0, 5).map((key) => JSON.stringify(key.slice(0, 40)));
+    return `has unexpected fields: ${keys.join(", ")} (not understood, so not ignored)`;
+  }
   if (issue.input === undefined) return "is required";
   if (issue.code !== "invalid_type") return undefined;
   if (issue.input === null) return `must be ${article(issue.expected)} ${issue.expected}, not null`;

@@ -6,10 +6,10 @@ import {
   NestingType,
   type BatchResult,
   type CompletionConfig,
-  type CompletionReason,
   type DurableContext,
   type Duration,
 } from "@aws/durable-execution-sdk-js";
+import { createHash } from "node:crypto";
 import {
   crmRecord,
   deliveryReceipt,
@@ -20,9 +20,10 @@ import {
   type LedgerAccount,
   type TaxStatus,
 } from "./answers";
-import { deliveryFailure, deliveryRetry, readRetry, unsentInvoices, worthAnotherPass } from "./call-outcomes";
+import { deliveryFailure, deliveryRetry, readRetry, worthAnotherPass } from "./call-outcomes";
+import { reportBatch, type BillingRunResult, type SentInvoice } from "./batch-report";
 import { PROVIDER_CONCURRENCY_LIMIT, type BillingDeps, type InvoiceRecipient } from "./deps";
-import { agreeOnRate, convert, type FxDecision } from "./fx-rate";
+import { agreeOnRate, REPORTING_CURRENCY, type FxDecision } from "./fx-rate";
 import { parseInvoiceBatch, type Invoice, type InvoiceBatch } from "./input";
 
 export interface WorkflowConfig {
@@ -56,52 +57,14 @@ export interface CustomerProfile extends InvoiceRecipient {
   overdueInvoices: number;
 }
 
-/** The currency the books are kept in: each batch's sent total is reported in it. */
-export const REPORTING_CURRENCY = "EUR";
-
-/** One invoice's result: small on purpose. The document itself stays in the store; only its key is here. */
-export interface SentInvoice {
-  invoiceId: string;
-  documentKey: string;
-  messageId: string;
-}
-
-export interface PassReport {
-  status: BatchResult<SentInvoice>["status"];
-  completionReason: CompletionReason;
-  invoices: number;
-  succeeded: number;
-  failed: number;
-  /** Never started, or still in flight when an early completion stopped the pass: outcome not recorded. */
-  unfinished: number;
-}
-
-export interface BillingRunResult {
-  batchId: string;
-  customerId: string;
-  paymentTermsDays: number;
-  /** HALTED: the first pass stopped on its failure policy, nothing was retried. */
-  outcome: "ALL_SENT" | "PARTIALLY_SENT" | "HALTED";
-  sentTotal: { currency: string; amountCents: number };
-  /**
-   * The sent total at the agreed rate, rounded half up to the cent. Absent when the quotes gave no rate (see
-   * `fx`): the invoices went out, the report waits for a rate, and no wrong rate reaches the books.
-   */
-  reportingTotal?: { currency: string; amountCents: number; rate: number };
-  /** Which quotes were used and which discarded, and why. Absent for a batch already in the reporting currency. */
-  fx?: FxDecision;
-  firstPass: PassReport;
-  retryPass?: PassReport;
-  sent: SentInvoice[];
-  /** Not sent, for certain: refused, or never delivered. Safe to fix and send again. */
-  failed: Array<{ invoiceId: string; error: string }>;
-  /**
-   * Perhaps sent: the provider may have emailed it (a timeout, a 5xx, an unreadable yes) and no later send with
-   * the same key confirmed it. Send again only with the same idempotency key, or look it up by that key.
-   */
-  inDoubt: Array<{ invoiceId: string; error: string }>;
-  unfinished: string[];
-}
+export {
+  isHalted,
+  type BillingRunResult,
+  type PassReport,
+  type SentInvoice,
+  type UnsentInvoice,
+} from "./batch-report";
+export { REPORTING_CURRENCY } from "./fx-rate";
 
 /**
  * Month-end billing for one business customer: enrich the customer from three systems at once, send every
@@ -149,10 +112,10 @@ export async function runBillingBatch(
 
   // Last, after every wait: an early-completing parallel leaves its slowest branch running (see quoteFxRate).
   // The conversion is reporting, not billing: whatever the providers answer, it never fails the batch.
-  const sentTotal = totalSent(batch, [firstPass, retryPass]);
   const fx = batch.currency === REPORTING_CURRENCY ? undefined : await quoteFxRate(context, deps, batch);
 
-  return report(batch, customer, firstPass, toRetry, retryPass, sentTotal, fx);
+  // Which invoices count as sent, and what may be done by hand about the others (src/batch-report.ts).
+  return reportBatch(batch, customer.paymentTermsDays, firstPass, toRetry, retryPass, fx);
 }
 
 /**
@@ -303,12 +266,13 @@ export interface BatchRun {
 async function sendInvoice(context: DurableContext, invoice: Invoice, run: BatchRun): Promise<SentInvoice> {
   const { batch, customer, deps, config } = run;
   // The rendered document is hundreds of kilobytes; a checkpoint holds at most 256 KB. Store it in the same
-  // step that renders it and checkpoint only its key: replays and the map's result carry a few bytes.
+  // step that renders it and checkpoint only its key: replays and the map's result carry a few bytes. The key
+  // names the content, so a document the customer may already have is never overwritten by another one.
   const document = await context.step(
     `render-${invoice.invoiceId}`,
     async () => {
       const { body, contentType } = await deps.renderer.render(invoice, batch.currency, customer);
-      const key = documentKey(batch.batchId, invoice.invoiceId);
+      const key = documentKey(batch.batchId, invoice.invoiceId, body);
       await deps.documents.put({ key, body, contentType });
       return { documentKey: key, bytes: body.byteLength };
     },
@@ -320,7 +284,8 @@ async function sendInvoice(context: DurableContext, invoice: Invoice, run: Batch
     documentKey: document.documentKey,
     amountCents: invoice.amountCents,
     currency: batch.currency,
-    // Same key on a step retry, on the retry pass, and on a rerun of the whole batch: sent once.
+    // Same key on a step retry, on the retry pass, and on a rerun of the whole batch: sent once. A rerun with
+    // other content (amount, name, address) gets the first receipt back, which the check below refuses.
     idempotencyKey: `${batch.batchId}:${invoice.invoiceId}`,
   };
   // A send has three outcomes (src/call-outcomes.ts). The step retries only "not done" (429, 503, no
@@ -330,7 +295,7 @@ async function sendInvoice(context: DurableContext, invoice: Invoice, run: Batch
     `deliver-${invoice.invoiceId}`,
     async () => {
       try {
-        return deliveryReceipt(await deps.sender.send(request), invoice.invoiceId);
+        return deliveryReceipt(await deps.sender.send(request), request);
       } catch (error) {
         throw deliveryFailure(error);
       }
@@ -338,14 +303,6 @@ async function sendInvoice(context: DurableContext, invoice: Invoice, run: Batch
     { retryStrategy: deliveryRetry(config.deliveryAttempts, config.deliveryBackoff) },
   );
   return { invoiceId: invoice.invoiceId, documentKey: document.documentKey, messageId };
-}
-
-/** A pass that stopped on its failure policy: the remaining invoices were not attempted. */
-export function isHalted(pass: BatchResult<unknown>): boolean {
-  return (
-    pass.completionReason === "FAILURE_TOLERANCE_EXCEEDED" ||
-    pass.completionReason === "CUSTOM_COMPLETION_FAILED"
-  );
 }
 
 /**
@@ -371,8 +328,14 @@ export function sendingCap(maxInvoices: number): CompletionConfig {
   };
 }
 
-export function documentKey(batchId: string, invoiceId: string): string {
-  return `invoices/${batchId}/${invoiceId}`;
+/**
+ * Where a document is stored: under its batch and invoice, named by a digest of its bytes. The same document
+ * (a retry pass, a replay, an unchanged rerun) gets the same key; a changed one gets another, and the
+ * delivery's receipt, which repeats the key first sent, tells the two apart.
+ */
+export function documentKey(batchId: string, invoiceId: string, body: Uint8Array): string {
+  const digest = createHash("sha256").update(body).digest("hex").slice(0, 16);
+  return `invoices/${batchId}/${invoiceId}/${digest}`;
 }
 
 /** Payment terms from the ledger: pure, so it can run outside a step. */
@@ -394,86 +357,4 @@ function bySource(results: Source[]) {
     return found;
   };
   return { crm: find("crm"), ledger: find("ledger"), tax: find("tax-registry") };
-}
-
-function summarise(pass: BatchResult<SentInvoice>, invoices: number): PassReport {
-  return {
-    status: pass.status,
-    completionReason: pass.completionReason,
-    invoices,
-    succeeded: pass.successCount,
-    failed: pass.failureCount,
-    unfinished: invoices - pass.successCount - pass.failureCount,
-  };
-}
-
-function totalSent(batch: InvoiceBatch, passes: Array<BatchResult<SentInvoice> | undefined>) {
-  const sent = new Set(
-    passes.flatMap((pass) => pass?.getResults() ?? []).map((invoice) => invoice.invoiceId),
-  );
-  const amountCents = batch.invoices
-    .filter((invoice) => sent.has(invoice.invoiceId))
-    .reduce((sum, invoice) => sum + invoice.amountCents, 0);
-  return { currency: batch.currency, amountCents };
-}
-
-function report(
-  batch: InvoiceBatch,
-  customer: CustomerProfile,
-  firstPass: BatchResult<SentInvoice>,
-  retried: Invoice[],
-  retryPass: BatchResult<SentInvoice> | undefined,
-  sentTotal: { currency: string; amountCents: number },
-  fx: FxDecision | undefined,
-): BillingRunResult {
-  const sentById = new Map(
-    [...firstPass.getResults(), ...(retryPass?.getResults() ?? [])].map((s) => [s.invoiceId, s]),
-  );
-  const sent = batch.invoices.flatMap((invoice) => sentById.get(invoice.invoiceId) ?? []);
-  // Every failure of an invoice not sent, from both passes, in order: src/call-outcomes.ts says which were
-  // perhaps sent after all.
-  const failures = [
-    ...firstPass.failed().map((item) => ({ invoiceId: batch.invoices[item.index]!.invoiceId, item })),
-    ...(retryPass?.failed() ?? []).map((item) => ({ invoiceId: retried[item.index]!.invoiceId, item })),
-  ]
-    .filter(({ invoiceId }) => !sentById.has(invoiceId))
-    .map(({ invoiceId, item }) => ({ invoiceId, error: item.error.message }));
-  const { failed, inDoubt } = unsentInvoices(failures);
-  const finished = new Set(
-    firstPass.all.filter((item) => item.status !== BatchItemStatus.STARTED).map((i) => i.index),
-  );
-  const unfinished = batch.invoices
-    .filter((_, index) => !finished.has(index))
-    .map((invoice) => invoice.invoiceId);
-  const halted = isHalted(firstPass);
-  const outcome = halted
-    ? "HALTED"
-    : failed.length === 0 && inDoubt.length === 0 && unfinished.length === 0
-      ? "ALL_SENT"
-      : "PARTIALLY_SENT";
-  // A batch in the reporting currency needs no rate: its total is reported as it is.
-  const rateMicros = fx === undefined ? 1_000_000 : fx.outcome === "AGREED" ? fx.rateMicros : undefined;
-  return {
-    batchId: batch.batchId,
-    customerId: batch.customerId,
-    paymentTermsDays: customer.paymentTermsDays,
-    outcome,
-    sentTotal,
-    ...(rateMicros === undefined
-      ? {}
-      : {
-          reportingTotal: {
-            currency: REPORTING_CURRENCY,
-            amountCents: convert(sentTotal.amountCents, rateMicros),
-            rate: rateMicros / 1_000_000,
-          },
-        }),
-    ...(fx ? { fx } : {}),
-    firstPass: summarise(firstPass, batch.invoices.length),
-    ...(retryPass ? { retryPass: summarise(retryPass, retried.length) } : {}),
-    sent,
-    failed,
-    inDoubt,
-    unfinished,
-  };
 }

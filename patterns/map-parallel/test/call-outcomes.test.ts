@@ -5,6 +5,7 @@ import {
   ConfigurationError,
   deliveryFailure,
   deliveryOutcomeOf,
+  IssuedWithOtherContentError,
   ProviderHttpError,
   ProviderUnreachableError,
   worthAnotherPass,
@@ -48,6 +49,13 @@ describe("a send (POST invoices): done, not done or in doubt", () => {
     ["a timeout", new ProviderUnreachableError("timeout"), "in-doubt", false, "[in doubt]"],
     ["a reset connection", new ProviderUnreachableError("reset"), "in-doubt", false, "[in doubt]"],
     ["a 2xx we cannot read", new AnswerRejectedError("not JSON"), "in-doubt", false, "[in doubt]"],
+    [
+      "the receipt of an earlier send under the key, for other content",
+      new IssuedWithOtherContentError("amountCents 1001, not 999999"),
+      "issued-before",
+      false,
+      "[issued before]",
+    ],
     ["not configured", new ConfigurationError("no URL"), "not-done", false, "[refused]"],
     ["an unexpected error", new TypeError("x is undefined"), "in-doubt", false, "[in doubt]"],
     ["a thrown string", "boom", "in-doubt", false, "[in doubt]"],
@@ -60,7 +68,7 @@ describe("a send (POST invoices): done, not done or in doubt", () => {
     const failure = deliveryFailure(error);
     expect(failure.message.startsWith(`${marker} `)).toBe(true);
     expect(deliveryOutcomeOf(failure.message)).toBe(outcome);
-    expect(worthAnotherPass(failure.message)).toBe(marker !== "[refused]");
+    expect(worthAnotherPass(failure.message)).toBe(marker !== "[refused]" && marker !== "[issued before]");
     // Retried within the step only when nothing was done; never past the attempts.
     expect(deliveryRetry(3, { seconds: 1 })(failure, 1).shouldRetry).toBe(retry);
     expect(deliveryRetry(3, { seconds: 1 })(failure, 3).shouldRetry).toBe(false);
@@ -100,7 +108,7 @@ describe("a read (GET): never done, so only whether to ask again", () => {
 });
 
 describe("the invoices not confirmed sent, over both passes", () => {
-  it("one in-doubt failure makes the invoice in doubt, whatever a later pass said; otherwise it failed", () => {
+  it("one in-doubt failure makes the invoice in doubt, whatever a later pass said; then issued before; otherwise failed", () => {
     expect(
       unsentInvoices([
         { invoiceId: "INV-1", error: "[in doubt] timed out" },
@@ -109,13 +117,18 @@ describe("the invoices not confirmed sent, over both passes", () => {
         { invoiceId: "INV-2", error: "[refused] 422" },
         { invoiceId: "INV-3", error: "[not sent] 503" },
         { invoiceId: "INV-3", error: "[in doubt] 500" },
+        { invoiceId: "INV-4", error: "[issued before] the receipt of an earlier send" },
+        { invoiceId: "INV-5", error: "[issued before] the receipt of an earlier send" },
+        { invoiceId: "INV-5", error: "[in doubt] still in flight" },
       ]),
     ).toEqual({
       failed: [{ invoiceId: "INV-2", error: "[refused] 422" }],
       inDoubt: [
         { invoiceId: "INV-1", error: "[in doubt] timed out" },
         { invoiceId: "INV-3", error: "[in doubt] 500" },
+        { invoiceId: "INV-5", error: "[in doubt] still in flight" },
       ],
+      issuedBefore: [{ invoiceId: "INV-4", error: "[issued before] the receipt of an earlier send" }],
     });
   });
 });

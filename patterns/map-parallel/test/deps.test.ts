@@ -36,6 +36,8 @@ it("stores a document in S3 with PutObject: bucket, key, body and content type",
     Key: "invoices/b-1/INV-1001",
     Body: body,
     ContentType: "text/html",
+    // Create only: a stored document is never replaced.
+    IfNoneMatch: "*",
   });
 });
 
@@ -56,7 +58,7 @@ it("sends an invoice over HTTP with its idempotency key, and reports a 503 as th
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
   try {
-    const deps = createRealDeps(() => ({ ...baseConfig, invoicingUrl: url, apiToken: "t0k" }));
+    const deps = createRealDeps(() => ({ ...baseConfig, invoicingUrl: url, tokens: { invoicing: "t0k" } }));
     const request = {
       invoiceId: "INV-1001",
       to: "billing@acme.example.com",

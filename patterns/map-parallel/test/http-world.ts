@@ -41,6 +41,7 @@ export interface SentEmail {
   invoiceId: string;
   idempotencyKey: string;
   to: string;
+  documentKey: string;
   amountCents: number;
   currency: string;
   messageId: string;
@@ -72,8 +73,14 @@ export async function startHttpWorld(options: { fxDelayMs?: Partial<Record<Route
       case "tax":
         return { vatNumber: parts[1], valid: true };
       case "invoicing": {
-        const invoice = JSON.parse(request.body) as { invoiceId: string };
-        return { invoiceId: invoice.invoiceId, messageId: `msg-${invoice.invoiceId}` };
+        // The receipt repeats what was sent under this key: for a repeat, the first send's content.
+        const first = byKey.get(String(request.headers["idempotency-key"]));
+        if (first) {
+          const { idempotencyKey: _key, ...receipt } = first;
+          return receipt;
+        }
+        const invoice = JSON.parse(request.body) as Omit<SentEmail, "idempotencyKey" | "messageId">;
+        return { ...invoice, messageId: `msg-${invoice.invoiceId}` };
       }
       default:
         return {
@@ -122,8 +129,16 @@ export async function startHttpWorld(options: { fxDelayMs?: Partial<Record<Route
   function send(request: Received, normal: Record<string, unknown>) {
     const key = String(request.headers["idempotency-key"]);
     if (byKey.has(key)) return;
-    const invoice = JSON.parse(request.body) as Omit<SentEmail, "idempotencyKey" | "messageId">;
-    const email: SentEmail = { ...invoice, idempotencyKey: key, messageId: String(normal.messageId) };
+    const { invoiceId, to, documentKey, amountCents, currency } = JSON.parse(request.body) as SentEmail;
+    const email: SentEmail = {
+      invoiceId,
+      to,
+      documentKey,
+      amountCents,
+      currency,
+      idempotencyKey: key,
+      messageId: String(normal.messageId),
+    };
     byKey.set(key, email);
     emails.push(email);
   }

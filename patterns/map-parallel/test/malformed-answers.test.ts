@@ -47,6 +47,8 @@ interface Row {
   /** Invoices reported in doubt, and reported not sent. */
   inDoubt?: string[];
   failed?: string[];
+  /** Invoices reported issued before with other content. */
+  issuedBefore?: string[];
   /** Requests the route received (for invoicing: INV-1002's), default 1: a bad answer is not asked again. */
   requests?: number;
   /** Whether the retry pass ran (for invoicing rows). */
@@ -247,7 +249,7 @@ const sends: Row[] = [
   {
     answer: "200, another invoice's receipt (repeated), once",
     route: "invoicing",
-    override: forInvoice2(once(body(json({ invoiceId: "INV-1001", messageId: "msg-INV-1001" })))),
+    override: forInvoice2(once(patch({ invoiceId: "INV-1001", messageId: "msg-INV-1001" }))),
     run: "ALL_SENT",
     emails: 3,
     requests: 2,
@@ -261,6 +263,29 @@ const sends: Row[] = [
     emails: 3,
     requests: 2,
     retryPass: true,
+  },
+  {
+    // What a provider replaying an earlier send's receipt answers: the key was used before for other content.
+    answer: "200, its own receipt for another amount, every time (issued before, not resent)",
+    route: "invoicing",
+    override: forInvoice2(({ normal }) => ({
+      body: json({ ...normal, amountCents: Number(normal.amountCents) + 1 }),
+    })),
+    run: "PARTIALLY_SENT",
+    emails: 3,
+    issuedBefore: ["INV-1002"],
+    requests: 1,
+    retryPass: false,
+  },
+  {
+    answer: "200, its own receipt for another document, every time (issued before, not resent)",
+    route: "invoicing",
+    override: forInvoice2(patch({ documentKey: "invoices/2026-11-acme/INV-1002/0123456789abcdef" })),
+    run: "PARTIALLY_SENT",
+    emails: 3,
+    issuedBefore: ["INV-1002"],
+    requests: 1,
+    retryPass: false,
   },
   {
     answer: "200 with an extra field, every time (stays in doubt)",
@@ -350,6 +375,7 @@ describeLocal("malformed provider answers, through the real deps", () => {
         expect(outcome.outcome).toBe(row.run);
         expect(outcome.inDoubt.map((entry) => entry.invoiceId)).toEqual(row.inDoubt ?? []);
         expect(outcome.failed.map((entry) => entry.invoiceId)).toEqual(row.failed ?? []);
+        expect(outcome.issuedBefore.map((entry) => entry.invoiceId)).toEqual(row.issuedBefore ?? []);
         expect(outcome.fx?.discarded.map((entry) => entry.provider) ?? []).toEqual(row.discarded ?? []);
         if (row.rate === null) expect(outcome.reportingTotal).toBeUndefined();
         else expect(outcome.reportingTotal?.rate).toBe(row.rate ?? 1.15);

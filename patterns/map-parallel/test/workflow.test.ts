@@ -7,6 +7,7 @@ import {
 } from "@aws/durable-execution-sdk-js-testing";
 import {
   createHandler,
+  documentKey,
   PROVIDER_CONCURRENCY_LIMIT,
   SEND_STATUS_RULES,
   type BillingRunResult,
@@ -38,6 +39,10 @@ async function runBatch(
 const unavailable = (invoiceId: string) =>
   `[not sent] invoicing provider unavailable for ${invoiceId} (503) (${SEND_STATUS_RULES[503]!.reason})`;
 
+/** Where the simulated renderer's 300 KB document for an invoice of the sample batch is stored. */
+const simulatedDocumentKey = (invoiceId: string) =>
+  documentKey("2026-11-acme", invoiceId, new Uint8Array(300 * 1024).fill(0x25));
+
 const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `INV-${from + i}`);
 
 describeLocal("a clean run", () => {
@@ -57,9 +62,11 @@ describeLocal("a clean run", () => {
         invoices: 8,
         succeeded: 8,
         failed: 0,
-        unfinished: 0,
+        inFlight: 0,
+        notStarted: 0,
       },
       failed: [],
+      issuedBefore: [],
       unfinished: [],
     });
     expect(outcome.retryPass).toBeUndefined();
@@ -94,7 +101,7 @@ describeLocal("a clean run", () => {
     expect(outcome.sent.map((sent) => sent.invoiceId)).toEqual(ids(1001, 1008));
     expect(outcome.sent[0]).toEqual({
       invoiceId: "INV-1001",
-      documentKey: "invoices/2026-11-acme/INV-1001",
+      documentKey: simulatedDocumentKey("INV-1001"),
       messageId: "msg-INV-1001",
     });
     expect(world.accepted()).toEqual(expect.arrayContaining(ids(1001, 1008)));
@@ -264,7 +271,8 @@ describeLocal("failure isolation and the retry pass", () => {
       invoices: 10,
       succeeded: 9,
       failed: 1,
-      unfinished: 0,
+      inFlight: 0,
+      notStarted: 0,
     });
     expect(outcome.retryPass).toEqual({
       status: "SUCCEEDED",
@@ -272,7 +280,8 @@ describeLocal("failure isolation and the retry pass", () => {
       invoices: 1,
       succeeded: 1,
       failed: 0,
-      unfinished: 0,
+      inFlight: 0,
+      notStarted: 0,
     });
     expect(outcome.outcome).toBe("ALL_SENT");
     expect(outcome.sent.map((sent) => sent.invoiceId)).toEqual(ids(1001, 1010));
@@ -329,7 +338,13 @@ describeLocal("failure isolation and the retry pass", () => {
     const outcome = result.getResult()!;
     expect(outcome).toMatchObject({
       outcome: "HALTED",
-      firstPass: { completionReason: "FAILURE_TOLERANCE_EXCEEDED", succeeded: 1, failed: 2, unfinished: 5 },
+      firstPass: {
+        completionReason: "FAILURE_TOLERANCE_EXCEEDED",
+        succeeded: 1,
+        failed: 2,
+        inFlight: 0,
+        notStarted: 5,
+      },
       failed: [
         { invoiceId: "INV-1002", error: unavailable("INV-1002") },
         { invoiceId: "INV-1003", error: unavailable("INV-1003") },
@@ -340,7 +355,7 @@ describeLocal("failure isolation and the retry pass", () => {
     expect(world.renders).toEqual(ids(1001, 1003));
   });
 
-  it("an early stop leaves items in flight: reported unfinished, yet the provider may have accepted them", async () => {
+  it("an early stop leaves items in flight: reported in doubt (the provider accepted them), the rest unfinished", async () => {
     // Four at a time, one attempt each. INV-1001 fails fast; INV-1002..1004 are slow and still in flight when
     // that failure (1 of 8 is over 10%) stops the pass.
     const { world, runner, result } = await runBatch(
@@ -354,15 +369,28 @@ describeLocal("failure isolation and the retry pass", () => {
     const outcome = result.getResult()!;
     expect(outcome).toMatchObject({
       outcome: "HALTED",
-      firstPass: { completionReason: "FAILURE_TOLERANCE_EXCEEDED", succeeded: 0, failed: 1, unfinished: 7 },
-      unfinished: ids(1002, 1008),
+      firstPass: {
+        completionReason: "FAILURE_TOLERANCE_EXCEEDED",
+        succeeded: 0,
+        failed: 1,
+        inFlight: 3,
+        notStarted: 4,
+      },
+      unfinished: ids(1005, 1008),
     });
+    expect(outcome.inDoubt.map((entry) => entry.invoiceId)).toEqual(ids(1002, 1004));
+    expect(outcome.inDoubt[0]!.error).toBe(
+      "[in doubt] still in flight when the pass stopped early: the provider may have emailed it, even after " +
+        "the run returned; send it again only with its key 2026-11-acme:INV-1002, or look it up by that key",
+    );
     expect(runner.getOperation("invoice-INV-1003").getStatus()).toBe(OperationStatus.STARTED);
     await new Promise((resolve) => setTimeout(resolve, 400));
     // The in-flight calls were not cancelled: the provider accepted them after the pass had stopped. Their
-    // outcome is not in the checkpoint log, which is why the delivery carries an idempotency key: resending
-    // the unfinished invoices later cannot send them twice.
-    expect(world.accepted()).toEqual(["INV-1002", "INV-1003", "INV-1004"]);
+    // outcome is not in the checkpoint log, which is why they are reported in doubt, and why the delivery
+    // carries an idempotency key: resending them with it later cannot send them twice.
+    expect(world.accepted()).toEqual(ids(1002, 1004));
+    // The unfinished ones were never asked of the provider: safe to send.
+    expect(outcome.unfinished.filter((id) => world.attemptsFor(id) > 0)).toEqual([]);
     expect(world.renders).toEqual(ids(1001, 1004));
   });
 });
@@ -484,17 +512,17 @@ describeLocal("large results are stored by reference", () => {
     const { world, runner, result } = await runBatch({ documentBytes: 300 * 1024 }, quickConfig, 4);
 
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    const stored = world.documents.get("invoices/2026-11-acme/INV-1002");
+    const stored = world.documents.get(simulatedDocumentKey("INV-1002"));
     expect(stored?.byteLength).toBe(300 * 1024); // larger than a checkpoint may be (256 KB)
 
     const checkpointed: unknown = runner.getOperation("render-INV-1002").getStepDetails()?.result;
-    expect(checkpointed).toEqual({ documentKey: "invoices/2026-11-acme/INV-1002", bytes: 307200 });
-    expect(JSON.stringify(checkpointed).length).toBeLessThan(80);
+    expect(checkpointed).toEqual({ documentKey: simulatedDocumentKey("INV-1002"), bytes: 307200 });
+    expect(JSON.stringify(checkpointed).length).toBeLessThan(100);
 
     // The item's and the map's checkpoints carry references too: 4 invoices, well under a kilobyte.
     expect(runner.getOperation("invoice-INV-1002").getContextDetails()?.result).toEqual({
       invoiceId: "INV-1002",
-      documentKey: "invoices/2026-11-acme/INV-1002",
+      documentKey: simulatedDocumentKey("INV-1002"),
       messageId: "msg-INV-1002",
     });
     expect(
