@@ -335,8 +335,10 @@ async function issueRefund(
   // pay nothing.
   const decision = readApprovalAnswer(answer, config.refundApprover);
   context.logger.info("Refund approval answered", { orderId, outcome: decision.kind });
-  if (decision.kind === "denied")
+  // A "no" is remembered for the rest of the execution (runTool): the person is not asked again.
+  if (decision.kind === "denied") {
     return { ...answerWith(explainNoRefund(decision)), denial: explainNoRefund(decision) };
+  }
   if (decision.kind !== "approved") return answerWith(explainNoRefund(decision));
 
   // Days may have passed: the step checks the refunds paid again before paying, and once more after a
