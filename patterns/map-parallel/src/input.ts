@@ -8,7 +8,7 @@ import * as z from "zod/mini";
  *
  * Why 1,000 invoices at most: each invoice costs 3 checkpointed operations in a NESTED map (its context,
  * a render step, a deliver step), up to 3 more if the retry pass sends it again, and the map's own result
- * (about 130 bytes per invoice) must stay under the 256 KB checkpoint limit. 1,000 keeps a run far from
+ * (about 160 bytes per invoice) must stay under the 256 KB checkpoint limit. 1,000 keeps a run far from
  * both limits. Bigger batches: split them upstream, one execution per chunk.
  */
 export const MAX_INVOICES_PER_BATCH = 1000;

@@ -32,7 +32,7 @@ itLocal.each([
     expect(result.getOperations()).toHaveLength(operations);
     expect(world.accepted()).toHaveLength(1000);
     expect(world.maxInFlight()).toBe(5);
-    // The map's own checkpoint holds 1,000 small results: about 143 KB, under the 256 KB limit.
+    // The map's own checkpoint holds 1,000 small results: about 160 KB, under the 256 KB limit.
     const mapResult = JSON.stringify(runner.getOperation("send-invoices").getContextDetails()?.result);
     expect(mapResult.length).toBeLessThan(256 * 1024);
     console.log(

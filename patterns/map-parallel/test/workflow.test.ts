@@ -14,6 +14,7 @@ import {
   type WorkflowConfig,
 } from "../src";
 import { quickConfig, sampleBatch, simulatedWorld, type WorldOptions } from "../src/demo";
+import { crashAfter } from "./crash";
 import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 // Local only (describeLocal): every run here reads the simulated world (lookups, renders, deliveries, calls in
@@ -450,6 +451,29 @@ describeLocal("sends in doubt", () => {
     expect(names).not.toContain("retry-failed-invoices");
     expect(world.attemptsFor("INV-1003")).toBe(1);
     expect(world.emails.filter((email) => email.invoiceId === "INV-1003")).toEqual([]);
+  });
+});
+
+describeLocal("a sandbox that dies between the send and its checkpoint", () => {
+  // test/crash.ts drops the checkpoint of deliver-INV-1001's success and starts a fresh sandbox from what the
+  // service holds. It is meant for an operation that runs alone: here a one-invoice batch, so no neighbour
+  // runs beside the delivery (the enrichment parallel has finished, the FX parallel has not started).
+  it("the provider emailed, the checkpoint was lost: the next sandbox sends again with the same key, one email", async () => {
+    const world = simulatedWorld();
+    const crash = crashAfter(createHandler(world.deps, quickConfig), "deliver-INV-1001");
+    const runner = new LocalDurableTestRunner<BillingRunResult>({ handlerFunction: crash.handler });
+
+    const result = await runner.run({ payload: sampleBatch(1) });
+
+    expect(crash.crashes()).toBe(1);
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(result.getResult()).toMatchObject({ outcome: "ALL_SENT", inDoubt: [], issuedBefore: [] });
+    expect(result.getResult()!.sent.map((sent) => sent.invoiceId)).toEqual(["INV-1001"]);
+    // The step ran twice (its START was checkpointed, its SUCCEED lost), the provider's record shows the second
+    // request answered from the first send: one email, and the render was not repeated.
+    expect(world.deliveries.map((delivery) => delivery.outcome)).toEqual(["accepted", "repeated-key"]);
+    expect(world.emails).toHaveLength(1);
+    expect(world.renders).toEqual(["INV-1001"]);
   });
 });
 
