@@ -1,6 +1,7 @@
 import { InvalidSupportRequestError, MAX_QUESTION_CHARS, parseSupportRequest } from "../src";
 import { readApprovalAnswer } from "../src/approval-answer";
 import { parseToolCall } from "../src/tools";
+import { MAX_LOGGED_ERROR_CHARS, redact } from "../src/tool-failure";
 
 // zod/mini ships no English messages: every problem the model or a caller can cause is worded here,
 // by the schemas themselves or by the default map in src/input.ts. None may fall back to "Invalid input".
@@ -154,5 +155,20 @@ describe("the approver's answer", () => {
     ],
   ])("%s is malformed: %s", (raw, problem) => {
     expect(readApprovalAnswer(raw, "dana")).toEqual({ kind: "malformed", problem });
+  });
+});
+
+describe("what operators may read of an error (redact)", () => {
+  it("cuts out the secrets given, bearer tokens, query values, credential fields and long opaque strings", () => {
+    const callbackId = "eyJjYWxsYmFja0lkIjoiMTIzNDU2Nzg5MCJ9";
+    const message =
+      `approvals: 400 for {"callbackId":"${callbackId}","note":"id ${callbackId}"} ` +
+      "GET https://backoffice.internal/orders?token=sk-live-1&page=2 Authorization: Bearer abc.def password=hunter2";
+    const redacted = redact(message, [callbackId]);
+
+    for (const secret of [callbackId, "sk-live-1", "abc.def", "hunter2"])
+      expect(redacted).not.toContain(secret);
+    expect(redacted).toContain("GET https://backoffice.internal/orders?token=[redacted]&page=[redacted]");
+    expect(redact("x".repeat(10_000)).length).toBeLessThanOrEqual(MAX_LOGGED_ERROR_CHARS);
   });
 });

@@ -55,6 +55,34 @@ it("reads an order, and an unknown one as undefined", async () => {
   expect(seen[0]!.headers.authorization).toBe("Bearer secret");
 });
 
+it("refuses an order answer about another order than the one asked for", async () => {
+  answers.set("GET /api/orders/order-1042", { status: 200, body: { ...order, orderId: "order-9999" } });
+  await expect(deps().orders.find("order-1042")).rejects.toThrow(
+    new UnreadableAnswerError("GET orders/order-1042 answered with another order"),
+  );
+});
+
+it("raises a refund-in-doubt alert with the refund's key, so a resent alert is one alert", async () => {
+  answers.set("POST /api/alerts", { status: 202 });
+  const alert = {
+    orderId: "order-1042",
+    amountCents: 2500,
+    currency: "EUR",
+    idempotencyKey: "order-1042:refund-1",
+    problem: "the refund payment failed: the back office is unavailable right now.",
+  };
+  await deps().alerts.refundInDoubt(alert);
+
+  expect(seen).toEqual([
+    expect.objectContaining({
+      method: "POST",
+      url: "/api/alerts",
+      body: { kind: "refund-in-doubt", ...alert },
+    }),
+  ]);
+  expect(seen[0]!.headers["idempotency-key"]).toBe("alert-order-1042:refund-1");
+});
+
 const approvalRequest = {
   callbackId: "cb-SECRET-1",
   approver: "dana",
