@@ -23,13 +23,33 @@ export interface WorldOptions {
   declines?: boolean;
   /**
    * How the first payment requests fail before one gets through: "unavailable" (429/503, nothing done) or
-   * "in-doubt-created" (the provider made the payment, then the answer was lost) or "in-doubt-lost".
+   * "in-doubt-created" (the provider made the payment, then the answer was lost) or "in-doubt-lost". The
+   * provider made the payment in the "created-..." ones too, and then: "created-then-reset" (a plain
+   * ECONNRESET from the HTTP client), "created-then-unavailable" (a 503 from its load balancer),
+   * "created-empty-reply" (a 2xx without a payment id).
    */
-  requestFaults?: Array<"unavailable" | "in-doubt-created" | "in-doubt-lost">;
+  requestFaults?: Array<
+    | "unavailable"
+    | "in-doubt-created"
+    | "in-doubt-lost"
+    | "created-then-reset"
+    | "created-then-unavailable"
+    | "created-empty-reply"
+  >;
+  /** Runs after the provider created the payment and before it answers (an instant payment's webhook, say). */
+  beforePaymentReply?: (payment: PaymentRecord) => Promise<void>;
+  /** The look-up fails or answers oddly: unreachable every time, JSON `null`, or a record without a payment id. */
+  lookUpAnswer?: "unreachable" | "null" | "no-payment-id";
   /** The provider captures the payment on its own between the look-up and the void (a void that comes too late). */
   capturesBeforeVoid?: boolean;
   /** The warehouse refuses the shipment for good (422: an item was discontinued). */
   warehouseRefuses?: boolean;
+  /** The warehouse ships, then the reply to the first request is lost with this error (a plain ETIMEDOUT, say). */
+  shipmentReplyLost?: () => Error;
+  /** The order store cancels, then the reply to the first request is lost with this error. */
+  cancellationReplyLost?: () => Error;
+  /** The order store refuses every cancellation (a 4xx). */
+  orderStoreRefuses?: boolean;
   /** The provider's void endpoint stays unavailable. */
   voidUnavailable?: boolean;
   /** The alerting endpoint is down as well. */
@@ -50,7 +70,10 @@ export function simulatedWorld(options: WorldOptions = {}) {
   const paymentRequests: Array<{ idempotencyKey: string; outcome: string }> = [];
   const voids: string[] = [];
   const shipments: Array<{ orderId: string; shipmentId: string; items: CheckoutOrder["items"] }> = [];
+  /** Every ship and cancel request the services received, by idempotency key, answered or not. */
+  const shipmentRequests: string[] = [];
   const cancellations: Array<{ orderId: string; reason: string }> = [];
+  const cancellationRequests: string[] = [];
   const registry = new Map<string, string>();
   const alerts: Array<{ orderId: string; kind: string; problem: string }> = [];
   const faults = [...(options.requestFaults ?? [])];
@@ -88,15 +111,25 @@ export function simulatedWorld(options: WorldOptions = {}) {
         });
         if (fault === "unavailable") throw new ProviderUnavailableError("payment provider answered 503", 503);
         if (fault === "in-doubt-lost") throw new PaymentInDoubtError("payment request timed out");
-        if (fault === "in-doubt-created") {
-          createPayment(order, idempotencyKey);
-          throw new PaymentInDoubtError("payment request timed out after the provider acted");
-        }
         if (options.declines) throw new PaymentDeclinedError("insufficient funds");
-        return { paymentId: createPayment(order, idempotencyKey).paymentId };
+        const payment = createPayment(order, idempotencyKey);
+        if (fault === "in-doubt-created")
+          throw new PaymentInDoubtError("payment request timed out after the provider acted");
+        if (fault === "created-then-reset")
+          throw Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+        if (fault === "created-then-unavailable")
+          throw new ProviderUnavailableError("payment provider's load balancer answered 503", 503);
+        if (fault === "created-empty-reply") return {} as { paymentId: string };
+        await options.beforePaymentReply?.(payment);
+        return { paymentId: payment.paymentId };
       },
       lookUpPayment: async ({ idempotencyKey }): Promise<ProviderRecord> => {
+        if (options.lookUpAnswer === "unreachable")
+          throw new PaymentInDoubtError("payment look-up timed out");
+        if (options.lookUpAnswer === "null") return null as unknown as ProviderRecord;
         const record = payments.get(idempotencyKey);
+        if (record && options.lookUpAnswer === "no-payment-id")
+          return { status: "succeeded" } as unknown as ProviderRecord;
         if (!record) return undefined;
         if (record.status === "voided") return { status: "failed", paymentId: record.paymentId };
         return { status: record.status, paymentId: record.paymentId };
@@ -115,19 +148,25 @@ export function simulatedWorld(options: WorldOptions = {}) {
     callbacks,
     warehouse: {
       ship: async ({ orderId, items, idempotencyKey }) => {
+        shipmentRequests.push(idempotencyKey);
         if (options.warehouseRefuses)
           throw new ClientError("warehouse answered 422: KETTLE-01 is discontinued", 422);
         const existing = shipments.find((shipment) => shipment.orderId === orderId);
         if (existing) return { shipmentId: existing.shipmentId };
         const shipmentId = `shp_${idempotencyKey.replace(/[^A-Za-z0-9]/g, "")}`;
         shipments.push({ orderId, shipmentId, items });
+        if (options.shipmentReplyLost) throw options.shipmentReplyLost();
         return { shipmentId };
       },
     },
     orders: {
-      cancel: async ({ orderId, reason }) => {
+      cancel: async ({ orderId, reason, idempotencyKey }) => {
+        cancellationRequests.push(idempotencyKey);
+        if (options.orderStoreRefuses)
+          throw new ClientError(`order store answered 409: order ${orderId} cannot be cancelled`, 409);
         if (!cancellations.some((cancellation) => cancellation.orderId === orderId)) {
           cancellations.push({ orderId, reason });
+          if (options.cancellationReplyLost) throw options.cancellationReplyLost();
         }
       },
     },
@@ -159,7 +198,9 @@ export function simulatedWorld(options: WorldOptions = {}) {
     paymentRequests,
     voids,
     shipments,
+    shipmentRequests,
     cancellations,
+    cancellationRequests,
     registry,
     alerts,
     settle,

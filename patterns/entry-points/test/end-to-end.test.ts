@@ -1,6 +1,6 @@
 import { ExecutionStatus } from "@aws/durable-execution-sdk-js-testing";
 import { createApiHandler, createWebhookHandler } from "../src";
-import { sampleOrder, signedDelivery } from "../src/demo";
+import { paymentEvent, sampleOrder, signedDelivery } from "../src/demo";
 import { bodyOf, frontDoorWorld, httpRequest } from "./front-door";
 import { TEST_SECRET } from "./support";
 import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
@@ -68,5 +68,82 @@ describeLocal("end to end through the local Executions", () => {
     expect(result.getInvocations().length).toBeGreaterThanOrEqual(2);
     // The status never shows internals.
     expect(done.body).not.toMatch(/arn:|callback|stack/i);
+  });
+
+  it("the callback id reaches no provider, warehouse, order store, alert, result, status, answer or log line", async () => {
+    const { world, executions } = frontDoorWorld();
+    const logs: string[] = [];
+    const console = (["log", "info", "warn", "error", "debug"] as const).map((method) =>
+      jest.spyOn(globalThis.console, method).mockImplementation((...args: unknown[]) => {
+        logs.push(args.map((arg) => (typeof arg === "string" ? arg : JSON.stringify(arg))).join(" "));
+      }),
+    );
+    try {
+      const api = createApiHandler({ executions });
+      const webhook = createWebhookHandler({
+        secret: async () => TEST_SECRET,
+        callbacks: world.deps.callbacks,
+        executions,
+        log: (message, fields) => logs.push(JSON.stringify({ message, ...fields })),
+      });
+      await api(httpRequest("POST", "/orders", JSON.stringify(sampleOrder)));
+      await executions.operation("order-A-1001", "request-payment").waitForData();
+      const body = JSON.stringify(world.settle("A-1001", "succeeded"));
+      const now = Math.floor(Date.now() / 1000);
+      const answers = [
+        await webhook(signedDelivery(TEST_SECRET, body, now)),
+        await webhook(signedDelivery(TEST_SECRET, body, now)),
+      ];
+      const result = await executions.finished("order-A-1001");
+      const status = await api(httpRequest("GET", "/orders/A-1001"));
+
+      // Only the registry holds it; every other record, answer and line is checked.
+      const callbackId = world.registry.get("A-1001")!;
+      expect(callbackId).toBeTruthy();
+      const everything = JSON.stringify({
+        payments: [...world.payments.values()],
+        paymentRequests: world.paymentRequests,
+        shipments: world.shipments,
+        cancellations: world.cancellations,
+        alerts: world.alerts,
+        result: result.getResult(),
+        status,
+        answers,
+        logs,
+      });
+      expect(everything).not.toContain(callbackId);
+      expect(world.shipments).toHaveLength(1);
+    } finally {
+      console.forEach((spy) => spy.mockRestore());
+    }
+  });
+
+  it("the provider's webhook arrives before its answer to the payment request (an instant payment): shipped once, no void", async () => {
+    const answers: string[] = [];
+    const door = frontDoorWorld({
+      beforePaymentReply: async (payment) => {
+        payment.status = "succeeded";
+        const event = paymentEvent(payment, "payment.succeeded");
+        const delivered = await webhook(
+          signedDelivery(TEST_SECRET, JSON.stringify(event), Math.floor(Date.now() / 1000)),
+        );
+        answers.push(String(bodyOf(delivered).action));
+      },
+    });
+    const webhook = createWebhookHandler({
+      secret: async () => TEST_SECRET,
+      callbacks: door.world.deps.callbacks,
+      executions: door.executions,
+      log: () => undefined,
+    });
+    await door.executions.start("order-A-1001", sampleOrder);
+    const result = await door.executions.finished("order-A-1001");
+
+    // The callback existed and was registered before the payment was asked for, so the early event found it.
+    expect(answers).toEqual(["resumed the checkout"]);
+    expect(result.getResult()).toMatchObject({ status: "FULFILLED", confirmedBy: "webhook" });
+    expect(door.world.shipments).toHaveLength(1);
+    expect(door.world.voids).toEqual([]);
+    expect(door.world.cancellations).toEqual([]);
   });
 });

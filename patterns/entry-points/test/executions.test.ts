@@ -1,73 +1,7 @@
-import {
-  GetDurableExecutionCommand,
-  InvokeCommand,
-  ListDurableExecutionsByFunctionCommand,
-  SendDurableExecutionCallbackSuccessCommand,
-} from "@aws-sdk/client-lambda";
+import { ListDurableExecutionsByFunctionCommand } from "@aws-sdk/client-lambda";
 import { AwsExecutions, canonicalJson, parseQualifiedArn } from "../src";
 import { sampleOrder } from "../src/demo";
-
-const ALIAS = "arn:aws:lambda:eu-west-1:123456789012:function:DurableCookbook-dev-EntryPointsHandler:live";
-
-/**
- * A Lambda service that keeps its own records: the executions started (by name, with their input), and the
- * callbacks completed. It answers as the durable execution API does for the calls AwsExecutions makes.
- */
-function simulatedLambda() {
-  const executions = new Map<string, { arn: string; input: string; status: string; result?: string }>();
-  const callbacks = new Map<string, "open" | "completed" | "timed-out">();
-  const completed: Array<{ callbackId: string; result: string }> = [];
-  const commands: string[] = [];
-  const fail = (name: string) => Object.assign(new Error(`${name} (mentions nothing secret)`), { name });
-  const send = async (command: unknown): Promise<unknown> => {
-    commands.push((command as object).constructor.name);
-    if (command instanceof InvokeCommand) {
-      const { DurableExecutionName: name, Payload, InvocationType, FunctionName } = command.input;
-      if (InvocationType !== "Event" || FunctionName !== ALIAS) throw fail("InvalidParameterValueException");
-      const input = Payload as string;
-      const existing = executions.get(name!);
-      if (existing && existing.input !== input) throw fail("DurableExecutionAlreadyStartedException");
-      if (!existing)
-        executions.set(name!, { arn: `${ALIAS}/durable-execution/${name}/1`, input, status: "RUNNING" });
-      return { StatusCode: 202, DurableExecutionArn: executions.get(name!)!.arn };
-    }
-    if (command instanceof ListDurableExecutionsByFunctionCommand) {
-      const { FunctionName, Qualifier, DurableExecutionName } = command.input;
-      // Names are unique per function: looked up across its versions, never narrowed to one qualifier.
-      if (FunctionName !== "DurableCookbook-dev-EntryPointsHandler" || Qualifier !== undefined)
-        throw fail("ResourceNotFoundException");
-      const found = executions.get(DurableExecutionName!);
-      return {
-        DurableExecutions: found
-          ? [{ DurableExecutionArn: found.arn, DurableExecutionName, Status: found.status }]
-          : [],
-      };
-    }
-    if (command instanceof GetDurableExecutionCommand) {
-      const found = [...executions.values()].find(
-        (execution) => execution.arn === command.input.DurableExecutionArn,
-      );
-      if (!found) throw fail("ResourceNotFoundException");
-      return {
-        DurableExecutionArn: found.arn,
-        Status: found.status,
-        ...(command.input.IncludeExecutionData ? { InputPayload: found.input, Result: found.result } : {}),
-      };
-    }
-    if (command instanceof SendDurableExecutionCallbackSuccessCommand) {
-      const { CallbackId, Result } = command.input;
-      const state = callbacks.get(CallbackId!);
-      if (state === undefined) throw fail("ResourceNotFoundException");
-      if (state === "timed-out") throw fail("CallbackTimeoutException");
-      if (state === "completed") throw fail("InvalidParameterValueException");
-      callbacks.set(CallbackId!, "completed");
-      completed.push({ callbackId: CallbackId!, result: Buffer.from(Result as Uint8Array).toString() });
-      return {};
-    }
-    throw new Error(`unexpected command ${commands.at(-1)}`);
-  };
-  return { send, executions, callbacks, completed, commands };
-}
+import { ALIAS, simulatedLambda } from "./simulated-lambda";
 
 describe("AwsExecutions on the Lambda durable execution API", () => {
   it("starts asynchronously (Event) on the qualified alias, named; a repeat is found, another body conflicts", async () => {
@@ -81,6 +15,66 @@ describe("AwsExecutions on the Lambda durable execution API", () => {
     // Lambda's own record: one execution, with the first body.
     expect([...lambda.executions.keys()]).toEqual(["order-A-1001"]);
     expect(JSON.parse(lambda.executions.get("order-A-1001")!.input)).toEqual(sampleOrder);
+  });
+
+  it("an identical retry, which Lambda answers with the existing execution as if new, is reported as a repeat", async () => {
+    const lambda = simulatedLambda();
+    const executions = new AwsExecutions(ALIAS, lambda);
+
+    expect(await executions.start("order-A-1001", sampleOrder)).toBe("started");
+    expect(await executions.start("order-A-1001", sampleOrder)).toBe("already-started");
+    expect([...lambda.executions.keys()]).toEqual(["order-A-1001"]);
+  });
+
+  it("a name taken but not yet listed (a start moments ago) is never a conflict: a repeat, or an error to retry", async () => {
+    const lambda = simulatedLambda();
+    const lagging = {
+      send: async (command: unknown) =>
+        command instanceof ListDurableExecutionsByFunctionCommand
+          ? { DurableExecutions: [] }
+          : lambda.send(command),
+    };
+    const executions = new AwsExecutions(ALIAS, lagging);
+    await executions.start("order-A-1001", sampleOrder);
+    // Lambda itself returns the existing execution for the same payload: one execution, whatever is reported.
+    await expect(executions.start("order-A-1001", sampleOrder)).resolves.not.toBe("conflict");
+    await expect(executions.start("order-A-1001", { ...sampleOrder, amountCents: 1 })).rejects.toThrow(
+      "is said to exist but was not found; try again",
+    );
+    expect(lambda.executions.size).toBe(1);
+  });
+
+  it("finds the exact name when the list filter matches by prefix: order-A-100 is not order-A-1000", async () => {
+    const lambda = simulatedLambda({ nameFilter: "prefix" });
+    const executions = new AwsExecutions(ALIAS, lambda);
+    const a1000 = { ...sampleOrder, orderId: "A-1000" };
+    const a100 = { ...sampleOrder, orderId: "A-100" };
+    await executions.start("order-A-1000", a1000);
+    await executions.start("order-A-100", a100);
+    Object.assign(lambda.executions.get("order-A-1000")!, {
+      status: "SUCCEEDED",
+      result: '{"orderId":"A-1000","status":"FULFILLED"}',
+    });
+
+    expect(await executions.describe("order-A-100")).toEqual({ name: "order-A-100", status: "RUNNING" });
+    expect(await executions.describe("order-A-10")).toBeUndefined();
+    // A repeat of A-100 is compared with A-100's own input, not with A-1000's.
+    expect(await executions.start("order-A-100", a100)).toBe("already-started");
+    expect(await executions.start("order-A-100", a1000)).toBe("conflict");
+  });
+
+  it("pages through the list until the exact name is found", async () => {
+    const lambda = simulatedLambda({ nameFilter: "prefix", pageSize: 2 });
+    const executions = new AwsExecutions(ALIAS, lambda);
+    for (const orderId of ["A-700", "A-7000", "A-7001", "A-7002"])
+      await executions.start(`order-${orderId}`, { ...sampleOrder, orderId });
+    for (const [name, execution] of lambda.executions)
+      if (name !== "order-A-700") Object.assign(execution, { status: "SUCCEEDED", result: "{}" });
+
+    expect(await executions.describe("order-A-700")).toEqual({ name: "order-A-700", status: "RUNNING" });
+    expect(
+      lambda.commands.filter((command) => command === "ListDurableExecutionsByFunctionCommand").length,
+    ).toBeGreaterThan(1);
   });
 
   it("describes by name, without handing out the ARN; unknown names are undefined", async () => {

@@ -96,4 +96,27 @@ describeLocal("the queue-fed starter", () => {
     await executions.finished("order-A-2001");
     await executions.finished("order-A-2002");
   });
+
+  it("odd bodies (empty, null, a __proto__ key, 200 KB) are poison, each on its own, and never crash the batch", async () => {
+    const { world, executions } = frontDoorWorld({ declines: true });
+    const starter = createStarterHandler({ executions, log: () => undefined });
+
+    const response = await starter(
+      batch(
+        message("m-empty", ""),
+        message("m-null", "null"),
+        message("m-proto", '{"__proto__":{"orderId":"A-2009"}}'),
+        message("m-huge", JSON.stringify({ ...orderNumbered(4), customerId: "x".repeat(200_000) })),
+        message("m-good", JSON.stringify(orderNumbered(1))),
+      ),
+    );
+
+    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(
+      ["m-empty", "m-huge", "m-null", "m-proto"].sort(),
+    );
+    await executions.finished("order-A-2001");
+    expect(world.paymentRequests.map((request) => request.idempotencyKey)).toEqual(["A-2001:payment"]);
+    expect(await executions.describe("order-A-2004")).toBeUndefined();
+    expect(await executions.describe("order-A-2009")).toBeUndefined();
+  });
 });

@@ -3,7 +3,8 @@ import {
   WaitingOperationStatus,
   ExecutionStatus,
 } from "@aws/durable-execution-sdk-js-testing";
-import { paymentEvent, sampleOrder } from "../src/demo";
+import { TransientServiceError } from "../src";
+import { paymentEvent, sampleOrder, type WorldOptions } from "../src/demo";
 import { setUp, testConfig, webhookNeverComes } from "./support";
 import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
@@ -164,6 +165,29 @@ describeLocal(
       expect(payment.status).toBe("voided");
     });
 
+    it.each([
+      ["another payment id", { paymentId: "pay_someoneelse9" }],
+      ["another amount", { amountCents: 1 }],
+    ])(
+      "a signed payment.failed with %s is not a no: ours was captured, so the look-up ships it",
+      async (_label, change) => {
+        const { world, runner } = setUp();
+        const webhook = runner.getOperation("payment-webhook");
+        const run = runner.run({ payload: sampleOrder });
+        await runner.getOperation("request-payment").waitForData(WaitingOperationStatus.COMPLETED);
+        await webhook.waitForData(WaitingOperationStatus.STARTED);
+        const event = world.settle("A-1001", "succeeded");
+        await webhook.sendCallbackSuccess(
+          JSON.stringify({ ...event, type: "payment.failed", data: { ...event.data, ...change } }),
+        );
+        const result = await run;
+
+        expect(result.getResult()).toMatchObject({ status: "FULFILLED", confirmedBy: "look-up" });
+        expect(world.shipments).toHaveLength(1);
+        expect(world.cancellations).toEqual([]);
+      },
+    );
+
     it("a malformed webhook body is not a yes either", async () => {
       const { world, runner } = setUp();
       const webhook = runner.getOperation("payment-webhook");
@@ -222,6 +246,97 @@ describeLocal("the payment request in doubt", () => {
   });
 });
 
+describeLocal("a reply lost after the service acted is in doubt, whatever the dependency throws", () => {
+  /** The checkout up to a captured payment whose signed event has been delivered. */
+  async function paidRun(options: WorldOptions) {
+    const { world, runner } = setUp(options);
+    const webhook = runner.getOperation("payment-webhook");
+    const run = runner.run({ payload: sampleOrder });
+    await runner.getOperation("request-payment").waitForData(WaitingOperationStatus.COMPLETED);
+    await webhook.waitForData(WaitingOperationStatus.STARTED);
+    await webhook.sendCallbackSuccess(JSON.stringify(world.settle("A-1001", "succeeded")));
+    return { world, runner, result: await run };
+  }
+
+  it.each([
+    [
+      "a plain ETIMEDOUT",
+      () => Object.assign(new Error("connect ETIMEDOUT 10.0.0.1:443"), { code: "ETIMEDOUT" }),
+    ],
+    [
+      "an AbortError (a fetch timeout)",
+      () => Object.assign(new Error("This operation was aborted"), { name: "AbortError" }),
+    ],
+    ["a TransientServiceError (504)", () => new TransientServiceError("warehouse answered 504", 504)],
+  ])(
+    "the warehouse shipped but the reply was lost (%s): retried with the same key, one shipment, no alert",
+    async (_label, lost) => {
+      let lostOnce = false;
+      const { world, runner, result } = await paidRun({
+        shipmentReplyLost: () => ((lostOnce = true), lost()),
+      });
+
+      expect(lostOnce).toBe(true);
+      expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      expect(result.getResult()).toMatchObject({
+        status: "FULFILLED",
+        shipmentId: world.shipments[0]!.shipmentId,
+      });
+      expect(world.shipmentRequests).toEqual(["A-1001:ship", "A-1001:ship"]);
+      expect(world.shipments).toHaveLength(1);
+      expect(world.alerts).toEqual([]);
+      expect(runner.getOperation("fulfil-order").getStepDetails()?.attempt).toBe(2);
+    },
+  );
+
+  it.each([
+    ["a plain 'socket hang up'", () => new Error("socket hang up")],
+    ["a TransientServiceError (504)", () => new TransientServiceError("order store answered 504", 504)],
+  ])(
+    "the order store cancelled but the reply was lost (%s): retried with the same key, one cancellation",
+    async (_label, lost) => {
+      const { world, runner } = setUp({ declines: true, cancellationReplyLost: lost });
+      const result = await runner.run({ payload: sampleOrder });
+
+      expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      expect(result.getResult()).toMatchObject({ status: "CANCELLED" });
+      expect(world.cancellationRequests).toEqual(["A-1001:cancel", "A-1001:cancel"]);
+      expect(world.cancellations).toHaveLength(1);
+      expect(world.alerts).toEqual([]);
+    },
+  );
+
+  it("a payment made whose reply was lost as a plain ECONNRESET: retried with the same key, one payment, shipped", async () => {
+    const { world, result } = await paidRun({ requestFaults: ["created-then-reset"] });
+
+    expect(result.getResult()).toMatchObject({
+      status: "FULFILLED",
+      paymentId: world.paymentOf("A-1001")!.paymentId,
+    });
+    expect(world.paymentRequests.map((request) => request.idempotencyKey)).toEqual([
+      "A-1001:payment",
+      "A-1001:payment",
+    ]);
+    expect(world.payments.size).toBe(1);
+    expect(world.shipments).toHaveLength(1);
+  });
+
+  it.each(["created-then-reset", "created-then-unavailable", "created-empty-reply"] as const)(
+    "the provider made the payment but every reply was lost (%s): the payment is voided, not left open, and the order cancelled",
+    async (fault) => {
+      const { world, runner } = setUp({ requestFaults: Array<typeof fault>(5).fill(fault) });
+      const result = await runner.run({ payload: sampleOrder });
+
+      expect(result.getResult()).toMatchObject({ status: "CANCELLED" });
+      expect(world.paymentRequests).toHaveLength(5);
+      expect(world.payments.size).toBe(1);
+      expect(world.paymentOf("A-1001")!.status).toBe("voided");
+      expect(world.shipments).toEqual([]);
+      expect(world.cancellations).toHaveLength(1);
+    },
+  );
+});
+
 describeLocal("what cannot be finished is never lost silently", () => {
   async function paidRun(options: Parameters<typeof setUp>[0]) {
     const { world, runner } = setUp(options);
@@ -260,6 +375,40 @@ describeLocal("what cannot be finished is never lost silently", () => {
       "(the alert to operations failed too: look at this execution)",
     );
     expect(world.alerts).toEqual([]);
+  });
+
+  it.each([
+    ["cannot reach the provider", "unreachable"],
+    ["answers JSON null (not the dependency's undefined for none)", "null"],
+    ["answers a record without a payment id ({ status: 'succeeded' })", "no-payment-id"],
+  ] as const)(
+    "the look-up %s: never read as paid or unpaid; PaymentUnsettledError, alerted, nothing shipped",
+    async (_label, lookUpAnswer) => {
+      const { world, runner } = setUp({ lookUpAnswer }, testConfig(webhookNeverComes));
+      const result = await runner.run({ payload: sampleOrder });
+
+      expect(result.getError().errorType).toBe("PaymentUnsettledError");
+      // The provider's record: the payment is still open, and nothing shipped against it.
+      expect(world.paymentOf("A-1001")!.status).toBe("pending");
+      expect(world.shipments).toEqual([]);
+      expect(world.cancellations).toEqual([]);
+      expect(world.alerts.map((alert) => alert.kind)).toEqual(["PaymentUnsettledError"]);
+      expect(runner.getOperation("look-up-payment").getStepDetails()?.attempt).toBe(6);
+    },
+  );
+
+  it("the order store refuses the cancellation for good: OrderNotCancelledError, alerted, never reported CANCELLED", async () => {
+    const { world, runner } = setUp({ declines: true, orderStoreRefuses: true });
+    const result = await runner.run({ payload: sampleOrder });
+
+    expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
+    expect(result.getError().errorType).toBe("OrderNotCancelledError");
+    expect(result.getError().errorMessage).toContain("cancel it by hand");
+    expect(world.cancellations).toEqual([]);
+    expect(world.shipments).toEqual([]);
+    expect(world.alerts.map((alert) => alert.kind)).toEqual(["OrderNotCancelledError"]);
+    // A 4xx is not retried.
+    expect(runner.getOperation("cancel-order").getStepDetails()?.attempt).toBe(1);
   });
 
   it("a payment that can be neither confirmed nor voided: PaymentUnsettledError, alerted, nothing shipped or cancelled", async () => {
