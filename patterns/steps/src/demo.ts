@@ -22,7 +22,12 @@ export type Fault =
   /** The request timed out before the provider saw it: nothing done, and the caller cannot know. */
   | "lost-request"
   /** The provider acted, then the reply was lost (a timeout): done, and the caller cannot know. */
-  | "lost-reply";
+  | "lost-reply"
+  /**
+   * Whatever deps might throw (a 40 KB error page, a TypeError, a string), before the provider acted or after.
+   * For the faults no HTTP client would raise, but deps written by hand can.
+   */
+  | { throws: () => unknown; acted: boolean };
 
 /** Every call the providers answer, by what it does. */
 export type CallName =
@@ -41,6 +46,8 @@ export interface WorldOptions {
    * as a provider (or deps written for it) might return. The records keep what the provider really did.
    */
   answers?: Partial<Record<CallName, (real: unknown) => unknown>>;
+  /** How long the inventory holds a reservation: 15 minutes unless a test says otherwise. */
+  reservationTtlMs?: number;
 }
 
 export interface Call {
@@ -52,13 +59,13 @@ export interface Call {
 /** The providers' own records: what they did, whatever the workflow was told. */
 export interface Records {
   /** Stock held or released, one entry per reservation key. */
-  stock: { reservationKey: string; reservationId: string; status: "held" | "released" }[];
+  stock: { reservationKey: string; reservationId: string; status: "held" | "released"; expiresAt: Date }[];
   /** Every charge the gateway made. */
   charges: { chargeId: string; idempotencyKey: string; amountCents: number; currency: string }[];
-  /** Every shipment the carrier created. */
-  shipments: { idempotencyKey: string; trackingNumber: string }[];
+  /** Every shipment the carrier created, against which reservation, and when. */
+  shipments: { idempotencyKey: string; trackingNumber: string; reservationId: string; at: Date }[];
   /** Every message the notifier sent. */
-  sent: { idempotencyKey: string; template: string; to: string }[];
+  sent: { idempotencyKey: string; template: string; to: string; data: Record<string, string> }[];
 }
 
 const STATUS: Record<"refused" | "throttled" | "unavailable", number> = {
@@ -90,6 +97,10 @@ export function simulatedWorld(options: WorldOptions = {}) {
     const fault = planned === "ok" ? undefined : planned;
     calls.push({ call, idempotencyKey, outcome: fault ?? "ok" });
     const service = SERVICE[call];
+    if (typeof fault === "object") {
+      if (fault.acted) act();
+      throw fault.throws();
+    }
     if (fault === "lost-request") throw timeout(service);
     if (fault === "refused" || fault === "throttled" || fault === "unavailable") {
       const status = call === "charge" && fault === "refused" ? 402 : STATUS[fault];
@@ -119,8 +130,9 @@ export function simulatedWorld(options: WorldOptions = {}) {
           idempotencyKey,
           once(idempotencyKey, () => {
             const reservationId = `res-${orderId}`;
-            records.stock.push({ reservationKey: idempotencyKey, reservationId, status: "held" });
-            return Reservation.of(reservationId, new Date(Date.now() + 15 * 60 * 1000));
+            const expiresAt = new Date(Date.now() + (options.reservationTtlMs ?? 15 * 60 * 1000));
+            records.stock.push({ reservationKey: idempotencyKey, reservationId, status: "held", expiresAt });
+            return Reservation.of(reservationId, expiresAt);
           }),
         ),
       release: ({ reservationKey, idempotencyKey }) =>
@@ -148,23 +160,29 @@ export function simulatedWorld(options: WorldOptions = {}) {
         }),
     },
     shipping: {
-      createShipment: ({ orderId, idempotencyKey }) =>
+      createShipment: ({ orderId, reservationId, idempotencyKey }) =>
         serve(
           "ship",
           idempotencyKey,
           once(idempotencyKey, () => {
             const shipment = { carrier: "UPS", trackingNumber: `1Z-${orderId}` };
-            records.shipments.push({ idempotencyKey, trackingNumber: shipment.trackingNumber });
+            const at = new Date();
+            records.shipments.push({
+              idempotencyKey,
+              trackingNumber: shipment.trackingNumber,
+              reservationId,
+              at,
+            });
             return shipment;
           }),
         ),
     },
     notifier: {
-      send: ({ to, template, idempotencyKey }) =>
+      send: ({ to, template, data, idempotencyKey }) =>
         serve(
           template === "review-request" ? "review-request" : "email-tracking",
           idempotencyKey,
-          once(idempotencyKey, () => void records.sent.push({ idempotencyKey, template, to })),
+          once(idempotencyKey, () => void records.sent.push({ idempotencyKey, template, to, data })),
         ),
     },
   };

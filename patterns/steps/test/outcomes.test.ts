@@ -45,8 +45,11 @@ function recordingLogger(warnings: unknown[][]): DurableLogger {
 
 // The hold on stock is the execution's: its key carries the order id and a tag of the execution.
 const holdKey = expect.stringMatching(/^order-1042:reserve:[0-9a-f]{12}$/) as string;
-const released = [{ reservationKey: holdKey, reservationId: "res-order-1042", status: "released" }];
-const held = [{ reservationKey: holdKey, reservationId: "res-order-1042", status: "held" }];
+const expiresAt = expect.any(Date) as Date;
+const released = [
+  { reservationKey: holdKey, reservationId: "res-order-1042", status: "released", expiresAt },
+];
+const held = [{ reservationKey: holdKey, reservationId: "res-order-1042", status: "held", expiresAt }];
 
 describeLocal("every call done", () => {
   it("done: each provider acted once, and the order is fulfilled", async () => {

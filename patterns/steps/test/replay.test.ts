@@ -1,6 +1,6 @@
 import { withDurableExecution } from "@aws/durable-execution-sdk-js";
 import { ExecutionStatus, LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
-import { fulfilOrder, type FulfilmentResult } from "../src";
+import { createHandler, fulfilOrder, type FulfilmentResult } from "../src";
 import { sampleOrder, simulatedWorld } from "../src/demo";
 import { itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
@@ -76,4 +76,26 @@ itLocal(
     expect(world.records.charges).toHaveLength(1);
     expect(world.records.shipments).toHaveLength(1);
   },
+);
+
+itLocal(
+  "a reservation that expires during the look-up's wait is not shipped: the expiry is read again before shipping",
+  async () => {
+    // Real time, so that the wait really passes: the hold lasts 1.5 s, the look-up waits 3 s.
+    const world = simulatedWorld({ faults: { charge: ["lost-reply"] }, reservationTtlMs: 1500 });
+    const runner = new LocalDurableTestRunner<FulfilmentResult>({
+      handlerFunction: createHandler(world.deps, { lookUpDelay: { seconds: 3 } }),
+    });
+
+    const result = await runner.run({ payload: sampleOrder });
+
+    expect(world.callsTo("find-charge")).toBe(2); // before charging, and to settle the charge in doubt
+    expect(world.callsTo("ship")).toBe(0);
+    expect(world.records.shipments).toEqual([]);
+    expect(result.getError().errorType).toBe("OrderFailedError");
+    expect(result.getError().errorMessage).toContain("before shipping");
+    // The charge stands and is named for a person, with the reservation that expired.
+    expect(result.getError().errorMessage).toContain(world.records.charges[0]!.chargeId);
+  },
+  15_000,
 );

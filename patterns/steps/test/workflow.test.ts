@@ -68,7 +68,14 @@ describe("order fulfilment", () => {
     ]);
     // The providers' own records: held once, charged once, shipped once, two messages.
     expect(world.records).toEqual({
-      stock: [{ reservationKey: holdKey, reservationId: "res-order-1042", status: "held" }],
+      stock: [
+        {
+          reservationKey: holdKey,
+          reservationId: "res-order-1042",
+          status: "held",
+          expiresAt: expect.any(Date) as Date,
+        },
+      ],
       charges: [
         {
           chargeId: "ch-order-1042",
@@ -77,10 +84,27 @@ describe("order fulfilment", () => {
           currency: "EUR",
         },
       ],
-      shipments: [{ idempotencyKey: "order-1042:ship", trackingNumber: "1Z-order-1042" }],
+      shipments: [
+        {
+          idempotencyKey: "order-1042:ship",
+          trackingNumber: "1Z-order-1042",
+          reservationId: "res-order-1042",
+          at: expect.any(Date) as Date,
+        },
+      ],
       sent: [
-        { idempotencyKey: "order-1042:email-tracking", template: "order-shipped", to: "ada@example.com" },
-        { idempotencyKey: "order-1042:review-request", template: "review-request", to: "ada@example.com" },
+        {
+          idempotencyKey: "order-1042:email-tracking",
+          template: "order-shipped",
+          to: "ada@example.com",
+          data: { orderId: "order-1042", carrier: "UPS", trackingNumber: "1Z-order-1042" },
+        },
+        {
+          idempotencyKey: "order-1042:review-request",
+          template: "review-request",
+          to: "ada@example.com",
+          data: { orderId: "order-1042" },
+        },
       ],
     });
 
