@@ -96,10 +96,14 @@ export async function handleCheckout(
       { retryStrategy: retryPaymentRequest },
     )
     // The retries ran out with the outcome still unknown: in doubt, settled below, never taken as not done.
-    .catch((error: unknown) => ({
-      kind: "in-doubt" as const,
-      why: `the payment request failed: ${(error as Error).message}`,
-    }));
+    // The error's text (hosts, addresses) goes to the log only: the reason may reach the customer.
+    .catch((error: unknown) => {
+      context.logger.warn("The payment request got no clear answer", {
+        orderId: order.orderId,
+        error: (error as Error).message,
+      });
+      return { kind: "in-doubt" as const, why: "the payment request got no clear answer" };
+    });
 
   let verdict: WebhookVerdict;
   if (request.kind === "declined")
