@@ -341,7 +341,7 @@ export function serviceUrl(service: ServiceName, baseUrl: string): URL {
 /** The token, and any bearer credential, cut out of a provider's words. */
 export function redact(text: string, token: string | undefined): string {
   const withoutToken = token ? text.split(token).join("[redacted]") : text;
-  return withoutToken.replace(/\b(bearer|basic)\s+[^\s"'<>,;]+/gi, "$1 [redacted]");
+  return withoutToken.replace(/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, "$1 [redacted]");
 }
 
 /** Reads at most `max` bytes. Too large: refused (or, for an error body, cut), without reading the rest. */

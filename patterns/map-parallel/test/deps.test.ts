@@ -1,7 +1,17 @@
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { createRealDeps, dueDate, ProviderHttpError, renderInvoiceHtml, type RealDepsConfig } from "../src";
+import {
+  ConfigurationError,
+  createRealDeps,
+  dueDate,
+  ProviderHttpError,
+  redact,
+  renderInvoiceHtml,
+  serviceUrl,
+  settingsOf,
+  type RealDepsConfig,
+} from "../src";
 import { sampleBatch } from "../src/demo";
 
 // The real dependencies, against a stub S3 client and a local HTTP server: never the cloud.
@@ -163,5 +173,40 @@ describe("what the real deps report when no good answer comes", () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe("what the real deps let out of a provider's words, and into a URL", () => {
+  it("cuts the token sent, and any bearer or basic credential, out of an error page; ordinary words stay", () => {
+    expect(
+      redact("echo: authorization: Bearer sk_live_123456789 and sk_live_123456789", "sk_live_123456789"),
+    ).toBe("echo: authorization: Bearer [redacted] and [redacted]");
+    expect(redact("Authorization: Basic c3ZjOmh1bnRlcjJwYXNz", undefined)).toBe(
+      "Authorization: Basic [redacted]",
+    );
+    expect(redact("a basic plan is required", undefined)).toBe("a basic plan is required");
+  });
+
+  it.each([
+    ["", "CRM_API_URL is not set"],
+    ["not a url", "CRM_API_URL is not a URL"],
+    [
+      "https://svc-user:hunter2pass@crm.example.com/",
+      "CRM_API_URL must not contain credentials (user:password@): put the service's token in CRM_API_TOKEN",
+    ],
+    ["ftp://crm.example.com/", "CRM_API_URL must be an http(s) URL"],
+  ])("refuses the CRM base URL %j, naming the setting, never the value", (url, message) => {
+    expect(() => serviceUrl("crm", url)).toThrow(new ConfigurationError(message));
+  });
+
+  it("names each service's settings after it", () => {
+    expect(settingsOf("tax-registry")).toEqual({
+      url: "TAX_REGISTRY_API_URL",
+      token: "TAX_REGISTRY_API_TOKEN",
+    });
+    expect(settingsOf("fx-atlas")).toEqual({ url: "FX_ATLAS_URL", token: "FX_ATLAS_TOKEN" });
+    expect(serviceUrl("invoicing", "https://billing.example.com/v1").toString()).toBe(
+      "https://billing.example.com/v1/",
+    );
   });
 });

@@ -97,6 +97,17 @@ describe("bad input fails before any work", () => {
       { ...valid, invoices: [{ ...valid.invoices[0], purchaseOrder: "   " }] },
       "invoices[0].purchaseOrder must be printable text, not blank",
     ],
+    [
+      // It would otherwise be billed in the batch's currency, the field silently dropped.
+      "an invoice with a field the pattern does not understand (its own currency)",
+      { ...valid, invoices: [valid.invoices[0], { ...valid.invoices[1], currency: "EUR" }] },
+      'invoices[1] has unexpected fields: "currency" (not understood, so not ignored)',
+    ],
+    [
+      "a batch with a field the pattern does not understand (a discount)",
+      { ...valid, discountPercent: 50 },
+      'event has unexpected fields: "discountPercent" (not understood, so not ignored)',
+    ],
   ])("%s", async (_label, payload, problems) => {
     const world = simulatedWorld();
     const runner = createRunner({

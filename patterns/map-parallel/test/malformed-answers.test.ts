@@ -112,6 +112,21 @@ const lookups: Row[] = [
     emails: 0,
   },
   {
+    // U+202E reverses what follows: the document would display "Acme GmbH" for a name that is not that.
+    answer: "a legal name with a bidi override (display spoofing on a legal document)",
+    route: "crm",
+    override: patch({ legalName: "Acme \u202eHbmG\u202c" }),
+    run: "FAILED: legalName must be plain text",
+    emails: 0,
+  },
+  {
+    answer: "a legal name with a zero-width space",
+    route: "crm",
+    override: patch({ legalName: "Acme\u200b Ltd" }),
+    run: "FAILED: legalName must be plain text",
+    emails: 0,
+  },
+  {
     answer: "extra fields in a CRM record (dropped, harmless)",
     route: "crm",
     override: patch({ phone: "+44 20 7946 0000", tier: "gold" }),
