@@ -29,6 +29,7 @@ export type ServiceCall =
   | "cars.find"
   | "refunds.refund"
   | "refunds.findCharge"
+  | "itineraries.find"
   | "itineraries.confirm"
   | "operations.alert"
   | "gateway.charge"
@@ -91,6 +92,7 @@ const rejections: Record<ServiceCall, string> = {
   "cars.find": "look-up refused (403)",
   "refunds.refund": "refund refused by the card network (409)",
   "refunds.findCharge": "look-up refused (403)",
+  "itineraries.find": "look-up refused (403)",
   "itineraries.confirm": "itinerary service rejected the booking (422)",
   "operations.alert": "alert rejected (400)",
   "gateway.charge": "card declined (402)",
@@ -203,6 +205,12 @@ export function simulatedWorld(options: WorldOptions = {}) {
       findCharge: findCharge("refunds.findCharge"),
     },
     itineraries: {
+      // A look-up by booking id, not by key: it asks whether any execution confirmed this booking.
+      find: (r) =>
+        lookUp("itineraries.find", r.bookingId, () => {
+          const itinerary = itineraries.find((i) => i.bookingId === r.bookingId);
+          return itinerary && { confirmationNumber: `TRIP-${itinerary.bookingId}` };
+        }),
       confirm: (r) =>
         serve("itineraries.confirm", r.idempotencyKey, () => {
           // The contract of the README: one itinerary per booking id. Another execution's confirmation for a

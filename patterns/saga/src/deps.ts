@@ -95,6 +95,11 @@ export interface Refunds {
 }
 
 export interface Itineraries {
+  /**
+   * The itinerary confirmed for this booking id, by any execution, or undefined when there is none. The service
+   * holds at most one per booking id (see the README's Deploy section).
+   */
+  find(request: { bookingId: string }): Promise<{ confirmationNumber: string } | undefined>;
   /** Records the booking and emails the traveller their itinerary. */
   confirm(request: {
     bookingId: string;
@@ -246,6 +251,12 @@ export function createRealDeps(
         ),
     },
     itineraries: {
+      find: ({ bookingId }) =>
+        lookUp(
+          "itinerariesUrl",
+          `itineraries?bookingId=${encodeURIComponent(bookingId)}`,
+          ConfirmationAnswer,
+        ),
       confirm: ({ idempotencyKey, ...request }) =>
         post("itinerariesUrl", "itineraries", request, idempotencyKey, ConfirmationAnswer),
     },

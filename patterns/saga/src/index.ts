@@ -25,6 +25,7 @@ export {
 } from "./deps";
 export { InvalidTripRequestError, parseTripRequest, type TripRequest } from "./input";
 export {
+  AlreadyBookedError,
   BookingFailedError,
   CAR_CIRCUIT,
   ConfigurationError,

@@ -51,6 +51,8 @@ export const chargeOutageRetry = retryOutages(3, { seconds: 10 });
  * "no charge under this key" means none. A durable wait: nothing runs, or bills, meanwhile.
  */
 export const waitBeforeChargeLookUp: Duration = { seconds: 60 };
+/** Looking a confirmed booking up before anything is reserved: a read, a few quick tries, then gone on without. */
+export const findBookingRetry = retryKeyed(3, { seconds: 10 });
 /** Looking a charge up is a read: safe to repeat on any failure but a refusal. */
 export const lookUpRetry = retryKeyed(5, { seconds: 30 });
 /**

@@ -1,4 +1,4 @@
-import type { DurableContext } from "@aws/durable-execution-sdk-js";
+import type { DurableContext, RetryDecision } from "@aws/durable-execution-sdk-js";
 import {
   afterFailure,
   afterSuccess,
@@ -21,6 +21,7 @@ import {
   alertRetry,
   breakerWriteRetry,
   cancelCarRetry,
+  findBookingRetry,
   cancelFlightRetry,
   cancelHotelRetry,
   refundRetry,
@@ -109,8 +110,20 @@ export async function bookTrip(
     sideWorkFailures,
     leftBehind,
   };
-  let stage = "reserve-flight";
+  // A booking id already confirmed is not booked again. A duplicate start (a client retrying its request, a
+  // queue delivering twice) is a new execution with new keys, so without this it would reserve and charge a second
+  // time. The look-up is side work: if the itinerary service cannot answer, the booking goes on, and a duplicate
+  // is still refused at confirm-booking (one itinerary per booking id) and compensates.
+  const confirmed = await bestEffort(
+    context,
+    sideWorkFailures,
+    "find-confirmed-booking",
+    () => deps.itineraries.find({ bookingId: trip.bookingId }),
+    findBookingRetry,
+  );
+  if (confirmed) throw new AlreadyBookedError(trip.bookingId, confirmed.confirmationNumber);
 
+  let stage = "reserve-flight";
   try {
     // Each compensation is registered before its call: if the flight is reserved and every reply is lost, the
     // cancellation still finds the reservation by its key (see src/compensations.ts).
@@ -225,8 +238,8 @@ export async function bookTrip(
     refundPayment.settle(payment.chargeId);
 
     stage = "confirm-booking";
-    // The itinerary service holds one itinerary per booking id: a second execution for a booking id already
-    // confirmed is refused here (409) and compensates, refund included (README: "The same booking id twice").
+    // The itinerary service holds one itinerary per booking id: a duplicate that got past find-confirmed-booking
+    // (started at the same moment, or while the look-up was down) is refused here (409) and compensates.
     const { confirmationNumber } = await context.step(
       "confirm-booking",
       (step) =>
@@ -439,9 +452,10 @@ async function bestEffort<T>(
   failures: SideWorkFailure[],
   name: string,
   work: () => Promise<T>,
+  retryStrategy: (error: Error, attemptsMade: number) => RetryDecision = breakerWriteRetry,
 ): Promise<T | undefined> {
   try {
-    return await context.step(name, work, { retryStrategy: breakerWriteRetry });
+    return await context.step(name, work, { retryStrategy });
   } catch (error) {
     failures.push(noteSideWork(context, name, (error as Error).message));
     return undefined;
@@ -507,6 +521,22 @@ async function writeBreaker(
   const next = change(current);
   await deps.breakerStore.put(CAR_CIRCUIT, next, current?.version ?? 0);
   return next;
+}
+
+/**
+ * A booking id that already has a confirmed itinerary: refused before anything is reserved or charged. Start a
+ * new booking under a new booking id; a retry of the same request needs nothing, the trip is booked.
+ */
+export class AlreadyBookedError extends Error {
+  override readonly name = "AlreadyBookedError";
+  constructor(
+    readonly bookingId: string,
+    readonly confirmationNumber: string,
+  ) {
+    super(
+      `Booking ${bookingId} is already confirmed (${safeText(confirmationNumber, 64)}): nothing was reserved or charged`,
+    );
+  }
 }
 
 /** The failed booking, after compensation. Its name becomes the execution's errorType. */

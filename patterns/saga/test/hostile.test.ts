@@ -302,9 +302,35 @@ describeLocal("the payment function's answer is input, not a yes", () => {
 });
 
 describeLocal("the same booking id started twice", () => {
-  it("after it was confirmed does not charge the traveller twice: the duplicate is refused and compensates", async () => {
+  it("after it was confirmed, the duplicate is refused before anything is reserved or charged", async () => {
     const world = simulatedWorld();
     const first = await book(world);
+    const callsBefore = world.calls.length;
+    const second = await book(world);
+
+    expect(first.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(second.getStatus()).toBe(ExecutionStatus.FAILED);
+    expect(second.getError()).toMatchObject({
+      errorType: "AlreadyBookedError",
+      errorMessage:
+        "Booking trip-2041 is already confirmed (TRIP-trip-2041): nothing was reserved or charged",
+    });
+    expect(second.getOperations().map((operation) => operation.getName())).toEqual([
+      "find-confirmed-booking",
+    ]);
+    expect(world.calls.slice(callsBefore).map((call) => call.call)).toEqual(["itineraries.find"]);
+    expect(netCharged(world)).toBe(sampleTrip.price.amountCents);
+    expect(world.charges).toHaveLength(1);
+    expect(world.reservations).toHaveLength(3);
+  });
+
+  it("when the look-up cannot answer, the itinerary service refuses the duplicate and it compensates", async () => {
+    // The look-up is side work: the booking goes on without it, and one itinerary per booking id still holds.
+    const world = simulatedWorld();
+    const first = await book(world);
+    world.deps.itineraries.find = async () => {
+      throw new ProviderRejectedError("look-up refused (403)", 403);
+    };
     const second = await book(world);
 
     expect(first.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
@@ -419,12 +445,13 @@ describeLocal("hostile input is refused before anything is reserved or charged",
     const past = { ...flight, departOn: "1999-01-01", returnOn: "1999-01-08" };
     const result = await book(world, { payload: { ...sampleTrip, flight: past } });
 
+    // Only the look-up for a confirmed booking ran before: no reservation, no charge.
     expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
     expect(result.getError().errorMessage).toBe(
       "Booking trip-2041 failed at reserve-flight: flight.departOn 1999-01-01 is in the past: refused before " +
         "calling the airline. Nothing to undo.",
     );
-    expect(world.calls).toEqual([]);
+    expect(world.calls.map((call) => call.call)).toEqual(["itineraries.find"]);
   });
 
   it("a JSON __proto__ key in the request pollutes no prototype", async () => {
@@ -524,7 +551,12 @@ async function worldAnswer(world: SimulatedWorld, request: Seen): Promise<unknow
     if (request.method === "GET") return world.deps.refunds.findCharge(byKey);
     return world.deps.refunds.refund(withKey({ chargeId: decodeURIComponent(rest[1]!) }));
   }
-  if (service === "itineraries") return world.deps.itineraries.confirm(withKey());
+  if (service === "itineraries") {
+    if (request.method === "GET") {
+      return world.deps.itineraries.find({ bookingId: url.searchParams.get("bookingId") ?? "" });
+    }
+    return world.deps.itineraries.confirm(withKey());
+  }
   return world.deps.operations.alert(withKey());
 }
 

@@ -377,6 +377,20 @@ describe("HTTP providers", () => {
     ]);
   });
 
+  it("looks a confirmed itinerary up by booking id: found, or 404 for none", async () => {
+    const deps = createRealDeps(config());
+    answer = { status: 200, body: JSON.stringify({ confirmationNumber: "TRIP-9" }) };
+    await expect(deps.itineraries.find({ bookingId: "trip-2041" })).resolves.toEqual({
+      confirmationNumber: "TRIP-9",
+    });
+    answer = { status: 404, body: JSON.stringify({ message: "no itinerary for that booking" }) };
+    await expect(deps.itineraries.find({ bookingId: "trip-2041" })).resolves.toBeUndefined();
+    expect(received.map(({ method, path }) => [method, path])).toEqual([
+      ["GET", "/itineraries/itineraries?bookingId=trip-2041"],
+      ["GET", "/itineraries/itineraries?bookingId=trip-2041"],
+    ]);
+  });
+
   it("looks a charge up by its key for the refund; a look-up in doubt is not 'nothing found'", async () => {
     const deps = createRealDeps(config());
     answer = {

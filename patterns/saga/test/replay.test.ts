@@ -43,6 +43,7 @@ itLocal(
     expect(invocations).toBeGreaterThanOrEqual(2);
     expect(handlerBodyRuns).toBe(invocations);
     const once: ServiceCall[] = [
+      "itineraries.find",
       "flights.reserve",
       "hotels.reserve",
       "cars.reserve",
@@ -66,6 +67,7 @@ itLocal(
     expect(invocations).toBeGreaterThanOrEqual(2);
     expect(handlerBodyRuns).toBe(invocations);
     const once: ServiceCall[] = [
+      "itineraries.find",
       "flights.reserve",
       "hotels.reserve",
       "cars.reserve",

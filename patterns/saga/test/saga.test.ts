@@ -39,8 +39,10 @@ describeLocal("a trip that books", () => {
       currency: "GBP",
       sideWorkFailures: [],
     });
-    // Every call carries a key made of the booking id and the operation name.
+    // First a look-up by booking id (is it confirmed already?); then every call carries a key made of the
+    // booking id and the operation name.
     expect(callsOf(world).map((call) => `${call.call} ${call.idempotencyKey}`)).toEqual([
+      "itineraries.find trip-2041",
       "flights.reserve trip-2041:reserve-flight",
       "hotels.reserve trip-2041:reserve-hotel",
       "cars.reserve trip-2041:reserve-car",
@@ -48,6 +50,7 @@ describeLocal("a trip that books", () => {
       "itineraries.confirm trip-2041:confirm-booking",
     ]);
     expect(names).toEqual([
+      "find-confirmed-booking",
       "reserve-flight",
       "reserve-hotel",
       "check-car-circuit",
@@ -56,6 +59,7 @@ describeLocal("a trip that books", () => {
       "confirm-booking",
     ]);
     for (const name of [
+      "find-confirmed-booking",
       "reserve-flight",
       "reserve-hotel",
       "check-car-circuit",
@@ -225,6 +229,7 @@ describeLocal("idempotency", () => {
     const world = simulatedWorld();
     await runTrip(world, { payload: { ...sampleTrip, bookingId: "trip-2042" } });
     expect(callsOf(world).map((call) => call.idempotencyKey)).toEqual([
+      "trip-2042", // find-confirmed-booking asks by booking id
       "trip-2042:reserve-flight",
       "trip-2042:reserve-hotel",
       "trip-2042:reserve-car",
