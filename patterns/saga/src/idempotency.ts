@@ -10,7 +10,8 @@ import { createHash } from "node:crypto";
  *   old, cancelled ones, and the new attempt never confirms stale work.
  * - A duplicate start of the same attempt is not a new execution: start each attempt with a durable execution
  *   name (e.g. the booking id and an attempt number) and Lambda answers a repeated start with the same
- *   execution, hence the same keys.
+ *   execution, hence the same keys. A new execution for a booking id already confirmed is refused by the
+ *   workflow's `find-confirmed-booking` look-up, before anything is reserved.
  *
  * Reading the ARN is deterministic (it is part of the invocation's input, not I/O), so no step is needed.
  */

@@ -110,6 +110,7 @@ export async function bookTrip(
     sideWorkFailures,
     leftBehind,
   };
+
   // A booking id already confirmed is not booked again. A duplicate start (a client retrying its request, a
   // queue delivering twice) is a new execution with new keys, so without this it would reserve and charge a second
   // time. The look-up is side work: if the itinerary service cannot answer, the booking goes on, and a duplicate
