@@ -1,6 +1,10 @@
 import { ClientError, type CallbackRegistry, type CheckoutDeps } from "./deps";
+import { createApiHandler } from "./front-door/api";
+import type { Executions } from "./front-door/executions";
 import type { HttpRequest } from "./front-door/http";
+import { startLocalServer } from "./front-door/local-server";
 import { signPayload, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "./front-door/signature";
+import { createWebhookHandler } from "./front-door/webhook";
 import { createHandler } from "./index";
 import type { CheckoutOrder, PaymentEvent } from "./input";
 import {
@@ -266,34 +270,109 @@ export const sampleOrder: CheckoutOrder = {
 export const demoConfig: WorkflowConfig = { paymentTimeout: { seconds: 30 } };
 
 /**
- * What `pnpm demo entry-points` runs: the checkout asks the simulated provider for a payment and waits on the
- * callback; the provider's (already verified) webhook event completes it; the order ships. The HTTP front
- * door itself (202, status polls, the signature check) runs in test/end-to-end.test.ts, through the same
- * handlers and a LocalExecutions; the demo runner plays callbacks directly and does not host it yet.
+ * What the demo runner hands the front door (the demo runner's side is in tools/demo; a pattern never imports
+ * it): the run's one durable execution behind this pattern's own `Executions` seam, the run's event, a way to
+ * wait until the workflow reaches an operation, and a line on the timeline.
+ */
+export interface DemoDoor extends Executions {
+  readonly event: unknown;
+  reached(operation: string, status: "STARTED" | "COMPLETED"): Promise<void>;
+  ended(): Promise<void>;
+  show(who: string, what: string): void;
+}
+
+/** The demo's webhook signing secret, shared by the front door and the simulated provider. */
+const DEMO_WEBHOOK_SECRET = "whsec_demo_local_only";
+
+/** The simulated world of the demo's current run: createHandler makes it, the front door drives the same one. */
+let demoWorld = simulatedWorld();
+
+/**
+ * The front door as the demo shows it: the real API and webhook handlers on a local HTTP server on 127.0.0.1,
+ * driven with fetch as the customer's client and the payment provider would. Every request and its answer goes
+ * on the timeline; none carries a callback id (only the registry holds it).
+ */
+export async function driveFrontDoor(door: DemoDoor, world = demoWorld): Promise<void> {
+  const server = await startLocalServer({
+    api: createApiHandler({ executions: door }),
+    webhook: createWebhookHandler({
+      secret: async () => DEMO_WEBHOOK_SECRET,
+      callbacks: world.deps.callbacks,
+      executions: door,
+      log: () => undefined,
+    }),
+  });
+  door.show(
+    "front door",
+    `listens on ${server.url} (POST /orders, GET /orders/{orderId}, POST /webhooks/payments)`,
+  );
+  const send = async (who: string, what: string, path: string, init: RequestInit = {}) => {
+    door.show(who, `sends ${init.method ?? "GET"} ${path}${what ? `: ${what}` : ""}`);
+    const response = await fetch(`${server.url}${path}`, init);
+    const text = await response.text();
+    const location = response.headers.get("location");
+    door.show(
+      "front door",
+      `answers ${response.status} ${text}${location ? ` (location: ${location})` : ""}`,
+    );
+    return { status: response.status, body: JSON.parse(text) as Record<string, unknown> };
+  };
+  const deliver = (what: string, body: string, secret: string, timestamp: number) =>
+    send("payment provider", what, "/webhooks/payments", {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        [SIGNATURE_HEADER]: signPayload(secret, timestamp, body),
+        [TIMESTAMP_HEADER]: String(timestamp),
+      },
+      body,
+    });
+
+  try {
+    // The customer's client starts the checkout, then sends it again (its first answer was lost, say).
+    const order = JSON.stringify(door.event);
+    const post = { method: "POST", headers: { "content-type": "application/json" }, body: order };
+    const started = await send("client", "the order", "/orders", post);
+    if (started.status !== 202) return;
+    await send("client", "the same order again (its first answer was lost)", "/orders", post);
+    const statusUrl = String(started.body.statusUrl);
+    await send("client", "the status URL, while the checkout waits", statusUrl);
+
+    // The workflow has asked for the payment and waits for the provider's webhook, suspended.
+    await door.reached("request-payment", "COMPLETED");
+    await door.reached("payment-webhook", "STARTED");
+    await send("client", "the status URL again", statusUrl);
+
+    // The customer finishes 3-D Secure; the provider captures the payment and delivers its signed event.
+    const orderId = String(started.body.orderId);
+    const event = world.settle(orderId, "succeeded");
+    const body = JSON.stringify(event);
+    const now = Math.floor(Date.now() / 1000);
+    await deliver(`${event.type} ${event.id}, signed with another secret`, body, "not-the-secret", now);
+    await deliver(`${event.type} ${event.id}, signed`, body, DEMO_WEBHOOK_SECRET, now);
+    await deliver(`the same delivery again (deliveries are at least once)`, body, DEMO_WEBHOOK_SECRET, now);
+
+    await door.ended();
+    await send("client", "the status URL, once the checkout has ended", statusUrl);
+  } finally {
+    await server.close();
+    door.show("front door", `closed ${server.url}`);
+  }
+}
+
+/**
+ * What `pnpm demo entry-points` runs: the front door on 127.0.0.1 takes the order (202 and a status URL), a
+ * repeat finds the same execution, the status is RUNNING while the workflow waits for the webhook, a forged
+ * delivery is refused, the signed one completes the callback and the execution resumes and ships the order, a
+ * replayed delivery changes nothing, and the status shows the outcome.
  */
 export const demo = {
-  title: "Checkout: a payment request, the provider's webhook completes the callback, the order ships",
+  title:
+    "Checkout through the front door: 202 and a status URL, a repeat, status polls, the signed webhook resumes the execution, the order ships",
   event: sampleOrder,
-  createHandler: () => createHandler(simulatedWorld().deps, demoConfig),
-  actors: [
-    {
-      role: "payment provider (its webhook event, as the front door forwards it)",
-      operation: "payment-webhook",
-      waitFor: "STARTED" as const,
-      afterOperation: "request-payment",
-      replies: [
-        {
-          succeed: paymentEvent(
-            {
-              paymentId: simulatedPaymentId(sampleOrder.orderId, 1),
-              orderId: sampleOrder.orderId,
-              amountCents: sampleOrder.amountCents,
-              currency: "EUR",
-            },
-            "payment.succeeded",
-          ),
-        },
-      ],
-    },
-  ],
+  createHandler: () => {
+    demoWorld = simulatedWorld();
+    return createHandler(demoWorld.deps, demoConfig);
+  },
+  frontDoor: (door: DemoDoor) => driveFrontDoor(door),
 };

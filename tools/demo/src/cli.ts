@@ -140,6 +140,10 @@ async function cloud(
   out(
     `Starting ${functionArn} as durable execution ${executionName} (real time: waits and callbacks take as long as they say)\n`,
   );
+  if (scenario.frontDoor)
+    out(
+      `This demo drives its front door locally only: here the execution starts directly with the event, and no client or webhook reaches it.\n`,
+    );
   const printer = new TimelinePrinter();
   const outcome = await runInCloud(
     scenario,

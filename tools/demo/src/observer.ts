@@ -26,6 +26,8 @@ export class RunObserver {
    */
   private skewMs = 0;
   private readonly timersDue = new Map<string, number>();
+  /** Callback id to operation id, as the service hands them out; never printed (the ids are bearer tokens). */
+  private readonly callbacks = new Map<string, string>();
 
   now(): Date {
     return new Date(Date.now() + this.skewMs);
@@ -116,6 +118,8 @@ export class RunObserver {
     for (const operation of operations) {
       if (!operation.Id || !operation.Type || operation.Type === "EXECUTION" || !operation.Status) continue;
       const known = this.track(operation);
+      const callbackId = operation.CallbackDetails?.CallbackId;
+      if (callbackId) this.callbacks.set(callbackId, operation.Id);
       if (known.status === operation.Status) continue;
       const firstSight = known.status === undefined;
       known.status = operation.Status;
@@ -125,6 +129,11 @@ export class RunObserver {
       const change = STATUS_CHANGES[operation.Status];
       if (change) this.change(known.ref, change, outsideDetail(operation));
     }
+  }
+
+  /** The operation a callback id belongs to, once the service has handed the id out. */
+  callbackOperation(callbackId: string): string | undefined {
+    return this.callbacks.get(callbackId);
   }
 
   private track(record: { Id?: string; ParentId?: string; Name?: string; Type?: string; SubType?: string }) {

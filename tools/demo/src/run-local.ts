@@ -3,7 +3,9 @@ import {
   LocalDurableTestRunner,
   WaitingOperationStatus,
   type DurableOperation,
+  type TestResult,
 } from "@aws/durable-execution-sdk-js-testing";
+import { LocalDoor } from "./local-door";
 import { RunObserver } from "./observer";
 import { describeReply, type DemoActor, type DemoReply, type DemoScenario } from "./scenario";
 import type { TimelineEvent, TimelineSummary } from "./timeline";
@@ -39,33 +41,57 @@ export async function runLocally(
     }
     const startedAt = observer.now();
     const wallStart = realNow();
-    const execution = runner.run({ payload: event });
-    // Actors run alongside; one that waits for an operation the run never reaches is simply abandoned.
-    for (const actor of scenario.actors ?? []) void playActor(runner, actor, observer).catch(() => undefined);
-    const result = await execution;
-
-    const status = result.getStatus() ?? "UNKNOWN";
-    const outcome: LocalRunOutcome = {
-      events: observer.events,
-      history: result.getHistoryEvents(),
-      summary: {
-        status,
-        operations: result.getOperations().length,
-        invocations: result.getInvocations().length,
-        retries: observer.retries,
-        virtualElapsedMs: observer.now().getTime() - startedAt.getTime(),
-        wallMs: realNow() - wallStart,
-      },
+    const summarize = (result: TestResult<unknown>): LocalRunOutcome => {
+      const status = result.getStatus() ?? "UNKNOWN";
+      const outcome: LocalRunOutcome = {
+        events: observer.events,
+        history: result.getHistoryEvents(),
+        summary: {
+          status,
+          operations: result.getOperations().length,
+          invocations: result.getInvocations().length,
+          retries: observer.retries,
+          virtualElapsedMs: observer.now().getTime() - startedAt.getTime(),
+          wallMs: realNow() - wallStart,
+        },
+      };
+      if (status === "SUCCEEDED") {
+        outcome.result = result.getResult();
+        observer.push({ kind: "execution-end", at: observer.now(), status, result: outcome.result });
+      } else {
+        const error = result.getError();
+        outcome.error = { type: error.errorType, message: error.errorMessage };
+        observer.push({ kind: "execution-end", at: observer.now(), status, error: outcome.error });
+      }
+      return outcome;
     };
-    if (status === "SUCCEEDED") {
-      outcome.result = result.getResult();
-      observer.push({ kind: "execution-end", at: observer.now(), status, result: outcome.result });
-    } else {
-      const error = result.getError();
-      outcome.error = { type: error.errorType, message: error.errorMessage };
-      observer.push({ kind: "execution-end", at: observer.now(), status, error: outcome.error });
-    }
-    return outcome;
+    const start = (payload: unknown) => {
+      const execution = runner.run({ payload }).then(summarize);
+      // Actors run alongside; one that waits for an operation the run never reaches is simply abandoned.
+      for (const actor of scenario.actors ?? [])
+        void playActor(runner, actor, observer).catch(() => undefined);
+      return execution;
+    };
+    if (!scenario.frontDoor) return await start(event);
+
+    // The front door starts the execution when its client asks, and its lines join the timeline.
+    const door = new LocalDoor(runner, observer, event, start);
+    await scenario.frontDoor(door);
+    return (
+      (await door.execution) ?? {
+        events: observer.events,
+        history: [],
+        summary: {
+          status: "NOT_STARTED",
+          operations: 0,
+          invocations: 0,
+          retries: 0,
+          virtualElapsedMs: observer.now().getTime() - startedAt.getTime(),
+          wallMs: realNow() - wallStart,
+        },
+        error: { type: "NotStarted", message: "the front door started no execution (see its answers above)" },
+      }
+    );
   } finally {
     await LocalDurableTestRunner.teardownTestEnvironment();
   }

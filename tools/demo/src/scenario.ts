@@ -26,12 +26,47 @@ const Actor = z.strictObject({
   replies: z.array(Reply),
 });
 
+/**
+ * A scenario's front door: a pattern that takes its requests over HTTP (a 202 and a status URL, a webhook that
+ * completes a callback) drives the run through its own doors instead of having actors answer callbacks. The
+ * runner hands it a door onto the run's one execution, in the shape of the pattern's own `Executions` seam
+ * (start, describe, complete a callback), and the execution starts when the door's start is called.
+ */
+export interface DemoDoor {
+  /** The run's event: the scenario's, or the one given with --event. */
+  readonly event: unknown;
+  /** Starts the run's execution (not awaited to its end); the same name and input again find it. */
+  start(name: string, input: unknown): Promise<"started" | "already-started" | "conflict">;
+  describe(name: string): Promise<DemoExecutionView | undefined>;
+  /** Completes a callback of the execution by its id, once; the result goes to the workflow as is. */
+  completeCallback(callbackId: string, result: string): Promise<"completed" | "already-closed" | "not-found">;
+  /** Resolves once the named operation has reached the status; rejects if the execution ends without it. */
+  reached(operation: string, status: "STARTED" | "SUBMITTED" | "COMPLETED"): Promise<void>;
+  /** Resolves once the execution has ended (its end is on the timeline by then). */
+  ended(): Promise<void>;
+  /** A line on the timeline at the current virtual time: who did what (a request, an answer). */
+  show(who: string, what: string): void;
+}
+
+export interface DemoExecutionView {
+  name: string;
+  status: "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "STOPPED";
+  result?: unknown;
+  error?: { type?: string; message?: string };
+}
+
+const frontDoor = z.custom<(door: DemoDoor) => Promise<void>>((value) => typeof value === "function", {
+  message: "must be a function that drives the run through the door it is given",
+});
+
 export const DemoScenario = z.object({
   title: z.string().min(1),
   event: z.unknown(),
   createHandler: handlerFactory,
   actors: z.array(Actor).optional(),
   durableFunctions: z.record(z.string(), handlerFactory).optional(),
+  /** Drives the run locally through the pattern's front door; without it, the run starts with the event. */
+  frontDoor: frontDoor.optional(),
   /** How the demo's execution ends. Some demos fail on purpose (a saga shows its compensations). */
   expectedStatus: z.enum(["SUCCEEDED", "FAILED"]).optional(),
 });

@@ -15,7 +15,7 @@ import type { LocalRunOutcome } from "../src/run-local";
 import { loadScenario, repoRoot } from "../src/scenario";
 import { changeCode, inFlightPrefixes, record, rootOperations } from "./helpers/replay";
 
-const PATTERNS = ["steps", "wait-callback", "map-parallel", "saga", "agent-loop"];
+const PATTERNS = ["steps", "wait-callback", "map-parallel", "saga", "agent-loop", "entry-points"];
 
 // The saga's default configuration names its payment function from the environment, as deployed.
 process.env.PAYMENT_FUNCTION_ARN ??= "replay-check-payment";
