@@ -336,12 +336,12 @@ export async function driveFrontDoor(door: DemoDoor, world = demoWorld): Promise
     if (started.status !== 202) return;
     await send("client", "the same order again (its first answer was lost)", "/orders", post);
     const statusUrl = String(started.body.statusUrl);
-    await send("client", "the status URL, while the checkout waits", statusUrl);
+    await send("client", "the status URL from the 202", statusUrl);
 
     // The workflow has asked for the payment and waits for the provider's webhook, suspended.
     await door.reached("request-payment", "COMPLETED");
     await door.reached("payment-webhook", "STARTED");
-    await send("client", "the status URL again", statusUrl);
+    await send("client", "the status URL again, while the checkout waits for the webhook", statusUrl);
 
     // The customer finishes 3-D Secure; the provider captures the payment and delivers its signed event.
     const orderId = String(started.body.orderId);
