@@ -156,7 +156,13 @@ export const demo = {
   event: samplePurchase,
   createHandler: () => createHandler(simulatedWorld().deps, demoConfig),
   actors: [
-    { role: "manager (Dana)", operation: "ask-manager", replies: [{ heartbeat: true as const }] },
+    {
+      role: "manager (Dana)",
+      operation: "ask-manager",
+      waitFor: "STARTED" as const,
+      afterOperation: "notify-manager",
+      replies: [{ heartbeat: true as const }],
+    },
     {
       role: "requester (Ada), with Sam's forwarded link",
       operation: "director-approval",

@@ -10,8 +10,7 @@ export { ClientError, MalformedResponseError, TransientServiceError } from "./er
 
 /**
  * The outside world of the purchase workflow. Every call here is a side effect, so the workflow makes each one
- * inside a step (or a waitForCallback submitter, which is a step). Requests carry an idempotency key derived
- * from the request id: a retried step sends the same key, and the service must not act twice.
+ * inside a step. Requests carry an idempotency key derived from the request id (idempotency.ts): a retried step sends the same key, and the service must not act twice.
  */
 export interface DecisionRequest {
   /**

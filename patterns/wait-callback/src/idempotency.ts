@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
  *   approved after a rejection records its approval, instead of purchasing answering the old key with the old
  *   rejection while the supplier ships. The execution part is a hash of the durable execution's ARN, which is
  *   part of the invocation's input (no step needed) and the same on every replay of one execution.
- * - per link, `PR-2042:ask-manager:3fa9c1d2b0e4`: a message that carries a callback id is keyed by that
+ * - per link, `PR-2042:notify-manager:3fa9c1d2b0e4`: a message that carries a callback id is keyed by that
  *   callback (a fingerprint of its id, never the id: keys travel in headers), so a new link is never taken by
  *   a chat that drops repeats for a repeat of an old one, and a retried send of the same link is.
  */

@@ -137,7 +137,6 @@ export async function handlePurchaseRequest(
   const refusedAnswers = [...stage.refused];
   const escalated = stage.verdict.kind === "no-answer";
   if (escalated) {
-    context.logger.info("Manager did not decide in time; escalating", { requestId: request.requestId });
     stage = await askDirectorWithReminders(context, outside, request, config).catch(
       undeliverable("director"),
     );
@@ -290,13 +289,22 @@ async function askManager(
   const manager = request.approvers.manager;
   const refused: RefusedAnswer[] = [];
   for (let round = 1; round <= config.askRounds; round++) {
-    const name = inRound("ask-manager", round);
-    // waitForCallback creates a callback, runs the submitter (a step) with its id, then suspends the function
-    // until someone completes the callback, it times out, or no heartbeat arrives within heartbeatTimeout.
-    // The manager's "need more time" link sends a heartbeat, which restarts the heartbeat clock.
-    const managerAnswer = context.waitForCallback(
-      name,
-      async (callbackId, { logger }) => {
+    // createCallback gives the callback's promise and id; the step then sends the id in Dana's links, and
+    // awaiting the answer suspends the function until someone completes the callback, it times out, or no
+    // heartbeat arrives within heartbeatTimeout ("need more time" sends one and restarts that clock).
+    // Not waitForCallback, its short form: that wraps the two in a child context, whose failure checkpoint
+    // carries a callback failure's free-text message, and one of 32 KB (anyone with the link can send it)
+    // makes that checkpoint fail and the invocation crash on every retry. A callback's own failure is kept
+    // by the service, and verdictOf bounds the message before it goes anywhere.
+    const [managerAnswer, callbackId] = await context.createCallback(inRound("ask-manager", round), {
+      ...config.manager,
+      serdes: approvalAnswerSerdes,
+    });
+    const notify = inRound("notify-manager", round);
+    await context.step(
+      notify,
+      async ({ logger }) => {
+        askAgainLog(logger, refused);
         await deps.approvals.askForDecision({
           kind: round === 1 ? "approval" : "again",
           approver: manager,
@@ -304,16 +312,16 @@ async function askManager(
           acceptsHeartbeat: config.manager.heartbeatTimeout !== undefined,
           request,
           ...(round === 1 ? {} : { previousAnswer: refused[refused.length - 1]!.reason }),
-          idempotencyKey: linkKey(request.requestId, name, callbackId),
+          idempotencyKey: linkKey(request.requestId, notify, callbackId),
         });
         // The callback id is a bearer token: log a fingerprint only.
         logger.info("Asked the manager", { callback: redactCallbackId(callbackId) });
       },
-      { ...config.manager, serdes: approvalAnswerSerdes, retryStrategy: retryTransient },
+      { retryStrategy: retryTransient },
     );
     const verdict = await verdictOf(managerAnswer, manager);
     if (verdict.kind !== "refused") return { verdict, refused, failedReminders: [] };
-    refused.push(refusal(context, "manager", round, verdict));
+    refused.push(refusal("manager", round, verdict));
   }
   return { verdict: noDecision(config), refused, failedReminders: [] };
 }
@@ -347,8 +355,11 @@ async function askDirectorWithReminders(
     const notify = inRound("notify-director", round);
     await context.step(
       notify,
-      () =>
-        deps.approvals.askForDecision({
+      async ({ logger }) => {
+        if (round === 1)
+          logger.info("Manager did not decide in time; escalating", { requestId: request.requestId });
+        askAgainLog(logger, refused);
+        await deps.approvals.askForDecision({
           kind: round === 1 ? "escalation" : "again",
           approver: director,
           callbackId,
@@ -356,7 +367,8 @@ async function askDirectorWithReminders(
           request,
           ...(round === 1 ? {} : { previousAnswer: refused[refused.length - 1]!.reason }),
           idempotencyKey: linkKey(request.requestId, notify, callbackId),
-        }),
+        });
+      },
       { retryStrategy: retryTransient },
     );
 
@@ -402,7 +414,7 @@ async function askDirectorWithReminders(
     }
     const verdict = await verdictOf(answer, director);
     if (verdict.kind !== "refused") return { verdict, refused, failedReminders };
-    refused.push(refusal(context, "director", round, verdict));
+    refused.push(refusal("director", round, verdict));
   }
   return { verdict: noDecision(config), refused, failedReminders };
 }
@@ -411,16 +423,23 @@ function noDecision(config: WorkflowConfig): StageResult["verdict"] {
   return { kind: "no-answer", detail: `${config.askRounds} answers refused, none from the person asked` };
 }
 
-/** A refused answer is logged (replay-aware: once) and kept for the result; it decides nothing. */
+/** A refused answer is kept for the result, and logged by the step that asks again (askAgainLog); it decides nothing. */
 function refusal(
-  context: DurableContext,
   approver: RefusedAnswer["approver"],
   round: number,
   verdict: Extract<Verdict, { kind: "refused" }>,
 ): RefusedAnswer {
-  const refused = { approver, round, reason: verdict.reason, detail: verdict.detail };
-  context.logger.warn("Refused an answer: not a decision; asking again with a new link", refused);
-  return refused;
+  return { approver, round, reason: verdict.reason, detail: verdict.detail };
+}
+
+/**
+ * Logged inside the step that sends the new link, with the step's logger, not right after the refused answer
+ * with context.logger: an answer to a callback created before the function suspended is read in replay mode
+ * (SDK 2.4 leaves replay mode only when the next operation starts), so a context.logger line there is dropped.
+ */
+function askAgainLog(logger: { warn(message: string, data: unknown): void }, refused: RefusedAnswer[]) {
+  const previous = refused[refused.length - 1];
+  if (previous) logger.warn("Refused an answer: not a decision; asking again with a new link", previous);
 }
 
 interface JobProgress {

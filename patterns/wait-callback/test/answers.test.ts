@@ -4,7 +4,15 @@ import {
   WaitingOperationStatus,
 } from "@aws/durable-execution-sdk-js-testing";
 import { samplePurchase } from "../src/demo";
-import { approve, managerGoesQuiet, recordingLogger, reject, setUp, testConfig } from "./support";
+import {
+  approve,
+  managerGoesQuiet,
+  recordingLogger,
+  reject,
+  setUp,
+  testConfig,
+  managerHasLink,
+} from "./support";
 import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 // The answers the workflow trusts, and how (README: "The answers it trusts, and how"). Every side effect is
@@ -82,11 +90,11 @@ describeLocal(
         const { world, runner } = setUp({}, testConfig(), { logger });
         const run = runner.run({ payload: samplePurchase });
         const first = runner.getOperation("ask-manager");
-        await first.waitForData(WaitingOperationStatus.SUBMITTED);
+        await managerHasLink(runner);
         await first.sendCallbackSuccess(raw);
         // The refused answer decided nothing: Dana gets a new link, and rejects with it.
         const second = runner.getOperation("ask-manager-round-2");
-        await second.waitForData(WaitingOperationStatus.SUBMITTED);
+        await managerHasLink(runner, 2);
         await second.sendCallbackSuccess(reject("u-dana", "Not this quarter"));
         const result = await run;
 
@@ -137,10 +145,10 @@ describeLocal("who may answer", () => {
   it("a forged approval ships nothing; the manager's own approval on the new link ships once", async () => {
     const { world, runner } = setUp();
     const run = runner.run({ payload: samplePurchase });
-    await runner.getOperation("ask-manager").waitForData(WaitingOperationStatus.SUBMITTED);
+    await managerHasLink(runner);
     await runner.getOperation("ask-manager").sendCallbackSuccess(approve("u-ada", "Approved, says me"));
     const second = runner.getOperation("ask-manager-round-2");
-    await second.waitForData(WaitingOperationStatus.SUBMITTED);
+    await managerHasLink(runner, 2);
     // Nothing was recorded or ordered on the strength of the forgery.
     expect(world.decisions).toEqual([]);
     expect(world.callsTo("supplier.placeOrder")).toBe(0);
@@ -195,8 +203,8 @@ describeLocal("who may answer", () => {
   it("refused answers for every round: the manager counts as silent and the request escalates", async () => {
     const { world, runner } = setUp({}, testConfig({ askRounds: 2 }));
     const run = runner.run({ payload: samplePurchase });
-    for (const name of ["ask-manager", "ask-manager-round-2"]) {
-      await runner.getOperation(name).waitForData(WaitingOperationStatus.SUBMITTED);
+    for (const [round, name] of ["ask-manager", "ask-manager-round-2"].entries()) {
+      await managerHasLink(runner, round + 1);
       await runner.getOperation(name).sendCallbackSuccess(approve("u-ada"));
     }
     const director = runner.getOperation("director-approval");
@@ -260,7 +268,7 @@ describeLocal("late and repeated answers", () => {
     const { world, runner } = setUp();
     const run = runner.run({ payload: samplePurchase });
     const askManager = runner.getOperation("ask-manager");
-    await askManager.waitForData(WaitingOperationStatus.SUBMITTED);
+    await managerHasLink(runner);
     await askManager.sendCallbackSuccess(reject("u-dana", "Over budget"));
     // The service refuses a second completion (CallbackTimeoutException: the callback is closed). The local
     // runner 1.1.4 accepts it instead, and overwrites the result if the workflow has not read it yet (see the
@@ -279,7 +287,7 @@ describeLocal("late and repeated answers", () => {
     const { world, runner } = setUp();
     const run = runner.run({ payload: samplePurchase });
     const askManager = runner.getOperation("ask-manager");
-    await askManager.waitForData(WaitingOperationStatus.SUBMITTED);
+    await managerHasLink(runner);
     await askManager.sendCallbackSuccess(approve("u-dana"));
     await runner.getOperation("record-decision").waitForData(WaitingOperationStatus.COMPLETED);
     await askManager.sendCallbackSuccess(approve("u-dana")).catch(() => undefined);
@@ -294,12 +302,12 @@ describeLocal("late and repeated answers", () => {
     const { world, runner } = setUp({}, testConfig(managerGoesQuiet));
     const run = runner.run({ payload: samplePurchase });
     const askManager = runner.getOperation("ask-manager");
-    await askManager.waitForData(WaitingOperationStatus.SUBMITTED);
+    await managerHasLink(runner);
     const director = runner.getOperation("director-approval");
     await runner.getOperation("notify-director").waitForData(WaitingOperationStatus.COMPLETED);
     await director.waitForData(WaitingOperationStatus.STARTED);
     // Her callback has timed out (the escalation started): the service refuses the answer.
-    expect(askManager.getStatus()).toBe(OperationStatus.FAILED);
+    expect(askManager.getStatus()).toBe(OperationStatus.TIMED_OUT);
     await askManager.sendCallbackSuccess(approve("u-dana")).catch(() => undefined);
     await director.sendCallbackSuccess(reject("u-sam", "Not now"));
     const result = await run;

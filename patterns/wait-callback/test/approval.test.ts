@@ -14,6 +14,7 @@ import {
   setUp,
   sleepReally,
   testConfig,
+  managerHasLink,
 } from "./support";
 import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
@@ -52,8 +53,8 @@ describeLocal("the manager answers", () => {
     const { world, runner } = setUp();
     const askManager = runner.getOperation("ask-manager");
     const run = runner.run({ payload: samplePurchase });
-    // SUBMITTED: the submitter has sent the message, so the manager can have the callback id.
-    await askManager.waitForData(WaitingOperationStatus.SUBMITTED);
+    // notify-manager has sent the message, so the manager can have the callback id.
+    await managerHasLink(runner);
     if ("success" in reply) await askManager.sendCallbackSuccess(reply.success);
     else await askManager.sendCallbackFailure(reply.failure);
     const result = await run;
@@ -77,7 +78,7 @@ describeLocal("the manager answers", () => {
         moreTime: true,
       },
     ]);
-    expect(askManager.getType()).toBe(OperationType.CONTEXT);
+    expect(askManager.getType()).toBe(OperationType.CALLBACK);
     expect(result.getOperations().map((operation) => operation.getName())).not.toContain("director-approval");
     expect(world.decisions).toHaveLength(1);
     expect(world.decisions[0]!.decision).toBe(expected.status === "SHIPPED" ? "APPROVED" : "DECLINED");
@@ -88,7 +89,7 @@ describeLocal("the manager answers", () => {
     const { runner } = setUp();
     const askManager = runner.getOperation("ask-manager");
     const run = runner.run({ payload: samplePurchase });
-    await askManager.waitForData(WaitingOperationStatus.SUBMITTED);
+    await managerHasLink(runner);
     await askManager.sendCallbackSuccess(approve("u-dana"));
     const result = await run;
 
@@ -99,8 +100,7 @@ describeLocal("the manager answers", () => {
     expect(result.getOperations().map((operation) => operation.getName())).toEqual([
       "submit-request",
       "ask-manager",
-      undefined, // the callback inside waitForCallback
-      undefined, // the submitter step inside waitForCallback
+      "notify-manager",
       "record-decision",
       "place-order",
       "wait-for-supplier-lead-time",
@@ -118,7 +118,7 @@ describeLocal("heartbeats", () => {
     const askManager = runner.getOperation("ask-manager");
     const started = nowReally();
     const run = runner.run({ payload: samplePurchase });
-    await askManager.waitForData(WaitingOperationStatus.SUBMITTED);
+    await managerHasLink(runner);
     // "Need more time", every 300 ms for 2.4 s: well past the 1 s heartbeat timeout.
     for (let beat = 0; beat < 8; beat++) {
       await askManager.sendCallbackHeartbeat();
@@ -161,8 +161,9 @@ describeLocal("no answer in time: escalation with durable reminders, then auto-d
 
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
     expect(result.getResult()).toMatchObject({ status: "SHIPPED", approvedBy: "u-sam", escalated: true });
-    expect(runner.getOperation("ask-manager").getContextDetails()?.error).toMatchObject({
-      errorType: "CallbackTimeoutError",
+    // A callback of its own (not a waitForCallback context): the service records it TIMED_OUT.
+    expect(runner.getOperation("ask-manager").getStatus()).toBe(OperationStatus.TIMED_OUT);
+    expect(runner.getOperation("ask-manager").getCallbackDetails()?.error).toMatchObject({
       errorMessage: "Callback timed out on heartbeat",
     });
     const directorCallback = runner.getOperation("director-approval");
@@ -297,7 +298,7 @@ describeLocal("the chat webhook is briefly down", () => {
     const { world, runner } = setUp({ chatOutages: 2 });
     const askManager = runner.getOperation("ask-manager");
     const run = runner.run({ payload: samplePurchase });
-    await askManager.waitForData(WaitingOperationStatus.SUBMITTED);
+    await managerHasLink(runner);
     await askManager.sendCallbackSuccess(approve("u-dana"));
     const result = await run;
 

@@ -6,7 +6,7 @@ import {
 import { createHandler, type PurchaseOutcome, type WorkflowConfig } from "../src";
 import { samplePurchase, simulatedWorld } from "../src/demo";
 import { expectReplayCompatible } from "./golden-history";
-import { approve, managerGoesQuiet, testConfig } from "./support";
+import { approve, managerGoesQuiet, testConfig, managerHasLink } from "./support";
 import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 // Local only (describeLocal): the histories are recorded against the simulated world with shortened timeouts.
@@ -28,7 +28,7 @@ describeLocal("golden history: executions in flight still replay on this code", 
     const askManager = runner.getOperation("ask-manager");
     const run = runner.run({ payload: samplePurchase });
     // The function is suspended on the manager's callback until this answer arrives.
-    await askManager.waitForData(WaitingOperationStatus.SUBMITTED);
+    await managerHasLink(runner);
     await askManager.sendCallbackSuccess(approve("u-dana"));
     const result = await run;
 
@@ -41,10 +41,10 @@ describeLocal("golden history: executions in flight still replay on this code", 
     const runner = setUp(testConfig());
     const run = runner.run({ payload: samplePurchase });
     // The requester answers the manager's first link; the manager decides with the second.
-    await runner.getOperation("ask-manager").waitForData(WaitingOperationStatus.SUBMITTED);
+    await managerHasLink(runner);
     await runner.getOperation("ask-manager").sendCallbackSuccess(approve("u-ada"));
     const again = runner.getOperation("ask-manager-round-2");
-    await again.waitForData(WaitingOperationStatus.SUBMITTED);
+    await managerHasLink(runner, 2);
     await again.sendCallbackSuccess(approve("u-dana"));
     const result = await run;
 

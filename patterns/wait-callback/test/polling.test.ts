@@ -1,13 +1,8 @@
-import {
-  ExecutionStatus,
-  OperationStatus,
-  OperationType,
-  WaitingOperationStatus,
-} from "@aws/durable-execution-sdk-js-testing";
+import { ExecutionStatus, OperationStatus, OperationType } from "@aws/durable-execution-sdk-js-testing";
 import { OperationSubType } from "@aws/durable-execution-sdk-js";
 import { defaultConfig } from "../src";
 import { samplePurchase, type WorldOptions } from "../src/demo";
-import { approve, setUp, testConfig } from "./support";
+import { approve, setUp, testConfig, managerHasLink } from "./support";
 import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 // Local only (describeLocal): the supplier's behaviour is set in the simulated world and its calls are counted
@@ -20,7 +15,7 @@ async function approvedPurchase(options: WorldOptions, maxChecks = defaultConfig
   const { world, runner } = setUp(options, testConfig({ polling: { ...defaultConfig.polling, maxChecks } }));
   const askManager = runner.getOperation("ask-manager");
   const run = runner.run({ payload: samplePurchase });
-  await askManager.waitForData(WaitingOperationStatus.SUBMITTED);
+  await managerHasLink(runner);
   await askManager.sendCallbackSuccess(approve("u-dana"));
   return { world, runner, result: await run };
 }

@@ -8,7 +8,8 @@ import {
   type WorkflowConfig,
 } from "../src";
 import { simulatedWorld, type WorldOptions } from "../src/demo";
-import { createRunner } from "./target";
+import { WaitingOperationStatus } from "@aws/durable-execution-sdk-js-testing";
+import { createRunner, type TestRunner } from "./target";
 
 // Captured before setupTestEnvironment installs fake timers: the heartbeat test needs real delays and a real
 // clock, because callback timeouts run on real time in the local runner while waits are skipped.
@@ -86,3 +87,13 @@ export const approve = (decidedBy: string, comment?: string) =>
   JSON.stringify(
     comment === undefined ? { decision: "approve", decidedBy } : { decision: "approve", decidedBy, comment },
   );
+
+/**
+ * Resolves once the manager has her link for `round`: the callback exists and notify-manager, the step that
+ * sends it to her, has completed. (For a callback, SUBMITTED means completed; only waitForCallback has a
+ * submitter of its own to wait for.)
+ */
+export const managerHasLink = <T>(runner: TestRunner<T>, round = 1) =>
+  runner
+    .getOperation(round === 1 ? "notify-manager" : `notify-manager-round-${round}`)
+    .waitForData(WaitingOperationStatus.COMPLETED);
