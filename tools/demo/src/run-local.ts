@@ -25,7 +25,8 @@ export interface LocalRunOutcome {
 /**
  * Runs a scenario through LocalDurableTestRunner with time skipping: no AWS account, a 3-day wait takes
  * milliseconds, and the virtual clock (Date) moves as it would have. Actors answer callbacks the way the
- * outside world would, once the workflow has asked.
+ * outside world would, once the workflow has asked. A scenario with a front door starts the execution itself,
+ * through the door it is handed (see DemoDoor), and what it shows joins the timeline.
  */
 export async function runLocally(
   scenario: DemoScenario,
@@ -76,7 +77,13 @@ export async function runLocally(
 
     // The front door starts the execution when its client asks, and its lines join the timeline.
     const door = new LocalDoor(runner, observer, event, start);
-    await scenario.frontDoor(door);
+    try {
+      await scenario.frontDoor(door);
+    } catch (error) {
+      // The run is left behind with the runner's environment; its own end no longer matters.
+      void door.execution?.catch(() => undefined);
+      throw error;
+    }
     return (
       (await door.execution) ?? {
         events: observer.events,

@@ -106,6 +106,14 @@ describe("pnpm demo entry-points: the front door on 127.0.0.1, driven as a clien
   });
 });
 
+it("pnpm demo entry-points with an order the front door refuses: its 422 on the timeline, no execution, exit 1", async () => {
+  const { code, output } = await runDemo("entry-points", "--event", `${__dirname}/fixtures/bad-order.json`);
+  expect(output).toContain("☞ front door answers 422");
+  expect(output).not.toMatch(/▶ invocation/);
+  expect(output).toContain("Error: NotStarted: the front door started no execution");
+  expect(code).toBe(1);
+});
+
 describe("the door the runner hands a scenario's front door", () => {
   /** A workflow of the test's own: it publishes its callback's id to a registry and waits for the answer. */
   const registry = new Map<string, string>();
