@@ -22,6 +22,25 @@ export interface WorldOptions {
   chatOutages?: number;
   /** These reminders (by number) can never be delivered: the webhook answers 503 to every attempt. */
   undeliverableReminders?: number[];
+  /**
+   * The chat fails a message: the error is thrown to the caller, after delivering the message when `delivered`
+   * is set (a webhook that posted it, then answered 503). `attempt` counts sends under the message's key.
+   */
+  chatFailure?: (
+    message: DecisionRequest,
+    attempt: number,
+  ) => { error: Error; delivered?: boolean } | undefined;
+  /** These services act, then lose their reply this many times: the caller sees `error` (a 504 by default). */
+  lostReplies?: Partial<
+    Record<"purchasing.submit" | "purchasing.recordDecision" | "supplier.placeOrder", LostReplies>
+  >;
+  /** The supplier's answers to status checks, in order, the last one repeating (instead of shipsOnCheck etc.). */
+  jobStatuses?: JobStatus[];
+}
+
+export interface LostReplies {
+  times: number;
+  error?: () => Error;
 }
 
 export type Service =
@@ -30,7 +49,8 @@ export type Service =
 export interface Call {
   service: Service;
   key: string;
-  outcome: "ok" | "transient";
+  /** ok: acted and answered; lost: acted, and the reply was lost; transient, failed: did not act. */
+  outcome: "ok" | "transient" | "failed" | "lost";
 }
 
 export interface SentMessage {
@@ -47,13 +67,24 @@ export function simulatedWorld(options: WorldOptions = {}) {
   const calls: Call[] = [];
   const messages: SentMessage[] = [];
   const decisions: Array<{ decision: string; detail: string }> = [];
+  /** What purchasing holds and the supplier was ordered: one entry per idempotency key, as the providers keep. */
+  const submissions: Array<{ requestId: string; amountCents: number }> = [];
+  const orders: Array<{ requestId: string; amountCents: number; quantity: number }> = [];
   const answered = new Map<string, unknown>();
+  const sends = new Map<string, number>();
+  const lost = new Map(Object.entries(options.lostReplies ?? {}).map(([service, l]) => [service, { ...l }]));
   let chatOutages = options.chatOutages ?? 0;
   let statusChecks = 0;
 
   const once = <T>(service: Service, key: string, answer: () => T): T => {
     calls.push({ service, key, outcome: "ok" });
     if (!answered.has(key)) answered.set(key, answer());
+    const replies = lost.get(service);
+    if (replies && replies.times > 0) {
+      replies.times -= 1;
+      calls[calls.length - 1]!.outcome = "lost";
+      throw replies.error?.() ?? new TransientServiceError(`${service} answered 504`, 504);
+    }
     return answered.get(key) as T;
   };
 
@@ -72,6 +103,13 @@ export function simulatedWorld(options: WorldOptions = {}) {
           calls.push({ service: "chat", key: message.idempotencyKey, outcome: "transient" });
           throw new TransientServiceError("chat webhook answered 503", 503);
         }
+        const attempt = (sends.get(message.idempotencyKey) ?? 0) + 1;
+        sends.set(message.idempotencyKey, attempt);
+        const failure = options.chatFailure?.(message, attempt);
+        if (failure && !failure.delivered) {
+          calls.push({ service: "chat", key: message.idempotencyKey, outcome: "failed" });
+          throw failure.error;
+        }
         once("chat", message.idempotencyKey, () =>
           messages.push({
             kind: message.kind,
@@ -82,18 +120,28 @@ export function simulatedWorld(options: WorldOptions = {}) {
             ...(message.previousAnswer === undefined ? {} : { previousAnswer: message.previousAnswer }),
           }),
         );
+        if (failure) {
+          calls[calls.length - 1]!.outcome = "lost";
+          throw failure.error;
+        }
       },
     },
     purchasing: {
       submit: async ({ request, idempotencyKey }) =>
-        once("purchasing.submit", idempotencyKey, () => ({ reference: `PO-REQ-${request.requestId}` })),
+        once("purchasing.submit", idempotencyKey, () => {
+          submissions.push({ requestId: request.requestId, amountCents: request.amountCents });
+          return { reference: `PO-REQ-${request.requestId}` };
+        }),
       recordDecision: async ({ decision, detail, idempotencyKey }) => {
         once("purchasing.recordDecision", idempotencyKey, () => decisions.push({ decision, detail }));
       },
     },
     supplier: {
-      placeOrder: async ({ requestId, idempotencyKey }) =>
-        once("supplier.placeOrder", idempotencyKey, () => ({ jobId: `job-${requestId}` })),
+      placeOrder: async ({ requestId, amountCents, quantity, idempotencyKey }) =>
+        once("supplier.placeOrder", idempotencyKey, () => {
+          orders.push({ requestId, amountCents, quantity });
+          return { jobId: `job-${requestId}` };
+        }),
       jobStatus: async ({ jobId }) => {
         statusChecks += 1;
         calls.push({ service: "supplier.jobStatus", key: jobId, outcome: "ok" });
@@ -101,6 +149,8 @@ export function simulatedWorld(options: WorldOptions = {}) {
           calls[calls.length - 1]!.outcome = "transient";
           throw new TransientServiceError("supplier status API timed out");
         }
+        const scripted = options.jobStatuses;
+        if (scripted && scripted.length > 0) return scripted[Math.min(statusChecks, scripted.length) - 1]!;
         return jobStatusOnCheck(statusChecks, jobId, options);
       },
     },
@@ -108,7 +158,10 @@ export function simulatedWorld(options: WorldOptions = {}) {
 
   /** How many times a service was called, retries included. */
   const callsTo = (service: Service) => calls.filter((call) => call.service === service).length;
-  return { deps, calls, messages, decisions, callsTo };
+  /** The idempotency keys a service was called with, retries included, in order. */
+  const keysSentTo = (service: Service) =>
+    calls.filter((call) => call.service === service).map((call) => call.key);
+  return { deps, calls, messages, decisions, submissions, orders, callsTo, keysSentTo };
 }
 
 function jobStatusOnCheck(check: number, jobId: string, options: WorldOptions): JobStatus {

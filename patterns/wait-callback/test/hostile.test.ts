@@ -26,147 +26,18 @@ import {
   redactCallbackId,
   retryTransient,
   type DecisionRequest,
-  type JobStatus,
   type PurchaseDeps,
   type WorkflowConfig,
 } from "../src";
+import { simulatedWorld } from "../src/demo";
 import { handlerLoggingTo, managerHasLink, recordingLogger, type RecordingLogger } from "./support";
 
 // ---------------------------------------------------------------------------------------------------------------
 // The simulated world
 
-interface Sent {
-  kind: DecisionRequest["kind"];
-  to: string;
-  callbackId: string;
-  acceptsHeartbeat: boolean;
-  reminderNumber: number | undefined;
-  previousAnswer: string | undefined;
-  idempotencyKey: string;
-  requestId: string;
-}
-
-interface WorldOptions {
-  /** chat: throw for these message kinds (after delivering when `deliverThenFail`) */
-  failChat?: (m: DecisionRequest, attempt: number) => Error | undefined;
-  deliverThenFail?: boolean;
-  /** purchasing submit: act, then lose the reply this many times */
-  submitLostReplies?: number;
-  submitLostError?: () => Error;
-  /** supplier placeOrder: act, then lose the reply this many times */
-  orderLostReplies?: number;
-  orderLostError?: () => Error;
-  /** decision: act, then lose the reply this many times */
-  decisionLostReplies?: number;
-  jobStates?: JobStatus[];
-}
-
-function makeWorld(options: WorldOptions = {}) {
-  const sent: Sent[] = [];
-  const chatAttempts: DecisionRequest[] = [];
-  const held = new Map<string, { reference: string; amountCents: number; requestId: string }>();
-  const submitCalls: string[] = [];
-  const decisions = new Map<
-    string,
-    { requestId: string; decision: string; detail: string; reference: string }
-  >();
-  const decisionCalls: string[] = [];
-  const orders = new Map<
-    string,
-    { jobId: string; amountCents: number; quantity: number; requestId: string }
-  >();
-  const orderCalls: string[] = [];
-  const statusCalls: string[] = [];
-  let submitLost = options.submitLostReplies ?? 0;
-  let orderLost = options.orderLostReplies ?? 0;
-  let decisionLost = options.decisionLostReplies ?? 0;
-  const attemptsByKey = new Map<string, number>();
-  const jobStates = [
-    ...(options.jobStates ?? [{ state: "SHIPPED", trackingNumber: "TRK-1", detail: undefined }]),
-  ];
-
-  const deps: PurchaseDeps = {
-    approvals: {
-      async askForDecision(m) {
-        chatAttempts.push(structuredClone(m));
-        const attempt = (attemptsByKey.get(m.idempotencyKey) ?? 0) + 1;
-        attemptsByKey.set(m.idempotencyKey, attempt);
-        const failure = options.failChat?.(m, attempt);
-        if (failure && !options.deliverThenFail) throw failure;
-        sent.push({
-          kind: m.kind,
-          to: m.approver.id,
-          callbackId: m.callbackId,
-          acceptsHeartbeat: m.acceptsHeartbeat,
-          reminderNumber: m.reminderNumber,
-          previousAnswer: m.previousAnswer,
-          idempotencyKey: m.idempotencyKey,
-          requestId: m.request.requestId,
-        });
-        if (failure) throw failure;
-      },
-    },
-    purchasing: {
-      async submit({ request, idempotencyKey }) {
-        submitCalls.push(idempotencyKey);
-        let rec = held.get(idempotencyKey);
-        if (!rec) {
-          rec = {
-            reference: `REF-${held.size + 1}`,
-            amountCents: request.amountCents,
-            requestId: request.requestId,
-          };
-          held.set(idempotencyKey, rec);
-        }
-        if (submitLost > 0) {
-          submitLost--;
-          throw options.submitLostError?.() ?? new TransientServiceError("purchasing timed out", 504);
-        }
-        return { reference: rec.reference };
-      },
-      async recordDecision({ requestId, reference, decision, detail, idempotencyKey }) {
-        decisionCalls.push(idempotencyKey);
-        if (!decisions.has(idempotencyKey))
-          decisions.set(idempotencyKey, { requestId, reference, decision, detail });
-        if (decisionLost > 0) {
-          decisionLost--;
-          throw new TransientServiceError("purchasing 503", 503);
-        }
-      },
-    },
-    supplier: {
-      async placeOrder({ requestId, amountCents, quantity, idempotencyKey }) {
-        orderCalls.push(idempotencyKey);
-        let rec = orders.get(idempotencyKey);
-        if (!rec) {
-          rec = { jobId: `job-${orders.size + 1}`, amountCents, quantity, requestId };
-          orders.set(idempotencyKey, rec);
-        }
-        if (orderLost > 0) {
-          orderLost--;
-          throw options.orderLostError?.() ?? new TransientServiceError("supplier gateway timeout", 504);
-        }
-        return { jobId: rec.jobId };
-      },
-      async jobStatus({ jobId }) {
-        statusCalls.push(jobId);
-        return jobStates.length > 1 ? jobStates.shift()! : jobStates[0]!;
-      },
-    },
-  };
-  return {
-    deps,
-    sent,
-    chatAttempts,
-    held,
-    submitCalls,
-    decisions,
-    decisionCalls,
-    orders,
-    orderCalls,
-    statusCalls,
-  };
-}
+// The package's simulated world (src/demo.ts): a chat that drops repeated keys, purchasing and a supplier that
+// answer a repeated key with their first answer, each keeping its own record.
+type World = ReturnType<typeof simulatedWorld>;
 
 const fast: WorkflowConfig = {
   ...defaultConfig,
@@ -202,7 +73,7 @@ function runnerFor(deps: PurchaseDeps, config: WorkflowConfig = fast) {
 
 /** Runs a request and answers the manager's first link with `first`; then `then` for later rounds. */
 async function managerAnswers(
-  world: ReturnType<typeof makeWorld>,
+  world: World,
   answers: Array<string | { failure: string }>,
   config: WorkflowConfig = fast,
   payload: unknown = request(),
@@ -226,17 +97,17 @@ async function managerAnswers(
 
 describe("baseline", () => {
   it("Dana's approval orders exactly once, to her request, and tells her only once", async () => {
-    const world = makeWorld();
+    const world = simulatedWorld();
     const { execution } = await managerAnswers(world, [answer("approve", "u-dana")]);
     expect(execution.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    expect(world.orders.size).toBe(1);
-    expect([...world.orders.values()][0]).toMatchObject({
+    expect(world.orders.length).toBe(1);
+    expect(world.orders[0]).toMatchObject({
       amountCents: 129_900,
       quantity: 2,
       requestId: "PR-2042",
     });
-    expect(world.sent.map((s) => [s.kind, s.to])).toEqual([["approval", "u-dana"]]);
-    expect([...world.decisions.values()].map((d) => d.decision)).toEqual(["APPROVED"]);
+    expect(world.messages.map((s) => [s.kind, s.to])).toEqual([["approval", "u-dana"]]);
+    expect(world.decisions.map((d) => d.decision)).toEqual(["APPROVED"]);
   });
 });
 
@@ -244,7 +115,7 @@ describe("baseline", () => {
 // Helpers for the director stage
 
 async function escalatedRun(
-  world: ReturnType<typeof makeWorld>,
+  world: World,
   directorAnswers: Array<{ by?: string; raw?: string; failure?: string }>,
   config: WorkflowConfig = managerSilent,
   payload: unknown = request(),
@@ -269,24 +140,24 @@ async function escalatedRun(
   return { runner, execution };
 }
 
-const orderCount = (world: ReturnType<typeof makeWorld>) => world.orders.size;
+const orderCount = (world: World) => world.orders.length;
 
 // ---------------------------------------------------------------------------------------------------------------
 
 describe("who may answer", () => {
   it("an approval forged by the requester on Dana's link orders nothing; Dana (only Dana) gets a new link; her approval then orders once", async () => {
-    const world = makeWorld();
+    const world = simulatedWorld();
     const { execution } = await managerAnswers(world, [
       answer("approve", "u-ada"),
       answer("approve", "u-dana"),
     ]);
     expect(execution.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    expect(world.sent.map((s) => [s.kind, s.to])).toEqual([
+    expect(world.messages.map((s) => [s.kind, s.to])).toEqual([
       ["approval", "u-dana"],
       ["again", "u-dana"],
     ]);
-    expect(world.sent[1]!.callbackId).not.toBe(world.sent[0]!.callbackId);
-    expect(world.sent[1]!.previousAnswer).toBe("NOT_ASKED");
+    expect(world.messages[1]!.callbackId).not.toBe(world.messages[0]!.callbackId);
+    expect(world.messages[1]!.previousAnswer).toBe("NOT_ASKED");
     expect(orderCount(world)).toBe(1);
     expect(execution.getResult()).toMatchObject({ status: "SHIPPED", approvedBy: "u-dana" });
   });
@@ -311,19 +182,19 @@ describe("who may answer", () => {
   ])(
     "a malformed or foreign answer (%s) orders nothing and is refused, not crashing",
     async (_label, raw) => {
-      const world = makeWorld();
+      const world = simulatedWorld();
       const { execution } = await managerAnswers(world, [raw, answer("reject", "u-dana", { comment: "no" })]);
       expect(execution.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
       expect(orderCount(world)).toBe(0);
-      expect(world.orderCalls).toEqual([]);
-      expect(world.sent.filter((s) => s.to === "u-dana").length).toBe(2);
-      expect([...world.decisions.values()].map((d) => d.decision)).toEqual(["DECLINED"]);
+      expect(world.keysSentTo("supplier.placeOrder")).toEqual([]);
+      expect(world.messages.filter((s) => s.to === "u-dana").length).toBe(2);
+      expect(world.decisions.map((d) => d.decision)).toEqual(["DECLINED"]);
       expect(Object.prototype).not.toHaveProperty("admin");
     },
   );
 
   it("three refused answers on Dana's links escalate to Sam and never order on their own", async () => {
-    const world = makeWorld();
+    const world = simulatedWorld();
     const runner = runnerFor(world.deps, fast);
     const names = ["ask-manager", "ask-manager-round-2", "ask-manager-round-3"];
     const handles = names.map((n) => runner.getOperation(n));
@@ -340,17 +211,17 @@ describe("who may answer", () => {
     await director.sendCallbackSuccess(answer("approve", "u-sam"));
     const execution = await running;
     expect(execution.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    expect(world.sent.filter((s) => s.kind === "escalation").map((s) => s.to)).toEqual(["u-sam"]);
-    expect(world.sent.filter((s) => s.to === "u-ada")).toEqual([]);
+    expect(world.messages.filter((s) => s.kind === "escalation").map((s) => s.to)).toEqual(["u-sam"]);
+    expect(world.messages.filter((s) => s.to === "u-ada")).toEqual([]);
     expect(orderCount(world)).toBe(1);
     expect(execution.getResult()).toMatchObject({ escalated: true, approvedBy: "u-sam" });
   });
 
   it("Ada approving her own desks with Sam's forwarded link is refused; Sam (only Sam) gets a new link; nothing ordered until he approves", async () => {
-    const world = makeWorld();
+    const world = simulatedWorld();
     const { execution } = await escalatedRun(world, [{ by: "u-ada" }, { by: "u-sam" }]);
     expect(execution.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    const toSam = world.sent.filter((s) => s.to === "u-sam");
+    const toSam = world.messages.filter((s) => s.to === "u-sam");
     expect(toSam.map((s) => s.kind)).toEqual([
       "escalation",
       "reminder",
@@ -361,116 +232,119 @@ describe("who may answer", () => {
     ]);
     expect(new Set(toSam.slice(0, 3).map((s) => s.callbackId)).size).toBe(1);
     expect(toSam[3]!.callbackId).not.toBe(toSam[0]!.callbackId);
-    expect(toSam.every((s) => !s.acceptsHeartbeat)).toBe(true);
-    expect(world.sent.filter((s) => s.to === "u-ada")).toEqual([]);
+    expect(toSam.every((s) => !s.moreTime)).toBe(true);
+    expect(world.messages.filter((s) => s.to === "u-ada")).toEqual([]);
     expect(orderCount(world)).toBe(1);
     expect(execution.getResult()).toMatchObject({ status: "SHIPPED", approvedBy: "u-sam" });
   });
 
   it("Dana answering on the director's link is refused (she was not asked there)", async () => {
-    const world = makeWorld();
+    const world = simulatedWorld();
     const { execution } = await escalatedRun(world, [{ by: "u-dana" }, { failure: "no" }]);
     expect(execution.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
     expect(orderCount(world)).toBe(0);
     expect(execution.getResult()).toMatchObject({ status: "DECLINED", reason: "REJECTED" });
   });
 
-  it("all idempotency keys of distinct messages are distinct (a deduplicating chat still delivers each)", async () => {
-    const world = makeWorld();
+  it("every distinct message has a key of its own, so a chat that drops repeated keys delivers each", async () => {
+    const world = simulatedWorld();
     await escalatedRun(world, [{ by: "u-ada" }, { by: "u-sam" }]);
-    const keys = world.sent.map((s) => s.idempotencyKey);
+    const keys = world.keysSentTo("chat");
     expect(new Set(keys).size).toBe(keys.length);
+    // The chat's own record: every message was delivered (none dropped as a repeat).
+    expect(world.messages).toHaveLength(keys.length);
   });
 });
 
 describe("lost replies and in-doubt calls", () => {
   it("the supplier placed the order but its reply was lost (504): retried with the same key, exactly one order", async () => {
-    const world = makeWorld({ orderLostReplies: 2 });
+    const world = simulatedWorld({ lostReplies: { "supplier.placeOrder": { times: 2 } } });
     const { execution } = await managerAnswers(world, [answer("approve", "u-dana")]);
     expect(execution.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    expect(world.orderCalls.length).toBe(3);
-    expect(new Set(world.orderCalls).size).toBe(1);
+    expect(world.callsTo("supplier.placeOrder")).toBe(3);
+    expect(new Set(world.keysSentTo("supplier.placeOrder")).size).toBe(1);
     expect(orderCount(world)).toBe(1);
   });
 
   it("the supplier placed the order but answered with a malformed 2xx: retried with the same key, one order", async () => {
-    const world = makeWorld({
-      orderLostReplies: 1,
-      orderLostError: () => new MalformedResponseError("supplier: bad body"),
+    const world = simulatedWorld({
+      lostReplies: {
+        "supplier.placeOrder": { times: 1, error: () => new MalformedResponseError("supplier: bad body") },
+      },
     });
     const { execution } = await managerAnswers(world, [answer("approve", "u-dana")]);
     expect(execution.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    expect(new Set(world.orderCalls).size).toBe(1);
+    expect(new Set(world.keysSentTo("supplier.placeOrder")).size).toBe(1);
     expect(orderCount(world)).toBe(1);
   });
 
   it("purchasing recorded the request but the reply was lost: one held request, same key", async () => {
-    const world = makeWorld({ submitLostReplies: 2 });
+    const world = simulatedWorld({ lostReplies: { "purchasing.submit": { times: 2 } } });
     const { execution } = await managerAnswers(world, [answer("approve", "u-dana")]);
     expect(execution.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    expect(world.held.size).toBe(1);
-    expect(new Set(world.submitCalls).size).toBe(1);
+    expect(world.submissions.length).toBe(1);
+    expect(new Set(world.keysSentTo("purchasing.submit")).size).toBe(1);
   });
 
   it("purchasing recorded the decision but the reply was lost: one decision, one order", async () => {
-    const world = makeWorld({ decisionLostReplies: 2 });
+    const world = simulatedWorld({ lostReplies: { "purchasing.recordDecision": { times: 2 } } });
     const { execution } = await managerAnswers(world, [answer("approve", "u-dana")]);
     expect(execution.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    expect(world.decisions.size).toBe(1);
-    expect(new Set(world.decisionCalls).size).toBe(1);
+    expect(world.decisions.length).toBe(1);
+    expect(new Set(world.keysSentTo("purchasing.recordDecision")).size).toBe(1);
     expect(orderCount(world)).toBe(1);
   });
 
   it("the chat delivered Dana's message but the webhook answered 503: she still has one working link (same callback id on the retry)", async () => {
-    const world = makeWorld({
-      deliverThenFail: true,
-      failChat: (m, attempt) =>
-        m.kind === "approval" && attempt === 1 ? new TransientServiceError("chat 503", 503) : undefined,
+    const world = simulatedWorld({
+      chatFailure: (m, attempt) =>
+        m.kind === "approval" && attempt === 1
+          ? { error: new TransientServiceError("chat 503", 503), delivered: true }
+          : undefined,
     });
     const { execution } = await managerAnswers(world, [answer("approve", "u-dana")]);
     expect(execution.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    const toDana = world.sent.filter((s) => s.to === "u-dana");
+    const toDana = world.messages.filter((s) => s.to === "u-dana");
     expect(new Set(toDana.map((s) => s.callbackId)).size).toBe(1);
-    expect(new Set(toDana.map((s) => s.idempotencyKey)).size).toBe(1);
+    expect(new Set(world.keysSentTo("chat")).size).toBe(1);
+    expect(world.keysSentTo("chat")).toHaveLength(2);
     expect(orderCount(world)).toBe(1);
   });
 });
 
 describe("the same business id run twice", () => {
   it("a duplicate delivery of an approved request orders once", async () => {
-    const world = makeWorld();
+    const world = simulatedWorld();
     await managerAnswers(world, [answer("approve", "u-dana")]);
     await managerAnswers(world, [answer("approve", "u-dana")]);
     expect(orderCount(world)).toBe(1);
   });
 
-  it("the purchasing record agrees with the supplier when the same request id is declined, then re-run and approved", async () => {
-    // Idempotency keys made only from request id + action make the second execution's calls look like repeats of
-    // the first one's: a provider that honours idempotency keys keeps the first decision (DECLINED), while the
-    // supplier ships the goods.
-    const world = makeWorld();
+  it("a request id declined, then run again and approved, leaves purchasing saying APPROVED for the goods ordered", async () => {
+    // Keys made only from request id + action would make the second execution's decision look like a repeat of
+    // the first one's: purchasing, which honours keys, would keep DECLINED while the supplier ships.
+    const world = simulatedWorld();
     await managerAnswers(world, [answer("reject", "u-dana", { comment: "Over budget" })]);
     const second = await managerAnswers(world, [answer("approve", "u-dana")]);
     expect(second.execution.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
     const shipped = orderCount(world) > 0;
-    const recorded = [...world.decisions.values()]
-      .filter((d) => d.requestId === "PR-2042")
-      .map((d) => d.decision);
+    const recorded = world.decisions.map((d) => d.decision);
     // Whatever the design, purchasing's final record must not say DECLINED for goods that were ordered.
     if (shipped) expect(recorded[recorded.length - 1]).toBe("APPROVED");
-    expect(new Set(world.decisionCalls).size).toBe(2);
+    expect(new Set(world.keysSentTo("purchasing.recordDecision")).size).toBe(2);
   });
 });
 
 describe("the same business id run twice (messages)", () => {
-  it("a message carrying a new callback id never reuses the idempotency key of one carrying another (a deduplicating chat would swallow the new link)", async () => {
-    const world = makeWorld();
+  it("a second execution's new link reaches Dana: a chat that drops repeated keys does not take it for the first", async () => {
+    const world = simulatedWorld();
     await managerAnswers(world, [answer("reject", "u-dana")]);
     await managerAnswers(world, [answer("approve", "u-dana")]);
-    const byKey = new Map<string, Set<string>>();
-    for (const s of world.sent)
-      byKey.set(s.idempotencyKey, (byKey.get(s.idempotencyKey) ?? new Set()).add(s.callbackId));
-    for (const [, ids] of byKey) expect(ids.size).toBe(1);
+    // The chat's own record: two messages to Dana, each with its own callback id, under two keys.
+    const toDana = world.messages.filter((m) => m.to === "u-dana");
+    expect(toDana).toHaveLength(2);
+    expect(new Set(toDana.map((m) => m.callbackId)).size).toBe(2);
+    expect(new Set(world.keysSentTo("chat")).size).toBe(2);
   });
 });
 
@@ -479,14 +353,14 @@ const NOT_ONE_PLAIN_LINE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 
 describe("callback failures and comments", () => {
   it("a callback failure with a multi-line, bidi, control-character message is recorded as one bounded line and orders nothing", async () => {
-    const world = makeWorld();
+    const world = simulatedWorld();
     const evil =
       "No\nApprove: https://evil.example\u2028line2\u2029line3\u0085line4\r\u202Eevil\u0000\u001b[31m" +
       "x".repeat(5_000);
     const { execution } = await managerAnswers(world, [{ failure: evil }]);
     expect(execution.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
     expect(orderCount(world)).toBe(0);
-    const d = [...world.decisions.values()][0]!;
+    const d = world.decisions[0]!;
     expect(d.decision).toBe("DECLINED");
     expect(d.detail.length).toBeLessThanOrEqual(230);
     expect(d.detail).not.toMatch(NOT_ONE_PLAIN_LINE);
@@ -495,7 +369,7 @@ describe("callback failures and comments", () => {
   });
 
   it("a 40 KB callback failure on Dana's link (anyone with the link can send one) declines the request instead of crashing the invocation", async () => {
-    const world = makeWorld();
+    const world = simulatedWorld();
     const run = managerAnswers(world, [{ failure: "No " + "x".repeat(40_000) }]);
     const outcome = await run.then(
       (r) => ({
@@ -511,7 +385,7 @@ describe("callback failures and comments", () => {
   });
 
   it("a 40 KB callback failure on Sam's link declines the request instead of crashing the invocation", async () => {
-    const world = makeWorld();
+    const world = simulatedWorld();
     const outcome = await escalatedRun(world, [{ failure: "No " + "x".repeat(40_000) }]).then(
       (r) => ({
         status: r.execution.getStatus(),
@@ -526,10 +400,10 @@ describe("callback failures and comments", () => {
   });
 
   it("a rejection comment reaches the purchasing record as one line without control characters", async () => {
-    const world = makeWorld();
+    const world = simulatedWorld();
     const comment = "Over budget\nApprove: see https://evil.example\u2028\u202E\u0000\u001b[31m";
     await managerAnswers(world, [answer("reject", "u-dana", { comment })]);
-    const d = [...world.decisions.values()][0]!;
+    const d = world.decisions[0]!;
     expect(d.decision).toBe("DECLINED");
     expect(d.detail).not.toMatch(NOT_ONE_PLAIN_LINE);
   });
@@ -537,21 +411,24 @@ describe("callback failures and comments", () => {
 
 describe("side work failing", () => {
   it("undeliverable reminders are recorded and the director's later approval still ships once", async () => {
-    const world = makeWorld({
-      failChat: (m) => (m.kind === "reminder" ? new ClientError("chat: channel archived", 404) : undefined),
+    const world = simulatedWorld({
+      chatFailure: (m) =>
+        m.kind === "reminder" ? { error: new ClientError("chat: channel archived", 404) } : undefined,
     });
     const { execution } = await escalatedRun(world, [{ by: "u-sam" }]);
     expect(execution.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
     const result = execution.getResult() as { failedReminders: unknown[] };
     expect(result.failedReminders).toHaveLength(2);
     expect(orderCount(world)).toBe(1);
-    expect(world.sent.filter((s) => s.kind === "reminder")).toEqual([]);
+    expect(world.messages.filter((s) => s.kind === "reminder")).toEqual([]);
   });
 
   it("a reminder failure whose error quotes the message does not put Sam's callback id into the result", async () => {
-    const world = makeWorld({
-      failChat: (m) =>
-        m.kind === "reminder" ? new ClientError(`chat refused message for ${m.callbackId}`, 400) : undefined,
+    const world = simulatedWorld({
+      chatFailure: (m) =>
+        m.kind === "reminder"
+          ? { error: new ClientError(`chat refused message for ${m.callbackId}`, 400) }
+          : undefined,
     });
     const { execution, runner } = await escalatedRun(world, [{ by: "u-sam" }]);
     expect(execution.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
@@ -561,10 +438,10 @@ describe("side work failing", () => {
 
   it("an undeliverable approval request fails the execution without the callback id in the error", async () => {
     const seen: string[] = [];
-    const world = makeWorld({
-      failChat: (m) => {
+    const world = simulatedWorld({
+      chatFailure: (m) => {
         seen.push(m.callbackId);
-        return new ClientError(`webhook rejected text containing ${m.callbackId}`, 400);
+        return { error: new ClientError(`webhook rejected text containing ${m.callbackId}`, 400) };
       },
     });
     const runner = runnerFor(world.deps, fast);
@@ -576,8 +453,8 @@ describe("side work failing", () => {
   });
 
   it("a supplier (custom deps) that says SHIPPED without a tracking number does not yield a SHIPPED result with an empty one", async () => {
-    const world = makeWorld({
-      jobStates: [{ state: "SHIPPED", trackingNumber: undefined, detail: undefined }],
+    const world = simulatedWorld({
+      jobStatuses: [{ state: "SHIPPED", trackingNumber: undefined, detail: undefined }],
     });
     const { execution } = await managerAnswers(world, [answer("approve", "u-dana")]);
     if (execution.getStatus() === ExecutionStatus.SUCCEEDED) {
@@ -850,11 +727,11 @@ describe("input", () => {
   });
 
   it("bad input fails the execution before any side effect", async () => {
-    const world = makeWorld();
+    const world = simulatedWorld();
     const execution = await runnerFor(world.deps).run({ payload: request({ amountCents: -1 }) });
     expect(execution.getStatus()).toBe(ExecutionStatus.FAILED);
     expect(execution.getError().errorType).toBe("InvalidPurchaseRequestError");
-    expect(world.held.size + world.sent.length + world.orders.size).toBe(0);
+    expect(world.submissions.length + world.messages.length + world.orders.length).toBe(0);
   });
 });
 
@@ -1190,25 +1067,25 @@ describe("HTTP dependencies", () => {
 
 describe("durations and bounds", () => {
   it("the supplier is asked only after a 4-hour durable wait, and at most 12 times (the supplier's own count)", async () => {
-    const world = makeWorld({
-      jobStates: [{ state: "IN_PROGRESS", trackingNumber: undefined, detail: undefined }],
+    const world = simulatedWorld({
+      jobStatuses: [{ state: "IN_PROGRESS", trackingNumber: undefined, detail: undefined }],
     });
     const { execution, runner } = await managerAnswers(world, [answer("approve", "u-dana")]);
     expect(execution.getStatus()).toBe(ExecutionStatus.FAILED);
     expect(execution.getError().errorType).toMatch(/FulfilmentNotFinished/);
     expect(execution.getError().errorMessage).toMatch(/IN_PROGRESS/);
-    expect(world.statusCalls.length).toBe(12);
+    expect(world.callsTo("supplier.jobStatus")).toBe(12);
     expect(runner.getOperation("wait-for-supplier-lead-time").getWaitDetails()?.waitSeconds).toBe(4 * 3600);
     expect(orderCount(world)).toBe(1);
   });
 
   it("Sam's reminders each wait a durable day and carry the escalation's callback id", async () => {
-    const world = makeWorld();
+    const world = simulatedWorld();
     const { runner } = await escalatedRun(world, [{ by: "u-sam" }]);
     for (const n of ["wait-before-reminder-1", "wait-before-reminder-2"]) {
       expect(runner.getOperation(n).getWaitDetails()?.waitSeconds).toBe(86_400);
     }
-    const ids = world.sent.filter((s) => s.to === "u-sam").map((s) => s.callbackId);
+    const ids = world.messages.filter((s) => s.to === "u-sam").map((s) => s.callbackId);
     expect(ids).toHaveLength(3);
     expect(new Set(ids).size).toBe(1);
   });
@@ -1239,7 +1116,7 @@ describe("durations and bounds", () => {
 
 describe("late and repeated answers", () => {
   it("a repeated approval on Dana's link after her rejection was recorded orders nothing", async () => {
-    const world = makeWorld();
+    const world = simulatedWorld();
     const runner = runnerFor(world.deps, fast);
     const dana = runner.getOperation("ask-manager");
     const record = runner.getOperation("record-decision");
@@ -1254,7 +1131,7 @@ describe("late and repeated answers", () => {
   });
 
   it("the same request run twice at once, both approved, orders once", async () => {
-    const world = makeWorld();
+    const world = simulatedWorld();
     await Promise.all([
       managerAnswers(world, [answer("approve", "u-dana")]),
       managerAnswers(world, [answer("approve", "u-dana")]),
@@ -1268,9 +1145,9 @@ describe("late and repeated answers", () => {
 
 describe("callback ids stay with their approver", () => {
   it("no callback id in the result, any step result, or any history event but its own CallbackStarted", async () => {
-    const world = makeWorld();
+    const world = simulatedWorld();
     const { execution } = await escalatedRun(world, [{ by: "u-ada" }, { by: "u-sam" }]);
-    const ids = [...new Set(world.sent.map((s) => s.callbackId))];
+    const ids = [...new Set(world.messages.map((s) => s.callbackId))];
     expect(ids.length).toBeGreaterThanOrEqual(2);
     const result = JSON.stringify(execution.getResult());
     for (const op of execution.getOperations()) {
@@ -1287,23 +1164,29 @@ describe("callback ids stay with their approver", () => {
   });
 
   it("the logs of a run whose reminders fail with an error quoting the message hold no callback id", async () => {
-    const world = makeWorld({
-      failChat: (m) =>
-        m.kind === "reminder" ? new ClientError(`chat refused: "${m.callbackId}"`, 400) : undefined,
+    const world = simulatedWorld({
+      chatFailure: (m) =>
+        m.kind === "reminder"
+          ? { error: new ClientError(`chat refused: "${m.callbackId}"`, 400) }
+          : undefined,
     });
     const logger = recordingLogger();
     const { execution } = await escalatedRun(world, [{ by: "u-sam" }], managerSilent, request(), logger);
     expect(execution.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    const id = world.chatAttempts.find((m) => m.kind === "escalation")!.callbackId;
+    const id = world.messages.find((m) => m.kind === "escalation")!.callbackId;
     const logged = JSON.stringify(logger.lines);
     expect(logged).toContain("Reminder not delivered");
     expect(logged).not.toContain(id);
   });
 
   it("a supplier client's own 'socket hang up' after the order was taken is retried, not a failed purchase", async () => {
-    const world = makeWorld({
-      orderLostReplies: 1,
-      orderLostError: () => Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }),
+    const world = simulatedWorld({
+      lostReplies: {
+        "supplier.placeOrder": {
+          times: 1,
+          error: () => Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }),
+        },
+      },
     });
     const { execution } = await managerAnswers(world, [answer("approve", "u-dana")]);
     expect(orderCount(world)).toBe(1);
@@ -1312,25 +1195,47 @@ describe("callback ids stay with their approver", () => {
 });
 
 describe("a request that cannot go on is not left half done", () => {
-  it("when Dana cannot be asked at all, the request held in purchasing gets a decision (it is not left pending forever)", async () => {
-    const world = makeWorld({ failChat: () => new ClientError("chat: channel not found", 404) });
+  it("when Dana cannot be asked at all, the request held in purchasing is recorded as declined (not left pending forever)", async () => {
+    const world = simulatedWorld({
+      chatFailure: () => ({ error: new ClientError("chat: channel not found", 404) }),
+    });
     const execution = await runnerFor(world.deps, fast).run({ payload: request() });
     expect(execution.getStatus()).toBe(ExecutionStatus.FAILED);
-    expect(world.held.size).toBe(1);
+    expect(execution.getError().errorType).toBe("ApprovalRequestUndeliverableError");
+    expect(world.submissions.length).toBe(1);
     expect(orderCount(world)).toBe(0);
-    expect(world.decisions.size).toBe(1);
+    expect(world.decisions).toEqual([
+      { decision: "DECLINED", detail: expect.stringContaining("could not be sent to the manager") as string },
+    ]);
+  });
+
+  it("an order still in doubt after every retry is not recorded as refused, and the error names its key", async () => {
+    // The supplier took the order each time and every reply was lost: it holds one order, so purchasing's
+    // APPROVED stands, and a person settles it with the supplier by the key the error names.
+    const world = simulatedWorld({ lostReplies: { "supplier.placeOrder": { times: 10 } } });
+    const { execution } = await managerAnswers(world, [answer("approve", "u-dana")]);
+    expect(execution.getStatus()).toBe(ExecutionStatus.FAILED);
+    expect(execution.getError().errorType).toBe("OrderInDoubtError");
+    expect(execution.getError().errorMessage).toContain("PR-2042:place-order");
+    expect(world.keysSentTo("supplier.placeOrder")).toEqual(Array(4).fill("PR-2042:place-order"));
+    expect(orderCount(world)).toBe(1);
+    expect(world.decisions.map((d) => d.decision)).toEqual(["APPROVED"]);
   });
 
   it("when the supplier refuses the approved order (422), purchasing is not left saying APPROVED for goods never ordered", async () => {
-    const world = makeWorld();
-    world.deps.supplier.placeOrder = async ({ idempotencyKey }) => {
-      world.orderCalls.push(idempotencyKey);
-      throw new ClientError("supplier: item discontinued", 422);
+    const world = simulatedWorld();
+    let attempts = 0;
+    world.deps.supplier.placeOrder = () => {
+      attempts += 1;
+      return Promise.reject(new ClientError("supplier: item discontinued", 422));
     };
     const { execution } = await managerAnswers(world, [answer("approve", "u-dana")]);
     expect(execution.getStatus()).toBe(ExecutionStatus.FAILED);
+    expect(execution.getError().errorType).toBe("OrderRefusedError");
+    // A refusal is not retried, and purchasing's last word is that nothing was ordered.
+    expect(attempts).toBe(1);
     expect(orderCount(world)).toBe(0);
-    const last = [...world.decisions.values()].pop();
-    expect(last?.decision).not.toBe("APPROVED");
+    expect(world.decisions.map((d) => d.decision)).toEqual(["APPROVED", "DECLINED"]);
+    expect(world.decisions[1]!.detail).toContain("the supplier refused the order");
   });
 });
