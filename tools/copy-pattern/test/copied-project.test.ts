@@ -49,6 +49,28 @@ it(
   NPM_MINUTES,
 );
 
+/** The rules ESLint applies to a file, as `eslint --print-config` computes them from the config in force there. */
+function rulesFor(cwd: string, file: string): unknown {
+  const result = spawnSync(join(cwd, "node_modules", ".bin", "eslint"), ["--print-config", file], {
+    cwd,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (result.status !== 0) throw new Error(`eslint --print-config ${file} in ${cwd}: ${result.stderr}`);
+  return (JSON.parse(result.stdout) as { rules: unknown }).rules;
+}
+
+it(
+  "the copy lints its source and tests with exactly the rules this repository applies to the pattern",
+  () => {
+    // The copy's eslint.config.mjs is written by copy.ts, not copied from the root's: this keeps the two in step.
+    for (const file of ["src/index.ts", "test/workflow.test.ts"]) {
+      expect(rulesFor(project, file)).toEqual(rulesFor(repoRoot, join("patterns", PATTERN, file)));
+    }
+  },
+  NPM_MINUTES,
+);
+
 it(
   "a replay mistake planted in the copy fails npm run lint, on its line",
   () => {
