@@ -19,7 +19,13 @@ function lint(code, floatingOptions = { checkThenables: true }) {
       files: ["**/*.ts"],
       languageOptions: {
         parser: tseslint.parser,
-        parserOptions: { project: "./tsconfig.json", tsconfigRootDir: fixtures },
+        // Every case is linted as the same file with new contents. With CI=true typescript-eslint infers a single run
+        // and never updates its program, so later cases would see the first case's types: keep it updating.
+        parserOptions: {
+          project: "./tsconfig.json",
+          tsconfigRootDir: fixtures,
+          disallowAutomaticSingleRunInference: true,
+        },
       },
       plugins: { "@typescript-eslint": tseslint.plugin },
       rules: { "@typescript-eslint/no-floating-promises": ["error", floatingOptions] },

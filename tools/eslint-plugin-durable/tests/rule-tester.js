@@ -24,7 +24,13 @@ export const typedRuleTester = new RuleTester({
     parser: tseslint.parser,
     ecmaVersion: "latest",
     sourceType: "module",
-    parserOptions: { project: "./tsconfig.json", tsconfigRootDir: fixtures },
+    // Every case is linted as the same file with new contents. With CI=true typescript-eslint infers a single run
+    // and never updates its program, so later cases would see the first case's types: keep it updating.
+    parserOptions: {
+      project: "./tsconfig.json",
+      tsconfigRootDir: fixtures,
+      disallowAutomaticSingleRunInference: true,
+    },
   },
 });
 const typedFile = `${fixtures}file.ts`;
