@@ -3,6 +3,7 @@ import { defaultMessages, describeIssues } from "./input";
 import { REFUND_REASONS, type Order, type SupportDeps } from "./deps";
 import { MAX_REFUND_CENTS } from "./money";
 import type { JsonObject, ToolResultBlock, ToolSpec, ToolUseBlock } from "./model";
+import { toolJsonSchemas } from "./tool-json-schemas";
 import { UnreadableAnswerError } from "./back-office-answers";
 import {
   decidePayment,
@@ -13,9 +14,9 @@ import {
 } from "./refund-decision";
 
 /**
- * The tools the model may call. Each input schema is written once, in zod: it becomes the JSON Schema
- * the model is shown, and it validates what the model actually sends. Models do send wrong arguments;
- * those go back to the model as a tool error, not a failed execution.
+ * The tools the model may call. Each input schema is written in zod, which validates what the model actually
+ * sends; the JSON Schema the model is shown (src/tool-json-schemas.ts) is held to it by a test. Models do send
+ * wrong arguments; those go back to the model as a tool error, not a failed execution.
  */
 const orderId = z
   .string()
@@ -76,10 +77,11 @@ export type ToolCall = {
   [Name in ToolName]: { name: Name; toolUseId: string; args: z.infer<(typeof toolInputs)[Name]> };
 }[ToolName];
 
-export const toolSpecs: ToolSpec[] = TOOL_NAMES.map((name) => {
-  const { $schema: _ignored, ...inputSchema } = z.toJSONSchema(toolInputs[name]);
-  return { name, description: descriptions[name], inputSchema };
-});
+export const toolSpecs: ToolSpec[] = TOOL_NAMES.map((name) => ({
+  name,
+  description: descriptions[name],
+  inputSchema: toolJsonSchemas[name],
+}));
 
 /**
  * Validates one tool call from the model. Pure and deterministic (it reads only the checkpointed model

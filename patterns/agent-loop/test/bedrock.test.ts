@@ -133,7 +133,7 @@ describe("request mapping", () => {
         ],
       },
     ]);
-    // The tools' JSON Schemas come from the same zod schemas that validate the model's arguments.
+    // The tools' JSON Schemas say what the zod schemas that validate the arguments say (tool-json-schemas.test.ts).
     expect(input.toolConfig?.tools?.map((tool) => tool.toolSpec?.name)).toEqual([
       "lookup_order",
       "check_refund_policy",
@@ -155,7 +155,7 @@ describe("request mapping", () => {
     });
   });
 
-  it("sends each tool's JSON Schema, generated from the zod schema that validates its arguments", async () => {
+  it("sends each tool's JSON Schema, byte for byte", async () => {
     const client = fakeClient(converseOutput());
     await createBedrockModel({ client }).converse(request);
 
