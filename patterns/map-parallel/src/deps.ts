@@ -1,7 +1,8 @@
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { AnswerRejectedError, MAX_ANSWER_BYTES, type FxQuoteRequest } from "./answers";
 import { bounded, ConfigurationError, ProviderHttpError, ProviderUnreachableError } from "./call-outcomes";
 import type { Invoice } from "./input";
+import { onFirstUse } from "./on-first-use";
 
 export type { CrmRecord, FxQuote, FxQuoteRequest, LedgerAccount, TaxStatus } from "./answers";
 
@@ -148,12 +149,13 @@ export function configFromEnv(): RealDepsConfig {
 export type S3Sender = Pick<S3Client, "send">;
 
 /**
- * The real dependencies: documents in S3, everything else JSON over HTTP. Configuration and the S3 client
- * are resolved on first use (inside the step that needs them), so importing the handler never throws.
+ * The real dependencies: documents in S3, everything else JSON over HTTP. Configuration, the S3 client and
+ * its module are resolved on first use (inside the step that needs them), so importing the handler never
+ * throws and a cold start does not load the S3 client. `s3` may answer a client or a promise of one.
  */
 export function createRealDeps(
   config: () => RealDepsConfig = configFromEnv,
-  s3: () => S3Sender = lazyS3Client,
+  s3: () => S3Sender | Promise<S3Sender> = lazyS3Client,
 ): BillingDeps {
   const get = (service: ServiceName, url: string, path: string, headers: Record<string, string> = {}) =>
     requestAnswer(service, "GET", url, path, undefined, config(), headers);
@@ -190,9 +192,11 @@ export function createRealDeps(
       put: async ({ key, body, contentType }) => {
         const bucket = config().documentBucket;
         if (bucket === "") throw new ConfigurationError("INVOICE_BUCKET is not set");
+        const { PutObjectCommand } = await s3Module();
+        const client = await s3();
         try {
           // Create only: S3 refuses the write (412) when the key exists, so no stored document is replaced.
-          await s3().send(
+          await client.send(
             new PutObjectCommand({
               Bucket: bucket,
               Key: key,
@@ -217,11 +221,12 @@ export function createRealDeps(
   };
 }
 
-let s3Client: S3Client | undefined;
-function lazyS3Client(): S3Client {
-  s3Client ??= new S3Client({});
-  return s3Client;
-}
+/**
+ * The S3 client module, evaluated the first time a document is stored rather than when the handler loads
+ * (esbuild keeps a dynamic import as a module evaluated on demand), and one client per sandbox, made then.
+ */
+const s3Module = onFirstUse(() => import("@aws-sdk/client-s3"));
+const lazyS3Client = onFirstUse(async () => new (await s3Module()).S3Client({}));
 
 /** A plain HTML invoice. Production would render a PDF; either way the document stays out of the checkpoint. */
 export function renderInvoiceHtml(

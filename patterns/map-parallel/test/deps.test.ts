@@ -29,11 +29,47 @@ it("imports the deployed handler without any configuration", async () => {
   expect(typeof module.handler).toBe("function");
 });
 
+it("loads the S3 client module when the first document is stored, not at import, and makes one client per sandbox", async () => {
+  // A stand-in for the module that records when it is evaluated, what clients are made and what they send.
+  const record = { evaluated: 0, clients: 0, sent: [] as unknown[] };
+  await jest
+    .isolateModulesAsync(async () => {
+      jest.doMock("@aws-sdk/client-s3", () => {
+        record.evaluated += 1;
+        return {
+          PutObjectCommand: class {
+            constructor(readonly input: unknown) {}
+          },
+          S3Client: class {
+            constructor() {
+              record.clients += 1;
+            }
+            send = async (command: unknown) => void record.sent.push(command);
+          },
+        };
+      });
+      const module = await import("../src/index");
+      expect(typeof module.handler).toBe("function");
+      expect(record.evaluated).toBe(0);
+
+      const deps = module.createRealDeps(() => baseConfig);
+      const body = new TextEncoder().encode("<h1>Invoice</h1>");
+      await deps.documents.put({ key: "invoices/b-1/INV-1001", body, contentType: "text/html" });
+      await deps.documents.put({ key: "invoices/b-1/INV-1002", body, contentType: "text/html" });
+    })
+    .finally(() => jest.dontMock("@aws-sdk/client-s3"));
+  expect({ evaluated: record.evaluated, clients: record.clients, puts: record.sent.length }).toEqual({
+    evaluated: 1,
+    clients: 1,
+    puts: 2,
+  });
+});
+
 it("stores a document in S3 with PutObject: bucket, key, body and content type", async () => {
   const sent: unknown[] = [];
   const deps = createRealDeps(
     () => baseConfig,
-    () => ({ send: async (command: unknown) => void sent.push(command) }) as never,
+    () => ({ send: async (command: unknown) => void sent.push(command) }),
   );
   const body = new TextEncoder().encode("<h1>Invoice</h1>");
 
