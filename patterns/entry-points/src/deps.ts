@@ -1,5 +1,6 @@
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { CheckoutOrder } from "./input";
+import { onFirstUse } from "./on-first-use";
 import {
   ClientError,
   PaymentDeclinedError,
@@ -89,11 +90,22 @@ export function configFromEnv(): HttpDepsConfig {
 /** Entries outlive the payment timeout by far, then DynamoDB's TTL removes them. */
 const REGISTRY_TTL_SECONDS = 7 * 24 * 60 * 60;
 
-/** The callback registry on DynamoDB. A retried register writes the same item again: harmless. */
+/**
+ * The DynamoDB client module, evaluated the first time the registry is used rather than when a handler loads
+ * (esbuild keeps a dynamic import as a module evaluated on demand), and one client per sandbox, made then.
+ */
+const dynamoDbModule = onFirstUse(() => import("@aws-sdk/client-dynamodb"));
+const lazyDynamoDbClient = onFirstUse(async () => new (await dynamoDbModule()).DynamoDBClient({}));
+
+/**
+ * The callback registry on DynamoDB. A retried register writes the same item again: harmless. Without a
+ * `client` (tests pass one), the sandbox's own is made on first use.
+ */
 export function dynamoCallbackRegistry(
   tableName: () => string,
-  client: Pick<DynamoDBClient, "send"> = new DynamoDBClient({}),
+  client?: Pick<DynamoDBClient, "send">,
 ): CallbackRegistry {
+  const sender = async () => client ?? (await lazyDynamoDbClient());
   const table = () => {
     const name = tableName();
     if (!name) throw new ClientError("No callback table configured (CALLBACK_TABLE_NAME)");
@@ -112,25 +124,29 @@ export function dynamoCallbackRegistry(
   return {
     register: async ({ orderId, callbackId }) => {
       const expiresAt = Math.floor(Date.now() / 1000) + REGISTRY_TTL_SECONDS;
-      await call(() =>
-        client.send(
+      await call(async () => {
+        const TableName = table();
+        const { PutItemCommand } = await dynamoDbModule();
+        return (await sender()).send(
           new PutItemCommand({
-            TableName: table(),
+            TableName,
             Item: {
               orderId: { S: orderId },
               callbackId: { S: callbackId },
               expiresAt: { N: String(expiresAt) },
             },
           }),
-        ),
-      );
+        );
+      });
     },
     find: async (orderId) => {
-      const output = await call(() =>
-        client.send(
-          new GetItemCommand({ TableName: table(), Key: { orderId: { S: orderId } }, ConsistentRead: true }),
-        ),
-      );
+      const output = await call(async () => {
+        const TableName = table();
+        const { GetItemCommand } = await dynamoDbModule();
+        return (await sender()).send(
+          new GetItemCommand({ TableName, Key: { orderId: { S: orderId } }, ConsistentRead: true }),
+        );
+      });
       return output.Item?.callbackId?.S;
     },
   };

@@ -261,6 +261,44 @@ describe("the callback registry on DynamoDB", () => {
     expect(Number(dynamo.items.get("A-1001")!.expiresAt!.N)).toBeGreaterThan(Date.now() / 1000);
   });
 
+  it("loads the DynamoDB client module on first use, not when the handler is imported, and makes one client per sandbox", async () => {
+    // A stand-in for the module that records when it is evaluated, what clients are made and what they send.
+    const record = { evaluated: 0, clients: 0, sent: [] as string[] };
+    await jest
+      .isolateModulesAsync(async () => {
+        jest.doMock("@aws-sdk/client-dynamodb", () => {
+          record.evaluated += 1;
+          const command = (name: string) =>
+            class {
+              readonly name = name;
+              constructor(readonly input: unknown) {}
+            };
+          return {
+            PutItemCommand: command("PutItem"),
+            GetItemCommand: command("GetItem"),
+            DynamoDBClient: class {
+              constructor() {
+                record.clients += 1;
+              }
+              send = async (sent: { name: string }) => {
+                record.sent.push(sent.name);
+                return {};
+              };
+            },
+          };
+        });
+        const module = await import("../src/index");
+        expect(typeof module.handler).toBe("function");
+        expect(record.evaluated).toBe(0);
+
+        const registry = module.dynamoCallbackRegistry(() => "callbacks");
+        await registry.register({ orderId: "A-1001", callbackId: "cb-secret-1" });
+        await registry.find("A-1001");
+      })
+      .finally(() => jest.dontMock("@aws-sdk/client-dynamodb"));
+    expect(record).toEqual({ evaluated: 1, clients: 1, sent: ["PutItem", "GetItem"] });
+  });
+
   it("a failure is transient and never quotes the item, which holds the callback id", async () => {
     const dynamo = table();
     const registry = dynamoCallbackRegistry(() => "callbacks", dynamo);
