@@ -1,9 +1,4 @@
-import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-} from "@aws-sdk/client-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import * as z from "zod/mini";
 import {
   AcknowledgementAnswer,
@@ -21,6 +16,7 @@ import {
   ProviderRejectedError,
 } from "./call-outcome";
 import { safeText } from "./error-text";
+import { onFirstUse } from "./on-first-use";
 
 /**
  * The outside world of the trip saga. Every call is a side effect, so the workflow makes each one inside a
@@ -167,7 +163,7 @@ export interface RealDepsConfig extends HttpProvidersConfig {
  */
 export function createRealDeps(
   config: () => RealDepsConfig = configFromEnv,
-  dynamodb: () => DynamoDBClient = lazyDynamoDbClient(),
+  dynamodb: () => DynamoDBClient | Promise<DynamoDBClient> = lazyDynamoDbClient,
 ): TripDeps {
   const call = async <T>(
     service: keyof HttpProvidersConfig,
@@ -282,11 +278,12 @@ export function configFromEnv(): RealDepsConfig {
   };
 }
 
-/** One client per sandbox, made on first use (not at import time). */
-function lazyDynamoDbClient(): () => DynamoDBClient {
-  let client: DynamoDBClient | undefined;
-  return () => (client ??= new DynamoDBClient({}));
-}
+/**
+ * The DynamoDB client module, evaluated the first time the breaker is read rather than when the handler loads
+ * (esbuild keeps a dynamic import as a module evaluated on demand), and one client per sandbox, made then.
+ */
+const dynamoDbModule = onFirstUse(() => import("@aws-sdk/client-dynamodb"));
+const lazyDynamoDbClient = onFirstUse(async () => new (await dynamoDbModule()).DynamoDBClient({}));
 
 /**
  * The breaker record as a DynamoDB item. Reads are strongly consistent and writes are conditional on the
@@ -296,7 +293,7 @@ function lazyDynamoDbClient(): () => DynamoDBClient {
  */
 export function createDynamoDbBreakerStore(
   tableName: () => string,
-  client: () => DynamoDBClient,
+  client: () => DynamoDBClient | Promise<DynamoDBClient>,
 ): BreakerStore {
   const table = () => {
     const name = tableName();
@@ -305,8 +302,11 @@ export function createDynamoDbBreakerStore(
   };
   return {
     async get(circuit) {
-      const { Item } = await client().send(
-        new GetItemCommand({ TableName: table(), Key: { circuit: { S: circuit } }, ConsistentRead: true }),
+      const TableName = table();
+      const { GetItemCommand } = await dynamoDbModule();
+      const dynamo = await client();
+      const { Item } = await dynamo.send(
+        new GetItemCommand({ TableName, Key: { circuit: { S: circuit } }, ConsistentRead: true }),
       );
       if (!Item) return undefined;
       return {
@@ -319,10 +319,13 @@ export function createDynamoDbBreakerStore(
       };
     },
     async put(circuit, record, expectedVersion) {
+      const TableName = table();
+      const { ConditionalCheckFailedException, PutItemCommand } = await dynamoDbModule();
+      const dynamo = await client();
       try {
-        await client().send(
+        await dynamo.send(
           new PutItemCommand({
-            TableName: table(),
+            TableName,
             Item: {
               circuit: { S: circuit },
               state: { S: record.state },

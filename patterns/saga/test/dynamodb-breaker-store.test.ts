@@ -225,6 +225,51 @@ describe("DynamoDB breaker store, stubbed client", () => {
     ).rejects.toBe(throttled);
   });
 
+  it("loads the DynamoDB client module on first use, not when the handler is imported, and makes one client per sandbox", async () => {
+    // A stand-in for the module that records when it is evaluated, what clients are made and what they send.
+    const record = { evaluated: 0, clients: 0, sent: [] as string[] };
+    const savedTable = process.env.BREAKER_TABLE_NAME;
+    process.env.BREAKER_TABLE_NAME = "breakers";
+    await jest
+      .isolateModulesAsync(async () => {
+        jest.doMock("@aws-sdk/client-dynamodb", () => {
+          record.evaluated += 1;
+          const command = (name: string) =>
+            class {
+              readonly name = name;
+              constructor(readonly input: unknown) {}
+            };
+          return {
+            ConditionalCheckFailedException: class extends Error {},
+            GetItemCommand: command("GetItem"),
+            PutItemCommand: command("PutItem"),
+            DynamoDBClient: class {
+              constructor() {
+                record.clients += 1;
+              }
+              send = async (sent: { name: string }) => {
+                record.sent.push(sent.name);
+                return {};
+              };
+            },
+          };
+        });
+        const module = await import("../src/index");
+        expect(typeof module.handler).toBe("function");
+        expect(record.evaluated).toBe(0);
+
+        const { breakerStore } = module.createRealDeps();
+        await breakerStore.get("car-rental");
+        await breakerStore.put("car-rental", { state: "closed", consecutiveFailures: 0, version: 1 }, 0);
+      })
+      .finally(() => {
+        jest.dontMock("@aws-sdk/client-dynamodb");
+        if (savedTable === undefined) delete process.env.BREAKER_TABLE_NAME;
+        else process.env.BREAKER_TABLE_NAME = savedTable;
+      });
+    expect(record).toEqual({ evaluated: 1, clients: 1, sent: ["GetItem", "PutItem"] });
+  });
+
   it("fails without a table name, before calling DynamoDB", async () => {
     const { client, commands } = stubClient();
     const store = createDynamoDbBreakerStore(
