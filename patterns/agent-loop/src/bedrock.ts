@@ -1,11 +1,10 @@
-import {
-  BedrockRuntimeClient,
+import type {
+  ContentBlock as BedrockContentBlock,
   ConverseCommand,
-  type ContentBlock as BedrockContentBlock,
-  type ConverseCommandInput,
-  type ConverseCommandOutput,
-  type Message as BedrockMessage,
-  type ToolUseBlock as BedrockToolUse,
+  ConverseCommandInput,
+  ConverseCommandOutput,
+  Message as BedrockMessage,
+  ToolUseBlock as BedrockToolUse,
 } from "@aws-sdk/client-bedrock-runtime";
 import {
   ModelRequestError,
@@ -15,6 +14,7 @@ import {
   type ModelRequest,
   type ModelResponse,
 } from "./model";
+import { onFirstUse } from "./on-first-use";
 
 /** Only what the provider uses of the client, so tests can hand it a fake `send`. */
 export interface ConverseClient {
@@ -41,11 +41,11 @@ export function modelIdFromEnv(): string {
  * the function, instead of being multiplied by a second retry loop inside each attempt.
  */
 export function createBedrockModel(options: BedrockModelOptions = {}): ModelProvider {
-  let client = options.client;
   return {
     async converse(request) {
       const modelId = (options.modelId ?? modelIdFromEnv)();
-      client ??= new BedrockRuntimeClient({ maxAttempts: 1 });
+      const { ConverseCommand } = await bedrockModule();
+      const client = options.client ?? (await lazyBedrockClient());
       let output: ConverseCommandOutput;
       try {
         output = await client.send(
@@ -58,6 +58,15 @@ export function createBedrockModel(options: BedrockModelOptions = {}): ModelProv
     },
   };
 }
+
+/**
+ * The Bedrock runtime client module, evaluated at the first model call rather than when the handler loads
+ * (esbuild keeps a dynamic import as a module evaluated on demand), and one client per sandbox, made then.
+ */
+const bedrockModule = onFirstUse(() => import("@aws-sdk/client-bedrock-runtime"));
+const lazyBedrockClient = onFirstUse(
+  async () => new (await bedrockModule()).BedrockRuntimeClient({ maxAttempts: 1 }),
+);
 
 export function toConverseInput(
   modelId: string,

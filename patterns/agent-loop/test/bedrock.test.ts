@@ -256,6 +256,43 @@ describe("request mapping", () => {
   });
 });
 
+describe("the client", () => {
+  it("loads the Bedrock runtime module at the first model call, not when the handler is imported, and makes one client per sandbox", async () => {
+    // A stand-in for the module that records when it is evaluated, what clients are made (with which
+    // settings) and what they send.
+    const record = { evaluated: 0, clients: [] as unknown[], sent: [] as string[] };
+    await jest
+      .isolateModulesAsync(async () => {
+        jest.doMock("@aws-sdk/client-bedrock-runtime", () => {
+          record.evaluated += 1;
+          return {
+            ConverseCommand: class {
+              constructor(readonly input: { modelId: string }) {}
+            },
+            BedrockRuntimeClient: class {
+              constructor(settings: unknown) {
+                record.clients.push(settings);
+              }
+              send = async (command: { input: { modelId: string } }) => {
+                record.sent.push(command.input.modelId);
+                return converseOutput();
+              };
+            },
+          };
+        });
+        const module = await import("../src/index");
+        expect(typeof module.handler).toBe("function");
+        expect(record.evaluated).toBe(0);
+
+        // Two providers in one sandbox share the one client: it belongs to the sandbox, not to a provider.
+        await module.createBedrockModel({ modelId: () => "model-a" }).converse(request);
+        await module.createBedrockModel({ modelId: () => "model-b" }).converse(request);
+      })
+      .finally(() => jest.dontMock("@aws-sdk/client-bedrock-runtime"));
+    expect(record).toEqual({ evaluated: 1, clients: [{ maxAttempts: 1 }], sent: ["model-a", "model-b"] });
+  });
+});
+
 describe("response mapping", () => {
   it("keeps text and tool calls, the stop reason and the usage numbers", async () => {
     const client = fakeClient(
