@@ -1,7 +1,7 @@
-import { getSecret } from "@aws-lambda-powertools/parameters/secrets";
 import { configFromEnv, dynamoCallbackRegistry } from "../deps";
+import { onFirstUse } from "../on-first-use";
 import { createApiHandler } from "./api";
-import { AwsExecutions, type Executions } from "./executions";
+import type { Executions } from "./executions";
 import { createStarterHandler } from "./starter";
 import { createWebhookHandler } from "./webhook";
 
@@ -9,17 +9,20 @@ import { createWebhookHandler } from "./webhook";
  * The deployed front door: three plain (not durable) Lambda functions. CHECKOUT_FUNCTION_ARN is the durable
  * function's alias ARN (qualified: an unqualified ARN is refused at the first call), WEBHOOK_SECRET_ARN the
  * Secrets Manager secret the provider signs with, CALLBACK_TABLE_NAME the registry the workflow writes.
+ *
+ * The AWS SDK modules (the Lambda client, and Powertools' Secrets Manager one) are evaluated on first use, not
+ * when Lambda loads a handler (esbuild keeps a dynamic import as a module evaluated on demand): a cold start
+ * does not pay for clients the request may never need. Each is made once per sandbox and reused.
  */
-let executions: AwsExecutions | undefined;
+const aws = onFirstUse(
+  async () => new (await import("./executions")).AwsExecutions(process.env.CHECKOUT_FUNCTION_ARN ?? ""),
+);
+const secrets = onFirstUse(() => import("@aws-lambda-powertools/parameters/secrets"));
 const lazyExecutions: Executions = {
-  start: (name, input) => aws().start(name, input),
-  describe: (name) => aws().describe(name),
-  completeCallback: (callbackId, result) => aws().completeCallback(callbackId, result),
+  start: async (name, input) => (await aws()).start(name, input),
+  describe: async (name) => (await aws()).describe(name),
+  completeCallback: async (callbackId, result) => (await aws()).completeCallback(callbackId, result),
 };
-function aws(): AwsExecutions {
-  executions ??= new AwsExecutions(process.env.CHECKOUT_FUNCTION_ARN ?? "");
-  return executions;
-}
 
 export const apiHandler = createApiHandler({ executions: lazyExecutions });
 
@@ -29,6 +32,7 @@ export const webhookHandler = createWebhookHandler({
   secret: async () => {
     const arn = process.env.WEBHOOK_SECRET_ARN;
     if (!arn) return undefined;
+    const { getSecret } = await secrets();
     const value = await getSecret(arn, { maxAge: 60 });
     return typeof value === "string" ? value : undefined;
   },
