@@ -1,10 +1,5 @@
-import {
-  GetDurableExecutionCommand,
-  InvokeCommand,
-  LambdaClient,
-  ListDurableExecutionsByFunctionCommand,
-  SendDurableExecutionCallbackSuccessCommand,
-} from "@aws-sdk/client-lambda";
+import type { LambdaClient } from "@aws-sdk/client-lambda";
+import { onFirstUse } from "../on-first-use";
 
 /**
  * The small seam between the front door (API, webhook, queue starter) and Lambda's durable execution API.
@@ -64,6 +59,13 @@ export function canonicalJson(value: unknown): string {
 /** With a name filter a page is nearly always enough; a bound keeps a request within its second. */
 const MAX_LIST_PAGES = 10;
 
+/**
+ * The Lambda client module, evaluated at the first call rather than when a handler loads (esbuild keeps a
+ * dynamic import as a module evaluated on demand), and one client per sandbox, made then.
+ */
+const lambdaModule = onFirstUse(() => import("@aws-sdk/client-lambda"));
+const lazyLambdaClient = onFirstUse(async () => new (await lambdaModule()).LambdaClient({}));
+
 const errorName = (error: unknown) => (error as { name?: string } | undefined)?.name;
 
 /**
@@ -77,10 +79,15 @@ export class AwsExecutions implements Executions {
 
   constructor(
     private readonly aliasArn: string,
-    private readonly client: Pick<LambdaClient, "send"> = new LambdaClient({}),
+    /** Tests pass one; without it, the sandbox's own is made on first use. */
+    private readonly client?: Pick<LambdaClient, "send">,
   ) {
     // Checked here: an unqualified ARN would fail every start, so it fails the first call, with the reason.
     this.functionName = parseQualifiedArn(aliasArn).functionName;
+  }
+
+  private async lambda() {
+    return { client: this.client ?? (await lazyLambdaClient()), commands: await lambdaModule() };
   }
 
   async start(name: string, input: unknown): Promise<StartResult> {
@@ -88,10 +95,12 @@ export class AwsExecutions implements Executions {
     // new: only a look first can tell the client that its retry found the first one.
     const listed = await this.find(name, true);
     if (listed) return this.compare(listed, input);
+    const { client, commands } = await this.lambda();
+    const { InvokeCommand } = commands;
     try {
       // Event: Lambda answers once the execution is durably started; the execution may then run for days.
       // A synchronous invoke would tie the caller to the execution and is cut at 15 minutes.
-      await this.client.send(
+      await client.send(
         new InvokeCommand({
           FunctionName: this.aliasArn,
           InvocationType: "Event",
@@ -128,8 +137,10 @@ export class AwsExecutions implements Executions {
   }
 
   async completeCallback(callbackId: string, result: string): Promise<CompleteResult> {
+    const { client, commands } = await this.lambda();
+    const { SendDurableExecutionCallbackSuccessCommand } = commands;
     try {
-      await this.client.send(
+      await client.send(
         new SendDurableExecutionCallbackSuccessCommand({
           CallbackId: callbackId,
           Result: Buffer.from(result),
@@ -157,9 +168,11 @@ export class AwsExecutions implements Executions {
    * order-A-1000), through every page of the list.
    */
   private async find(name: string, includeData: boolean) {
+    const { client, commands } = await this.lambda();
+    const { GetDurableExecutionCommand, ListDurableExecutionsByFunctionCommand } = commands;
     let marker: string | undefined;
     for (let page = 0; page < MAX_LIST_PAGES; page += 1) {
-      const listed = await this.client.send(
+      const listed = await client.send(
         new ListDurableExecutionsByFunctionCommand({
           FunctionName: this.functionName,
           DurableExecutionName: name,
@@ -170,7 +183,7 @@ export class AwsExecutions implements Executions {
         (execution) => execution.DurableExecutionName === name,
       )?.DurableExecutionArn;
       if (arn)
-        return this.client.send(
+        return client.send(
           new GetDurableExecutionCommand({ DurableExecutionArn: arn, IncludeExecutionData: includeData }),
         );
       marker = listed.NextMarker;
