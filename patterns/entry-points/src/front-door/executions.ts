@@ -65,6 +65,10 @@ const MAX_LIST_PAGES = 10;
  */
 const lambdaModule = onFirstUse(() => import("@aws-sdk/client-lambda"));
 const lazyLambdaClient = onFirstUse(async () => new (await lambdaModule()).LambdaClient({}));
+/** Sends through the sandbox's client, made on the first send (AwsExecutions passes only the command). */
+const sandboxLambda = {
+  send: async (command: Parameters<LambdaClient["send"]>[0]) => (await lazyLambdaClient()).send(command),
+} as Pick<LambdaClient, "send">;
 
 const errorName = (error: unknown) => (error as { name?: string } | undefined)?.name;
 
@@ -79,15 +83,10 @@ export class AwsExecutions implements Executions {
 
   constructor(
     private readonly aliasArn: string,
-    /** Tests pass one; without it, the sandbox's own is made on first use. */
-    private readonly client?: Pick<LambdaClient, "send">,
+    private readonly client: Pick<LambdaClient, "send"> = sandboxLambda,
   ) {
     // Checked here: an unqualified ARN would fail every start, so it fails the first call, with the reason.
     this.functionName = parseQualifiedArn(aliasArn).functionName;
-  }
-
-  private async lambda() {
-    return { client: this.client ?? (await lazyLambdaClient()), commands: await lambdaModule() };
   }
 
   async start(name: string, input: unknown): Promise<StartResult> {
@@ -95,12 +94,11 @@ export class AwsExecutions implements Executions {
     // new: only a look first can tell the client that its retry found the first one.
     const listed = await this.find(name, true);
     if (listed) return this.compare(listed, input);
-    const { client, commands } = await this.lambda();
-    const { InvokeCommand } = commands;
+    const { InvokeCommand } = await lambdaModule();
     try {
       // Event: Lambda answers once the execution is durably started; the execution may then run for days.
       // A synchronous invoke would tie the caller to the execution and is cut at 15 minutes.
-      await client.send(
+      await this.client.send(
         new InvokeCommand({
           FunctionName: this.aliasArn,
           InvocationType: "Event",
@@ -137,10 +135,9 @@ export class AwsExecutions implements Executions {
   }
 
   async completeCallback(callbackId: string, result: string): Promise<CompleteResult> {
-    const { client, commands } = await this.lambda();
-    const { SendDurableExecutionCallbackSuccessCommand } = commands;
+    const { SendDurableExecutionCallbackSuccessCommand } = await lambdaModule();
     try {
-      await client.send(
+      await this.client.send(
         new SendDurableExecutionCallbackSuccessCommand({
           CallbackId: callbackId,
           Result: Buffer.from(result),
@@ -168,11 +165,10 @@ export class AwsExecutions implements Executions {
    * order-A-1000), through every page of the list.
    */
   private async find(name: string, includeData: boolean) {
-    const { client, commands } = await this.lambda();
-    const { GetDurableExecutionCommand, ListDurableExecutionsByFunctionCommand } = commands;
+    const { GetDurableExecutionCommand, ListDurableExecutionsByFunctionCommand } = await lambdaModule();
     let marker: string | undefined;
     for (let page = 0; page < MAX_LIST_PAGES; page += 1) {
-      const listed = await client.send(
+      const listed = await this.client.send(
         new ListDurableExecutionsByFunctionCommand({
           FunctionName: this.functionName,
           DurableExecutionName: name,
@@ -183,7 +179,7 @@ export class AwsExecutions implements Executions {
         (execution) => execution.DurableExecutionName === name,
       )?.DurableExecutionArn;
       if (arn)
-        return client.send(
+        return this.client.send(
           new GetDurableExecutionCommand({ DurableExecutionArn: arn, IncludeExecutionData: includeData }),
         );
       marker = listed.NextMarker;
