@@ -1,6 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { RealDepsConfig, S3Sender } from "../src";
+// The provider's own record of an email it sent: the same record the demo's simulated world keeps.
+import type { SentEmail } from "../src/demo";
 
 /**
  * The providers of the deployed function, as HTTP services on 127.0.0.1, for the real deps (src/deps.ts): the
@@ -36,16 +38,6 @@ export type Override = (context: {
   request: Received;
   normal: Record<string, unknown>;
 }) => RawAnswer | undefined;
-
-export interface SentEmail {
-  invoiceId: string;
-  idempotencyKey: string;
-  to: string;
-  documentKey: string;
-  amountCents: number;
-  currency: string;
-  messageId: string;
-}
 
 export async function startHttpWorld(options: { fxDelayMs?: Partial<Record<Route, number>> } = {}) {
   const received: Received[] = [];
