@@ -2,12 +2,24 @@ import * as path from "node:path";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { NodejsFunction, OutputFormat, type BundlingOptions } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import type { CookbookConfig } from "./config";
 import { acknowledge, EXECUTIONS_WILDCARD_REASON, wildcardResourceFinding } from "./nag";
 import type { DurableFunctionDefinition } from "./patterns";
+
+/** How every handler of the stack is bundled: esbuild, locally, as the bench measures it. */
+export const HANDLER_BUNDLING: BundlingOptions = {
+  format: OutputFormat.CJS,
+  target: "node24",
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  // The durable SDK loads @aws-sdk/client-lambda on its first checkpoint, and the front door calls the durable
+  // APIs: both need 3.1014 or later, so bundle the versions the tests ran against instead of the runtime's.
+  bundleAwsSDK: true,
+};
 
 export interface DurablePatternFunctionProps {
   pattern: string;
@@ -80,16 +92,7 @@ export class DurablePatternFunction extends Construct {
       // of pnpm-lock.yaml, where CDK runs `pnpm exec esbuild`.
       projectRoot: props.root,
       depsLockFilePath: path.join(props.root, "pnpm-lock.yaml"),
-      bundling: {
-        format: OutputFormat.CJS,
-        target: "node24",
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // The durable SDK loads @aws-sdk/client-lambda on its first checkpoint and needs the durable
-        // APIs (3.1014 or later): bundle the versions the tests ran against instead of the runtime's.
-        bundleAwsSDK: true,
-      },
+      bundling: HANDLER_BUNDLING,
       // Old versions stay (the default): an execution keeps replaying on the version that started it.
       currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
     });

@@ -4,13 +4,13 @@ import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
-import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import type { CookbookConfig } from "./config";
-import type { DurablePatternFunction } from "./durable-function";
+import { HANDLER_BUNDLING, type DurablePatternFunction } from "./durable-function";
 import { acknowledge, EXECUTIONS_WILDCARD_REASON, wildcardResourceFinding } from "./nag";
 import type { PatternDefinition } from "./patterns";
 
@@ -94,15 +94,7 @@ export class FrontDoor extends Construct {
         },
         projectRoot: props.root,
         depsLockFilePath: path.join(props.root, "pnpm-lock.yaml"),
-        bundling: {
-          format: OutputFormat.CJS,
-          target: "node24",
-          minify: true,
-          sourceMap: true,
-          sourcesContent: false,
-          // The durable execution APIs (ListDurableExecutionsByFunction, ...) need client-lambda 3.1014 or later.
-          bundleAwsSDK: true,
-        },
+        bundling: HANDLER_BUNDLING,
       });
       return { fn, role };
     };
