@@ -141,6 +141,10 @@ describeLocal(
   },
 );
 
+// Under skipTime the director's one-day reminder wait ends at once, so a reminder could go out before the test's
+// answer lands; these tests are about who may answer, so the director is not reminded (reminders: approval.test.ts).
+const directorNotReminded = { timeout: { seconds: 60 }, remindEvery: { days: 1 }, maxReminders: 0 };
+
 describeLocal("who may answer", () => {
   it("a forged approval ships nothing; the manager's own approval on the new link ships once", async () => {
     const { world, runner } = setUp();
@@ -163,7 +167,7 @@ describeLocal("who may answer", () => {
   });
 
   it("the manager answering the director's link is refused; the director is asked again and decides", async () => {
-    const { world, runner } = setUp({}, testConfig(managerGoesQuiet));
+    const { world, runner } = setUp({}, testConfig({ ...managerGoesQuiet, director: directorNotReminded }));
     const run = runner.run({ payload: samplePurchase });
     const first = runner.getOperation("director-approval");
     await runner.getOperation("notify-director").waitForData(WaitingOperationStatus.COMPLETED);
@@ -201,7 +205,7 @@ describeLocal("who may answer", () => {
   });
 
   it("refused answers for every round: the manager counts as silent and the request escalates", async () => {
-    const { world, runner } = setUp({}, testConfig({ askRounds: 2 }));
+    const { world, runner } = setUp({}, testConfig({ askRounds: 2, director: directorNotReminded }));
     const run = runner.run({ payload: samplePurchase });
     for (const [round, name] of ["ask-manager", "ask-manager-round-2"].entries()) {
       await managerHasLink(runner, round + 1);
