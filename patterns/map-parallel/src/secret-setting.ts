@@ -1,0 +1,112 @@
+/**
+ * Settings that are secrets (API tokens, a webhook URL with its key in it), read from AWS Secrets Manager. This file
+ * is the same in every pattern of the cookbook (tools/docs-check keeps the copies identical).
+ *
+ * A secret never goes in the function's environment: that is plain text in `cdk.out`, the CloudFormation template
+ * and `GetFunctionConfiguration`. The environment holds only the secret's ARN, in `<SETTING>_SECRET_ARN`; the
+ * stack grants the function `secretsmanager:GetSecretValue` on exactly that secret (infra, grant kind `secret`).
+ *
+ * Read it inside the step that needs it, never in the workflow's body: it is I/O, and its value must not be
+ * checkpointed. Powertools Parameters keeps each value for `maxAge` seconds per sandbox, so a warm function
+ * does not call Secrets Manager on every step, and a rotated value is picked up within that time.
+ */
+import { onFirstUse } from "./on-first-use";
+
+/** What the stack puts in a secret it creates, until someone puts the real value there. */
+export const SECRET_PLACEHOLDER = "set-me: put the real value of this setting here";
+
+/** How long one sandbox keeps a secret's value before reading it again. */
+export const SECRET_MAX_AGE_SECONDS = 300;
+
+/**
+ * A secret setting that cannot be used: not configured, set in plain text, missing, unreadable or still the
+ * placeholder. Names the setting and what to do, never the value. `retryable` is true only when Secrets Manager
+ * itself failed for a while (throttled, internal error, network); everything else needs a person.
+ */
+export class SecretSettingError extends Error {
+  override readonly name = "SecretSettingError";
+  constructor(
+    message: string,
+    readonly setting: string,
+    readonly retryable = false,
+  ) {
+    super(message);
+  }
+}
+
+const secrets = onFirstUse(() => import("@aws-lambda-powertools/parameters/secrets"));
+
+/**
+ * The value of secret setting `setting` (e.g. "ORDER_API_TOKEN"), from the secret whose ARN is in
+ * `<setting>_SECRET_ARN`. An optional setting whose ARN is not configured is `undefined` (no token is sent);
+ * a required one throws. A value found in the plain environment is refused rather than used.
+ */
+export async function secretSetting(
+  setting: string,
+  options: { required: boolean; env?: NodeJS.ProcessEnv },
+): Promise<string | undefined> {
+  const env = options.env ?? process.env;
+  const arnSetting = `${setting}_SECRET_ARN`;
+  if (env[setting] !== undefined && env[setting] !== "") {
+    throw new SecretSettingError(
+      `${setting} is set in the plain environment, where the template and GetFunctionConfiguration show it: ` +
+        `put it in Secrets Manager and set ${arnSetting} to the secret's ARN`,
+      setting,
+    );
+  }
+  const arn = env[arnSetting] ?? "";
+  if (arn === "") {
+    if (!options.required) return undefined;
+    throw new SecretSettingError(`${arnSetting} is not set: it must name the secret holding ${setting}`, setting);
+  }
+  let value: unknown;
+  try {
+    const { getSecret } = await secrets();
+    value = await getSecret(arn, { maxAge: SECRET_MAX_AGE_SECONDS });
+  } catch (error) {
+    const reason = awsErrorName(error);
+    const retryable = !PERMANENT_READ_ERRORS.has(reason);
+    throw new SecretSettingError(
+      `${setting} could not be read from the secret in ${arnSetting} (${reason}${retryable ? "" : ": " + hintFor(reason)})`,
+      setting,
+      retryable,
+    );
+  }
+  if (typeof value !== "string" || value.trim() === "") {
+    throw new SecretSettingError(`the secret in ${arnSetting} holds no text value for ${setting}`, setting);
+  }
+  if (value === SECRET_PLACEHOLDER) {
+    throw new SecretSettingError(
+      `the secret in ${arnSetting} still holds the placeholder the stack put there: put the real ${setting} in it`,
+      setting,
+    );
+  }
+  return value.trim();
+}
+
+/** Answers that will not change by asking again: the secret or the permission must be fixed first. */
+const PERMANENT_READ_ERRORS: ReadonlySet<string> = new Set([
+  "ResourceNotFoundException",
+  "AccessDeniedException",
+  "DecryptionFailure",
+  "InvalidParameterException",
+  "InvalidRequestException",
+  "ValidationException",
+]);
+
+function hintFor(reason: string): string {
+  if (reason === "ResourceNotFoundException") return "no such secret, or it has no current value";
+  if (reason.startsWith("AccessDenied")) return "the function's role may not read it";
+  if (reason === "DecryptionFailure") return "its KMS key cannot decrypt it";
+  return "the secret's ARN or state is wrong";
+}
+
+/** The AWS error's name, looked for through Powertools' wrapping (`cause`). */
+function awsErrorName(error: unknown): string {
+  for (let current = error as { name?: unknown; cause?: unknown } | undefined; current; ) {
+    const { name } = current;
+    if (typeof name === "string" && name !== "Error" && name !== "GetParameterError") return name;
+    current = current.cause as typeof current | undefined;
+  }
+  return "unknown error";
+}

@@ -1,0 +1,213 @@
+/**
+ * One JSON call over HTTP, told as facts: what came back on the wire, or why nothing did. This file is the same
+ * in every pattern of the cookbook (tools/docs-check keeps the copies identical); what a fact means for the
+ * workflow (done, not done, in doubt: docs/outcomes.md) is decided by the pattern's own outcome module, because
+ * that depends on the provider's contract.
+ *
+ * What it guarantees, whatever the provider does:
+ * - the configured base URL keeps its path, with or without a trailing slash (`new URL("orders", "https://h/api")`
+ *   alone would send to `https://h/orders`, with our token and idempotency key);
+ * - a base URL with credentials in it (`https://user:pass@host`) is refused before anything is sent: they would
+ *   appear in every message that names the call;
+ * - every call has a timeout, and a redirect is reported, never followed (fetch would repeat a POST to wherever
+ *   the Location points, with our headers);
+ * - a body is read up to a bound and no further; a 2xx body is parsed with the caller's schema;
+ * - every text taken from the provider (`excerpt`) is bounded, on one line (control characters become spaces, so
+ *   it cannot forge log lines) and has the token, and any bearer or basic credential, cut out. Excerpts are what
+ *   may reach a checkpoint, an error, a log line or a terminal; the raw body never does.
+ */
+import type * as z from "zod/mini";
+
+export interface HttpCall<T> {
+  /** The service's configured base URL; `path` goes under it. */
+  baseUrl: string;
+  /** Relative to `baseUrl`, without a leading slash: "orders/A-1/refunds". */
+  path: string;
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Sent as the `Idempotency-Key` header: how a provider recognises a repeated request. */
+  idempotencyKey?: string;
+  /** Sent as `Authorization: Bearer <token>`, to this service only, and cut out of every excerpt. */
+  token?: string;
+  /** Other headers (never credentials: those go in `token`). */
+  headers?: Record<string, string>;
+  timeoutMs: number;
+  /** The schema a 2xx body must match. Without one, any JSON (or an empty body) is accepted as `unknown`. */
+  answer?: z.ZodMiniType<T>;
+  /** The largest 2xx body read; a larger one is `malformed`. Default 1 MiB. */
+  maxAnswerBytes?: number;
+}
+
+/** What happened, as far as this process can know. `call` is "METHOD origin/path", without query or credentials. */
+export type HttpResult<T> =
+  /** 2xx, and the body matches the schema. */
+  | { kind: "answered"; call: string; status: number; value: T }
+  /** 2xx, but the body is missing, not JSON, too large, cut off or not what the schema says. */
+  | { kind: "malformed"; call: string; status: number; excerpt: string }
+  /** Any other status (a 3xx included: it is not followed). `body` is the parsed JSON of the answer, if any. */
+  | { kind: "status"; call: string; status: number; excerpt: string; body: unknown }
+  /** The connection was never made (refused, no such host): the request did not leave this process. */
+  | { kind: "not-sent"; call: string; code: string; excerpt: string }
+  /** No answer within `timeoutMs`: the request may have arrived and been acted on. */
+  | { kind: "timed-out"; call: string; excerpt: string }
+  /** The connection broke after it was made (reset, hang-up, unknown): the request may have arrived. */
+  | { kind: "lost"; call: string; code: string; excerpt: string };
+
+/** A setting that cannot be used as it is; thrown before anything is sent. The message names it, never its value. */
+export class HttpSettingError extends Error {
+  override readonly name = "HttpSettingError";
+}
+
+/** How much of a provider's text is kept: enough to say what happened, small enough for any checkpoint. */
+export const MAX_EXCERPT_CHARS = 300;
+
+const DEFAULT_MAX_ANSWER_BYTES = 1024 * 1024;
+
+/** Errors that mean the connection was never established, so nothing was sent. */
+const NEVER_CONNECTED: ReadonlySet<string> = new Set([
+  "ECONNREFUSED", // nobody listened
+  "ENOTFOUND", // the host name did not resolve
+  "EAI_AGAIN", // DNS, temporarily
+  "UND_ERR_CONNECT_TIMEOUT", // the TCP connection was never established
+]);
+
+export async function httpCall<T = unknown>(request: HttpCall<T>): Promise<HttpResult<T>> {
+  const url = endpoint(request.baseUrl, request.path);
+  const call = `${request.method} ${url.origin}${url.pathname}`;
+  const excerpt = (text: string) => safeExcerpt(text, request.token);
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: request.method,
+      headers: {
+        accept: "application/json",
+        ...(request.body === undefined ? {} : { "content-type": "application/json" }),
+        ...request.headers,
+        ...(request.idempotencyKey ? { "idempotency-key": request.idempotencyKey } : {}),
+        ...(request.token ? { authorization: `Bearer ${request.token}` } : {}),
+      },
+      body: request.body === undefined ? undefined : JSON.stringify(request.body),
+      redirect: "manual",
+      signal: AbortSignal.timeout(request.timeoutMs),
+    });
+  } catch (error) {
+    return failedCall(call, error, excerpt);
+  }
+  const status = response.status;
+  const ok = status >= 200 && status < 300;
+  let text: string;
+  try {
+    const max = ok ? (request.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES) : MAX_EXCERPT_CHARS * 4;
+    const read = await readBounded(response, max);
+    if (ok && read.cut) {
+      return { kind: "malformed", call, status, excerpt: `more than the ${max} bytes accepted` };
+    }
+    text = read.text;
+  } catch (error) {
+    // The status arrived and the body did not. For a 2xx the provider acted and we cannot read what it did.
+    if (ok) return { kind: "malformed", call, status, excerpt: `body lost: ${excerpt(messageOf(error))}` };
+    text = "";
+  }
+  const json = parseJson(text);
+  if (!ok) return { kind: "status", call, status, excerpt: excerpt(text), body: json === NOT_JSON ? undefined : json };
+  if (!request.answer) {
+    if (json === NOT_JSON) return { kind: "malformed", call, status, excerpt: `not JSON: ${excerpt(text)}` };
+    return { kind: "answered", call, status, value: json as T };
+  }
+  const parsed = request.answer.safeParse(json === NOT_JSON ? undefined : json);
+  if (!parsed.success) {
+    const what = json === NOT_JSON ? "not JSON" : json === undefined ? "empty" : "not the expected answer";
+    return { kind: "malformed", call, status, excerpt: `${what}: ${excerpt(text)}` };
+  }
+  return { kind: "answered", call, status, value: parsed.data };
+}
+
+/**
+ * `path` under `baseUrl`, the base's own path kept, checked before any request: an http(s) URL without
+ * credentials. The message names what is wrong, never the value (it may hold a secret).
+ */
+export function endpoint(baseUrl: string, path: string): URL {
+  if (baseUrl === "") throw new HttpSettingError("the service's base URL is not set");
+  let base: URL;
+  try {
+    base = new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
+  } catch {
+    throw new HttpSettingError("the service's base URL is not a URL");
+  }
+  if (base.protocol !== "https:" && base.protocol !== "http:") {
+    throw new HttpSettingError("the service's base URL must be http(s)");
+  }
+  if (base.username !== "" || base.password !== "") {
+    throw new HttpSettingError("the service's base URL must not contain credentials (user:password@)");
+  }
+  if (path.startsWith("/") || /^[a-z][a-z0-9+.-]*:/i.test(path)) {
+    throw new HttpSettingError(`the path must be relative to the base URL: ${safeExcerpt(path)}`);
+  }
+  base.search = "";
+  base.hash = "";
+  return new URL(path, base);
+}
+
+/** A provider's text made safe to keep: bounded, one line, without the token or any bearer/basic credential. */
+export function safeExcerpt(text: string, token?: string, max = MAX_EXCERPT_CHARS): string {
+  let safe = token ? text.split(token).join("[redacted]") : text;
+  // eslint-disable-next-line no-control-regex
+  safe = safe.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").trim();
+  safe = safe.replace(/\b(bearer|basic)(\s+|%20)(?!\[redacted\])[\w.~+/=-]+/gi, "$1 [redacted]");
+  return safe.length <= max ? safe : `${safe.slice(0, max)}… (${safe.length - max} more characters)`;
+}
+
+function failedCall<T>(call: string, error: unknown, excerpt: (text: string) => string): HttpResult<T> {
+  const name = (error as Error | undefined)?.name;
+  if (name === "TimeoutError" || name === "AbortError") {
+    return { kind: "timed-out", call, excerpt: "no answer in time" };
+  }
+  const code = errorCode(error) ?? "connection lost";
+  const detail = excerpt(`${messageOf(error)} ${messageOf((error as { cause?: unknown } | undefined)?.cause)}`);
+  return NEVER_CONNECTED.has(code)
+    ? { kind: "not-sent", call, code, excerpt: detail }
+    : { kind: "lost", call, code, excerpt: detail };
+}
+
+function errorCode(error: unknown): string | undefined {
+  for (let current = error as { code?: unknown; cause?: unknown } | undefined; current; ) {
+    if (typeof current.code === "string") return current.code;
+    current = current.cause as typeof current | undefined;
+  }
+  return undefined;
+}
+
+function messageOf(error: unknown): string {
+  if (error === undefined) return "";
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Reads at most `max` bytes, without reading the rest; `cut` says there was more. */
+async function readBounded(response: Response, max: number): Promise<{ text: string; cut: boolean }> {
+  const reader = response.body?.getReader();
+  if (!reader) return { text: "", cut: false };
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      return { text: new TextDecoder().decode(Buffer.concat(chunks).subarray(0, max)), cut: true };
+    }
+  }
+  return { text: new TextDecoder().decode(Buffer.concat(chunks)), cut: false };
+}
+
+const NOT_JSON = Symbol("not JSON");
+function parseJson(text: string): unknown {
+  if (text.trim() === "") return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return NOT_JSON;
+  }
+}
