@@ -12,7 +12,10 @@
  */
 import { onFirstUse } from "./on-first-use";
 
-/** What the stack puts in a secret it creates, until someone puts the real value there. */
+/**
+ * What the stack puts in a secret it creates, until someone puts the real value there. An optional setting that
+ * still holds it is not set (a service that needs no token gets none); a required one is refused.
+ */
 export const SECRET_PLACEHOLDER = "set-me: put the real value of this setting here";
 
 /** How long one sandbox keeps a secret's value before reading it again. */
@@ -38,8 +41,9 @@ const secrets = onFirstUse(() => import("@aws-lambda-powertools/parameters/secre
 
 /**
  * The value of secret setting `setting` (e.g. "ORDER_API_TOKEN"), from the secret whose ARN is in
- * `<setting>_SECRET_ARN`. An optional setting whose ARN is not configured is `undefined` (no token is sent);
- * a required one throws. A value found in the plain environment is refused rather than used.
+ * `<setting>_SECRET_ARN`. An optional setting whose ARN is not configured, or whose secret still holds the
+ * placeholder, is `undefined` (no token is sent); a required one throws. A value found in the plain environment is
+ * refused rather than used.
  */
 export async function secretSetting(
   setting: string,
@@ -76,6 +80,7 @@ export async function secretSetting(
     throw new SecretSettingError(`the secret in ${arnSetting} holds no text value for ${setting}`, setting);
   }
   if (value === SECRET_PLACEHOLDER) {
+    if (!options.required) return undefined;
     throw new SecretSettingError(
       `the secret in ${arnSetting} still holds the placeholder the stack put there: put the real ${setting} in it`,
       setting,
