@@ -21,8 +21,13 @@ import type * as z from "zod/mini";
 export interface HttpCall<T> {
   /** The service's configured base URL; `path` goes under it. */
   baseUrl: string;
-  /** Relative to `baseUrl`, without a leading slash: "orders/A-1/refunds". */
+  /** Relative to `baseUrl`, without a leading slash: "orders/A-1/refunds"; "" calls `baseUrl` itself. */
   path: string;
+  /**
+   * How the call is named in results (`call`), instead of "METHOD origin/path". Give one when the URL itself is a
+   * secret (a chat webhook URL carries its key): the URL then never appears, and is cut out of every excerpt.
+   */
+  label?: string;
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   /** Sent as JSON. */
   body?: unknown;
@@ -74,8 +79,10 @@ const NEVER_CONNECTED: ReadonlySet<string> = new Set([
 
 export async function httpCall<T = unknown>(request: HttpCall<T>): Promise<HttpResult<T>> {
   const url = endpoint(request.baseUrl, request.path);
-  const call = `${request.method} ${url.origin}${url.pathname}`;
-  const excerpt = (text: string) => safeExcerpt(text, request.token);
+  const call = request.label ?? `${request.method} ${url.origin}${url.pathname}`;
+  const secretUrl = request.label === undefined ? [] : [url.toString(), request.baseUrl];
+  const excerpt = (text: string) =>
+    safeExcerpt(secretUrl.reduce((safe, secret) => safe.split(secret).join("[url]"), text), request.token);
   let response: Response;
   try {
     response = await fetch(url, {
@@ -144,6 +151,7 @@ export function endpoint(baseUrl: string, path: string): URL {
   if (path.startsWith("/") || /^[a-z][a-z0-9+.-]*:/i.test(path)) {
     throw new HttpSettingError(`the path must be relative to the base URL: ${safeExcerpt(path)}`);
   }
+  if (path === "") return new URL(baseUrl);
   base.search = "";
   base.hash = "";
   return new URL(path, base);
