@@ -82,7 +82,10 @@ export async function httpCall<T = unknown>(request: HttpCall<T>): Promise<HttpR
   const call = request.label ?? `${request.method} ${url.origin}${url.pathname}`;
   const secretUrl = request.label === undefined ? [] : [url.toString(), request.baseUrl];
   const excerpt = (text: string) =>
-    safeExcerpt(secretUrl.reduce((safe, secret) => safe.split(secret).join("[url]"), text), request.token);
+    safeExcerpt(
+      secretUrl.reduce((safe, secret) => safe.split(secret).join("[url]"), text),
+      request.token,
+    );
   let response: Response;
   try {
     response = await fetch(url, {
@@ -117,7 +120,14 @@ export async function httpCall<T = unknown>(request: HttpCall<T>): Promise<HttpR
     text = "";
   }
   const json = parseJson(text);
-  if (!ok) return { kind: "status", call, status, excerpt: excerpt(text), body: json === NOT_JSON ? undefined : json };
+  if (!ok)
+    return {
+      kind: "status",
+      call,
+      status,
+      excerpt: excerpt(text),
+      body: json === NOT_JSON ? undefined : json,
+    };
   if (!request.answer) {
     if (json === NOT_JSON) return { kind: "malformed", call, status, excerpt: `not JSON: ${excerpt(text)}` };
     return { kind: "answered", call, status, value: json as T };
@@ -172,14 +182,16 @@ function failedCall<T>(call: string, error: unknown, excerpt: (text: string) => 
     return { kind: "timed-out", call, excerpt: "no answer in time" };
   }
   const code = errorCode(error) ?? "connection lost";
-  const detail = excerpt(`${messageOf(error)} ${messageOf((error as { cause?: unknown } | undefined)?.cause)}`);
+  const detail = excerpt(
+    `${messageOf(error)} ${messageOf((error as { cause?: unknown } | undefined)?.cause)}`,
+  );
   return NEVER_CONNECTED.has(code)
     ? { kind: "not-sent", call, code, excerpt: detail }
     : { kind: "lost", call, code, excerpt: detail };
 }
 
 function errorCode(error: unknown): string | undefined {
-  for (let current = error as { code?: unknown; cause?: unknown } | undefined; current; ) {
+  for (let current = error as { code?: unknown; cause?: unknown } | undefined; current;) {
     if (typeof current.code === "string") return current.code;
     current = current.cause as typeof current | undefined;
   }

@@ -61,7 +61,10 @@ export async function secretSetting(
   const arn = env[arnSetting] ?? "";
   if (arn === "") {
     if (!options.required) return undefined;
-    throw new SecretSettingError(`${arnSetting} is not set: it must name the secret holding ${setting}`, setting);
+    throw new SecretSettingError(
+      `${arnSetting} is not set: it must name the secret holding ${setting}`,
+      setting,
+    );
   }
   let value: unknown;
   try {
@@ -108,7 +111,7 @@ function hintFor(reason: string): string {
 
 /** The AWS error's name, looked for through Powertools' wrapping (`cause`). */
 function awsErrorName(error: unknown): string {
-  for (let current = error as { name?: unknown; cause?: unknown } | undefined; current; ) {
+  for (let current = error as { name?: unknown; cause?: unknown } | undefined; current;) {
     const { name } = current;
     if (typeof name === "string" && name !== "Error" && name !== "GetParameterError") return name;
     current = current.cause as typeof current | undefined;
