@@ -81,23 +81,22 @@ export async function httpCall<T = unknown>(request: HttpCall<T>): Promise<HttpR
   const url = endpoint(request.baseUrl, request.path);
   const call = request.label ?? `${request.method} ${url.origin}${url.pathname}`;
   const secretUrl = request.label === undefined ? [] : [url.toString(), request.baseUrl];
+  const longestSecret = Math.max(request.token?.length ?? 0, ...secretUrl.map((secret) => secret.length));
   const excerpt = (text: string) =>
     safeExcerpt(
       secretUrl.reduce((safe, secret) => safe.split(secret).join("[url]"), text),
       request.token,
     );
+  // Built before the call: a header fetch would refuse (a token with a newline in it) was never sent, and must not
+  // be told as a connection lost after it was made.
+  const headers = requestHeaders(request);
+  const body = request.body === undefined ? undefined : JSON.stringify(request.body);
   let response: Response;
   try {
     response = await fetch(url, {
       method: request.method,
-      headers: {
-        accept: "application/json",
-        ...(request.body === undefined ? {} : { "content-type": "application/json" }),
-        ...request.headers,
-        ...(request.idempotencyKey ? { "idempotency-key": request.idempotencyKey } : {}),
-        ...(request.token ? { authorization: `Bearer ${request.token}` } : {}),
-      },
-      body: request.body === undefined ? undefined : JSON.stringify(request.body),
+      headers,
+      body,
       redirect: "manual",
       signal: AbortSignal.timeout(request.timeoutMs),
     });
@@ -113,7 +112,9 @@ export async function httpCall<T = unknown>(request: HttpCall<T>): Promise<HttpR
     if (ok && read.cut) {
       return { kind: "malformed", call, status, excerpt: `more than the ${max} bytes accepted` };
     }
-    text = read.text;
+    // Where the read was cut, its last characters may be the beginning of an echoed secret, which no redaction
+    // of the whole secret would find: they are dropped.
+    text = read.cut ? read.text.slice(0, Math.max(0, read.text.length - longestSecret)) : read.text;
   } catch (error) {
     // The status arrived and the body did not. For a 2xx the provider acted and we cannot read what it did.
     if (ok) return { kind: "malformed", call, status, excerpt: `body lost: ${excerpt(messageOf(error))}` };
@@ -148,7 +149,7 @@ export function endpoint(baseUrl: string, path: string): URL {
   if (baseUrl === "") throw new HttpSettingError("the service's base URL is not set");
   let base: URL;
   try {
-    base = new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
+    base = new URL(baseUrl);
   } catch {
     throw new HttpSettingError("the service's base URL is not a URL");
   }
@@ -162,9 +163,36 @@ export function endpoint(baseUrl: string, path: string): URL {
     throw new HttpSettingError(`the path must be relative to the base URL: ${safeExcerpt(path)}`);
   }
   if (path === "") return new URL(baseUrl);
+  // The slash goes after the path, not after a query or fragment ("https://h/api?x=1" is "https://h/api/").
   base.search = "";
   base.hash = "";
-  return new URL(path, base);
+  if (!base.pathname.endsWith("/")) base.pathname = `${base.pathname}/`;
+  const url = new URL(path, base);
+  // "../x", "%2e%2e/x" and "\\other-host/x" (a backslash is a slash to the URL parser) would leave the base, with
+  // our token and idempotency key: a path built from input must not be able to do that.
+  if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname)) {
+    throw new HttpSettingError(`the path must stay under the base URL: ${safeExcerpt(path)}`);
+  }
+  return url;
+}
+
+function requestHeaders(request: HttpCall<unknown>): Headers {
+  const entries: [string, string][] = [
+    ["accept", "application/json"],
+    ...(request.body === undefined ? [] : ([["content-type", "application/json"]] as [string, string][])),
+    ...Object.entries(request.headers ?? {}),
+    ...(request.idempotencyKey ? ([["idempotency-key", request.idempotencyKey]] as [string, string][]) : []),
+    ...(request.token ? ([["authorization", `Bearer ${request.token}`]] as [string, string][]) : []),
+  ];
+  const headers = new Headers();
+  for (const [name, value] of entries) {
+    try {
+      headers.set(name, value);
+    } catch {
+      throw new HttpSettingError(`the ${safeExcerpt(name, undefined, 60)} header is not valid in HTTP`);
+    }
+  }
+  return headers;
 }
 
 /** A provider's text made safe to keep: bounded, one line, without the token or any bearer/basic credential. */
@@ -200,12 +228,18 @@ function errorCode(error: unknown): string | undefined {
 
 function messageOf(error: unknown): string {
   if (error === undefined) return "";
-  return error instanceof Error ? error.message : String(error);
+  if (error instanceof Error) return error.message;
+  if (typeof error === "string") return error;
+  try {
+    return JSON.stringify(error) ?? typeof error;
+  } catch {
+    return typeof error;
+  }
 }
 
 /** Reads at most `max` bytes, without reading the rest; `cut` says there was more. */
 async function readBounded(response: Response, max: number): Promise<{ text: string; cut: boolean }> {
-  const reader = response.body?.getReader();
+  const reader: ReadableStreamDefaultReader<Uint8Array> | undefined = response.body?.getReader();
   if (!reader) return { text: "", cut: false };
   const chunks: Uint8Array[] = [];
   let size = 0;

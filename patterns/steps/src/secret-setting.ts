@@ -82,7 +82,7 @@ export async function secretSetting(
   if (typeof value !== "string" || value.trim() === "") {
     throw new SecretSettingError(`the secret in ${arnSetting} holds no text value for ${setting}`, setting);
   }
-  if (value === SECRET_PLACEHOLDER) {
+  if (value.trim() === SECRET_PLACEHOLDER) {
     if (!options.required) return undefined;
     throw new SecretSettingError(
       `the secret in ${arnSetting} still holds the placeholder the stack put there: put the real ${setting} in it`,

@@ -4,7 +4,14 @@ import * as path from "node:path";
 // Patterns are self-contained, so each carries its own copy of the test helpers below. Copies drift; this keeps
 // them identical to the steps pattern's, so a fix made in one place is made in all (copy it over, then commit).
 const root = path.resolve(__dirname, "../../..");
-const SHARED_TEST_FILES = ["test/golden-history.ts", "test/target.ts", "test/target.test.ts"];
+const SHARED_TEST_FILES = [
+  "test/golden-history.ts",
+  "test/target.ts",
+  "test/target.test.ts",
+  // The tests of the shared source modules below, run in every pattern against its own copy.
+  "test/http-call.test.ts",
+  "test/secret-setting.test.ts",
+];
 // Carried only by the patterns that need them; where a pattern has one, it is the same as steps'.
 const OPTIONAL_TEST_FILES = ["test/crash.ts"];
 const patterns = fs
