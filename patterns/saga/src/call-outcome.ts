@@ -8,6 +8,8 @@
  *   idempotency key where the provider honours keys, look the action up by its key where the provider offers
  *   that, and when it still cannot be settled, compensate by key or hand it to people (alert).
  */
+import type { HttpResult } from "./http-call";
+
 export type CallOutcome = "done" | "not-done" | "in-doubt";
 
 export interface Classification {
@@ -73,6 +75,13 @@ export function classifyStatus(
   if (status >= 400 && status < 500) {
     return { outcome: "not-done", retryable: false, reason: "4xx: the provider refused the request as sent" };
   }
+  if (status >= 300 && status < 400) {
+    return {
+      outcome: "in-doubt",
+      retryable: false,
+      reason: `${status}: a redirect, never followed: the provider may have acted before redirecting`,
+    };
+  }
   return { outcome: "in-doubt", retryable: false, reason: `${status}: nothing says nothing happened` };
 }
 
@@ -110,6 +119,47 @@ function networkErrorCode(error: unknown): string | undefined {
     current = current.cause as typeof current | undefined;
   }
   return undefined;
+}
+
+/**
+ * What one call through src/http-call.ts means, for each fact it reports (`answered` is done, and never comes
+ * here). The connection never made is the only failure without a status that proves nothing was sent.
+ */
+export function classifyHttpResult(
+  result: Exclude<HttpResult<unknown>, { kind: "answered" }>,
+  contract: ProviderContract = PROVIDER_CONTRACT,
+): Classification {
+  switch (result.kind) {
+    case "status": {
+      const classification = classifyStatus(result.status, contract);
+      // Only a 2xx is done, and a 2xx is never a "status" fact: whatever else says "done" is not believed.
+      return classification.outcome === "done" ? MALFORMED_ANSWER : classification;
+    }
+    case "malformed":
+      return MALFORMED_ANSWER;
+    case "not-sent":
+      return { outcome: "not-done", retryable: true, reason: `${result.code}: the request was never sent` };
+    case "timed-out":
+      return { outcome: "in-doubt", retryable: false, reason: "timed out: the provider may have acted" };
+    case "lost":
+      return {
+        outcome: "in-doubt",
+        retryable: false,
+        reason: `${result.code}: the request may have arrived`,
+      };
+  }
+}
+
+/** The message of the error a failed call becomes: the call, what came back, and an excerpt (already made safe). */
+export function describeHttpResult(result: Exclude<HttpResult<unknown>, { kind: "answered" }>): string {
+  switch (result.kind) {
+    case "status":
+      return `${result.call} answered ${result.status}: ${result.excerpt}`;
+    case "malformed":
+      return `${result.call} answered ${result.status} with a malformed body: ${result.excerpt}`;
+    default:
+      return `${result.call} failed (${classifyHttpResult(result).reason}): ${result.excerpt}`;
+  }
 }
 
 /** A 2xx whose body is not what the provider promised: it acted, or not, and we cannot tell what it did. */
@@ -192,8 +242,30 @@ export async function refusalFinalOnlyOnFirstAttempt<T>(
         error.status,
       );
     }
+    if (isSettingError(error) && step.attempt > 1) {
+      // Nothing was sent on this attempt, but an earlier one was, and may have acted.
+      throw new RefusedAfterRetryError(
+        `${(error as Error).name} on attempt ${step.attempt}, after an attempt that may have acted: ${(error as Error).message}`,
+      );
+    }
     throw error;
   }
+}
+
+/**
+ * A setting that cannot be used (a secret missing, unreadable or set in plain env; a base URL that is not one, or
+ * carries credentials), thrown before the request is sent: not done, and not retried (no strategy lists them).
+ */
+const SETTING_ERRORS: ReadonlySet<string> = new Set(["SecretSettingError", "HttpSettingError"]);
+
+function isSettingError(error: unknown): boolean {
+  return error instanceof Error && SETTING_ERRORS.has(error.name);
+}
+
+/** The name a failed step's error had: on `cause` after the checkpoint, on the error itself before. */
+function failedName(error: unknown): string | undefined {
+  const cause = (error as Error | undefined)?.cause;
+  return cause instanceof Error ? cause.name : (error as Error | undefined)?.name;
 }
 
 /** The error a classified failure becomes, so retry strategies can filter on its class. */
@@ -207,24 +279,30 @@ export function errorFor(classification: Classification, message: string, status
  * The outcome of a step that failed after its retries. A failed step's error class does not survive the
  * checkpoint; its name does, on `cause`. Only a definite refusal is not done: the provider looked at the
  * idempotency key and said no, on the step's first attempt (a refusal on a retry is RefusedAfterRetryError, in
- * doubt: see `refusalFinalOnlyOnFirstAttempt`). An outage on the last attempt says nothing about the earlier
- * attempts (one of them may have timed out after acting), so it is in doubt, and so is everything unknown, a
- * crash included.
+ * doubt: see `refusalFinalOnlyOnFirstAttempt`), or a setting that could not be used before the first attempt
+ * sent anything (a secret missing or unreadable, a base URL that cannot be used). An outage on the last attempt
+ * says nothing about the earlier attempts (one of them may have timed out after acting), so it is in doubt, and so
+ * is everything unknown, a crash included.
  */
 export function outcomeOfFailedStep(error: unknown): CallOutcome {
-  const cause = (error as Error | undefined)?.cause;
-  const name = cause instanceof Error ? cause.name : (error as Error | undefined)?.name;
-  return name === "ProviderRejectedError" ? "not-done" : "in-doubt";
+  const name = failedName(error);
+  return name === "ProviderRejectedError" || (name !== undefined && SETTING_ERRORS.has(name))
+    ? "not-done"
+    : "in-doubt";
 }
 
 /**
  * The outcome of the charge step after its retries. Its strategy retries only outages (every retried attempt
- * was not done), so an outage as the final error means no attempt charged; a decline is not done; anything
+ * was not done), so an outage as the final error means no attempt charged; a decline is not done, and so is a
+ * setting that could not be used (the token's secret missing or unreadable: nothing was sent); anything
  * else (timeout, reset, 500/502/504, malformed answer, StepInterruptedError after a crash mid-charge) is in
  * doubt and goes to the look-up by key.
  */
 export function outcomeOfFailedCharge(error: unknown): CallOutcome {
-  const cause = (error as Error | undefined)?.cause;
-  const name = cause instanceof Error ? cause.name : (error as Error | undefined)?.name;
-  return name === "ProviderRejectedError" || name === "ProviderUnavailableError" ? "not-done" : "in-doubt";
+  const name = failedName(error);
+  return name === "ProviderRejectedError" ||
+    name === "ProviderUnavailableError" ||
+    (name !== undefined && SETTING_ERRORS.has(name))
+    ? "not-done"
+    : "in-doubt";
 }

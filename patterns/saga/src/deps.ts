@@ -1,4 +1,4 @@
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import * as z from "zod/mini";
 import {
   AcknowledgementAnswer,
@@ -9,14 +9,15 @@ import {
 } from "./answers";
 import { StaleBreakerRecordError, type BreakerRecord } from "./breaker";
 import {
-  classifyNetworkError,
-  classifyStatus,
+  classifyHttpResult,
+  describeHttpResult,
   errorFor,
-  MALFORMED_ANSWER,
   ProviderRejectedError,
+  ProviderUnavailableError,
 } from "./call-outcome";
-import { safeText } from "./error-text";
+import { httpCall, HttpSettingError, type HttpCall, type HttpResult } from "./http-call";
 import { onFirstUse } from "./on-first-use";
+import { secretSetting, SecretSettingError } from "./secret-setting";
 
 /**
  * The outside world of the trip saga. Every call is a side effect, so the workflow makes each one inside a
@@ -148,7 +149,12 @@ export interface HttpProvidersConfig {
   paymentsUrl: string;
   itinerariesUrl: string;
   operationsUrl: string;
-  apiToken?: string;
+  /**
+   * The bearer token sent to every provider (undefined: none), read each time a call is made, so inside the step
+   * that makes it. `configFromEnv` reads TRIP_API_TOKEN from Secrets Manager (src/secret-setting.ts), never from
+   * the plain environment.
+   */
+  apiToken?: () => Promise<string | undefined>;
   timeoutMs?: number;
 }
 
@@ -156,17 +162,29 @@ export interface RealDepsConfig extends HttpProvidersConfig {
   breakerTable: string;
 }
 
+type Service = Exclude<keyof HttpProvidersConfig, "apiToken" | "timeoutMs">;
+
+/** Where each base URL comes from, to name it in an error. */
+const URL_SETTINGS: Record<Service, string> = {
+  flightsUrl: "FLIGHTS_API_URL",
+  hotelsUrl: "HOTELS_API_URL",
+  carsUrl: "CARS_API_URL",
+  paymentsUrl: "PAYMENTS_API_URL",
+  itinerariesUrl: "ITINERARIES_API_URL",
+  operationsUrl: "OPERATIONS_API_URL",
+};
+
 /**
- * The real dependencies: JSON over HTTP to each provider with an `Idempotency-Key` header, and the breaker
- * state in a DynamoDB table (partition key `circuit`, a string). Configuration is read on each call, so inside
- * the step that makes it, and a missing variable never breaks the import.
+ * The real dependencies: JSON over HTTP to each provider with an `Idempotency-Key` header (src/http-call.ts), and
+ * the breaker state in a DynamoDB table (partition key `circuit`, a string). Configuration, the token included, is
+ * read on each call, so inside the step that makes it, and a missing variable never breaks the import.
  */
 export function createRealDeps(
   config: () => RealDepsConfig = configFromEnv,
   dynamodb: () => DynamoDBClient | Promise<DynamoDBClient> = lazyDynamoDbClient,
 ): TripDeps {
   const call = async <T>(
-    service: keyof HttpProvidersConfig,
+    service: Service,
     request: { method: "GET" | "POST"; path: string; body?: object; idempotencyKey?: string },
     answer: z.ZodMiniType<T>,
   ) => {
@@ -175,20 +193,24 @@ export function createRealDeps(
     if (typeof baseUrl !== "string" || baseUrl === "") {
       throw new ProviderRejectedError(`No URL configured for ${service}`);
     }
-    return callJson(endpoint(baseUrl, request.path), request, answer, {
-      apiToken: settings.apiToken,
+    return callJson({
+      ...request,
+      baseUrl,
+      setting: `${service} (${URL_SETTINGS[service]})`,
+      token: await readToken(settings.apiToken),
       timeoutMs: settings.timeoutMs ?? 10_000,
+      answer,
     });
   };
   const post = <T>(
-    service: keyof HttpProvidersConfig,
+    service: Service,
     path: string,
     body: object,
     idempotencyKey: string,
     answer: z.ZodMiniType<T>,
   ) => call(service, { method: "POST", path, body, idempotencyKey }, answer);
   /** A look-up by key: 404 means nothing was done under it, which settles the doubt as not done. */
-  const lookUp = async <T>(service: keyof HttpProvidersConfig, path: string, answer: z.ZodMiniType<T>) => {
+  const lookUp = async <T>(service: Service, path: string, answer: z.ZodMiniType<T>) => {
     try {
       return await call(service, { method: "GET", path }, answer);
     } catch (error) {
@@ -196,7 +218,7 @@ export function createRealDeps(
       throw error;
     }
   };
-  const reservations = (service: keyof HttpProvidersConfig) => ({
+  const reservations = (service: Service) => ({
     async cancel({ reservationId, idempotencyKey }: { reservationId: string; idempotencyKey: string }) {
       await post(
         service,
@@ -273,7 +295,7 @@ export function configFromEnv(): RealDepsConfig {
     paymentsUrl: process.env.PAYMENTS_API_URL ?? "",
     itinerariesUrl: process.env.ITINERARIES_API_URL ?? "",
     operationsUrl: process.env.OPERATIONS_API_URL ?? "",
-    apiToken: process.env.TRIP_API_TOKEN,
+    apiToken: () => secretSetting("TRIP_API_TOKEN", { required: false }),
     breakerTable: process.env.BREAKER_TABLE_NAME ?? "",
   };
 }
@@ -297,17 +319,30 @@ export function createDynamoDbBreakerStore(
 ): BreakerStore {
   const table = () => {
     const name = tableName();
-    if (name === "") throw new Error("BREAKER_TABLE_NAME is not set");
+    if (name === "") throw new BreakerTableError("BREAKER_TABLE_NAME is not set");
     return name;
   };
+  /** A table that is not there is a setting to fix, said as such; every other error passes through unchanged. */
+  const missingTable = (error: unknown, TableName: string) =>
+    (error as Error | undefined)?.name === "ResourceNotFoundException"
+      ? new BreakerTableError(
+          `the breaker table in BREAKER_TABLE_NAME (${TableName}) does not exist in this account and region ` +
+            "(ResourceNotFoundException): check BREAKER_TABLE_NAME and the function's region",
+        )
+      : error;
   return {
     async get(circuit) {
       const TableName = table();
       const { GetItemCommand } = await dynamoDbModule();
       const dynamo = await client();
-      const { Item } = await dynamo.send(
-        new GetItemCommand({ TableName, Key: { circuit: { S: circuit } }, ConsistentRead: true }),
-      );
+      let Item: Record<string, AttributeValue> | undefined;
+      try {
+        ({ Item } = await dynamo.send(
+          new GetItemCommand({ TableName, Key: { circuit: { S: circuit } }, ConsistentRead: true }),
+        ));
+      } catch (error) {
+        throw missingTable(error, TableName);
+      }
       if (!Item) return undefined;
       return {
         state: Item.state?.S === "open" ? "open" : "closed",
@@ -345,83 +380,57 @@ export function createDynamoDbBreakerStore(
         );
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) throw new StaleBreakerRecordError();
-        throw error;
+        throw missingTable(error, TableName);
       }
     },
   };
 }
 
-/**
- * `path` under `baseUrl`, whether or not the configured URL ends in a slash: `new URL("reservations",
- * "https://api.example.com/flights")` alone would drop `/flights`.
- */
-export function endpoint(baseUrl: string, path: string): string {
-  return new URL(path, baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).toString();
+/** The breaker table cannot be used as configured: not named, or not there. Not retried; a person fixes it. */
+export class BreakerTableError extends Error {
+  override readonly name = "BreakerTableError";
 }
 
 /**
- * One JSON call, its answer classified by src/call-outcome.ts: done returns the parsed body; not done throws
- * ProviderRejectedError (final) or ProviderUnavailableError (may succeed later); in doubt throws
- * OutcomeInDoubtError. A 2xx whose body does not match its schema is in doubt, never a success.
+ * A secret the call needs, read in the call's path (so inside its step). A Secrets Manager that failed for a while
+ * (throttled, internal error, network) is not done and may succeed later: ProviderUnavailableError, retried like an
+ * outage. Anything else (missing, unreadable, in plain env) is a SecretSettingError, which no strategy retries.
+ * Either way nothing was sent.
+ */
+export async function readToken(
+  token: (() => Promise<string | undefined>) | undefined,
+): Promise<string | undefined> {
+  try {
+    return await token?.();
+  } catch (error) {
+    if (error instanceof SecretSettingError && error.retryable) {
+      throw new ProviderUnavailableError(`${error.message}: nothing was sent`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * One JSON call through src/http-call.ts, its result classified by src/call-outcome.ts: done returns the parsed
+ * body; not done throws ProviderRejectedError (final) or ProviderUnavailableError (may succeed later); in doubt
+ * throws OutcomeInDoubtError. A 2xx whose body does not match its schema is in doubt, never a success. A base URL
+ * that cannot be used is an HttpSettingError naming `setting`, thrown before anything is sent.
  */
 export async function callJson<T>(
-  url: string,
-  request: { method: "GET" | "POST"; body?: object; idempotencyKey?: string },
-  answer: z.ZodMiniType<T>,
-  options: { apiToken?: string; timeoutMs: number },
+  request: Omit<HttpCall<T>, "answer"> & { answer: z.ZodMiniType<T>; setting: string },
 ): Promise<T> {
-  const what = `${request.method} ${url}`;
-  // A provider's body goes into our error only as a short excerpt, made safe: it may echo our request's headers
-  // (the token is redacted, by value and by shape), and it may be a 1 MB HTML page (src/error-text.ts).
-  const secrets = options.apiToken ? [options.apiToken] : [];
-  const excerpt = (text: string) => safeText(text, 200, secrets);
-  let response: Response;
+  const { setting, ...call } = request;
+  let result: HttpResult<T>;
   try {
-    response = await fetch(url, {
-      method: request.method,
-      headers: {
-        ...(request.body ? { "content-type": "application/json" } : {}),
-        ...(request.idempotencyKey ? { "idempotency-key": request.idempotencyKey } : {}),
-        ...(options.apiToken ? { authorization: `Bearer ${options.apiToken}` } : {}),
-      },
-      ...(request.body ? { body: JSON.stringify(request.body) } : {}),
-      signal: AbortSignal.timeout(options.timeoutMs),
-    });
+    result = await httpCall(call);
   } catch (error) {
-    const classification = classifyNetworkError(error);
-    throw errorFor(
-      classification,
-      `${what} failed (${classification.reason}): ${excerpt((error as Error).message)}`,
-    );
+    if (error instanceof HttpSettingError) throw new HttpSettingError(`${setting}: ${error.message}`);
+    throw error;
   }
-  let text: string;
-  try {
-    text = await response.text();
-  } catch (error) {
-    // The status arrived, the body did not: for a 2xx the provider acted and we cannot read what it did.
-    const classification = response.ok ? MALFORMED_ANSWER : classifyStatus(response.status);
-    throw errorFor(
-      classification,
-      `${what} answered ${response.status}, body lost: ${excerpt((error as Error).message)}`,
-    );
-  }
-  const classification = classifyStatus(response.status);
-  if (classification.outcome !== "done") {
-    throw errorFor(classification, `${what} answered ${response.status}: ${excerpt(text)}`, response.status);
-  }
-  let body: unknown;
-  try {
-    body = text === "" ? undefined : JSON.parse(text);
-  } catch {
-    body = Symbol("not JSON");
-  }
-  const parsed = answer.safeParse(body);
-  if (!parsed.success) {
-    throw errorFor(
-      MALFORMED_ANSWER,
-      `${what} answered ${response.status} with a malformed body: ${excerpt(text)}`,
-      response.status,
-    );
-  }
-  return parsed.data;
+  if (result.kind === "answered") return result.value;
+  throw errorFor(classifyHttpResult(result), describeHttpResult(result), statusOf(result));
+}
+
+function statusOf(result: HttpResult<unknown>): number | undefined {
+  return result.kind === "status" || result.kind === "malformed" ? result.status : undefined;
 }

@@ -16,13 +16,17 @@ export type {
 } from "./deps";
 export type { HeldReservation } from "./deps";
 export {
+  BreakerTableError,
   OutcomeInDoubtError,
   ProviderRejectedError,
   ProviderUnavailableError,
   StaleBreakerRecordError,
+  configFromEnv,
   createDynamoDbBreakerStore,
   createRealDeps,
 } from "./deps";
+export { HttpSettingError } from "./http-call";
+export { SecretSettingError } from "./secret-setting";
 export { InvalidTripRequestError, parseTripRequest, type TripRequest } from "./input";
 export {
   AlreadyBookedError,
@@ -75,6 +79,7 @@ export function createHandler(deps: TripDeps, config: SagaConfig = defaultConfig
 
 /**
  * The deployed trip saga: real providers over HTTP, the breaker in DynamoDB, the payment function's ARN from
- * PAYMENT_FUNCTION_ARN (see README). Nothing is read from the environment at import time.
+ * PAYMENT_FUNCTION_ARN, the providers' token from the secret in TRIP_API_TOKEN_SECRET_ARN (see README). Nothing is
+ * read from the environment, or from Secrets Manager, at import time.
  */
 export const handler = createHandler(createRealDeps());

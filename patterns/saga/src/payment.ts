@@ -9,10 +9,11 @@ import {
 import * as z from "zod/mini";
 import { ChargeAnswer, ChargeLookUpAnswer, PaymentAnswer } from "./answers";
 import { outcomeOfFailedCharge, ProviderRejectedError, ProviderUnavailableError } from "./call-outcome";
-import { callJson, endpoint } from "./deps";
+import { callJson, readToken } from "./deps";
 import { safeText, withSafeErrors } from "./error-text";
 import { Amount, Currency, describeIssues, plainTypeErrors, required } from "./input";
 import { chargeOutageRetry, lookUpRetry, waitBeforeChargeLookUp } from "./retry-policies";
+import { secretSetting } from "./secret-setting";
 
 /**
  * The payment function: its own durable function, owned and deployed apart from the trip saga, which calls it
@@ -181,26 +182,40 @@ export function createPaymentHandler(deps: PaymentDeps): DurableLambdaHandler {
 
 /**
  * The real gateway: JSON over HTTP with the caller's idempotency key as the `Idempotency-Key` header, answers
- * classified by src/call-outcome.ts. PAYMENT_GATEWAY_URL is read on each call, inside the step.
+ * classified by src/call-outcome.ts. PAYMENT_GATEWAY_URL is read on each call, inside the step, and so is the
+ * gateway's bearer token, PAYMENT_GATEWAY_TOKEN, from Secrets Manager (optional: no secret, no token), sent to
+ * PAYMENT_GATEWAY_URL only.
  */
 export function createHttpPaymentGateway(
   baseUrl: () => string = () => process.env.PAYMENT_GATEWAY_URL ?? "",
   timeoutMs = 10_000,
+  token: () => Promise<string | undefined> = () =>
+    secretSetting("PAYMENT_GATEWAY_TOKEN", { required: false }),
 ): PaymentGateway {
-  const base = () => {
+  const call = async <T>(
+    request: { method: "GET" | "POST"; path: string; body?: object; idempotencyKey?: string },
+    answer: z.ZodMiniType<T>,
+  ) => {
     const url = baseUrl();
     if (url === "") throw new ProviderRejectedError("PAYMENT_GATEWAY_URL is not set");
-    return url;
+    return callJson({
+      ...request,
+      baseUrl: url,
+      setting: "PAYMENT_GATEWAY_URL",
+      token: await readToken(token),
+      timeoutMs,
+      answer,
+    });
   };
   return {
-    charge: async ({ idempotencyKey, ...request }) =>
-      callJson(endpoint(base(), "charges"), { method: "POST", body: request, idempotencyKey }, ChargeAnswer, {
-        timeoutMs,
-      }),
+    charge: ({ idempotencyKey, ...request }) =>
+      call({ method: "POST", path: "charges", body: request, idempotencyKey }, ChargeAnswer),
     async findCharge({ idempotencyKey }) {
-      const url = endpoint(base(), `charges?idempotencyKey=${encodeURIComponent(idempotencyKey)}`);
       try {
-        return await callJson(url, { method: "GET" }, ChargeLookUpAnswer, { timeoutMs });
+        return await call(
+          { method: "GET", path: `charges?idempotencyKey=${encodeURIComponent(idempotencyKey)}` },
+          ChargeLookUpAnswer,
+        );
       } catch (error) {
         if (error instanceof ProviderRejectedError && error.status === 404) return undefined;
         throw error;

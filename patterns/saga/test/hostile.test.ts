@@ -514,7 +514,7 @@ async function hostileServer(world: SimulatedWorld, override?: Override) {
     paymentsUrl: `${base}/payments`,
     itinerariesUrl: `${base}/itineraries`,
     operationsUrl: `${base}/operations`,
-    apiToken: TOKEN,
+    apiToken: () => Promise.resolve(TOKEN),
     timeoutMs: 2000,
   }));
   const deps: TripDeps = { ...real, breakerStore: world.deps.breakerStore };

@@ -7,6 +7,7 @@ import {
   OutcomeInDoubtError,
   ProviderRejectedError,
   ProviderUnavailableError,
+  SecretSettingError,
   type RealDepsConfig,
   type TripDeps,
 } from "../src";
@@ -74,7 +75,7 @@ const config =
     paymentsUrl: `${baseUrl}/payments/`,
     itinerariesUrl: `${baseUrl}/itineraries/`,
     operationsUrl: `${baseUrl}/ops/`,
-    apiToken: "secret-token",
+    apiToken: () => Promise.resolve("secret-token"),
     timeoutMs: 1000,
     breakerTable: "breakers",
     ...overrides,
@@ -430,7 +431,7 @@ describe("HTTP providers", () => {
     expect(received).toEqual([]);
   });
 
-  it("reads the environment when a call is made, not when the deps are created", async () => {
+  it("reads the environment when a call is made, not when the deps are created; a plain TRIP_API_TOKEN is refused", async () => {
     const saved = { url: process.env.FLIGHTS_API_URL, token: process.env.TRIP_API_TOKEN };
     delete process.env.FLIGHTS_API_URL;
     delete process.env.TRIP_API_TOKEN;
@@ -441,11 +442,16 @@ describe("HTTP providers", () => {
       );
 
       process.env.FLIGHTS_API_URL = `${baseUrl}/from-env`;
-      process.env.TRIP_API_TOKEN = "env-token";
       await deps.flights.cancel({ reservationId: "FL-1", idempotencyKey: "k" });
-      expect(received).toMatchObject([
-        { path: "/from-env/reservations/FL-1/cancel", headers: { authorization: "Bearer env-token" } },
-      ]);
+      expect(received).toMatchObject([{ path: "/from-env/reservations/FL-1/cancel" }]);
+      expect(received[0]?.headers).not.toHaveProperty("authorization");
+
+      // A token in the plain environment is shown by the template and GetFunctionConfiguration: never used.
+      process.env.TRIP_API_TOKEN = "env-token";
+      const refused = deps.flights.cancel({ reservationId: "FL-1", idempotencyKey: "k" });
+      await expect(refused).rejects.toBeInstanceOf(SecretSettingError);
+      await expect(refused).rejects.toThrow("TRIP_API_TOKEN is set in the plain environment");
+      expect(received).toHaveLength(1);
     } finally {
       restoreEnv("FLIGHTS_API_URL", saved.url);
       restoreEnv("TRIP_API_TOKEN", saved.token);
