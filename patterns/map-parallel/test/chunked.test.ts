@@ -1,0 +1,336 @@
+import { NestingType } from "@aws/durable-execution-sdk-js";
+import {
+  ExecutionStatus,
+  LocalDurableTestRunner,
+  OperationStatus,
+  type DurableOperation,
+} from "@aws/durable-execution-sdk-js-testing";
+import {
+  checkChunkedConfig,
+  chunksOf,
+  createChunkedHandler,
+  defaultChunkedConfig,
+  MAX_CHUNK_SIZE,
+  MAX_CHUNK_SUMMARY_BYTES,
+  summariseChunk,
+  type ChunkedConfig,
+  type ChunkedRunResult,
+  type ChunkSummary,
+  type InvoiceRecord,
+} from "../src/chunked";
+import { createHandler } from "../src";
+import { sampleBatch, simulatedWorld } from "../src/demo";
+import { crashAfter } from "./crash";
+import { describeLocal, itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
+
+// The chunked recipe (src/chunked.ts) through the local runner, time skipped. Every assertion is on the
+// simulated provider's own records (emails sent once per idempotency key, delivery attempts) and on the
+// operations the runner recorded, selected by name. Local only: the tests read the simulated world.
+beforeAll(() => setupTestEnvironment({ skipTime: true }));
+afterAll(() => teardownTestEnvironment());
+
+/** Quick settings: no pause between attempts inside a step; the 15-minute cool-down suspends the function. */
+const quick: Partial<ChunkedConfig> = { attemptBackoffMs: 0, deliveryAttempts: 1 };
+
+function run(world: ReturnType<typeof simulatedWorld>, payload: unknown, config: Partial<ChunkedConfig>) {
+  const runner = new LocalDurableTestRunner<ChunkedRunResult>({
+    handlerFunction: createChunkedHandler(world.deps, { ...quick, ...config }),
+  });
+  return { runner, execution: runner.run({ payload }) };
+}
+
+/** Each invoice id emailed exactly once, by the provider's own record. */
+function emailedOnce(world: ReturnType<typeof simulatedWorld>, ids: string[]) {
+  const counts = new Map<string, number>();
+  for (const email of world.emails) counts.set(email.invoiceId, (counts.get(email.invoiceId) ?? 0) + 1);
+  expect(counts.size).toBe(ids.length);
+  expect([...counts.values()].every((count) => count === 1)).toBe(true);
+  expect(ids.every((id) => counts.get(id) === 1)).toBe(true);
+}
+
+const named = (operations: DurableOperation[], pattern: RegExp) =>
+  operations.filter((operation) => pattern.test(operation.getName() ?? ""));
+
+const idsOf = (count: number) => Array.from({ length: count }, (_, i) => `INV-${1001 + i}`);
+
+describeLocal("a 10,000-invoice batch in chunks of 100", () => {
+  itLocal(
+    "delivers every invoice exactly once, in 100 chunk steps, every checkpoint far under 256 KB",
+    async () => {
+      const world = simulatedWorld({ deliveryLatencyMs: 0, documentBytes: 64 });
+      const { runner, execution } = run(world, sampleBatch(10_000), { chunkSize: 100 });
+      const result = await execution;
+
+      expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      const report = result.getResult()!;
+      expect(report).toMatchObject({ invoices: 10_000, sent: 10_000, outcome: "ALL_SENT" });
+      expect(report.failed).toEqual([]);
+      expect(report.inDoubt).toEqual([]);
+      expect(report.firstPass).toMatchObject({ chunks: 100, sent: 10_000, unsent: 0, failedChunks: 0 });
+      expect(report.retryPass).toBeUndefined();
+      // The provider's record: 10,000 emails, one per invoice, each at its amount, at most 5 sends at once.
+      emailedOnce(world, idsOf(10_000));
+      const amounts = new Map(sampleBatch(10_000).invoices.map((i) => [i.invoiceId, i.amountCents]));
+      expect(world.emails.every((email) => email.amountCents === amounts.get(email.invoiceId))).toBe(true);
+      expect(world.deliveries.every((delivery) => delivery.outcome === "accepted")).toBe(true);
+      expect(world.maxInFlight()).toBeLessThanOrEqual(5);
+      expect(report.sentTotal.amountCents).toBe([...amounts.values()].reduce((a, b) => a + b, 0));
+
+      const operations = result.getOperations();
+      const steps = named(operations, /^send-chunk-\d+$/);
+      expect(steps).toHaveLength(100);
+      expect(named(operations, /^chunk-\d+$/)).toHaveLength(100);
+      // Each chunk's checkpoint is a summary (counts and a record key): a few hundred bytes, not 100 receipts.
+      const sizes = steps.map((step) => JSON.stringify(step.getStepDetails()?.result).length);
+      expect(Math.max(...sizes)).toBeLessThan(1024);
+      // The full record of each chunk is in the document store, referenced by key: 100 of them, 100 receipts each.
+      expect(report.records).toHaveLength(100);
+      const record = JSON.parse(
+        Buffer.from(world.documents.get(report.records[0]!)!).toString(),
+      ) as InvoiceRecord[];
+      expect(record).toHaveLength(100);
+      expect(record.every((r) => r.sent && r.messageId === `msg-${r.invoiceId}`)).toBe(true);
+      // The map's own result: 100 summaries, far under the limit (no summary-and-replay by the SDK).
+      const mapResult = JSON.stringify(runner.getOperation("send-chunks").getContextDetails()?.result);
+      expect(mapResult.length).toBeLessThan(64 * 1024);
+    },
+    120_000,
+  );
+});
+
+describeLocal("failures inside a chunk", () => {
+  itLocal(
+    "retries only the invoices not sent, re-chunked, after the cool-down; never a sent one, never a refusal",
+    async () => {
+      // INV-1005 and INV-1077: the provider is down for them during the first pass (one 503 each);
+      // INV-1010 is refused (422): not worth another pass.
+      const world = simulatedWorld({
+        deliveryLatencyMs: 0,
+        documentBytes: 64,
+        deliveryFailures: { "INV-1005": 1, "INV-1077": 1 },
+        deliveryFaults: { "INV-1010": ["refused-422"] },
+      });
+      const { runner, execution } = run(world, sampleBatch(250), { chunkSize: 50 });
+      const result = await execution;
+
+      expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      const report = result.getResult()!;
+      expect(report).toMatchObject({ sent: 249, outcome: "PARTIALLY_SENT" });
+      expect(report.firstPass).toMatchObject({ chunks: 5, sent: 247, unsent: 3 });
+      // The retry pass: the two not sent, in one chunk of two; the refusal is left out.
+      expect(report.retryPass).toMatchObject({ chunks: 1, invoices: 2, sent: 2, unsent: 0 });
+      expect(report.failed.map((f) => f.invoiceId)).toEqual(["INV-1010"]);
+      expect(report.failed[0]!.error).toMatch(/^\[refused\]/);
+      expect(report.inDoubt).toEqual([]);
+
+      // The provider's record: INV-1005 and INV-1077 asked twice (503, then sent), INV-1010 once (refused),
+      // every other invoice exactly once: the retry pass sent no invoice the first pass had sent.
+      expect(world.attemptsFor("INV-1005")).toBe(2);
+      expect(world.attemptsFor("INV-1077")).toBe(2);
+      expect(world.attemptsFor("INV-1010")).toBe(1);
+      const others = idsOf(250).filter((id) => !["INV-1005", "INV-1077", "INV-1010"].includes(id));
+      expect(others.every((id) => world.attemptsFor(id) === 1)).toBe(true);
+      emailedOnce(
+        world,
+        idsOf(250).filter((id) => id !== "INV-1010"),
+      );
+
+      const operations = result.getOperations();
+      expect(named(operations, /^send-chunk-\d+$/)).toHaveLength(5);
+      const retrySteps = named(operations, /^send-retry-chunk-\d+$/);
+      expect(retrySteps).toHaveLength(1);
+      expect(retrySteps[0]!.getStepDetails()?.result as ChunkSummary).toMatchObject({ invoices: 2, sent: 2 });
+      // The cool-down suspended the function: the retry pass ran in a later invocation, which replayed the
+      // first pass from its checkpoints (no invoice of it was asked of the provider again, above).
+      expect(runner.getOperation("cool-down-before-retry").getStatus()).toBe(OperationStatus.SUCCEEDED);
+      expect(result.getInvocations().length).toBeGreaterThanOrEqual(2);
+    },
+    60_000,
+  );
+
+  itLocal(
+    "settles sends in doubt with the same key (one email each), and reports the one still in doubt apart",
+    async () => {
+      const world = simulatedWorld({
+        deliveryLatencyMs: 0,
+        documentBytes: 64,
+        deliveryFaults: {
+          // The provider emailed it, then the answer was lost: in doubt, settled by the retry pass's repeat.
+          "INV-1003": ["timeout-after-send"],
+          "INV-1042": ["error-500-after-send"],
+          // Failed before sending, though the caller cannot tell: in doubt, sent by the retry pass.
+          "INV-1060": ["error-500-before-send"],
+          // Lost twice: still in doubt after both passes, though the provider did email it (once).
+          "INV-1099": ["timeout-after-send", "timeout-after-send"],
+        },
+      });
+      const { execution } = run(world, sampleBatch(100), { chunkSize: 25 });
+      const result = await execution;
+
+      expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      const report = result.getResult()!;
+      expect(report.firstPass).toMatchObject({ sent: 96, unsent: 4 });
+      expect(report.retryPass).toMatchObject({ invoices: 4, sent: 3, unsent: 1 });
+      expect(report.sent).toBe(99);
+      expect(report.inDoubt.map((d) => d.invoiceId)).toEqual(["INV-1099"]);
+      expect(report.inDoubt[0]!.error).toMatch(/^\[in doubt\]/);
+      expect(report.failed).toEqual([]);
+      // Not in the sent total: only confirmed sends count.
+      const amounts = new Map(sampleBatch(100).invoices.map((i) => [i.invoiceId, i.amountCents]));
+      const total = [...amounts]
+        .filter(([id]) => id !== "INV-1099")
+        .reduce((sum, [, cents]) => sum + cents, 0);
+      expect(report.sentTotal.amountCents).toBe(total);
+
+      // The provider's record: one email per invoice, INV-1099 included; the repeats hit the same keys.
+      emailedOnce(world, idsOf(100));
+      const outcomes = (id: string) =>
+        world.deliveries.filter((d) => d.invoiceId === id).map((d) => d.outcome);
+      expect(outcomes("INV-1003")).toEqual(["sent-answer-lost", "repeated-key"]);
+      expect(outcomes("INV-1042")).toEqual(["sent-answer-lost", "repeated-key"]);
+      expect(outcomes("INV-1060")).toEqual(["failed-before-send", "accepted"]);
+      expect(outcomes("INV-1099")).toEqual(["sent-answer-lost", "sent-answer-lost"]);
+    },
+    60_000,
+  );
+});
+
+describeLocal("a sandbox dying between a chunk's sends and its checkpoint", () => {
+  itLocal.each([NestingType.NESTED, NestingType.FLAT])(
+    "%s: the next sandbox runs the chunk again with the same keys: no invoice emailed twice",
+    async (nesting) => {
+      const world = simulatedWorld({ deliveryLatencyMs: 0, documentBytes: 64 });
+      // One chunk at a time (crashAfter is for an operation that runs alone): chunk 2's SUCCEED is lost.
+      const crash = crashAfter(
+        createChunkedHandler(world.deps, { ...quick, chunkSize: 50, maxConcurrency: 1, nesting }),
+        "send-chunk-2",
+      );
+      const runner = new LocalDurableTestRunner<ChunkedRunResult>({ handlerFunction: crash.handler });
+      const result = await runner.run({ payload: sampleBatch(150) });
+
+      expect(crash.crashes()).toBe(1);
+      expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      expect(result.getResult()).toMatchObject({ sent: 150, outcome: "ALL_SENT" });
+      // Chunk 2's 50 invoices were asked twice, and the provider answered the second with the first receipt.
+      const chunk2 = idsOf(150).slice(50, 100);
+      expect(chunk2.every((id) => world.attemptsFor(id) === 2)).toBe(true);
+      expect(world.deliveries.filter((d) => d.outcome === "repeated-key").map((d) => d.invoiceId)).toEqual(
+        chunk2,
+      );
+      emailedOnce(world, idsOf(150));
+    },
+    60_000,
+  );
+});
+
+describeLocal("operations", () => {
+  itLocal(
+    "the chunked map checkpoints at most a tenth of the per-item map's operations per invoice, same batch",
+    async () => {
+      const batch = sampleBatch(500);
+      const perItemWorld = simulatedWorld({ deliveryLatencyMs: 0, documentBytes: 64 });
+      const perItem = await new LocalDurableTestRunner({
+        handlerFunction: createHandler(perItemWorld.deps, { nesting: NestingType.NESTED }),
+      }).run({ payload: batch });
+      const chunkedWorld = simulatedWorld({ deliveryLatencyMs: 0, documentBytes: 64 });
+      const { execution } = run(chunkedWorld, batch, { chunkSize: 100 });
+      const chunked = await execution;
+      expect(perItem.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      expect(chunked.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      emailedOnce(perItemWorld, idsOf(500));
+      emailedOnce(chunkedWorld, idsOf(500));
+
+      // The map's operations: the map itself and everything under it, selected by name.
+      const perItemOps = named(
+        perItem.getOperations(),
+        /^(send-invoices|invoice-INV-\d+|render-INV-\d+|deliver-INV-\d+)$/,
+      );
+      const chunkedOps = named(chunked.getOperations(), /^(send-chunks|chunk-\d+|send-chunk-\d+)$/);
+      expect(perItemOps).toHaveLength(1 + 3 * 500);
+      expect(chunkedOps).toHaveLength(1 + 2 * 5);
+      const perInvoice = { perItem: perItemOps.length / 500, chunked: chunkedOps.length / 500 };
+      expect(perInvoice.chunked).toBeLessThanOrEqual(perInvoice.perItem / 10);
+      // Everything else is the same in both: the enrichment and the FX quote.
+      expect(perItem.getOperations().length - perItemOps.length).toBe(
+        chunked.getOperations().length - chunkedOps.length,
+      );
+    },
+    120_000,
+  );
+});
+
+describeLocal("bad input and bad settings, before any side effect", () => {
+  const bad: Array<[string, unknown, RegExp]> = [
+    ["no invoices", { ...sampleBatch(1), invoices: [] }, /invoices must contain at least one invoice/],
+    ["too many", sampleBatch(50_001), /invoices must contain at most 50000 invoices/],
+    [
+      "a malformed invoice",
+      { ...sampleBatch(3), invoices: [...sampleBatch(2).invoices, { invoiceId: "X", amountCents: -1 }] },
+      /invoices\[2\]\.invoiceId must look like INV-1042.*invoices\[2\]\.amountCents must be positive.*invoices\[2\]\.issueDate is required/,
+    ],
+    [
+      "a duplicate id",
+      { ...sampleBatch(2), invoices: [sampleBatch(1).invoices[0], sampleBatch(1).invoices[0]] },
+      /invoices\[1\]\.invoiceId INV-1001 appears twice/,
+    ],
+    [
+      "a field not understood",
+      { ...sampleBatch(2), discountPercent: 10 },
+      /has unexpected fields: "discountPercent"/,
+    ],
+  ];
+  itLocal.each(bad)(
+    "%s: InvalidBatchError naming the field, zero operations, zero calls",
+    async (_, payload, message) => {
+      const world = simulatedWorld({ deliveryLatencyMs: 0 });
+      const { execution } = run(world, payload, {});
+      const result = await execution;
+      expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
+      expect(result.getError().errorType).toBe("InvalidBatchError");
+      expect(result.getError().errorMessage).toMatch(message);
+      expect(result.getOperations()).toHaveLength(0);
+      expect(world.lookups).toEqual([]);
+      expect(world.deliveries).toEqual([]);
+    },
+  );
+
+  it.each<[Partial<ChunkedConfig>, RegExp]>([
+    [{ chunkSize: 0 }, /chunkSize must be a whole number from 1 to 250, not 0/],
+    [{ chunkSize: 251 }, /chunkSize must be a whole number from 1 to 250, not 251/],
+    [{ chunkSize: 2.5 }, /chunkSize must be a whole number/],
+    [{ maxConcurrency: 6 }, /maxConcurrency must be a whole number from 1 to 5, not 6/],
+    [{ deliveryAttempts: 0 }, /deliveryAttempts must be a whole number from 1 to 10/],
+    [{ nesting: "DEEP" as NestingType }, /nesting must be NESTED or FLAT, not "DEEP"/],
+  ])("a setting that cannot work fails when the handler is made: %o", (config, message) => {
+    const world = simulatedWorld();
+    expect(() => createChunkedHandler(world.deps, config)).toThrow(message);
+    expect(world.lookups).toEqual([]);
+  });
+
+  it("accepts the defaults", () => {
+    expect(checkChunkedConfig(defaultChunkedConfig)).toBe(defaultChunkedConfig);
+  });
+});
+
+describe("a chunk's checkpoint", () => {
+  it("stays under its bound with MAX_CHUNK_SIZE invoices that all failed with long, non-ASCII errors", () => {
+    const huge = `[in doubt] ${'é\u0000"\\ '.repeat(2_000)}`;
+    const records: InvoiceRecord[] = idsOf(MAX_CHUNK_SIZE).map((id) => ({
+      invoiceId: id.replace(/^INV-/, "INV-99999999"),
+      sent: false,
+      outcome: "in-doubt",
+      again: true,
+      error: huge,
+    }));
+    const summary = summariseChunk(records, "chunk-records/2026-11-acme/chunk-1/0123456789abcdef.json");
+    expect(summary.unsent).toHaveLength(MAX_CHUNK_SIZE);
+    expect(Buffer.byteLength(JSON.stringify(summary))).toBeLessThan(MAX_CHUNK_SUMMARY_BYTES);
+    // The verdict marker survives the cut: the retry pass and the report read it back.
+    expect(summary.unsent.every((entry) => entry.error.startsWith("[in doubt]"))).toBe(true);
+  });
+
+  it("chunks are consecutive slices, the last one shorter", () => {
+    expect(chunksOf([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
+    expect(chunksOf(idsOf(10_000), 100)).toHaveLength(100);
+  });
+});
