@@ -1,5 +1,7 @@
 import { createRetryStrategy, type Duration, type RetryDecision } from "@aws/durable-execution-sdk-js";
 import { AnswerRejectedError, IssuedWithOtherContentError } from "./answers";
+import { HttpSettingError } from "./http-call";
+import { SecretSettingError } from "./secret-setting";
 
 /**
  * What a failed call to a provider means: done, not done, or in doubt. The deps report facts (the status the
@@ -114,11 +116,35 @@ export const SEND_STATUS_RULES: Record<number, Verdict> = {
   504: { outcome: "in-doubt", retry: false, reason: "a gateway timed out: the provider may have sent" },
 };
 
-/** What a failed `POST invoices` means. Anything not recognised is in doubt: it may have sent. */
-export function classifySend(error: unknown): Verdict {
-  if (error instanceof ConfigurationError) {
+/**
+ * A setting that stopped the call before it was made: a configuration error, a base URL httpCall refused, or a
+ * secret that could not be read (src/secret-setting.ts). Nothing left the process, so it is "not done", for a
+ * send as for a read; retried only when Secrets Manager itself failed for a while (throttled, internal error).
+ */
+function settingVerdict(error: unknown): Verdict | undefined {
+  if (error instanceof ConfigurationError || error instanceof HttpSettingError) {
     return { outcome: "not-done", retry: false, reason: "not configured: the request never left" };
   }
+  if (error instanceof SecretSettingError) {
+    return error.retryable
+      ? {
+          outcome: "not-done",
+          retry: true,
+          reason: "the secret could not be read for now: the request never left",
+        }
+      : {
+          outcome: "not-done",
+          retry: false,
+          reason: `${error.setting} cannot be used: the request never left; fix the secret, then run again`,
+        };
+  }
+  return undefined;
+}
+
+/** What a failed `POST invoices` means. Anything not recognised is in doubt: it may have sent. */
+export function classifySend(error: unknown): Verdict {
+  const setting = settingVerdict(error);
+  if (setting) return setting;
   if (error instanceof ProviderHttpError) {
     const rule = SEND_STATUS_RULES[error.status];
     if (rule) return rule;
@@ -163,9 +189,8 @@ export function classifySend(error: unknown): Verdict {
 
 /** What a failed read means: never done (a read changes nothing), retried only when it may work next time. */
 export function classifyRead(error: unknown): Verdict {
-  if (error instanceof ConfigurationError) {
-    return { outcome: "not-done", retry: false, reason: "not configured: the request never left" };
-  }
+  const setting = settingVerdict(error);
+  if (setting) return setting;
   if (error instanceof ProviderHttpError) {
     return error.status === 429 || error.status >= 500
       ? { outcome: "not-done", retry: true, reason: `an outage (${error.status}): a read may be repeated` }

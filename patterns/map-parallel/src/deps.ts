@@ -1,8 +1,10 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { AnswerRejectedError, MAX_ANSWER_BYTES, type FxQuoteRequest } from "./answers";
 import { bounded, ConfigurationError, ProviderHttpError, ProviderUnreachableError } from "./call-outcomes";
+import { httpCall, type HttpResult } from "./http-call";
 import type { Invoice } from "./input";
 import { onFirstUse } from "./on-first-use";
+import { secretSetting } from "./secret-setting";
 
 export type { CrmRecord, FxQuote, FxQuoteRequest, LedgerAccount, TaxStatus } from "./answers";
 
@@ -97,11 +99,7 @@ export interface RealDepsConfig {
   invoicingUrl: string;
   /** Exchange-rate provider name to base URL, e.g. { atlas: "https://..." }. */
   fxUrls: Record<string, string>;
-  /**
-   * One bearer token per service, sent to that service only: a token is a key to one API, and a third party
-   * (an exchange-rate provider) handed the invoicing token could bill as you. A service without one gets none.
-   */
-  tokens?: Partial<Record<ServiceName, string>>;
+  /** How long one call may take (default DEFAULT_TIMEOUT_MS). */
   timeoutMs?: number;
 }
 
@@ -111,21 +109,21 @@ export type ServiceName = "crm" | "ledger" | "tax-registry" | "invoicing" | `fx-
 /** The exchange-rate providers the deployed function asks, in the order of the parallel branches. */
 export const FX_PROVIDERS = ["atlas", "beacon", "cedar"] as const;
 
-/** The environment variables of each service: its base URL and its own token. Error messages name them. */
+/**
+ * The settings of each service: its base URL (plain environment) and its own token. Error messages name them.
+ *
+ * Tokens are not configuration but secrets: one bearer token per service, sent to that service only (a token is
+ * a key to one API, and a third party, an exchange-rate provider, handed the invoicing token could bill as you).
+ * Each is read, inside the step that calls its service, from the Secrets Manager secret whose ARN is in
+ * `<token>_SECRET_ARN` (src/secret-setting.ts); a token in the plain environment is refused. All are optional:
+ * a service whose ARN is not set, or whose secret still holds the stack's placeholder, gets no token.
+ */
 export function settingsOf(service: ServiceName): { url: string; token: string } {
   const prefix = service.startsWith("fx-")
     ? `FX_${service.slice(3).toUpperCase()}`
     : `${service.toUpperCase().replace(/-/g, "_")}_API`;
   return { url: `${prefix}_URL`, token: `${prefix}_TOKEN` };
 }
-
-const SERVICES: ServiceName[] = [
-  "crm",
-  "ledger",
-  "tax-registry",
-  "invoicing",
-  ...FX_PROVIDERS.map((n) => `fx-${n}` as const),
-];
 
 export function configFromEnv(): RealDepsConfig {
   const env = (name: string) => process.env[name] ?? "";
@@ -136,16 +134,10 @@ export function configFromEnv(): RealDepsConfig {
     taxRegistryUrl: env(settingsOf("tax-registry").url),
     invoicingUrl: env(settingsOf("invoicing").url),
     fxUrls: Object.fromEntries(FX_PROVIDERS.map((name) => [name, env(settingsOf(`fx-${name}`).url)])),
-    tokens: Object.fromEntries(
-      SERVICES.flatMap((service) => {
-        const token = process.env[settingsOf(service).token];
-        return token ? [[service, token]] : [];
-      }),
-    ),
   };
 }
 
-/** What the document store needs from an S3 client: tests pass a stub with the same `send`. */
+/** What the document store needs from an S3 client: tests pass a real S3Client pointed at a local S3. */
 export type S3Sender = Pick<S3Client, "send">;
 
 /**
@@ -208,17 +200,64 @@ export function createRealDeps(
         } catch (error) {
           // Already there: the key is a digest of the content, so it is this very document.
           if ((error as { name?: string }).name === "PreconditionFailed") return;
-          throw error;
+          throw storeFailure(error, bucket, key);
         }
       },
     },
     sender: {
       send: ({ idempotencyKey, ...request }) =>
-        requestAnswer("invoicing", "POST", config().invoicingUrl, "invoices", request, config(), {
-          "idempotency-key": idempotencyKey,
-        }),
+        requestAnswer(
+          "invoicing",
+          "POST",
+          config().invoicingUrl,
+          "invoices",
+          request,
+          config(),
+          {},
+          idempotencyKey,
+        ),
     },
   };
+}
+
+/**
+ * A failed PutObject as the facts call-outcomes.ts reads (the render step retries by classifyRead: storing the
+ * same bytes under the same key again is harmless). A bucket that does not exist is a configuration error,
+ * never retried; S3's other answers keep their status (SlowDown 503 and InternalError 500 are retried, AccessDenied
+ * 403 is not); no answer at all is a timeout or a connection never made. Every message is bounded: an error
+ * thrown by a client can carry anything.
+ */
+function storeFailure(error: unknown, bucket: string, key: string): Error {
+  const failure = error as {
+    name?: string;
+    message?: string;
+    code?: string;
+    $metadata?: { httpStatusCode?: number };
+  };
+  const name = failure.name ?? "Error";
+  const what = `S3 PutObject ${key} into ${bucket}`;
+  const detail = bounded(`${name}: ${failure.message ?? String(error)}`.replace(/\s+/g, " "), 200);
+  if (name === "NoSuchBucket") {
+    return new ConfigurationError(
+      `INVOICE_BUCKET names bucket ${JSON.stringify(bucket)}, which does not exist (NoSuchBucket): create it or ` +
+        "correct the setting",
+    );
+  }
+  const status = failure.$metadata?.httpStatusCode;
+  if (typeof status === "number" && status >= 300) {
+    return new ProviderHttpError(status, `${what} answered ${status}: ${detail}`);
+  }
+  if (name === "TimeoutError" || name === "AbortError" || failure.code === "ETIMEDOUT") {
+    return new ProviderUnreachableError("timeout", `${what} timed out: ${detail}`);
+  }
+  if (failure.code === "ECONNREFUSED" || failure.code === "ENOTFOUND" || failure.code === "EAI_AGAIN") {
+    return new ProviderUnreachableError("connect", `${what} failed: ${detail}`);
+  }
+  if (failure.code === "ECONNRESET" || failure.code === "EPIPE") {
+    return new ProviderUnreachableError("reset", `${what} failed: ${detail}`);
+  }
+  // Anything else: its name kept, its message bounded (not retried: classifyRead does not know it).
+  return Object.assign(new Error(`${what} failed: ${detail}`), { name });
 }
 
 /**
@@ -226,7 +265,12 @@ export function createRealDeps(
  * (esbuild keeps a dynamic import as a module evaluated on demand), and one client per sandbox, made then.
  */
 const s3Module = onFirstUse(() => import("@aws-sdk/client-s3"));
-const lazyS3Client = onFirstUse(async () => new (await s3Module()).S3Client({}));
+// Bounded waits: a connection in 3 s, and no silence longer than 30 s while a document is written (the SDK's
+// default is no limit, which would hold the step until the function times out).
+const lazyS3Client = onFirstUse(
+  async () =>
+    new (await s3Module()).S3Client({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 30_000 } }),
+);
 
 /** A plain HTML invoice. Production would render a PDF; either way the document stays out of the checkpoint. */
 export function renderInvoiceHtml(
@@ -255,10 +299,15 @@ export function dueDate(issueDate: string, paymentTermsDays: number): string {
 }
 
 /**
- * One HTTP call, reporting facts only: the status (ProviderHttpError), no answer (ProviderUnreachableError,
- * with whether the request could have left), or an answer that is not JSON or too large (AnswerRejectedError).
- * The body is read up to MAX_ANSWER_BYTES and no further. The JSON is returned as `unknown`: the workflow's
- * step parses it with its schema.
+ * One HTTP call, reporting facts only, through the cookbook's one way to call HTTP (src/http-call.ts): the
+ * status (ProviderHttpError), no answer (ProviderUnreachableError, with whether the request could have left),
+ * or an answer that is not JSON, empty or too large (AnswerRejectedError). What each fact means, done, not done
+ * or in doubt, is decided in src/call-outcomes.ts. The JSON is returned as `unknown`: the workflow's step parses
+ * it with its schema.
+ *
+ * Runs inside the step that makes the call: the base URL is checked, then the service's token is read from
+ * Secrets Manager (src/secret-setting.ts), both before anything is sent. A setting that cannot be used throws
+ * (ConfigurationError, SecretSettingError): nothing left the process.
  */
 async function requestAnswer(
   service: ServiceName,
@@ -268,60 +317,65 @@ async function requestAnswer(
   body: object | undefined,
   settings: RealDepsConfig,
   headers: Record<string, string> = {},
+  idempotencyKey?: string,
 ): Promise<unknown> {
-  const url = new URL(path, serviceUrl(service, baseUrl)).toString();
-  const token = settings.tokens?.[service];
-  // Whatever a provider says goes into error messages, and so into checkpoints, the history and the result.
-  // An error page may echo the request's headers: the token sent is cut out of everything it says.
-  const clean = (text: string) => redact(text, token);
-  const call = `${method} ${url}`;
-  let response: Response;
-  let text: string;
-  try {
-    response = await fetch(url, {
-      method,
-      headers: {
-        accept: "application/json",
-        ...(body ? { "content-type": "application/json" } : {}),
-        ...headers,
-        // This service's own token, never another's.
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: body ? JSON.stringify(body) : undefined,
-      // A redirect is answered as the status it is (see call-outcomes.ts), not followed: following one would
-      // repeat a POST to wherever it points, with our headers.
-      redirect: "manual",
-      signal: AbortSignal.timeout(settings.timeoutMs ?? 10_000),
-    });
-    text = response.ok
-      ? await readBounded(call, response, MAX_ANSWER_BYTES)
-      : await readBounded(call, response, 300, false);
-  } catch (error) {
-    if (error instanceof AnswerRejectedError) throw error;
-    throw unreachable(call, error, clean);
-  }
-  if (!response.ok) {
-    throw new ProviderHttpError(
-      response.status,
-      `${call} answered ${response.status}: ${bounded(clean(text), 200)}`,
-    );
-  }
-  if (text.trim() === "")
-    throw new AnswerRejectedError(`${call} answered ${response.status} with an empty body`);
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new AnswerRejectedError(
-      `${call} answered ${response.status} with a body that is not JSON: ${bounded(clean(text), 80)}`,
-    );
+  serviceUrl(service, baseUrl);
+  // This service's own token, never another's; read here, in the step, and never checkpointed.
+  const token = await secretSetting(settingsOf(service).token, { required: false });
+  const result = await httpCall({
+    baseUrl,
+    path,
+    method,
+    body,
+    idempotencyKey,
+    token,
+    headers,
+    timeoutMs: settings.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    maxAnswerBytes: MAX_ANSWER_BYTES,
+  });
+  return answerOf(result);
+}
+
+/** A call without a configured timeout gives up after this long: a provider that never answers fails the step. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * The facts of one HTTP call as this pattern's errors. Every text in them is an excerpt made by httpCall:
+ * bounded, on one line, the token and any credential cut out, so it may go into a checkpoint.
+ */
+export function answerOf(result: HttpResult<unknown>): unknown {
+  switch (result.kind) {
+    case "answered":
+      if (result.value === undefined) {
+        throw new AnswerRejectedError(`${result.call} answered ${result.status} with an empty body`);
+      }
+      return result.value;
+    case "malformed":
+      throw new AnswerRejectedError(`${result.call} answered ${result.status} with ${result.excerpt}`);
+    case "status":
+      throw new ProviderHttpError(
+        result.status,
+        `${result.call} answered ${result.status}: ${result.excerpt}`,
+      );
+    case "not-sent":
+      // The connection was never made: the request never left.
+      throw new ProviderUnreachableError(
+        "connect",
+        `${result.call} failed: ${result.excerpt} ${result.code}`,
+      );
+    case "timed-out":
+      throw new ProviderUnreachableError("timeout", `${result.call} timed out: ${result.excerpt}`);
+    case "lost":
+      // The connection was made, then broke: the request may have arrived.
+      throw new ProviderUnreachableError("reset", `${result.call} failed: ${result.excerpt} ${result.code}`);
   }
 }
 
 /**
  * A service's base URL, checked before any request: set, a URL, and without credentials in it. A URL such as
  * https://user:password@host would put the password into every error message that names the call (and fetch
- * refuses it anyway): the service's token goes in its own setting. The message names the setting, never the
- * value.
+ * refuses it anyway): the service's token goes in its own secret setting. The message names the setting, never
+ * the value.
  */
 export function serviceUrl(service: ServiceName, baseUrl: string): URL {
   const { url: setting, token } = settingsOf(service);
@@ -334,7 +388,8 @@ export function serviceUrl(service: ServiceName, baseUrl: string): URL {
   }
   if (parsed.username !== "" || parsed.password !== "") {
     throw new ConfigurationError(
-      `${setting} must not contain credentials (user:password@): put the service's token in ${token}`,
+      `${setting} must not contain credentials (user:password@): put the service's token in the secret ` +
+        `named by ${token}_SECRET_ARN`,
     );
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
@@ -348,49 +403,3 @@ export function redact(text: string, token: string | undefined): string {
   const withoutToken = token ? text.split(token).join("[redacted]") : text;
   return withoutToken.replace(/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, "$1 [redacted]");
 }
-
-/** Reads at most `max` bytes. Too large: refused (or, for an error body, cut), without reading the rest. */
-async function readBounded(call: string, response: Response, max: number, refuse = true): Promise<string> {
-  const declared = Number(response.headers.get("content-length") ?? "0");
-  if (refuse && declared > max) {
-    await response.body?.cancel();
-    throw new AnswerRejectedError(`${call} answered ${declared} bytes, more than the ${max} accepted`);
-  }
-  const reader = response.body?.getReader() as ReadableStreamDefaultReader<Uint8Array> | undefined;
-  if (!reader) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      if (refuse) throw new AnswerRejectedError(`${call} answered more than the ${max} bytes accepted`);
-      break;
-    }
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks)).slice(0, refuse ? undefined : max);
-}
-
-/** A failed fetch: was the connection ever made? If not, the request never left; otherwise it may have arrived. */
-function unreachable(
-  call: string,
-  error: unknown,
-  clean: (text: string) => string,
-): ProviderUnreachableError {
-  const failure = error as { name?: string; message?: string; cause?: { code?: string } };
-  if (failure.name === "TimeoutError" || failure.name === "AbortError") {
-    return new ProviderUnreachableError("timeout", `${call} timed out`);
-  }
-  const code = failure.cause?.code ?? "";
-  const phase = NEVER_CONNECTED.has(code) ? "connect" : "reset";
-  return new ProviderUnreachableError(
-    phase,
-    `${call} failed: ${bounded(clean(failure.message ?? String(error)), 120)} ${code}`.trim(),
-  );
-}
-
-/** Errors that mean the connection was never established, so nothing was sent. */
-const NEVER_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT"]);

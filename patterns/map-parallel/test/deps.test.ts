@@ -1,6 +1,5 @@
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
 import {
   ConfigurationError,
   createRealDeps,
@@ -13,8 +12,9 @@ import {
   type RealDepsConfig,
 } from "../src";
 import { sampleBatch } from "../src/demo";
+import { secretsManager, type SecretsManagerWorld } from "./secrets";
 
-// The real dependencies, against a stub S3 client and a local HTTP server: never the cloud.
+// The real dependencies, against a local HTTP server and a mocked Secrets Manager: never the cloud.
 const baseConfig: RealDepsConfig = {
   documentBucket: "invoices-bucket",
   crmUrl: "",
@@ -29,65 +29,14 @@ it("imports the deployed handler without any configuration", async () => {
   expect(typeof module.handler).toBe("function");
 });
 
-it("loads the S3 client module when the first document is stored, not at import, and makes one client per sandbox", async () => {
-  // A stand-in for the module that records when it is evaluated, what clients are made and what they send.
-  const record = { evaluated: 0, clients: 0, sent: [] as unknown[] };
-  await jest
-    .isolateModulesAsync(async () => {
-      jest.doMock("@aws-sdk/client-s3", () => {
-        record.evaluated += 1;
-        return {
-          PutObjectCommand: class {
-            constructor(readonly input: unknown) {}
-          },
-          S3Client: class {
-            constructor() {
-              record.clients += 1;
-            }
-            send = async (command: unknown) => void record.sent.push(command);
-          },
-        };
-      });
-      const module = await import("../src/index");
-      expect(typeof module.handler).toBe("function");
-      expect(record.evaluated).toBe(0);
+// The S3 document store is tested against a real local S3 in test/document-store.test.ts.
 
-      const deps = module.createRealDeps(() => baseConfig);
-      const body = new TextEncoder().encode("<h1>Invoice</h1>");
-      await deps.documents.put({ key: "invoices/b-1/INV-1001", body, contentType: "text/html" });
-      await deps.documents.put({ key: "invoices/b-1/INV-1002", body, contentType: "text/html" });
-    })
-    .finally(() => jest.dontMock("@aws-sdk/client-s3"));
-  expect({ evaluated: record.evaluated, clients: record.clients, puts: record.sent.length }).toEqual({
-    evaluated: 1,
-    clients: 1,
-    puts: 2,
-  });
-});
+let secrets: SecretsManagerWorld;
+beforeEach(() => (secrets = secretsManager()));
+afterEach(() => secrets.restore());
 
-it("stores a document in S3 with PutObject: bucket, key, body and content type", async () => {
-  const sent: unknown[] = [];
-  const deps = createRealDeps(
-    () => baseConfig,
-    () => ({ send: async (command: unknown) => void sent.push(command) }),
-  );
-  const body = new TextEncoder().encode("<h1>Invoice</h1>");
-
-  await deps.documents.put({ key: "invoices/b-1/INV-1001", body, contentType: "text/html" });
-
-  expect(sent).toHaveLength(1);
-  expect(sent[0]).toBeInstanceOf(PutObjectCommand);
-  expect((sent[0] as PutObjectCommand).input).toEqual({
-    Bucket: "invoices-bucket",
-    Key: "invoices/b-1/INV-1001",
-    Body: body,
-    ContentType: "text/html",
-    // Create only: a stored document is never replaced.
-    IfNoneMatch: "*",
-  });
-});
-
-it("sends an invoice over HTTP with its idempotency key, and reports a 503 as the status it is", async () => {
+it("sends an invoice over HTTP with its idempotency key and the token from its secret, and reports a 503 as the status it is", async () => {
+  secrets.holds("INVOICING_API_TOKEN", "t0k");
   const requests: Array<{ url?: string; headers: IncomingHttpHeaders; body: string }> = [];
   let status = 200;
   const server = createServer((request, response) => {
@@ -104,7 +53,7 @@ it("sends an invoice over HTTP with its idempotency key, and reports a 503 as th
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
   try {
-    const deps = createRealDeps(() => ({ ...baseConfig, invoicingUrl: url, tokens: { invoicing: "t0k" } }));
+    const deps = createRealDeps(() => ({ ...baseConfig, invoicingUrl: url }));
     const request = {
       invoiceId: "INV-1001",
       to: "billing@acme.example.com",
@@ -228,7 +177,8 @@ describe("what the real deps let out of a provider's words, and into a URL", () 
     ["not a url", "CRM_API_URL is not a URL"],
     [
       "https://svc-user:hunter2pass@crm.example.com/",
-      "CRM_API_URL must not contain credentials (user:password@): put the service's token in CRM_API_TOKEN",
+      "CRM_API_URL must not contain credentials (user:password@): put the service's token in the secret named " +
+        "by CRM_API_TOKEN_SECRET_ARN",
     ],
     ["ftp://crm.example.com/", "CRM_API_URL must be an http(s) URL"],
   ])("refuses the CRM base URL %j, naming the setting, never the value", (url, message) => {

@@ -27,6 +27,7 @@ import {
   type WorkflowConfig,
 } from "../src";
 import { startHttpWorld, type Route } from "./http-world";
+import { secretsManager, type SecretsManagerWorld } from "./secrets";
 
 type HttpWorld = Awaited<ReturnType<typeof startHttpWorld>>;
 
@@ -791,12 +792,21 @@ describe("real deps: secrets and limits", () => {
   const FX_TOKEN = "fx-atlas-token-42";
   const withTokens = (world: HttpWorld, over: Partial<RealDepsConfig> = {}): RealDepsConfig => ({
     ...world.config(),
-    tokens: { invoicing: INVOICING_TOKEN, "fx-atlas": FX_TOKEN },
     ...over,
   });
   let world: HttpWorld;
-  beforeEach(async () => (world = await startHttpWorld()));
-  afterEach(() => world.close());
+  // The tokens are in Secrets Manager (aws-sdk-client-mock), each under its own setting; the others unset.
+  let secrets: SecretsManagerWorld;
+  beforeEach(async () => {
+    world = await startHttpWorld();
+    secrets = secretsManager();
+    secrets.holds("INVOICING_API_TOKEN", INVOICING_TOKEN);
+    secrets.holds("FX_ATLAS_TOKEN", FX_TOKEN);
+  });
+  afterEach(async () => {
+    secrets.restore();
+    await world.close();
+  });
 
   it("each service gets its own token only: the invoicing token never reaches a third-party FX provider", async () => {
     const deps = createRealDeps(() => withTokens(world), world.s3);
@@ -855,7 +865,8 @@ describe("real deps: secrets and limits", () => {
     };
     expect(leaked).toEqual({ error: false, history: false });
     expect(execution.getError()?.errorMessage).toContain(
-      "CRM_API_URL must not contain credentials (user:password@): put the service's token in CRM_API_TOKEN",
+      "CRM_API_URL must not contain credentials (user:password@): put the service's token in the secret named " +
+        "by CRM_API_TOKEN_SECRET_ARN",
     );
     // A configuration error is not an outage: one attempt, and nothing asked of any provider.
     expect(runner.getOperation("load-crm-record").getStepDetails()?.attempt).toBe(1);
@@ -883,7 +894,7 @@ describe("real deps: secrets and limits", () => {
     expect(world.emails.map((e) => e.invoiceId).sort()).toEqual(["INV-1001", "INV-1002", "INV-1003"]);
     const keys = world.requestsTo("invoicing").map((r) => r.headers["idempotency-key"]);
     expect(keys.sort()).toEqual(event.invoices.map((i) => `${event.batchId}:${i.invoiceId}`).sort());
-    const stored = new Set(world.puts.map((put) => put.Key));
+    const stored = new Set(await world.storedKeys());
     for (const email of world.emails) {
       expect(email.documentKey).toMatch(
         new RegExp(`^invoices/${event.batchId}/${email.invoiceId}/[0-9a-f]{16}$`),

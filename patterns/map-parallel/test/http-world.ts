@@ -1,14 +1,16 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { RealDepsConfig, S3Sender } from "../src";
+import type { RealDepsConfig } from "../src";
 // The provider's own record of an email it sent: the same record the demo's simulated world keeps.
 import type { SentEmail } from "../src/demo";
+import { startLocalS3 } from "./local-s3";
 
 /**
  * The providers of the deployed function, as HTTP services on 127.0.0.1, for the real deps (src/deps.ts): the
  * CRM, the ledger, the tax registry, three exchange-rate providers and the invoicing provider. They answer
  * well by default; a test replaces the raw answer of one route (status, body, delay). They keep their own
- * records: every request received, and the emails the invoicing provider sent, once per idempotency key.
+ * records: every request received, and the emails the invoicing provider sent, once per idempotency key. The
+ * documents go to a real local S3 (test/local-s3.ts), which keeps its own.
  */
 export type Route = "crm" | "ledger" | "tax" | "fx-atlas" | "fx-beacon" | "fx-cedar" | "invoicing";
 
@@ -137,12 +139,11 @@ export async function startHttpWorld(options: { fxDelayMs?: Partial<Record<Route
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const puts: Array<{ Bucket?: string; Key?: string }> = [];
+  const s3 = await startLocalS3(["invoices-bucket"]);
 
   return {
     received,
     emails,
-    puts,
     /** Requests a route received. */
     requestsTo: (route: Route) => received.filter((request) => request.route === route),
     /** Emails the invoicing provider sent for an invoice: its own record. */
@@ -157,19 +158,18 @@ export async function startHttpWorld(options: { fxDelayMs?: Partial<Record<Route
       fxUrls: { atlas: `${url}/fx/atlas`, beacon: `${url}/fx/beacon`, cedar: `${url}/fx/cedar` },
       timeoutMs,
     }),
-    /** A stub S3 client that records each PutObject. */
-    s3: (): S3Sender =>
-      ({
-        send: async (command: { input: { Bucket?: string; Key?: string } }) => {
-          puts.push({ Bucket: command.input.Bucket, Key: command.input.Key });
-          return {} as never;
-        },
-      }) as never,
-    /** Waits for the answers still pending (a straggler, a slow answer), then stops the server. */
+    /** A real S3Client for the local S3 (pass it as createRealDeps' `s3`). */
+    s3: s3.client,
+    /** The documents the local S3 holds: its own record, listed through S3. */
+    storedKeys: () => s3.keys("invoices-bucket"),
+    /** A stored document as S3 serves it back. */
+    storedObject: (key: string) => s3.object(key, "invoices-bucket"),
+    /** Waits for the answers still pending (a straggler, a slow answer), then stops the servers. */
     close: async () => {
       while (open.size > 0) await new Promise((resolve) => setTimeout(resolve, 20));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await s3.close();
     },
   };
 }

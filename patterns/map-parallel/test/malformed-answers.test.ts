@@ -382,7 +382,7 @@ describeLocal("malformed provider answers, through the real deps", () => {
         expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
         expect(result.getError()?.errorMessage).toContain(row.run.slice("FAILED: ".length));
         // Before any side effect: nothing stored, nothing asked of the invoicing provider, nothing sent.
-        expect(world.puts).toEqual([]);
+        expect(await world.storedKeys()).toEqual([]);
         expect(world.requestsTo("invoicing")).toEqual([]);
       } else {
         expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
