@@ -79,7 +79,12 @@ export interface SentEmail {
   messageId: string;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/**
+ * A fake's latency. Zero schedules no timer (under skipTime a timer, even of 0 ms, waits for the fake clock's next
+ * tick): the call still answers asynchronously, after the caller's current microtasks.
+ */
+const sleep = (ms: number): Promise<void> =>
+  ms > 0 ? new Promise<void>((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 
 export function simulatedWorld(options: WorldOptions = {}) {
   const down = new Set(options.down ?? []);

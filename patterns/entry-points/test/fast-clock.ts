@@ -1,0 +1,104 @@
+/**
+ * A test-only speed-up for the local runner's fake clock, loaded by jest.config.js (`setupFilesAfterEnv`). This
+ * file is identical in every pattern: copy it as is (tools/docs-check keeps the copies the same).
+ *
+ * Why: `LocalDurableTestRunner.setupTestEnvironment({ skipTime: true })` of @aws/durable-execution-sdk-js-testing
+ * 1.1.4 installs @sinonjs/fake-timers with `shouldAdvanceTime: true` and the default `advanceTimeDelta` of 20 ms:
+ * the fake clock moves only once every 20 ms of real time, so every checkpoint round trip, and every timer the SDK
+ * or a fake schedules, waits for the next 20 ms tick. This helper makes that same clock tick every 1 ms instead.
+ * Fake time still moves as fast as real time, no faster (1 ms per 1 ms): it only moves in finer steps, so a test
+ * sees the same order of events and the same durations, sooner.
+ *
+ * What it relies on (each checked; if one does not hold it changes nothing and prints one warning):
+ * - the testing package's package.json (found from its resolved main file) says version 1.1.4;
+ * - `LocalDurableTestRunner.setupTestEnvironment` is a static function that, with `skipTime`, installs the clock
+ *   synchronously and keeps it in the static field `LocalDurableTestRunner.fakeClock` (which
+ *   `teardownTestEnvironment` uninstalls, and each `run()` hands to its orchestrator);
+ * - that clock auto-advances (`clock.tickMode.mode === "interval"`) and has `setTickMode` (@sinonjs/fake-timers
+ *   15, the testing package's dependency), which swaps the clock's auto-advance interval for one of a new delta.
+ * Only runs with `skipTime` are touched; without it the runner installs no clock and this does nothing.
+ *
+ * How to remove it: delete this file and the `setupFilesAfterEnv` line in jest.config.js. The tests pass without
+ * it, only slower; a pattern copied out works either way. When upgrading the testing package the version check
+ * warns and the helper stands down: check whether the new version still ticks every 20 ms before re-enabling it
+ * (raise SUPPORTED_VERSION), or remove it.
+ */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
+
+const TESTING_PACKAGE = "@aws/durable-execution-sdk-js-testing";
+const SUPPORTED_VERSION = "1.1.4";
+/** Real and fake milliseconds between two automatic advances of the fake clock (the package's default: 20). */
+const FAST_TICK_MS = 1;
+
+type SetupParams = Parameters<typeof LocalDurableTestRunner.setupTestEnvironment>[0];
+interface AutoAdvancingClock {
+  tickMode?: { mode?: string; delta?: number };
+  setTickMode(config: { mode: "interval"; delta: number }): void;
+}
+interface RunnerStatics {
+  setupTestEnvironment: (params?: SetupParams) => Promise<void>;
+  fakeClock?: unknown;
+}
+
+const runner = LocalDurableTestRunner as unknown as RunnerStatics;
+const WARNED = Symbol.for("durable-cookbook.fast-clock.warned");
+
+function warn(reason: string): void {
+  // Once per jest worker process, past jest's console (which --silent mutes).
+  const proc = process as unknown as Record<symbol, boolean>;
+  if (proc[WARNED]) return;
+  proc[WARNED] = true;
+  process.stderr.write(
+    `test/fast-clock.ts: not speeding up the fake clock (${reason}); the tests run at normal speed\n`,
+  );
+}
+
+function installedVersion(): string | undefined {
+  let dir = path.dirname(require.resolve(TESTING_PACKAGE));
+  for (;;) {
+    try {
+      const manifest = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as {
+        name?: string;
+        version?: string;
+      };
+      if (manifest.name === TESTING_PACKAGE) return manifest.version;
+    } catch {
+      // no package.json here: look one folder up
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+function isAutoAdvancingClock(clock: unknown): clock is AutoAdvancingClock {
+  const candidate = clock as Partial<AutoAdvancingClock> | undefined;
+  return typeof candidate?.setTickMode === "function" && candidate.tickMode?.mode === "interval";
+}
+
+function wrapSetup(): void {
+  const version = installedVersion();
+  if (version !== SUPPORTED_VERSION) {
+    warn(`${TESTING_PACKAGE} is ${version ?? "not found"}, it was written for ${SUPPORTED_VERSION}`);
+    return;
+  }
+  if (typeof runner.setupTestEnvironment !== "function" || !Object.hasOwn(runner, "fakeClock")) {
+    warn("LocalDurableTestRunner has no static setupTestEnvironment or fakeClock");
+    return;
+  }
+  const original = runner.setupTestEnvironment;
+  runner.setupTestEnvironment = function fastClockSetup(this: unknown, params?: SetupParams) {
+    // The clock is installed synchronously, before the checkpoint worker starts: speed it up from here.
+    const setup = original.call(this, params);
+    if (params?.skipTime) {
+      const clock = runner.fakeClock;
+      if (isAutoAdvancingClock(clock)) clock.setTickMode({ mode: "interval", delta: FAST_TICK_MS });
+      else warn("with skipTime, LocalDurableTestRunner.fakeClock is not an auto-advancing fake-timers clock");
+    }
+    return setup;
+  };
+}
+
+wrapSetup();
