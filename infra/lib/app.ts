@@ -17,8 +17,8 @@ export interface BuildOptions {
 /** The cookbook's CDK app: one stack, `DurableCookbook-<stage>`, with every pattern that exists. */
 export function buildApp(options: BuildOptions = {}): { app: App; stack: CookbookStack } {
   const app = options.app ?? new App();
-  const config = readConfig((key) => app.node.tryGetContext(key) as unknown);
   const definitions = options.definitions ?? PATTERNS;
+  const config = readConfig((key) => app.node.tryGetContext(key) as unknown, process.env, definitions);
   const unknown = (config.only ?? []).filter(
     (name) => !definitions.some((definition) => definition.name === name),
   );

@@ -1,4 +1,5 @@
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { PATTERNS, secretOutputKey, secretSettings, type PatternDefinition } from "./patterns";
 
 /**
  * Everything a deployment may change without editing code. Each setting comes from CDK context
@@ -16,7 +17,8 @@ export interface CookbookConfig {
   retainData: boolean;
   /**
    * Extra environment variables per pattern, e.g. `{ "steps": { "INVENTORY_API_URL": "https://..." } }`:
-   * the URLs of the outside services a pattern talks to. Plain-text configuration, not secrets.
+   * the URLs of the outside services a pattern talks to. Plain-text configuration, not secrets: a declared secret
+   * setting, a name that looks like a secret's or a URL that carries a credential is refused (see refuseSecrets).
    */
   patternEnvironment: Record<string, Record<string, string>>;
   /** Deploy only these patterns (by folder name); undefined deploys every pattern that exists. */
@@ -47,7 +49,12 @@ const VALID_RETENTION_DAYS = new Set<number>(
   Object.values(RetentionDays).filter((value): value is number => typeof value === "number"),
 );
 
-export function readConfig(context: ContextReader, env: NodeJS.ProcessEnv = process.env): CookbookConfig {
+export function readConfig(
+  context: ContextReader,
+  env: NodeJS.ProcessEnv = process.env,
+  /** The patterns whose declared secret settings patternEnvironment may not set. */
+  definitions: PatternDefinition[] = PATTERNS,
+): CookbookConfig {
   const problems: string[] = [];
   const raw = (setting: keyof typeof SETTINGS): unknown => {
     const { context: key, env: name, default: fallback } = SETTINGS[setting];
@@ -88,6 +95,7 @@ export function readConfig(context: ContextReader, env: NodeJS.ProcessEnv = proc
   }
 
   const patternEnvironment = parsePatternEnvironment(raw("patternEnvironment"), problems);
+  refuseSecrets(patternEnvironment, definitions, problems);
 
   const onlyRaw = raw("patterns");
   let only: string[] | undefined;
@@ -136,4 +144,55 @@ function parsePatternEnvironment(value: unknown, problems: string[]): Record<str
     }
   }
   return result;
+}
+
+/** Names that hold credentials: `*_TOKEN`, `*SECRET*`, `*PASSWORD*`, `*_API_KEY`, `*WEBHOOK_URL`. */
+const SECRET_LIKE_NAME = /(_TOKEN$|SECRET|PASSWORD|_API_KEY$|WEBHOOK_URL$)/i;
+/** Query parameters that carry a credential: token, key, sig (api_key, access_token, X-Amz-Signature, ...). */
+const CREDENTIAL_PARAMETER = /token|key|sig/i;
+
+/**
+ * patternEnvironment lands in plain text in cdk.out, the template and GetFunctionConfiguration. Refuses, naming
+ * the key (never the value): a setting a pattern declares as a secret (the stack creates its secret), a name that
+ * looks like a secret's, and a value that is a URL with user:password@ or a token, key or signature in its query.
+ */
+export function refuseSecrets(
+  patternEnvironment: Record<string, Record<string, string>>,
+  definitions: PatternDefinition[],
+  problems: string[],
+): void {
+  for (const [pattern, variables] of Object.entries(patternEnvironment)) {
+    const definition = definitions.find((candidate) => candidate.name === pattern);
+    const declared = new Set(definition ? secretSettings(definition) : []);
+    for (const [name, value] of Object.entries(variables)) {
+      const key = `patternEnvironment.${pattern}.${name}`;
+      if (declared.has(name)) {
+        problems.push(
+          `${key} is a secret setting: the stack creates a Secrets Manager secret for it; put the value there ` +
+            `(aws secretsmanager put-secret-value --secret-id <the ${secretOutputKey(pattern, name)} output> --secret-string '...'), not in patternEnvironment, which is plain text`,
+        );
+      } else if (SECRET_LIKE_NAME.test(name)) {
+        problems.push(
+          `${key} looks like a secret (by its name) and patternEnvironment is plain text in the template: ` +
+            `declare it as a secret grant of the pattern in infra/lib/patterns.ts`,
+        );
+      } else if (carriesCredential(value)) {
+        problems.push(
+          `${key} is a URL that carries a credential (user:password@, or a token, key or signature in its query) ` +
+            `and patternEnvironment is plain text in the template: give the URL without it and the credential as a secret setting`,
+        );
+      }
+    }
+  }
+}
+
+function carriesCredential(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return false;
+  }
+  if (url.username !== "" || url.password !== "") return true;
+  return [...url.searchParams.keys()].some((parameter) => CREDENTIAL_PARAMETER.test(parameter));
 }

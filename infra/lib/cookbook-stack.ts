@@ -1,14 +1,22 @@
-import { ArnFormat, CfnOutput, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { ArnFormat, CfnOutput, RemovalPolicy, SecretValue, Stack, type StackProps } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as s3 from "aws-cdk-lib/aws-s3";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
 import type { CookbookConfig } from "./config";
 import { REPO_ROOT, type DiscoveredPattern } from "./discover";
 import { DurablePatternFunction } from "./durable-function";
 import { FrontDoor } from "./front-door";
 import { acknowledge, EXECUTIONS_WILDCARD_REASON, wildcardResourceFinding } from "./nag";
-import { functionKey, type Grant } from "./patterns";
+import {
+  functionKey,
+  pascalCase,
+  SECRET_PLACEHOLDER,
+  secretOutputKey,
+  type Grant,
+  type PatternDefinition,
+} from "./patterns";
 
 export interface CookbookStackProps extends StackProps {
   config: CookbookConfig;
@@ -31,8 +39,11 @@ export const CALLBACK_ACTIONS = [
 export class CookbookStack extends Stack {
   /** By functionKey: "StepsHandler", "SagaPaymentHandler"... */
   readonly functions = new Map<string, DurablePatternFunction>();
-  readonly approverPolicy?: iam.ManagedPolicy;
+  /** By pattern: the approver policy of each pattern whose functions wait for callbacks. */
+  readonly approverPolicies = new Map<string, iam.ManagedPolicy>();
   readonly cloudTestPolicy?: iam.ManagedPolicy;
+  /** The secrets of the secret grants, by pattern and setting ("steps/ORDER_API_TOKEN"). */
+  readonly secrets = new Map<string, secretsmanager.Secret>();
   /** The document buckets of patterns that have a bucket-write grant, by pattern. */
   private readonly buckets = new Map<string, s3.Bucket>();
   /** The tables of patterns that have a table-read-write or table-write grant, by pattern. */
@@ -92,54 +103,82 @@ export class CookbookStack extends Stack {
       );
     }
 
-    const callbackTargets = props.patterns.flatMap(({ definition: pattern }) =>
-      pattern.functions
-        .filter((definition) => definition.acceptsCallbacks)
-        .map((definition) => this.functions.get(functionKey(pattern.name, definition.handlerExport))!),
-    );
-    if (callbackTargets.length > 0) {
-      this.approverPolicy = new iam.ManagedPolicy(this, "ApproverPolicy", {
-        description: `Lets an outside system (an approver) answer the callbacks of the durable cookbook's ${config.stage} functions`,
+    // One approver policy per pattern whose functions wait for callbacks: a purchase approver cannot answer a
+    // refund approval.
+    for (const { definition: pattern } of props.patterns) {
+      const waiting = this.callbackTargets(pattern);
+      if (waiting.length === 0) continue;
+      const id = `${pascalCase(pattern.name)}ApproverPolicy`;
+      const policy = new iam.ManagedPolicy(this, id, {
+        description: `Lets an outside system (an approver) answer the callbacks of the durable cookbook's ${pattern.name} functions (${config.stage})`,
         statements: [
           new iam.PolicyStatement({
             sid: "AnswerCallbacks",
             actions: CALLBACK_ACTIONS,
-            resources: callbackTargets.map((fn) => fn.executionsArn),
+            resources: waiting.map((fn) => fn.executionsArn),
           }),
         ],
       });
-      for (const fn of callbackTargets) {
-        acknowledge(
-          this.approverPolicy,
-          wildcardResourceFinding(fn.function, ":*"),
-          EXECUTIONS_WILDCARD_REASON,
-        );
+      for (const fn of waiting) {
+        acknowledge(policy, wildcardResourceFinding(fn.function, ":*"), EXECUTIONS_WILDCARD_REASON);
       }
-      new CfnOutput(this, "ApproverPolicyArn", {
-        value: this.approverPolicy.managedPolicyArn,
-        description:
-          "Attach to the role or user of the system that sends callbacks (approvals) to these functions",
+      this.approverPolicies.set(pattern.name, policy);
+      new CfnOutput(this, `${id}Arn`, {
+        value: policy.managedPolicyArn,
+        description: `Attach to the role or user of the system that answers the ${pattern.name} pattern's callbacks (approvals)`,
       });
     }
 
     const all = [...this.functions.values()];
     if (all.length > 0) {
-      // What `pnpm test:cloud` (CloudDurableTestRunner) calls: start through the alias, read the history,
-      // answer callbacks. Attach it to a CI role instead of using administrator credentials.
+      // Functions that only other functions start (saga's payment, through context.invoke): no tool invokes them.
+      const invokedByOthers = new Set(
+        props.patterns.flatMap(({ definition: pattern }) =>
+          pattern.functions.flatMap((definition) =>
+            (definition.grants ?? []).flatMap((grant) =>
+              grant.kind === "invoke" ? [functionKey(pattern.name, grant.handlerExport)] : [],
+            ),
+          ),
+        ),
+      );
+      const started = [...this.functions.entries()]
+        .filter(([key]) => !invokedByOthers.has(key))
+        .map(([, fn]) => fn);
+      const answered = props.patterns.flatMap(({ definition: pattern }) => this.callbackTargets(pattern));
+      // Exactly what `pnpm test:cloud` (CloudDurableTestRunner), `pnpm demo <pattern> --cloud` and
+      // `pnpm run doctor` send (infra/test/tool-actions.test.ts collects it from their clients). Attach it to a
+      // CI role or a person instead of administrator credentials.
+      const statements = [
+        new iam.PolicyStatement({
+          sid: "StartThroughAlias",
+          actions: ["lambda:InvokeFunction"],
+          resources: started.map((fn) => fn.alias.functionArn),
+        }),
+        new iam.PolicyStatement({
+          sid: "FindExecutionsByName",
+          actions: ["lambda:ListDurableExecutionsByFunction"],
+          // The doctor names the function and a qualifier (name:live): the unqualified function ARN and the
+          // qualified ones, so the call is allowed whichever of the two Lambda authorizes it against.
+          resources: all.flatMap((fn) => [fn.function.functionArn, fn.executionsArn]),
+        }),
+        new iam.PolicyStatement({
+          sid: "ReadHistory",
+          actions: ["lambda:GetDurableExecutionHistory"],
+          resources: all.map((fn) => fn.executionsArn),
+        }),
+      ];
+      if (answered.length > 0) {
+        statements.push(
+          new iam.PolicyStatement({
+            sid: "AnswerCallbacks",
+            actions: CALLBACK_ACTIONS,
+            resources: answered.map((fn) => fn.executionsArn),
+          }),
+        );
+      }
       this.cloudTestPolicy = new iam.ManagedPolicy(this, "CloudTestPolicy", {
-        description: `Lets the cookbook's cloud tests run the ${config.stage} durable functions and read their history`,
-        statements: [
-          new iam.PolicyStatement({
-            sid: "StartThroughAlias",
-            actions: ["lambda:InvokeFunction"],
-            resources: all.map((fn) => fn.alias.functionArn),
-          }),
-          new iam.PolicyStatement({
-            sid: "ObserveAndAnswerExecutions",
-            actions: ["lambda:GetDurableExecution", "lambda:GetDurableExecutionHistory", ...CALLBACK_ACTIONS],
-            resources: all.map((fn) => fn.executionsArn),
-          }),
-        ],
+        description: `Lets the cookbook's cloud tests, cloud demo and doctor run and read the ${config.stage} durable functions`,
+        statements,
       });
       for (const fn of all) {
         acknowledge(
@@ -150,7 +189,8 @@ export class CookbookStack extends Stack {
       }
       new CfnOutput(this, "CloudTestPolicyArn", {
         value: this.cloudTestPolicy.managedPolicyArn,
-        description: "Attach to the role that runs `pnpm test:cloud`",
+        description:
+          "Attach to the role or user that runs `pnpm test:cloud`, `pnpm demo <pattern> --cloud` or `pnpm run doctor`",
       });
     }
 
@@ -162,6 +202,12 @@ export class CookbookStack extends Stack {
       new CfnOutput(this, `${key}LogGroup`, { value: fn.logGroup.logGroupName });
     }
     new CfnOutput(this, "Stage", { value: config.stage });
+  }
+
+  private callbackTargets(pattern: PatternDefinition): DurablePatternFunction[] {
+    return pattern.functions
+      .filter((definition) => definition.acceptsCallbacks)
+      .map((definition) => this.functions.get(functionKey(pattern.name, definition.handlerExport))!);
   }
 
   private applyGrant(
@@ -221,6 +267,19 @@ export class CookbookStack extends Stack {
         );
         return;
       }
+      case "secret": {
+        const secret = this.secretFor(pattern, grant.setting, grant.description, config);
+        fn.function.addEnvironment(`${grant.setting}_SECRET_ARN`, secret.secretArn);
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            sid: `Read${pascalCase(grant.setting)}`,
+            actions: ["secretsmanager:GetSecretValue"],
+            // The secret's full ARN, its random suffix included: this one secret, no wildcard.
+            resources: [secret.secretArn],
+          }),
+        );
+        return;
+      }
       case "bucket-write": {
         const bucket = this.bucketFor(pattern, config);
         fn.function.addEnvironment(grant.env, bucket.bucketName);
@@ -240,6 +299,40 @@ export class CookbookStack extends Stack {
         return;
       }
     }
+  }
+
+  private secretFor(
+    pattern: string,
+    setting: string,
+    description: string,
+    config: CookbookConfig,
+  ): secretsmanager.Secret {
+    const key = `${pattern}/${setting}`;
+    let secret = this.secrets.get(key);
+    if (!secret) {
+      const outputKey = secretOutputKey(pattern, setting);
+      secret = new secretsmanager.Secret(this, outputKey.replace(/Arn$/, ""), {
+        description: `${setting} of the ${pattern} pattern (${config.stage}): ${description}`,
+        // Not a secret: what the pattern reads as "not set yet" until you put the real value.
+        secretStringValue: SecretValue.unsafePlainText(SECRET_PLACEHOLDER),
+        removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      });
+      acknowledge(
+        secret,
+        "AwsSolutions::AwsSolutions-SMG4",
+        `The provider of ${setting} issues this credential and rotates it on its side; a rotation Lambda of ours ` +
+          "cannot mint a new one. Rotate it at the provider and put the new value here (put-secret-value): the " +
+          "pattern reads it again within minutes, without a deployment.",
+      );
+      this.secrets.set(key, secret);
+      new CfnOutput(this, outputKey, {
+        value: secret.secretArn,
+        description:
+          `${setting} for ${pattern} (${description}). It holds a placeholder: put the real value with ` +
+          `aws secretsmanager put-secret-value --secret-id <this ARN> --secret-string '<value>'`,
+      });
+    }
+    return secret;
   }
 
   private tableFor(

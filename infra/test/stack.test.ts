@@ -1,6 +1,9 @@
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { Match } from "aws-cdk-lib/assertions";
 import { CALLBACK_ACTIONS } from "../lib/cookbook-stack";
-import { functionKey, PATTERNS } from "../lib/patterns";
+import { REPO_ROOT } from "../lib/discover";
+import { functionKey, pascalCase, PATTERNS, SECRET_PLACEHOLDER, secretOutputKey } from "../lib/patterns";
 import { render, synthFixture } from "./helpers";
 
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call,
@@ -35,13 +38,37 @@ const allFunctions = PATTERNS.flatMap((pattern) =>
 
 /** What each role may do beyond logging to its own log group and checkpointing its own executions. */
 const EXTRA_ACTIONS: Record<string, string[]> = {
-  StepsHandler: [],
-  WaitCallbackHandler: [],
-  MapParallelHandler: ["s3:PutObject"],
-  SagaHandler: ["lambda:InvokeFunction", "dynamodb:GetItem", "dynamodb:PutItem"],
-  SagaPaymentHandler: [],
-  AgentLoopHandler: ["bedrock:InvokeModel"],
-  EntryPointsHandler: ["dynamodb:PutItem"],
+  StepsHandler: ["secretsmanager:GetSecretValue"],
+  WaitCallbackHandler: Array(2).fill("secretsmanager:GetSecretValue"),
+  MapParallelHandler: ["s3:PutObject", ...Array(7).fill("secretsmanager:GetSecretValue")],
+  SagaHandler: [
+    "lambda:InvokeFunction",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "secretsmanager:GetSecretValue",
+  ],
+  SagaPaymentHandler: ["secretsmanager:GetSecretValue"],
+  AgentLoopHandler: ["bedrock:InvokeModel", "secretsmanager:GetSecretValue"],
+  EntryPointsHandler: ["dynamodb:PutItem", "secretsmanager:GetSecretValue"],
+};
+
+/** The secret settings each function reads, from the brief of issue 17 (not from patterns.ts). */
+const SECRET_SETTINGS: Record<string, string[]> = {
+  StepsHandler: ["ORDER_API_TOKEN"],
+  WaitCallbackHandler: ["PURCHASING_API_TOKEN", "APPROVAL_CHAT_WEBHOOK_URL"],
+  MapParallelHandler: [
+    "CRM_API_TOKEN",
+    "LEDGER_API_TOKEN",
+    "TAX_REGISTRY_API_TOKEN",
+    "INVOICING_API_TOKEN",
+    "FX_ATLAS_TOKEN",
+    "FX_BEACON_TOKEN",
+    "FX_CEDAR_TOKEN",
+  ],
+  SagaHandler: ["TRIP_API_TOKEN"],
+  SagaPaymentHandler: ["PAYMENT_GATEWAY_TOKEN"],
+  AgentLoopHandler: ["BACK_OFFICE_TOKEN"],
+  EntryPointsHandler: ["CHECKOUT_API_TOKEN"],
 };
 
 it("deploys every defined handler, and only those", () => {
@@ -259,42 +286,148 @@ describe("least privilege", () => {
     ).toBeUndefined();
   });
 
-  it("the approver policy answers callbacks of exactly the functions that wait for them", () => {
+  it("one approver policy per pattern that waits for callbacks, on exactly that pattern's functions", () => {
     const waiting = ["WaitCallbackHandler", "AgentLoopHandler"];
     expect(allFunctions.filter((fn) => fn.definition.acceptsCallbacks).map((fn) => fn.key)).toEqual(waiting);
-    const policy = resources[logicalId(stack.approverPolicy!)]!;
-    expect(policy.Properties.PolicyDocument.Statement).toEqual([
-      {
-        Sid: "AnswerCallbacks",
-        Effect: "Allow",
-        Action: [
-          "lambda:SendDurableExecutionCallbackSuccess",
-          "lambda:SendDurableExecutionCallbackFailure",
-          "lambda:SendDurableExecutionCallbackHeartbeat",
-        ],
-        Resource: waiting.map((key) => executionsOf(logicalId(stack.functions.get(key)!.function))),
-      },
-    ]);
-    expect(policy.Properties.Roles ?? policy.Properties.Users ?? policy.Properties.Groups).toBeUndefined();
-    expect(outputs.ApproverPolicyArn!.Value).toEqual({ Ref: logicalId(stack.approverPolicy!) });
+    expect([...stack.approverPolicies.keys()]).toEqual(["wait-callback", "agent-loop"]);
+    for (const [pattern, key, output] of [
+      ["wait-callback", "WaitCallbackHandler", "WaitCallbackApproverPolicyArn"],
+      ["agent-loop", "AgentLoopHandler", "AgentLoopApproverPolicyArn"],
+    ] as const) {
+      const approver = stack.approverPolicies.get(pattern)!;
+      const policy = resources[logicalId(approver)]!;
+      // A purchase approver (wait-callback) cannot answer a refund approval (agent-loop), nor the reverse.
+      expect(policy.Properties.PolicyDocument.Statement).toEqual([
+        {
+          Sid: "AnswerCallbacks",
+          Effect: "Allow",
+          Action: [
+            "lambda:SendDurableExecutionCallbackSuccess",
+            "lambda:SendDurableExecutionCallbackFailure",
+            "lambda:SendDurableExecutionCallbackHeartbeat",
+          ],
+          Resource: executionsOf(logicalId(stack.functions.get(key)!.function)),
+        },
+      ]);
+      expect(policy.Properties.Roles ?? policy.Properties.Users ?? policy.Properties.Groups).toBeUndefined();
+      expect(outputs[output]!.Value).toEqual({ Ref: logicalId(approver) });
+    }
   });
 
-  it("the cloud-test policy starts executions through the aliases and reads and answers them", () => {
+  it("the cloud-test policy starts the functions the tools start, reads every history, answers only callbacks that are waited for", () => {
     const fns = [...stack.functions.values()];
+    const started = [...stack.functions.entries()].filter(([key]) => key !== "SagaPaymentHandler");
+    const waiting = ["WaitCallbackHandler", "AgentLoopHandler"].map((key) => stack.functions.get(key)!);
     expect(resources[logicalId(stack.cloudTestPolicy!)]!.Properties.PolicyDocument.Statement).toEqual([
       {
         Sid: "StartThroughAlias",
         Effect: "Allow",
         Action: "lambda:InvokeFunction",
-        Resource: fns.map((fn) => ({ Ref: logicalId(fn.alias) })),
+        // Not saga's payment function: only the saga starts it, through context.invoke.
+        Resource: started.map(([, fn]) => ({ Ref: logicalId(fn.alias) })),
       },
       {
-        Sid: "ObserveAndAnswerExecutions",
+        Sid: "FindExecutionsByName",
         Effect: "Allow",
-        Action: ["lambda:GetDurableExecution", "lambda:GetDurableExecutionHistory", ...CALLBACK_ACTIONS],
+        Action: "lambda:ListDurableExecutionsByFunction",
+        Resource: fns.flatMap((fn) => [
+          { "Fn::GetAtt": [logicalId(fn.function), "Arn"] },
+          executionsOf(logicalId(fn.function)),
+        ]),
+      },
+      {
+        Sid: "ReadHistory",
+        Effect: "Allow",
+        Action: "lambda:GetDurableExecutionHistory",
         Resource: fns.map((fn) => executionsOf(logicalId(fn.function))),
       },
+      {
+        Sid: "AnswerCallbacks",
+        Effect: "Allow",
+        Action: CALLBACK_ACTIONS,
+        Resource: waiting.map((fn) => executionsOf(logicalId(fn.function))),
+      },
     ]);
+  });
+});
+
+describe("secrets", () => {
+  const secretResources = Object.entries(resources).filter(
+    ([, r]) => r.Type === "AWS::SecretsManager::Secret",
+  );
+
+  it("one secret per declared setting (and the front door's signing secret), each holding the placeholder", () => {
+    const declared = Object.values(SECRET_SETTINGS).flat();
+    expect(declared).toHaveLength(14);
+    expect(secretResources).toHaveLength(declared.length + 1);
+    const placeholders = secretResources.filter(([, r]) => r.Properties.SecretString === SECRET_PLACEHOLDER);
+    expect(placeholders).toHaveLength(declared.length);
+    expect(stack.secrets.size).toBe(declared.length);
+  });
+
+  describe.each(Object.entries(SECRET_SETTINGS))("%s", (key, settings) => {
+    const fn = stack.functions.get(key)!;
+    const pattern = allFunctions.find((candidate) => candidate.key === key)!.pattern;
+
+    it.each(settings)(
+      "%s: its ARN in <SETTING>_SECRET_ARN, GetSecretValue on exactly that secret, the ARN output",
+      (setting) => {
+        const secret = stack.secrets.get(`${pattern}/${setting}`)!;
+        const secretId = logicalId(secret);
+        expect(resources[secretId]).toMatchObject({
+          Type: "AWS::SecretsManager::Secret",
+          Properties: { SecretString: SECRET_PLACEHOLDER },
+          DeletionPolicy: "Delete",
+        });
+        const variables = resources[logicalId(fn.function)]!.Properties.Environment.Variables as Json;
+        expect(variables[`${setting}_SECRET_ARN`]).toEqual({ Ref: secretId });
+        expect(variables[setting]).toBeUndefined();
+        const reads = statementsOfRole(logicalId(fn.role)).filter((s) =>
+          actionsOf(s).includes("secretsmanager:GetSecretValue"),
+        );
+        expect(reads).toContainEqual({
+          Sid: `Read${pascalCase(setting)}`,
+          Effect: "Allow",
+          Action: "secretsmanager:GetSecretValue",
+          Resource: { Ref: secretId },
+        });
+        const output = outputs[secretOutputKey(pattern, setting)]!;
+        expect(output.Value).toEqual({ Ref: secretId });
+        expect(output.Description).toContain("aws secretsmanager put-secret-value --secret-id");
+      },
+    );
+
+    it("reads no other secret", () => {
+      const reads = statementsOfRole(logicalId(fn.role))
+        .filter((s) => actionsOf(s).includes("secretsmanager:GetSecretValue"))
+        .flatMap((s) => [s.Resource].flat());
+      expect(reads).toEqual(
+        settings.map((setting) => ({ Ref: logicalId(stack.secrets.get(`${pattern}/${setting}`)!) })),
+      );
+    });
+  });
+
+  it("the output names: <Pattern><Setting>SecretArn", () => {
+    expect(secretOutputKey("map-parallel", "FX_ATLAS_TOKEN")).toBe("MapParallelFxAtlasTokenSecretArn");
+    expect(secretOutputKey("saga", "PAYMENT_GATEWAY_TOKEN")).toBe("SagaPaymentGatewayTokenSecretArn");
+  });
+
+  it("the placeholder is the patterns' own SECRET_PLACEHOLDER, in every pattern that reads secrets", () => {
+    for (const pattern of PATTERNS) {
+      const file = path.join(REPO_ROOT, "patterns", pattern.name, "src", "secret-setting.ts");
+      const match = /export const SECRET_PLACEHOLDER = "([^"]*)";/.exec(readFileSync(file, "utf8"));
+      expect(match?.[1]).toBe(SECRET_PLACEHOLDER);
+    }
+  });
+
+  it("prod keeps the secrets on destroy", () => {
+    const prod = synthFixture({ stage: "prod", patterns: "steps" }).template.toJSON().Resources as Record<
+      string,
+      Json
+    >;
+    const secrets = Object.values(prod).filter((r) => r.Type === "AWS::SecretsManager::Secret");
+    expect(secrets).toHaveLength(1);
+    expect(secrets[0]!.DeletionPolicy).toBe("Retain");
   });
 });
 
@@ -302,8 +435,14 @@ it("has exactly these outputs", () => {
   expect(Object.keys(outputs).sort()).toEqual(
     [
       ...Object.keys(EXTRA_ACTIONS).flatMap((key) => [`${key}AliasArn`, `${key}LogGroup`]),
-      "ApproverPolicyArn",
+      "WaitCallbackApproverPolicyArn",
+      "AgentLoopApproverPolicyArn",
       "CloudTestPolicyArn",
+      ...Object.entries(SECRET_SETTINGS).flatMap(([key, settings]) =>
+        settings.map((setting) =>
+          secretOutputKey(allFunctions.find((fn) => fn.key === key)!.pattern, setting),
+        ),
+      ),
       "MapParallelDocumentsBucket",
       "SagaTableName",
       "EntryPointsTableName",
@@ -376,7 +515,7 @@ describe("configuration from context, not code", () => {
     );
     expect(withUrl).toHaveLength(1);
     // Neither steps nor saga waits for callbacks: no approver policy to hand out.
-    expect(Object.keys(t.toJSON().Outputs)).not.toContain("ApproverPolicyArn");
+    expect(Object.keys(t.toJSON().Outputs).filter((key) => key.includes("Approver"))).toEqual([]);
   });
 
   it("rejects an unknown pattern name with the known ones", () => {
