@@ -9,6 +9,8 @@
  *   idempotency key where the provider honours keys, look the action up by its key where the provider offers
  *   that, and when it still cannot be settled, compensate by key or hand it to people.
  */
+import type { HttpResult } from "./http-call";
+
 export type CallOutcome = "done" | "not-done" | "in-doubt";
 
 export interface Classification {
@@ -124,12 +126,65 @@ export const MALFORMED_ANSWER: Classification = {
 };
 
 /**
+ * What an HTTP call's fact (src/http-call.ts) means for the workflow: a status goes through the table above; a
+ * malformed 2xx, a timeout and a connection lost after it was made are in doubt; a connection never made is not
+ * done, and may be retried.
+ */
+export function classifyHttpResult(
+  result: Exclude<HttpResult<unknown>, { kind: "answered" }>,
+  contract: ProviderContract,
+): Classification {
+  switch (result.kind) {
+    case "status":
+      return classifyStatus(result.status, contract);
+    case "malformed":
+      return MALFORMED_ANSWER;
+    case "not-sent":
+      return { outcome: "not-done", retryable: true, reason: `${result.code}: the request was never sent` };
+    case "timed-out":
+      return { outcome: "in-doubt", retryable: false, reason: "timed out: the provider may have acted" };
+    case "lost":
+      return {
+        outcome: "in-doubt",
+        retryable: false,
+        reason: `${result.code}: the request may have arrived`,
+      };
+  }
+}
+
+/**
+ * Errors the shared modules throw before anything is sent (src/http-call.ts, src/secret-setting.ts), for deps
+ * that use them directly: a setting is wrong, so the call was not done. The HTTP deps turn them into SettingError
+ * (or TransientServiceError, for a secret that cannot be read for now) themselves.
+ */
+const NOT_SENT_SETTING_ERRORS: ReadonlySet<string> = new Set(["HttpSettingError", "SecretSettingError"]);
+
+/**
  * The outcome a retry decision sees, from the live error of one attempt. Our provider errors carry their
  * classification; anything else (a StepInterruptedError after a crash mid-call, a bug in a client library)
  * says nothing about what the provider did, so it is in doubt.
  */
 export function outcomeOf(error: unknown): CallOutcome {
+  if (error instanceof Error && NOT_SENT_SETTING_ERRORS.has(error.name)) return "not-done";
   return (error as { outcome?: unknown } | undefined)?.outcome === "not-done" ? "not-done" : "in-doubt";
+}
+
+/**
+ * A call that was never made because a setting is wrong (a URL, a secret), and that a person must fix: the HTTP
+ * deps' SettingError, or the shared modules' own errors from deps that use them directly.
+ */
+export function isSettingFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const setting = error.name === "SettingError" || NOT_SENT_SETTING_ERRORS.has(error.name);
+  return setting && (error as { retryable?: unknown }).retryable !== true;
+}
+
+/**
+ * Not done, and sending it again cannot help: a refusal, or a setting a person must fix. Never retried. A
+ * TransientServiceError (or a secret that could not be read for now) is not done too, but may succeed later.
+ */
+export function notDoneForGood(error: unknown): boolean {
+  return outcomeOf(error) === "not-done" && (error as { retryable?: unknown }).retryable !== true;
 }
 
 /**
@@ -151,6 +206,9 @@ export function outcomeOfFailedStep(
 ): Exclude<CallOutcome, "done"> {
   const name = failureName(error);
   if (name === "ClientError") return "not-done";
+  // Nothing was sent: a setting (a URL, a secret) is wrong. On the first attempt that is the whole story; see the
+  // README's Pitfalls for a setting broken between two attempts of a step that retries in doubt.
+  if (name === "SettingError" || (name !== undefined && NOT_SENT_SETTING_ERRORS.has(name))) return "not-done";
   if (name === "TransientServiceError" && strategy.stopsInDoubt) return "not-done";
   return "in-doubt";
 }

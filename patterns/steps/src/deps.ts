@@ -8,14 +8,14 @@ import {
   ShipmentAnswer,
 } from "./answers";
 import {
-  classifyNetworkError,
-  classifyStatus,
-  MALFORMED_ANSWER,
+  classifyHttpResult,
   type CallOutcome,
   type Classification,
   type ProviderContract,
 } from "./call-outcome";
+import { httpCall, HttpSettingError } from "./http-call";
 import type { OrderItem } from "./input";
+import { secretSetting, SecretSettingError } from "./secret-setting";
 
 /**
  * The outside world of the order workflow. Every call here is a side effect, so the workflow makes each
@@ -104,7 +104,7 @@ export class Reservation {
 
 /** Not done, for good: the service said no (4xx, a declined card). Retrying the same request cannot help. */
 export class ClientError extends Error {
-  override readonly name = "ClientError";
+  override readonly name: string = "ClientError";
   readonly outcome: CallOutcome = "not-done";
   readonly retryable = false;
   /** The refusal's body, parsed, when it came over HTTP. */
@@ -114,6 +114,21 @@ export class ClientError extends Error {
     readonly status: number,
   ) {
     super(message);
+  }
+}
+
+/**
+ * Not done, for good, and never sent: a setting the call needs is wrong (a service URL missing or not an http(s)
+ * URL without credentials; a secret setting missing, unreadable, or in the plain environment). Nothing reached the
+ * provider; a person must fix the setting (`setting` names it), so it is never retried.
+ */
+export class SettingError extends ClientError {
+  override readonly name: string = "SettingError";
+  constructor(
+    message: string,
+    readonly setting: string,
+  ) {
+    super(message, 0);
   }
 }
 
@@ -163,37 +178,49 @@ export interface HttpDepsConfig {
   paymentsUrl: string;
   shippingUrl: string;
   notificationsUrl: string;
-  /** Sent as a bearer token to every service, if set. */
+  /** Sent as a bearer token to every service, if set. configFromEnv reads it from Secrets Manager. */
   apiToken?: string;
   /** Abort a request after this long; an abort is in doubt (the service may have acted). */
   timeoutMs?: number;
 }
 
 type Service = keyof OrderDeps;
-const urlSetting: Record<Service, "inventoryUrl" | "paymentsUrl" | "shippingUrl" | "notificationsUrl"> = {
+type UrlSetting = "inventoryUrl" | "paymentsUrl" | "shippingUrl" | "notificationsUrl";
+const urlSetting: Record<Service, UrlSetting> = {
   inventory: "inventoryUrl",
   payments: "paymentsUrl",
   shipping: "shippingUrl",
   notifier: "notificationsUrl",
 };
+/** The environment variable each URL comes from (configFromEnv), named in setting errors. */
+const URL_ENV: Record<UrlSetting, string> = {
+  inventoryUrl: "INVENTORY_API_URL",
+  paymentsUrl: "PAYMENTS_API_URL",
+  shippingUrl: "SHIPPING_API_URL",
+  notificationsUrl: "NOTIFICATIONS_API_URL",
+};
 
 /**
- * The real dependencies: JSON over HTTP to four services, each request with an `Idempotency-Key` header.
- * The configuration is resolved on each call (so inside the step that makes it), never at replay time.
+ * The real dependencies: JSON over HTTP to four services (src/http-call.ts), each request with an
+ * `Idempotency-Key` header. The configuration, the token from Secrets Manager included, is resolved on each call,
+ * so inside the step that makes it, never at replay time; the token is cached per sandbox (src/secret-setting.ts).
  */
-export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): OrderDeps {
+export function createHttpDeps(
+  config: () => HttpDepsConfig | Promise<HttpDepsConfig> = configFromEnv,
+): OrderDeps {
   // async, so that a missing URL is a rejection like every other failure, never a synchronous throw.
   const call = async <T>(
     service: Service,
     request: { method: "GET" | "POST"; path: string; body?: object; idempotencyKey?: string },
     answer: ZodMiniType<T>,
   ): Promise<T> => {
-    const settings = config();
-    const baseUrl = settings[urlSetting[service]];
+    const settings = await settingsFor(config);
+    const setting = urlSetting[service];
+    const baseUrl = settings[setting];
     if (typeof baseUrl !== "string" || baseUrl === "") {
-      throw new ClientError(`No URL configured for ${urlSetting[service]}`, 0);
+      throw new SettingError(`No URL configured for ${setting}`, URL_ENV[setting]);
     }
-    return callJson(new URL(request.path, baseUrl).toString(), request, answer, {
+    return callJson({ ...request, baseUrl, setting }, answer, {
       contract: PROVIDER_CONTRACTS[service],
       apiToken: settings.apiToken,
       timeoutMs: settings.timeoutMs ?? 10_000,
@@ -244,69 +271,80 @@ export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): Or
   };
 }
 
-export function configFromEnv(): HttpDepsConfig {
+/**
+ * The deployed configuration: the four base URLs are plain settings; the token is a secret setting, read from the
+ * secret whose ARN is in ORDER_API_TOKEN_SECRET_ARN (a plain ORDER_API_TOKEN is refused). Called by every HTTP
+ * call, inside its step; Powertools keeps the token for SECRET_MAX_AGE_SECONDS per sandbox.
+ */
+export async function configFromEnv(): Promise<HttpDepsConfig> {
   return {
     inventoryUrl: process.env.INVENTORY_API_URL ?? "",
     paymentsUrl: process.env.PAYMENTS_API_URL ?? "",
     shippingUrl: process.env.SHIPPING_API_URL ?? "",
     notificationsUrl: process.env.NOTIFICATIONS_API_URL ?? "",
-    apiToken: process.env.ORDER_API_TOKEN,
+    apiToken: await secretSetting("ORDER_API_TOKEN", { required: false }),
   };
 }
 
 /**
+ * The settings, or the error that says nothing was sent: a secret that cannot be read for now (Secrets Manager
+ * throttled us) is retryable; one that is missing, unreadable or set in plain text needs a person.
+ */
+async function settingsFor(config: () => HttpDepsConfig | Promise<HttpDepsConfig>): Promise<HttpDepsConfig> {
+  try {
+    return await config();
+  } catch (error) {
+    if (!(error instanceof SecretSettingError)) throw error;
+    if (error.retryable) throw new TransientServiceError(`${error.message}; nothing was sent`);
+    throw new SettingError(error.message, error.setting);
+  }
+}
+
+/**
  * One HTTP call, classified: it resolves with the parsed answer (done) or throws the error its classification
- * names (src/call-outcome.ts). Reading the body can fail after the status arrived: that is in doubt too.
+ * names (src/call-outcome.ts). httpCall tells what happened on the wire; what that means is this pattern's table.
  */
 async function callJson<T>(
-  url: string,
-  request: { method: "GET" | "POST"; body?: object; idempotencyKey?: string },
+  request: {
+    baseUrl: string;
+    setting: UrlSetting;
+    method: "GET" | "POST";
+    path: string;
+    body?: object;
+    idempotencyKey?: string;
+  },
   answer: ZodMiniType<T>,
   options: { contract: ProviderContract; apiToken?: string; timeoutMs: number },
 ): Promise<T> {
-  const what = `${request.method} ${url}`;
-  let status: number;
-  let text: string;
+  let result;
   try {
-    const response = await fetch(url, {
+    result = await httpCall({
+      baseUrl: request.baseUrl,
+      path: request.path,
       method: request.method,
-      headers: {
-        ...(request.body ? { "content-type": "application/json" } : {}),
-        ...(request.idempotencyKey ? { "idempotency-key": request.idempotencyKey } : {}),
-        ...(options.apiToken ? { authorization: `Bearer ${options.apiToken}` } : {}),
-      },
-      body: request.body ? JSON.stringify(request.body) : undefined,
-      // Never follow a redirect: fetch would send the POST again (a 307/308 keeps the body), to wherever the
-      // Location says, with our key and customer data. A 3xx is answered here, and is in doubt (call-outcome.ts).
-      redirect: "manual",
-      signal: AbortSignal.timeout(options.timeoutMs),
+      body: request.body,
+      idempotencyKey: request.idempotencyKey,
+      token: options.apiToken,
+      timeoutMs: options.timeoutMs,
+      answer,
     });
-    status = response.status;
-    text = await response.text();
   } catch (error) {
-    throw errorFor(classifyNetworkError(error), `${what} failed: ${(error as Error).message}`);
+    // A URL that cannot be called as configured (credentials in it, not http(s)): refused before sending.
+    if (!(error instanceof HttpSettingError)) throw error;
+    const env = URL_ENV[request.setting];
+    throw new SettingError(`${env} (${request.setting}): ${error.message}`, env);
   }
-  const classification = classifyStatus(status, options.contract);
-  if (classification.outcome !== "done") {
-    const error = errorFor(classification, `${what} answered ${status}: ${text.slice(0, 500)}`, status);
-    // A refusal keeps its parsed body, for a caller whose provider answers "none" with a 4xx (the look-up).
-    if (error instanceof ClientError) error.answer = parseJson(text);
-    throw error;
-  }
-  const parsed = answer.safeParse(parseJson(text));
-  if (!parsed.success) {
-    throw errorFor(MALFORMED_ANSWER, `${what} answered ${status} with a malformed body`, status);
-  }
-  return parsed.data;
-}
-
-/** Not JSON at all: no schema but "anything" accepts it. */
-const NOT_JSON = Symbol("not JSON");
-function parseJson(text: string): unknown {
-  if (text === "") return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return NOT_JSON;
-  }
+  if (result.kind === "answered") return result.value;
+  const classification = classifyHttpResult(result, options.contract);
+  const status = "status" in result ? result.status : undefined;
+  const what =
+    result.kind === "status"
+      ? `${result.call} answered ${result.status}: ${result.excerpt}`
+      : result.kind === "malformed"
+        ? `${result.call} answered ${result.status} with a malformed body: ${result.excerpt}`
+        : `${result.call} failed: ${result.excerpt}`;
+  const error = errorFor(classification, what, status);
+  // A refusal keeps its parsed body, for a caller whose provider answers "none" with a 4xx (the look-up).
+  if (error instanceof ClientError && result.kind === "status") error.answer = result.body;
+  throw error;
 }

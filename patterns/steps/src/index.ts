@@ -8,11 +8,23 @@ export {
   OutcomeInDoubtError,
   PROVIDER_CONTRACTS,
   Reservation,
+  SettingError,
   TransientServiceError,
+  configFromEnv,
   createHttpDeps,
 } from "./deps";
 export type { CallOutcome, Classification, ProviderContract } from "./call-outcome";
-export { classifyNetworkError, classifyStatus, outcomeOf, outcomeOfFailedStep } from "./call-outcome";
+export {
+  classifyHttpResult,
+  classifyNetworkError,
+  classifyStatus,
+  isSettingFailure,
+  notDoneForGood,
+  outcomeOf,
+  outcomeOfFailedStep,
+} from "./call-outcome";
+export { HttpSettingError } from "./http-call";
+export { SecretSettingError } from "./secret-setting";
 export { OrderFailedError, OrderInDoubtError } from "./order-failures";
 export type { SideWorkRecord } from "./side-work";
 export { InvalidOrderError, parseOrder, type Order } from "./input";

@@ -4,7 +4,7 @@ import {
   StepInterruptedError,
   type RetryDecision,
 } from "@aws/durable-execution-sdk-js";
-import { outcomeOf } from "./call-outcome";
+import { notDoneForGood, outcomeOf } from "./call-outcome";
 import { ClientError, OutcomeInDoubtError, TransientServiceError } from "./deps";
 
 /**
@@ -55,6 +55,9 @@ export function chargeRetryStrategy(error: Error, attemptsMade: number): RetryDe
  * anything else, in doubt included, is sent again with the same key: 5 attempts, 2^n seconds apart.
  */
 export function retryUnlessClientError(error: Error, attemptsMade: number): RetryDecision {
-  if (error instanceof ClientError || attemptsMade >= 5) return { shouldRetry: false };
+  // A refusal, and a setting a person must fix (a SettingError is a ClientError; deps that throw the shared
+  // modules' HttpSettingError or a non-retryable SecretSettingError are not done for good too).
+  if (error instanceof ClientError || notDoneForGood(error) || attemptsMade >= 5)
+    return { shouldRetry: false };
   return { shouldRetry: true, delay: { seconds: Math.min(60, 2 ** attemptsMade) } };
 }

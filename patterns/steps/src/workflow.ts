@@ -5,7 +5,7 @@ import {
   type Duration,
 } from "@aws/durable-execution-sdk-js";
 import { ChargeAnswer, FoundChargeReply, ReservationReply, ShipmentAnswer } from "./answers";
-import { outcomeOfFailedStep } from "./call-outcome";
+import { isSettingFailure, outcomeOfFailedStep } from "./call-outcome";
 import { ClientError, OutcomeInDoubtError, Reservation, TransientServiceError, type OrderDeps } from "./deps";
 import { executionKey, idempotencyKey } from "./idempotency-keys";
 import { orderTotalCents, parseOrder } from "./input";
@@ -137,6 +137,9 @@ export async function fulfilOrder(
         const earlier = await checkedCall("payments (look-up before charging)", FoundChargeReply, () =>
           deps.payments.findCharge({ idempotencyKey: key("charge") }),
         ).catch((lookUpError: unknown) => {
+          // A setting a person must fix (the token's secret missing or unreadable): nothing can be sent, so the
+          // charge is not done and is not retried.
+          if (isSettingFailure(lookUpError)) throw lookUpError;
           const why = `looking the charge up before charging failed: ${(lookUpError as Error).message}`;
           throw new TransientServiceError(`${why}; no charge was sent`);
         });
