@@ -5,8 +5,6 @@
  * files already made (a clean booking, lost replies settled by key, crashes after each call) are not repeated.
  * Local only: every test injects faults, replaces a provider, or wraps a handler.
  */
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { withDurableExecution, type DurableLambdaHandler } from "@aws/durable-execution-sdk-js";
 import { ExecutionStatus, LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import {
@@ -27,6 +25,7 @@ import {
 } from "../src/demo";
 import { MAX_ERROR_TEXT } from "../src/error-text";
 import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
+import { worldAnswer, worldServer, type Override, type Seen } from "./world-server";
 
 beforeAll(() => setupTestEnvironment({ skipTime: true }));
 afterAll(() => teardownTestEnvironment());
@@ -471,41 +470,11 @@ describeLocal("hostile input is refused before anything is reserved or charged",
 // The real HTTP providers (createRealDeps) in front of the simulated world, behind a hostile server on 127.0.0.1
 // ---------------------------------------------------------------------------------------------------------------
 
-interface Seen {
-  method: string;
-  url: string;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-/** Answer a request differently (status -1: never answer), or undefined to let the simulated world answer. */
-type Override = (request: Seen) => { status: number; body: string } | undefined;
-
 const TOKEN = "sk_live_SUPERSECRET_token_123";
 
 async function hostileServer(world: SimulatedWorld, override?: Override) {
-  const seen: Seen[] = [];
-  const hanging: http.ServerResponse[] = [];
-  const server = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk: Buffer) => (body += chunk.toString()));
-    req.on("end", () => {
-      const request: Seen = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body };
-      seen.push(request);
-      const send = (status: number, payload: unknown) => {
-        res.writeHead(status, { "content-type": "application/json" });
-        res.end(typeof payload === "string" ? payload : JSON.stringify(payload ?? {}));
-      };
-      const changed = override?.(request);
-      if (changed && changed.status < 0) return void hanging.push(res);
-      if (changed) return send(changed.status, changed.body);
-      worldAnswer(world, request).then(
-        (answer) => (answer === undefined ? send(404, { error: "none" }) : send(200, answer)),
-        (error: { status?: number; message: string }) => send(error.status ?? 500, { error: error.message }),
-      );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await worldServer(world, override);
+  const { base } = server;
   const real = createRealDeps(() => ({
     breakerTable: "unused",
     flightsUrl: `${base}/flights`,
@@ -518,46 +487,7 @@ async function hostileServer(world: SimulatedWorld, override?: Override) {
     timeoutMs: 2000,
   }));
   const deps: TripDeps = { ...real, breakerStore: world.deps.breakerStore };
-  return {
-    seen,
-    saga: createHandler(deps, simulatedConfig()),
-    close: () =>
-      new Promise<void>((resolve) => {
-        hanging.forEach((response) => response.destroy());
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-/** The simulated world behind the HTTP contract of the README's Deploy section. */
-async function worldAnswer(world: SimulatedWorld, request: Seen): Promise<unknown> {
-  const url = new URL(request.url, "http://127.0.0.1");
-  const [service, ...rest] = url.pathname.split("/").filter(Boolean);
-  const key = String(request.headers["idempotency-key"] ?? "");
-  const parsed = (request.body ? JSON.parse(request.body) : {}) as object;
-  /** The request's body and key, as the provider's own call takes them (the saga's HTTP client sent them). */
-  const withKey = <T>(extra: object = {}): T => ({ ...parsed, ...extra, idempotencyKey: key }) as T;
-  const byKey = { idempotencyKey: url.searchParams.get("idempotencyKey") ?? "" };
-  if (service === "flights" || service === "hotels" || service === "cars") {
-    const provider = world.deps[service];
-    if (request.method === "GET") return provider.find(byKey);
-    if (rest[2] === "cancel") {
-      return provider.cancel({ reservationId: decodeURIComponent(rest[1]!), idempotencyKey: key });
-    }
-    return provider.reserve(withKey());
-  }
-  if (service === "payments") {
-    if (request.method === "GET") return world.deps.refunds.findCharge(byKey);
-    return world.deps.refunds.refund(withKey({ chargeId: decodeURIComponent(rest[1]!) }));
-  }
-  if (service === "itineraries") {
-    if (request.method === "GET") {
-      return world.deps.itineraries.find({ bookingId: url.searchParams.get("bookingId") ?? "" });
-    }
-    return world.deps.itineraries.confirm(withKey());
-  }
-  return world.deps.operations.alert(withKey());
+  return { seen: server.seen, saga: createHandler(deps, simulatedConfig()), close: server.close };
 }
 
 const isPost = (request: Seen, path: RegExp) => request.method === "POST" && path.test(request.url);
