@@ -10,8 +10,12 @@ import {
   ProviderUnavailableError,
   RefusedAfterRetryError,
   refusalFinalOnlyOnFirstAttempt,
+  classifyHttpResult,
+  describeHttpResult,
   type CallOutcome,
 } from "../src/call-outcome";
+import { HttpSettingError } from "../src/http-call";
+import { SecretSettingError } from "../src/secret-setting";
 
 // The classification every call goes through (src/call-outcome.ts), one row per answer, with whether a
 // not-done answer may be retried. The HTTP tests (http-deps.test.ts) show the same rows on the wire.
@@ -31,6 +35,8 @@ describe("HTTP statuses", () => {
     [429, "not-done", true],
     [503, "not-done", true],
     [500, "in-doubt", false],
+    [301, "in-doubt", false],
+    [307, "in-doubt", false],
     [502, "in-doubt", false],
     [504, "in-doubt", false],
     [507, "in-doubt", false],
@@ -76,6 +82,62 @@ describe("network errors", () => {
   });
 });
 
+describe("the facts of src/http-call.ts", () => {
+  const call = "POST https://api.example.com/hotels/reservations";
+  it.each<[string, Parameters<typeof classifyHttpResult>[0], CallOutcome, boolean, string]>([
+    [
+      "a refusal",
+      { kind: "status", call, status: 409, excerpt: "sold out", body: undefined },
+      "not-done",
+      false,
+      `${call} answered 409: sold out`,
+    ],
+    [
+      "a redirect",
+      { kind: "status", call, status: 302, excerpt: "", body: undefined },
+      "in-doubt",
+      false,
+      `${call} answered 302: `,
+    ],
+    [
+      "a malformed 2xx",
+      { kind: "malformed", call, status: 201, excerpt: "not JSON: <html>" },
+      "in-doubt",
+      false,
+      `${call} answered 201 with a malformed body: not JSON: <html>`,
+    ],
+    [
+      "never sent",
+      { kind: "not-sent", call, code: "ECONNREFUSED", excerpt: "connect ECONNREFUSED" },
+      "not-done",
+      true,
+      `${call} failed (ECONNREFUSED: the request was never sent): connect ECONNREFUSED`,
+    ],
+    [
+      "timed out",
+      { kind: "timed-out", call, excerpt: "no answer in time" },
+      "in-doubt",
+      false,
+      `${call} failed (timed out: the provider may have acted): no answer in time`,
+    ],
+    [
+      "lost",
+      { kind: "lost", call, code: "ECONNRESET", excerpt: "socket hang up" },
+      "in-doubt",
+      false,
+      `${call} failed (ECONNRESET: the request may have arrived): socket hang up`,
+    ],
+  ])("%s is %s (retryable: %p)", (_label, result, outcome, retryable, message) => {
+    expect(classifyHttpResult(result)).toMatchObject({ outcome, retryable });
+    expect(describeHttpResult(result)).toBe(message);
+  });
+
+  it("a 2xx reported as a status fact (http-call never does) is not taken as done", () => {
+    const result = { kind: "status", call, status: 200, excerpt: "", body: undefined } as const;
+    expect(classifyHttpResult(result)).toBe(MALFORMED_ANSWER);
+  });
+});
+
 describe("the error each classification becomes", () => {
   it.each([
     [classifyStatus(409), ProviderRejectedError],
@@ -102,6 +164,10 @@ describe("a failed step, after its retries (what survives the checkpoint is the 
     // A refusal on a retry: the attempt before it may have acted under the same key.
     ["RefusedAfterRetryError", "in-doubt", "in-doubt"],
     ["StepInterruptedError", "in-doubt", "in-doubt"],
+    // A setting that cannot be used (a secret missing or unreadable, a bad base URL) stopped the call before it
+    // was sent; on a retry, refusalFinalOnlyOnFirstAttempt makes it RefusedAfterRetryError (above).
+    ["SecretSettingError", "not-done", "not-done"],
+    ["HttpSettingError", "not-done", "not-done"],
     ["Error", "in-doubt", "in-doubt"],
   ])("%s: a reservation step is %s, the charge step %s", (causeName, reservation, charge) => {
     expect(outcomeOfFailedStep(failedStep(causeName))).toBe(reservation);
@@ -137,6 +203,23 @@ describe("a refusal is final only on a step's first attempt", () => {
     await expect(refusalFinalOnlyOnFirstAttempt({ attempt: 3 }, () => Promise.reject(thrown))).rejects.toBe(
       thrown,
     );
+  });
+
+  it.each([
+    ["SecretSettingError", new SecretSettingError("TRIP_API_TOKEN could not be read", "TRIP_API_TOKEN")],
+    ["HttpSettingError", new HttpSettingError("flightsUrl (FLIGHTS_API_URL): not a URL")],
+  ])("a %s is not done on the first attempt, in doubt on a retry", async (name, thrown) => {
+    await expect(refusalFinalOnlyOnFirstAttempt({ attempt: 1 }, () => Promise.reject(thrown))).rejects.toBe(
+      thrown,
+    );
+    const error: unknown = await refusalFinalOnlyOnFirstAttempt({ attempt: 2 }, () =>
+      Promise.reject(thrown),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RefusedAfterRetryError);
+    expect(error).toMatchObject({
+      outcome: "in-doubt",
+      message: `${name} on attempt 2, after an attempt that may have acted: ${thrown.message}`,
+    });
   });
 
   it("a success is returned on any attempt", async () => {
