@@ -5,18 +5,21 @@
  * Why: `LocalDurableTestRunner.setupTestEnvironment({ skipTime: true })` of @aws/durable-execution-sdk-js-testing
  * 1.1.4 installs @sinonjs/fake-timers with `shouldAdvanceTime: true` and the default `advanceTimeDelta` of 20 ms:
  * the fake clock moves only once every 20 ms of real time, so every checkpoint round trip, and every timer the SDK
- * or a fake schedules, waits for the next 20 ms tick. This helper makes that same clock tick every 1 ms instead.
- * Fake time still moves as fast as real time, no faster (1 ms per 1 ms): it only moves in finer steps, so a test
- * sees the same order of events and the same durations, sooner.
+ * or a fake schedules, waits for the next 20 ms tick. This helper moves that same clock every millisecond instead,
+ * by the real time elapsed since its last move: fake time still runs as fast as real time, no faster and no slower
+ * (a fixed 1 ms `advanceTimeDelta` would fall behind, since a busy event loop fires a 1 ms interval late), so a
+ * test sees the same order of events and the same durations, with less idle waiting between them.
  *
  * What it relies on (each checked; if one does not hold it changes nothing and prints one warning):
  * - the testing package's package.json (found from its resolved main file) says version 1.1.4;
  * - `LocalDurableTestRunner.setupTestEnvironment` is a static function that, with `skipTime`, installs the clock
  *   synchronously and keeps it in the static field `LocalDurableTestRunner.fakeClock` (which
  *   `teardownTestEnvironment` uninstalls, and each `run()` hands to its orchestrator);
- * - that clock auto-advances (`clock.tickMode.mode === "interval"`) and has `setTickMode` (@sinonjs/fake-timers
- *   15, the testing package's dependency), which swaps the clock's auto-advance interval for one of a new delta.
- * Only runs with `skipTime` are touched; without it the runner installs no clock and this does nothing.
+ * - that clock is a @sinonjs/fake-timers 15 clock (the testing package's dependency) that auto-advances
+ *   (`clock.tickMode.mode === "interval"`), with `setTickMode` (here: "manual", which stops its 20 ms interval),
+ *   `tick` and `uninstall` (wrapped to stop this helper's interval first).
+ * The 1 ms interval is a native one, taken before any clock is installed. Only runs with `skipTime` are touched;
+ * without it the runner installs no clock and this does nothing.
  *
  * How to remove it: delete this file and the `setupFilesAfterEnv` line in jest.config.js. The tests pass without
  * it, only slower; a pattern copied out works either way. When upgrading the testing package the version check
@@ -29,13 +32,15 @@ import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 
 const TESTING_PACKAGE = "@aws/durable-execution-sdk-js-testing";
 const SUPPORTED_VERSION = "1.1.4";
-/** Real and fake milliseconds between two automatic advances of the fake clock (the package's default: 20). */
+/** Real milliseconds between two moves of the fake clock (the package's default: 20). */
 const FAST_TICK_MS = 1;
 
 type SetupParams = Parameters<typeof LocalDurableTestRunner.setupTestEnvironment>[0];
 interface AutoAdvancingClock {
-  tickMode?: { mode?: string; delta?: number };
-  setTickMode(config: { mode: "interval"; delta: number }): void;
+  tickMode?: { mode?: string };
+  setTickMode(config: { mode: "manual" }): void;
+  tick(ms: number): unknown;
+  uninstall(): unknown;
 }
 interface RunnerStatics {
   setupTestEnvironment: (params?: SetupParams) => Promise<void>;
@@ -43,6 +48,10 @@ interface RunnerStatics {
 }
 
 const runner = LocalDurableTestRunner as unknown as RunnerStatics;
+// Taken now, before any test installs a fake clock over them.
+const nativeSetInterval = setInterval;
+const nativeClearInterval = clearInterval;
+const realNow = performance.now.bind(performance);
 const WARNED = Symbol.for("durable-cookbook.fast-clock.warned");
 
 function warn(reason: string): void {
@@ -75,7 +84,29 @@ function installedVersion(): string | undefined {
 
 function isAutoAdvancingClock(clock: unknown): clock is AutoAdvancingClock {
   const candidate = clock as Partial<AutoAdvancingClock> | undefined;
-  return typeof candidate?.setTickMode === "function" && candidate.tickMode?.mode === "interval";
+  return (
+    typeof candidate?.setTickMode === "function" &&
+    typeof candidate.tick === "function" &&
+    typeof candidate.uninstall === "function" &&
+    candidate.tickMode?.mode === "interval"
+  );
+}
+
+/** Stops the clock's own 20 ms interval and moves it, every millisecond, by the real time elapsed. */
+function tickEveryMillisecond(clock: AutoAdvancingClock): void {
+  clock.setTickMode({ mode: "manual" });
+  let last = realNow();
+  const interval = nativeSetInterval(() => {
+    const elapsed = Math.floor(realNow() - last);
+    if (elapsed < 1) return;
+    last += elapsed;
+    clock.tick(elapsed);
+  }, FAST_TICK_MS);
+  const uninstall = clock.uninstall.bind(clock);
+  clock.uninstall = () => {
+    nativeClearInterval(interval);
+    return uninstall();
+  };
 }
 
 function wrapSetup(): void {
@@ -94,7 +125,7 @@ function wrapSetup(): void {
     const setup = original.call(this, params);
     if (params?.skipTime) {
       const clock = runner.fakeClock;
-      if (isAutoAdvancingClock(clock)) clock.setTickMode({ mode: "interval", delta: FAST_TICK_MS });
+      if (isAutoAdvancingClock(clock)) tickEveryMillisecond(clock);
       else warn("with skipTime, LocalDurableTestRunner.fakeClock is not an auto-advancing fake-timers clock");
     }
     return setup;
