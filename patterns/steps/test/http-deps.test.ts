@@ -6,6 +6,7 @@ import {
   OutcomeInDoubtError,
   outcomeOf,
   Reservation,
+  SettingError,
   TransientServiceError,
   type HttpDepsConfig,
 } from "../src";
@@ -240,4 +241,115 @@ it("refuses, as a client error, to call a service whose URL is not configured", 
   });
   await expect(ship).rejects.toThrow(new ClientError("No URL configured for shippingUrl", 0));
   expect(received).toEqual([]);
+});
+
+describe.each([
+  ["without a trailing slash", ""],
+  ["with a trailing slash", "/"],
+])("every call keeps the base URL's path, %s", (_what, slash) => {
+  it("reaches <base path>/<route> for each of the six calls, with the key and the token", async () => {
+    const deps = createHttpDeps(
+      config({
+        inventoryUrl: `${baseUrl}api/inventory${slash}`,
+        paymentsUrl: `${baseUrl}api/v2/payments${slash}`,
+        shippingUrl: `${baseUrl}shipping${slash}`,
+        notificationsUrl: `${baseUrl}notify/messaging${slash}`,
+      }),
+    );
+    const send = async (status: number, body: unknown, request: () => Promise<unknown>) => {
+      answer = { status, body: JSON.stringify(body) };
+      await request();
+    };
+    const later = "2030-01-01T00:00:00.000Z";
+    await send(201, { reservationId: "res-1", expiresAt: later }, () =>
+      deps.inventory.reserve(reserveRequest),
+    );
+    await send(200, {}, () =>
+      deps.inventory.release({
+        orderId: "order-9",
+        reservationKey: "k:reserve",
+        idempotencyKey: "k:release",
+      }),
+    );
+    await send(200, { chargeId: "ch-1", amountCents: 1, currency: "EUR" }, () =>
+      deps.payments.findCharge({ idempotencyKey: "order-9:charge" }),
+    );
+    await send(201, { chargeId: "ch-1", amountCents: 1, currency: "EUR" }, () =>
+      deps.payments.charge(chargeRequest),
+    );
+    await send(201, { trackingNumber: "T1", carrier: "C" }, () =>
+      deps.shipping.createShipment({
+        orderId: "order-9",
+        reservationId: "res-1",
+        shipTo: { name: "n", line1: "l", city: "c", postalCode: "p", country: "GB" },
+        idempotencyKey: "order-9:ship",
+      }),
+    );
+    await send(202, {}, () =>
+      deps.notifier.send({ to: "a@example.com", template: "t", data: {}, idempotencyKey: "order-9:email" }),
+    );
+    expect(received.map((request) => request.path)).toEqual([
+      "/api/inventory/reservations",
+      "/api/inventory/releases",
+      "/api/v2/payments/charges?idempotencyKey=order-9%3Acharge",
+      "/api/v2/payments/charges",
+      "/shipping/shipments",
+      "/notify/messaging/messages",
+    ]);
+    expect(received.map((request) => request.headers.authorization)).toEqual(
+      Array<string>(6).fill("Bearer secret-token"),
+    );
+    expect(received.map((request) => request.headers["idempotency-key"])).toEqual([
+      "order-9:reserve",
+      "k:release",
+      undefined, // the look-up changes nothing: its key is in the query
+      "order-9:charge",
+      "order-9:ship",
+      "order-9:email",
+    ]);
+  });
+});
+
+describe("a URL that cannot be called as configured: a SettingError naming the variable, nothing sent", () => {
+  it.each([
+    [
+      "credentials in it",
+      (url: string) => url.replace("http://", "http://user:pa55@"),
+      "must not contain credentials",
+    ],
+    ["not http(s)", () => "ftp://127.0.0.1/payments", "must be http(s)"],
+    ["not a URL", () => "payments.internal", "is not a URL"],
+  ])("%s", async (_what, makeUrl, message) => {
+    const charge = createHttpDeps(config({ paymentsUrl: makeUrl(`${baseUrl}payments`) })).payments.charge(
+      chargeRequest,
+    );
+    const error = (await charge.catch((failure: unknown) => failure)) as SettingError;
+    expect(error).toBeInstanceOf(SettingError);
+    expect(error).toBeInstanceOf(ClientError); // not done, for good
+    expect(error).toMatchObject({
+      name: "SettingError",
+      setting: "PAYMENTS_API_URL",
+      retryable: false,
+      status: 0,
+    });
+    expect(error.message).toContain(`PAYMENTS_API_URL (paymentsUrl): the service's base URL ${message}`);
+    expect(error.message).not.toContain("pa55");
+    expect(outcomeOf(error)).toBe("not-done");
+    expect(received).toEqual([]);
+  });
+});
+
+it("an error body of 1 MB with newlines, ANSI escapes and the token echoed becomes a short one-line message without the token", async () => {
+  const echoed = `\u001b[31mdeclined\u001b[0m\nAuthorization: Bearer secret-token\r\n${"secret-token\n\u001b[2K".repeat(60_000)}`;
+  expect(echoed.length).toBeGreaterThan(1_000_000);
+  answer = { status: 402, body: echoed };
+  const error = (await createHttpDeps(config())
+    .payments.charge(chargeRequest)
+    .catch((failure: unknown) => failure)) as ClientError;
+  expect(error).toBeInstanceOf(ClientError);
+  expect(error.message).toContain("answered 402: [31mdeclined [0m Authorization: Bearer [redacted]");
+  expect(error.message.length).toBeLessThanOrEqual(500);
+  // eslint-disable-next-line no-control-regex -- the point is to find control characters
+  expect(error.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  expect(error.message).not.toContain("secret-token");
 });

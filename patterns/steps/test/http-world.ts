@@ -25,7 +25,8 @@ export class HttpWorld {
   charges: { chargeId: string; key: string; amountCents: number; currency: string }[] = [];
   shipments = new Map<string, { trackingNumber: string; carrier: string }>();
   sent = new Map<string, unknown>();
-  calls: { route: Route; key: string }[] = [];
+  /** Every request that reached a route, with the Authorization header it carried ("" when none). */
+  calls: { route: Route; key: string; authorization: string }[] = [];
   faults: Partial<Record<Route, (HttpFault | undefined)[]>> = {};
   base = "";
   private counters: Partial<Record<Route, number>> = {};
@@ -57,6 +58,19 @@ export class HttpWorld {
     }));
   }
 
+  /**
+   * The deployed handler's plain settings for these services (configFromEnv reads them), without trailing slashes:
+   * the token is not among them, it comes from Secrets Manager.
+   */
+  environment(): Record<string, string> {
+    return {
+      INVENTORY_API_URL: `${this.base}/inv`,
+      PAYMENTS_API_URL: `${this.base}/pay`,
+      SHIPPING_API_URL: `${this.base}/ship`,
+      NOTIFICATIONS_API_URL: `${this.base}/note`,
+    };
+  }
+
   /** Stock held: reserved and never released. */
   held(): number {
     return [...this.reservations.values()].filter((reservation) => reservation.held).length;
@@ -73,7 +87,7 @@ export class HttpWorld {
     const key = String(req.headers["idempotency-key"] ?? url.searchParams.get("idempotencyKey") ?? "");
     const route = routeOf(url.pathname, req.method);
     if (!route) return this.reply(res, 404, { error: `no route ${url.pathname}` });
-    this.calls.push({ route, key });
+    this.calls.push({ route, key, authorization: req.headers.authorization ?? "" });
     const act = (): [number, unknown] => this.act(route, key, body);
     const n = (this.counters[route] = (this.counters[route] ?? 0) + 1);
     const fault = this.faults[route]?.[n - 1];
@@ -136,12 +150,13 @@ export class HttpWorld {
   }
 }
 
+/** Each route at its exact path: a call that lost its base URL's path (`/charges`, not `/pay/charges`) is a 404. */
 function routeOf(path: string, method: string | undefined): Route | undefined {
-  if (path.endsWith("/reservations")) return "reserve";
-  if (path.endsWith("/releases")) return "release";
-  if (path.endsWith("/charges")) return method === "GET" ? "find" : "charge";
-  if (path.endsWith("/shipments")) return "ship";
-  if (path.endsWith("/messages")) return "send";
+  if (path === "/inv/reservations") return "reserve";
+  if (path === "/inv/releases") return "release";
+  if (path === "/pay/charges") return method === "GET" ? "find" : "charge";
+  if (path === "/ship/shipments") return "ship";
+  if (path === "/note/messages") return "send";
   return undefined;
 }
 
