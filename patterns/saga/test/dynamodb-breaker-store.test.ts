@@ -1,176 +1,164 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
-  ConditionalCheckFailedException,
+  CreateTableCommand,
   DynamoDBClient,
+  DynamoDBServiceException,
   GetItemCommand,
-  PutItemCommand,
+  InternalServerError,
   ProvisionedThroughputExceededException,
+  PutItemCommand,
 } from "@aws-sdk/client-dynamodb";
+import { ExecutionStatus } from "@aws/durable-execution-sdk-js-testing";
+import { mockClient } from "aws-sdk-client-mock";
+import dynalite from "dynalite";
 import {
+  BreakerTableError,
+  CAR_CIRCUIT,
   claimTrial,
   createDynamoDbBreakerStore,
   createRealDeps,
   StaleBreakerRecordError,
   type BreakerRecord,
+  type BreakerStore,
 } from "../src";
+import { sampleTrip, simulatedConfig, simulatedWorld, type SimulatedWorld } from "../src/demo";
+import { runTrip } from "./helpers";
+import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
-// The breaker store's real DynamoDB calls, first against a stubbed client (the exact commands), then through
-// a real DynamoDBClient to a fake endpoint on 127.0.0.1 (what the SDK puts on the wire, and how it turns
-// DynamoDB's error answer into the exception class the store catches).
+// The breaker store against a real DynamoDB implementation: dynalite, in this process and in memory, on
+// 127.0.0.1 and an ephemeral port, through the real DynamoDBClient. What dynalite cannot produce (throttling, an
+// internal error, a timeout) comes from aws-sdk-client-mock on one DynamoDBClient instance.
 
-/** A client whose `send` records each command and answers from a queue (a value, or an error to throw). */
-function stubClient(...answers: unknown[]) {
-  const commands: unknown[] = [];
-  const client = {
-    send: (command: unknown) => {
-      commands.push(command);
-      const next = answers.shift();
-      return next instanceof Error ? Promise.reject(next) : Promise.resolve(next ?? {});
+let server: Server;
+let client: DynamoDBClient;
+/** What the store sent, as the client's first middleware saw it: the command's name and input. */
+const sent: { command: string; input: unknown }[] = [];
+let tables = 0;
+
+beforeAll(async () => {
+  server = dynalite({ createTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  client = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    region: "eu-west-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    maxAttempts: 1,
+  });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      sent.push({ command: String(context.commandName), input: structuredClone(args.input) });
+      return next(args);
     },
-  } as unknown as DynamoDBClient;
-  return { client, commands };
+    { step: "initialize", name: "recordSent" },
+  );
+});
+afterAll(async () => {
+  client.destroy();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+beforeEach(() => (sent.length = 0));
+
+/** A new table, with the key schema the stack gives it: partition key `circuit`, a string. */
+async function newTable(): Promise<string> {
+  tables += 1;
+  const TableName = `breakers-${tables}`;
+  await client.send(
+    new CreateTableCommand({
+      TableName,
+      KeySchema: [{ AttributeName: "circuit", KeyType: "HASH" }],
+      AttributeDefinitions: [{ AttributeName: "circuit", AttributeType: "S" }],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
+  sent.length = 0;
+  return TableName;
 }
 
-const conditionFailed = () =>
-  new ConditionalCheckFailedException({ message: "The conditional request failed", $metadata: {} });
+const storeOn = (table: string, dynamo: DynamoDBClient = client) =>
+  createDynamoDbBreakerStore(
+    () => table,
+    () => dynamo,
+  );
 
-describe("DynamoDB breaker store, stubbed client", () => {
-  it("reads the record by circuit with a strongly consistent GetItem", async () => {
-    const { client, commands } = stubClient({
-      Item: {
-        circuit: { S: "car-rental" },
-        state: { S: "open" },
-        consecutiveFailures: { N: "3" },
-        openedAt: { N: "1790000000000" },
-        version: { N: "7" },
+/** The item as DynamoDB holds it, read around the store. */
+async function storedItem(table: string, circuit = CAR_CIRCUIT) {
+  const { Item } = await client.send(
+    new GetItemCommand({ TableName: table, Key: { circuit: { S: circuit } }, ConsistentRead: true }),
+  );
+  return Item;
+}
+
+describe("DynamoDB breaker store, against dynalite", () => {
+  it("has no record before the first write (the first write then expects version 0)", async () => {
+    const table = await newTable();
+    await expect(storeOn(table).get(CAR_CIRCUIT)).resolves.toBeUndefined();
+  });
+
+  it("writes a first record and reads it back, asking for a strongly consistent read", async () => {
+    const table = await newTable();
+    const store = storeOn(table);
+    const record: BreakerRecord = { state: "closed", consecutiveFailures: 1, version: 1 };
+
+    await store.put(CAR_CIRCUIT, record, 0);
+    await expect(store.get(CAR_CIRCUIT)).resolves.toEqual(record);
+
+    expect(sent).toEqual([
+      {
+        command: "PutItemCommand",
+        input: {
+          TableName: table,
+          Item: {
+            circuit: { S: CAR_CIRCUIT },
+            state: { S: "closed" },
+            consecutiveFailures: { N: "1" },
+            version: { N: "1" },
+          },
+          ConditionExpression: "attribute_not_exists(circuit) OR version = :expected",
+          ExpressionAttributeValues: { ":expected": { N: "0" } },
+        },
       },
-    });
-    const store = createDynamoDbBreakerStore(
-      () => "breakers",
-      () => client,
-    );
-
-    await expect(store.get("car-rental")).resolves.toEqual({
-      state: "open",
-      consecutiveFailures: 3,
-      openedAt: 1_790_000_000_000,
-      version: 7,
-    });
-    expect(commands).toHaveLength(1);
-    expect(commands[0]).toBeInstanceOf(GetItemCommand);
-    expect((commands[0] as GetItemCommand).input).toEqual({
-      TableName: "breakers",
-      Key: { circuit: { S: "car-rental" } },
-      ConsistentRead: true,
-    });
-  });
-
-  it("reads no item as no record (version 0 on the first write)", async () => {
-    const { client } = stubClient({});
-    const store = createDynamoDbBreakerStore(
-      () => "breakers",
-      () => client,
-    );
-    await expect(store.get("car-rental")).resolves.toBeUndefined();
-  });
-
-  it("reads a closed record without openedAt, and missing numbers as 0", async () => {
-    const { client } = stubClient({ Item: { circuit: { S: "car-rental" }, state: { S: "closed" } } });
-    const store = createDynamoDbBreakerStore(
-      () => "breakers",
-      () => client,
-    );
-    await expect(store.get("car-rental")).resolves.toEqual({
-      state: "closed",
-      consecutiveFailures: 0,
-      version: 0,
-    });
-  });
-
-  it("writes the whole record, conditional on the version it read", async () => {
-    const { client, commands } = stubClient({});
-    const store = createDynamoDbBreakerStore(
-      () => "breakers",
-      () => client,
-    );
-    const record: BreakerRecord = {
-      state: "open",
-      consecutiveFailures: 3,
-      openedAt: 1_790_000_000_000,
-      version: 8,
-    };
-
-    await store.put("car-rental", record, 7);
-
-    expect(commands).toHaveLength(1);
-    expect(commands[0]).toBeInstanceOf(PutItemCommand);
-    expect((commands[0] as PutItemCommand).input).toEqual({
-      TableName: "breakers",
-      Item: {
-        circuit: { S: "car-rental" },
-        state: { S: "open" },
-        consecutiveFailures: { N: "3" },
-        openedAt: { N: "1790000000000" },
-        version: { N: "8" },
+      {
+        command: "GetItemCommand",
+        input: { TableName: table, Key: { circuit: { S: CAR_CIRCUIT } }, ConsistentRead: true },
       },
-      ConditionExpression: "attribute_not_exists(circuit) OR version = :expected",
-      ExpressionAttributeValues: { ":expected": { N: "7" } },
+    ]);
+    // A closed record has no openedAt or trial attributes at all.
+    await expect(storedItem(table)).resolves.toEqual({
+      circuit: { S: CAR_CIRCUIT },
+      state: { S: "closed" },
+      consecutiveFailures: { N: "1" },
+      version: { N: "1" },
     });
   });
 
-  it("claims the half-open trial with a write conditional on the version read; a second claim fails its condition", async () => {
-    const { client, commands } = stubClient({}, conditionFailed());
-    const store = createDynamoDbBreakerStore(
-      () => "breakers",
-      () => client,
-    );
+  it("writes the whole record conditional on the version read, and reads a claimed trial back", async () => {
+    const table = await newTable();
+    const store = storeOn(table);
     const open: BreakerRecord = {
       state: "open",
       consecutiveFailures: 3,
       openedAt: 1_790_000_000_000,
       version: 4,
     };
-    const claim = (claimant: string) => claimTrial(open, 1_790_000_400_000, claimant);
-
-    await store.put("car-rental", claim("5f0c2a9be1d4"), 4);
-    await expect(store.put("car-rental", claim("a1b2c3d4e5f6"), 4)).rejects.toBeInstanceOf(
-      StaleBreakerRecordError,
+    await client.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: {
+          circuit: { S: CAR_CIRCUIT },
+          state: { S: "open" },
+          consecutiveFailures: { N: "3" },
+          openedAt: { N: "1790000000000" },
+          version: { N: "4" },
+        },
+      }),
     );
+    await expect(store.get(CAR_CIRCUIT)).resolves.toEqual(open);
 
-    expect((commands[0] as PutItemCommand).input).toEqual({
-      TableName: "breakers",
-      Item: {
-        circuit: { S: "car-rental" },
-        state: { S: "open" },
-        consecutiveFailures: { N: "3" },
-        openedAt: { N: "1790000000000" },
-        trialStartedAt: { N: "1790000400000" },
-        trialClaimedBy: { S: "5f0c2a9be1d4" },
-        version: { N: "5" },
-      },
-      ConditionExpression: "attribute_not_exists(circuit) OR version = :expected",
-      ExpressionAttributeValues: { ":expected": { N: "4" } },
-    });
-  });
+    const claimed = claimTrial(open, 1_790_000_400_000, "5f0c2a9be1d4");
+    await store.put(CAR_CIRCUIT, claimed, 4);
 
-  it("reads a claimed trial back", async () => {
-    const { client } = stubClient({
-      Item: {
-        circuit: { S: "car-rental" },
-        state: { S: "open" },
-        consecutiveFailures: { N: "3" },
-        openedAt: { N: "1790000000000" },
-        trialStartedAt: { N: "1790000400000" },
-        trialClaimedBy: { S: "5f0c2a9be1d4" },
-        version: { N: "5" },
-      },
-    });
-    const store = createDynamoDbBreakerStore(
-      () => "breakers",
-      () => client,
-    );
-    await expect(store.get("car-rental")).resolves.toEqual({
+    await expect(store.get(CAR_CIRCUIT)).resolves.toEqual({
       state: "open",
       consecutiveFailures: 3,
       openedAt: 1_790_000_000_000,
@@ -178,89 +166,288 @@ describe("DynamoDB breaker store, stubbed client", () => {
       trialClaimedBy: "5f0c2a9be1d4",
       version: 5,
     });
-  });
-
-  it("writes a closed record without openedAt, and the first write expects version 0", async () => {
-    const { client, commands } = stubClient({});
-    const store = createDynamoDbBreakerStore(
-      () => "breakers",
-      () => client,
-    );
-
-    await store.put("car-rental", { state: "closed", consecutiveFailures: 1, version: 1 }, 0);
-
-    expect((commands[0] as PutItemCommand).input).toMatchObject({
-      Item: {
-        circuit: { S: "car-rental" },
-        state: { S: "closed" },
-        consecutiveFailures: { N: "1" },
-        version: { N: "1" },
-      },
-      ExpressionAttributeValues: { ":expected": { N: "0" } },
+    await expect(storedItem(table)).resolves.toEqual({
+      circuit: { S: CAR_CIRCUIT },
+      state: { S: "open" },
+      consecutiveFailures: { N: "3" },
+      openedAt: { N: "1790000000000" },
+      trialStartedAt: { N: "1790000400000" },
+      trialClaimedBy: { S: "5f0c2a9be1d4" },
+      version: { N: "5" },
     });
-    expect((commands[0] as PutItemCommand).input.Item).not.toHaveProperty("openedAt");
   });
 
-  it("turns a failed condition into StaleBreakerRecordError, which the step retries with a fresh read", async () => {
-    const { client } = stubClient(conditionFailed());
-    const store = createDynamoDbBreakerStore(
-      () => "breakers",
-      () => client,
+  it("reads an item without the numbers as 0 (an item written by hand, or by an older version)", async () => {
+    const table = await newTable();
+    await client.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: { circuit: { S: CAR_CIRCUIT }, state: { S: "closed" } },
+      }),
     );
-
-    const put = store.put("car-rental", { state: "closed", consecutiveFailures: 2, version: 5 }, 4);
-    await expect(put).rejects.toBeInstanceOf(StaleBreakerRecordError);
-    await expect(put).rejects.toThrow("The breaker record changed since it was read");
+    await expect(storeOn(table).get(CAR_CIRCUIT)).resolves.toEqual({
+      state: "closed",
+      consecutiveFailures: 0,
+      version: 0,
+    });
   });
 
-  it("passes any other DynamoDB error through unchanged", async () => {
-    const throttled = new ProvisionedThroughputExceededException({ message: "slow down", $metadata: {} });
-    const { client } = stubClient(throttled);
-    const store = createDynamoDbBreakerStore(
-      () => "breakers",
-      () => client,
+  it("of two writers with the same expected version, one wins; the other gets StaleBreakerRecordError", async () => {
+    const table = await newTable();
+    const [first, second] = [storeOn(table), storeOn(table)];
+    const open: BreakerRecord = {
+      state: "open",
+      consecutiveFailures: 3,
+      openedAt: 1_790_000_000_000,
+      version: 1,
+    };
+    await first.put(CAR_CIRCUIT, open, 0);
+
+    // Two bookings read version 1 and each claims the half-open trial at the same moment.
+    const read = [await first.get(CAR_CIRCUIT), await second.get(CAR_CIRCUIT)];
+    expect(read).toEqual([open, open]);
+    const claims = [
+      claimTrial(open, 1_790_000_400_000, "booking-a"),
+      claimTrial(open, 1_790_000_400_001, "booking-b"),
+    ];
+    const outcomes = await Promise.allSettled([
+      first.put(CAR_CIRCUIT, claims[0]!, 1),
+      second.put(CAR_CIRCUIT, claims[1]!, 1),
+    ]);
+
+    const won = outcomes.findIndex((outcome) => outcome.status === "fulfilled");
+    const lost = outcomes.find((outcome) => outcome.status === "rejected");
+    expect(outcomes.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(1);
+    expect(lost?.reason).toBeInstanceOf(StaleBreakerRecordError);
+    expect((lost?.reason as Error).message).toBe("The breaker record changed since it was read");
+    // The stored record is the winner's.
+    await expect(first.get(CAR_CIRCUIT)).resolves.toEqual(claims[won]);
+  });
+
+  it("of two first writers (both expecting no record), one wins", async () => {
+    const table = await newTable();
+    const failure = (n: number): BreakerRecord => ({ state: "closed", consecutiveFailures: n, version: 1 });
+    const outcomes = await Promise.allSettled([
+      storeOn(table).put(CAR_CIRCUIT, failure(1), 0),
+      storeOn(table).put(CAR_CIRCUIT, failure(2), 0),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(["fulfilled", "rejected"]);
+    const won = outcomes.findIndex((outcome) => outcome.status === "fulfilled");
+    expect((outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult).reason).toBeInstanceOf(
+      StaleBreakerRecordError,
+    );
+    await expect(storeOn(table).get(CAR_CIRCUIT)).resolves.toEqual(failure(won + 1));
+  });
+
+  it("a table that does not exist is a clear error naming BREAKER_TABLE_NAME, for reads and writes", async () => {
+    const store = storeOn("no-such-breakers");
+    const message =
+      "the breaker table in BREAKER_TABLE_NAME (no-such-breakers) does not exist in this account and region " +
+      "(ResourceNotFoundException): check BREAKER_TABLE_NAME and the function's region";
+    const read = store.get(CAR_CIRCUIT);
+    await expect(read).rejects.toBeInstanceOf(BreakerTableError);
+    await expect(read).rejects.toThrow(message);
+    const write = store.put(CAR_CIRCUIT, { state: "closed", consecutiveFailures: 1, version: 1 }, 0);
+    await expect(write).rejects.toBeInstanceOf(BreakerTableError);
+    await expect(write).rejects.toThrow(message);
+  });
+
+  it("fails without a table name, before calling DynamoDB", async () => {
+    const store = storeOn("");
+    await expect(store.get(CAR_CIRCUIT)).rejects.toThrow(
+      new BreakerTableError("BREAKER_TABLE_NAME is not set"),
     );
     await expect(
-      store.put("car-rental", { state: "closed", consecutiveFailures: 0, version: 1 }, 0),
-    ).rejects.toBe(throttled);
+      store.put(CAR_CIRCUIT, { state: "closed", consecutiveFailures: 0, version: 1 }, 0),
+    ).rejects.toThrow("BREAKER_TABLE_NAME is not set");
+    expect(sent).toEqual([]);
   });
 
-  it("loads the DynamoDB client module on first use, not when the handler is imported, and makes one client per sandbox", async () => {
-    // A stand-in for the module that records when it is evaluated, what clients are made and what they send.
+  it("is what createRealDeps wires up, reading BREAKER_TABLE_NAME when called", async () => {
+    const table = await newTable();
+    const saved = process.env.BREAKER_TABLE_NAME;
+    const deps = createRealDeps(undefined, () => client);
+    try {
+      delete process.env.BREAKER_TABLE_NAME;
+      await expect(deps.breakerStore.get(CAR_CIRCUIT)).rejects.toThrow("BREAKER_TABLE_NAME is not set");
+      expect(sent).toEqual([]);
+
+      process.env.BREAKER_TABLE_NAME = table;
+      await deps.breakerStore.put(CAR_CIRCUIT, { state: "closed", consecutiveFailures: 1, version: 1 }, 0);
+      await expect(deps.breakerStore.get(CAR_CIRCUIT)).resolves.toMatchObject({ version: 1 });
+      expect(sent.map((command) => (command.input as { TableName: string }).TableName)).toEqual([
+        table,
+        table,
+      ]);
+    } finally {
+      if (saved === undefined) delete process.env.BREAKER_TABLE_NAME;
+      else process.env.BREAKER_TABLE_NAME = saved;
+    }
+  });
+});
+
+describeLocal("the car breaker, end to end, with its state in dynalite", () => {
+  beforeAll(() => setupTestEnvironment({ skipTime: true }));
+  afterAll(() => teardownTestEnvironment());
+
+  /** The simulated providers, with the breaker's record in a real table. */
+  const withStore = (world: SimulatedWorld, breakerStore: BreakerStore): SimulatedWorld => ({
+    ...world,
+    deps: { ...world.deps, breakerStore },
+  });
+
+  it("an outage in one execution opens the circuit; the next execution skips the car; after the cool-down one trial closes it", async () => {
+    const table = await newTable();
+    // The car rental is down for the first booking's two attempts, then back.
+    const world = simulatedWorld({ faults: { "cars.reserve": ["unavailable", "unavailable"] } });
+    const saga = withStore(world, storeOn(table));
+    const config = simulatedConfig({ carBreaker: { failureThreshold: 1, coolDownMs: 60 * 60 * 1000 } });
+
+    const first = await runTrip(saga, { payload: sampleTripFor("trip-a"), config });
+    expect(first.result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(first.result.getResult()?.car).toEqual({
+      status: "SKIPPED",
+      reason: "car rental unavailable; circuit opened after 1 failures",
+    });
+    expect(world.callsTo("cars.reserve")).toBe(2);
+    const opened = await storeOn(table).get(CAR_CIRCUIT);
+    expect(opened).toMatchObject({ state: "open", consecutiveFailures: 1, version: 1 });
+
+    // Another execution, another sandbox's view: it reads the open circuit from the table and never calls.
+    const second = await runTrip(saga, { payload: sampleTripFor("trip-b"), config });
+    expect(second.result.getResult()).toMatchObject({
+      status: "CONFIRMED",
+      car: { status: "SKIPPED", reason: "car rental circuit is open after 1 failures" },
+    });
+    expect(world.callsTo("cars.reserve")).toBe(2);
+    await expect(storeOn(table).get(CAR_CIRCUIT)).resolves.toEqual(opened);
+
+    // Past the cool-down: one trial, claimed by a conditional write, reserves the car and closes the circuit.
+    const afterCoolDown = simulatedConfig({ carBreaker: { failureThreshold: 1, coolDownMs: 0 } });
+    const third = await runTrip(saga, { payload: sampleTripFor("trip-c"), config: afterCoolDown });
+    expect(third.result.getResult()).toMatchObject({
+      status: "CONFIRMED",
+      car: { status: "RESERVED", reservationId: "CR-trip-c" },
+    });
+    expect(third.names).toContain("close-car-circuit");
+    expect(world.callsTo("cars.reserve")).toBe(3);
+    await expect(storeOn(table).get(CAR_CIRCUIT)).resolves.toEqual({
+      state: "closed",
+      consecutiveFailures: 0,
+      version: 3,
+    });
+  });
+
+  it("a throttled table never fails the booking: the read is taken as closed and recorded as side work", async () => {
+    const throttledClient = new DynamoDBClient({ region: "eu-west-1" });
+    const dynamo = mockClient(throttledClient);
+    dynamo
+      .on(GetItemCommand)
+      .rejects(
+        new ProvisionedThroughputExceededException({ message: "Rate of requests exceeds", $metadata: {} }),
+      );
+    const world = simulatedWorld();
+    try {
+      const run = await runTrip(withStore(world, storeOn("breakers", throttledClient)), {
+        payload: sampleTripFor("trip-t"),
+      });
+      expect(run.result.getResult()).toMatchObject({
+        status: "CONFIRMED",
+        car: { status: "RESERVED" },
+        sideWorkFailures: [
+          { operation: "check-car-circuit", reason: "unreadable, taken as closed: Rate of requests exceeds" },
+        ],
+      });
+      expect(world.held()).toHaveLength(3);
+      expect(dynamo.commandCalls(GetItemCommand)).toHaveLength(1);
+    } finally {
+      dynamo.restore();
+      throttledClient.destroy();
+    }
+  });
+});
+
+describe("DynamoDB errors dynalite cannot produce (aws-sdk-client-mock), passed through unchanged", () => {
+  const timeout = () =>
+    Object.assign(new Error("Connection timed out after 1000 ms"), { name: "TimeoutError" });
+  it.each<[string, () => Error]>([
+    [
+      "throttling",
+      () =>
+        new ProvisionedThroughputExceededException({ message: "Rate of requests exceeds", $metadata: {} }),
+    ],
+    [
+      "an internal error (500)",
+      () => new InternalServerError({ message: "Internal server error", $metadata: {} }),
+    ],
+    [
+      "a 500 the SDK knows only by status",
+      () =>
+        new DynamoDBServiceException({
+          name: "ServiceUnavailable",
+          $fault: "server",
+          message: "unavailable",
+          $metadata: { httpStatusCode: 500 },
+        }),
+    ],
+    ["a timeout", timeout],
+  ])("%s, on a read and on a write", async (_label, failure) => {
+    const mockedClient = new DynamoDBClient({ region: "eu-west-1" });
+    const dynamo = mockClient(mockedClient);
+    const [onRead, onWrite] = [failure(), failure()];
+    dynamo.on(GetItemCommand).rejects(onRead).on(PutItemCommand).rejects(onWrite);
+    try {
+      const store = storeOn("breakers", mockedClient);
+      await expect(store.get(CAR_CIRCUIT)).rejects.toBe(onRead);
+      await expect(
+        store.put(CAR_CIRCUIT, { state: "closed", consecutiveFailures: 1, version: 1 }, 0),
+      ).rejects.toBe(onWrite);
+      expect(dynamo.commandCalls(GetItemCommand)[0]?.args[0].input).toEqual({
+        TableName: "breakers",
+        Key: { circuit: { S: CAR_CIRCUIT } },
+        ConsistentRead: true,
+      });
+      expect(dynamo.commandCalls(PutItemCommand)).toHaveLength(1);
+    } finally {
+      dynamo.restore();
+      mockedClient.destroy();
+    }
+  });
+});
+
+describe("the DynamoDB client module", () => {
+  it("is loaded on first use, not when the handler is imported, and makes one client per sandbox", async () => {
     const record = { evaluated: 0, clients: 0, sent: [] as string[] };
     const savedTable = process.env.BREAKER_TABLE_NAME;
     process.env.BREAKER_TABLE_NAME = "breakers";
     await jest
       .isolateModulesAsync(async () => {
+        // The real module, counted: when it is evaluated and how many clients are made. Each client is answered
+        // by aws-sdk-client-mock, so nothing leaves the process.
         jest.doMock("@aws-sdk/client-dynamodb", () => {
           record.evaluated += 1;
-          const command = (name: string) =>
-            class {
-              readonly name = name;
-              constructor(readonly input: unknown) {}
-            };
-          return {
-            ConditionalCheckFailedException: class extends Error {},
-            GetItemCommand: command("GetItem"),
-            PutItemCommand: command("PutItem"),
-            DynamoDBClient: class {
-              constructor() {
-                record.clients += 1;
-              }
-              send = async (sent: { name: string }) => {
-                record.sent.push(sent.name);
+          const actual =
+            jest.requireActual<typeof import("@aws-sdk/client-dynamodb")>("@aws-sdk/client-dynamodb");
+          class CountedClient extends actual.DynamoDBClient {
+            constructor(...args: ConstructorParameters<typeof actual.DynamoDBClient>) {
+              super(...args);
+              record.clients += 1;
+              const mocked = mockClient(this);
+              mocked.onAnyCommand().callsFake((input: object) => {
+                record.sent.push("Item" in input ? "PutItem" : "GetItem");
                 return {};
-              };
-            },
-          };
+              });
+            }
+          }
+          return { ...actual, DynamoDBClient: CountedClient };
         });
         const module = await import("../src/index");
         expect(typeof module.handler).toBe("function");
         expect(record.evaluated).toBe(0);
 
         const { breakerStore } = module.createRealDeps();
-        await breakerStore.get("car-rental");
-        await breakerStore.put("car-rental", { state: "closed", consecutiveFailures: 0, version: 1 }, 0);
+        await breakerStore.get(CAR_CIRCUIT);
+        await breakerStore.put(CAR_CIRCUIT, { state: "closed", consecutiveFailures: 0, version: 1 }, 0);
       })
       .finally(() => {
         jest.dontMock("@aws-sdk/client-dynamodb");
@@ -269,143 +456,8 @@ describe("DynamoDB breaker store, stubbed client", () => {
       });
     expect(record).toEqual({ evaluated: 1, clients: 1, sent: ["GetItem", "PutItem"] });
   });
-
-  it("fails without a table name, before calling DynamoDB", async () => {
-    const { client, commands } = stubClient();
-    const store = createDynamoDbBreakerStore(
-      () => "",
-      () => client,
-    );
-    await expect(store.get("car-rental")).rejects.toThrow("BREAKER_TABLE_NAME is not set");
-    await expect(
-      store.put("car-rental", { state: "closed", consecutiveFailures: 0, version: 1 }, 0),
-    ).rejects.toThrow("BREAKER_TABLE_NAME is not set");
-    expect(commands).toEqual([]);
-  });
-
-  it("is what createRealDeps wires up, reading BREAKER_TABLE_NAME when called", async () => {
-    const saved = process.env.BREAKER_TABLE_NAME;
-    const { client, commands } = stubClient({});
-    const deps = createRealDeps(undefined, () => client);
-    try {
-      delete process.env.BREAKER_TABLE_NAME;
-      await expect(deps.breakerStore.get("car-rental")).rejects.toThrow("BREAKER_TABLE_NAME is not set");
-
-      process.env.BREAKER_TABLE_NAME = "trip-breakers";
-      await deps.breakerStore.get("car-rental");
-      expect((commands[0] as GetItemCommand).input.TableName).toBe("trip-breakers");
-    } finally {
-      if (saved === undefined) delete process.env.BREAKER_TABLE_NAME;
-      else process.env.BREAKER_TABLE_NAME = saved;
-    }
-  });
 });
 
-describe("DynamoDB breaker store, real client against a fake endpoint on 127.0.0.1", () => {
-  interface Received {
-    target: string | undefined;
-    body: unknown;
-  }
-  let server: Server;
-  let client: DynamoDBClient;
-  const received: Received[] = [];
-  let answer: { status: number; body: object; errorType?: string } = { status: 200, body: {} };
-
-  beforeAll(async () => {
-    server = createServer((request: IncomingMessage, response) => {
-      let body = "";
-      request.on("data", (chunk: Buffer) => (body += chunk.toString()));
-      request.on("end", () => {
-        received.push({
-          target: request.headers["x-amz-target"] as string | undefined,
-          body: JSON.parse(body),
-        });
-        response
-          .writeHead(answer.status, {
-            "content-type": "application/x-amz-json-1.0",
-            ...(answer.errorType ? { "x-amzn-errortype": answer.errorType } : {}),
-          })
-          .end(JSON.stringify(answer.body));
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    client = new DynamoDBClient({
-      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      region: "eu-west-1",
-      credentials: { accessKeyId: "test", secretAccessKey: "test" },
-      maxAttempts: 1,
-    });
-  });
-  afterAll(async () => {
-    client.destroy();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  beforeEach(() => (received.length = 0));
-
-  const store = () =>
-    createDynamoDbBreakerStore(
-      () => "breakers",
-      () => client,
-    );
-
-  it("sends GetItem and parses the item DynamoDB returns", async () => {
-    answer = {
-      status: 200,
-      body: {
-        Item: {
-          circuit: { S: "car-rental" },
-          state: { S: "closed" },
-          consecutiveFailures: { N: "1" },
-          version: { N: "4" },
-        },
-      },
-    };
-    await expect(store().get("car-rental")).resolves.toEqual({
-      state: "closed",
-      consecutiveFailures: 1,
-      version: 4,
-    });
-    expect(received).toEqual([
-      {
-        target: "DynamoDB_20120810.GetItem",
-        body: { TableName: "breakers", Key: { circuit: { S: "car-rental" } }, ConsistentRead: true },
-      },
-    ]);
-  });
-
-  it("sends the conditional PutItem, and DynamoDB's ConditionalCheckFailedException answer becomes StaleBreakerRecordError", async () => {
-    answer = {
-      status: 400,
-      errorType: "ConditionalCheckFailedException",
-      body: {
-        __type: "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
-        message: "The conditional request failed",
-      },
-    };
-    await expect(
-      store().put(
-        "car-rental",
-        { state: "open", consecutiveFailures: 3, openedAt: 1_790_000_000_000, version: 5 },
-        4,
-      ),
-    ).rejects.toBeInstanceOf(StaleBreakerRecordError);
-    expect(received).toEqual([
-      {
-        target: "DynamoDB_20120810.PutItem",
-        body: {
-          TableName: "breakers",
-          Item: {
-            circuit: { S: "car-rental" },
-            state: { S: "open" },
-            consecutiveFailures: { N: "3" },
-            openedAt: { N: "1790000000000" },
-            version: { N: "5" },
-          },
-          ConditionExpression: "attribute_not_exists(circuit) OR version = :expected",
-          ExpressionAttributeValues: { ":expected": { N: "4" } },
-        },
-      },
-    ]);
-  });
-});
+function sampleTripFor(bookingId: string) {
+  return { ...sampleTrip, bookingId };
+}
