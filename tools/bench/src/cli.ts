@@ -9,6 +9,9 @@ import { deployedHandlers, measureBundles } from "./bundles";
 import { BUDGETS, type BudgetCheck } from "./budgets";
 import { executionCases, MAP_OPERATION, MAP_SIZES, mapScalingCase } from "./cases";
 import { timeCommand } from "./commands";
+import { inOneEnvironment } from "./environment";
+import { measureScale, SCALE_SIZES, type ScaleMeasurement } from "./scale";
+import { scaleTables } from "./scale-report";
 import { measureExecution, operationsWithin, type ExecutionMeasurement } from "./executions";
 import { kb, ms, table } from "./markdown";
 import { DURABLE_PRICING } from "./pricing";
@@ -38,155 +41,187 @@ async function main(): Promise<number> {
     `# Benchmarks\n\nMeasured ${new Date().toISOString().slice(0, 10)} on ${machine}, by \`pnpm bench\`${quick ? " --quick" : ""}.\n`,
   );
 
-  // 1. What one execution of each pattern costs.
-  const executions: ExecutionMeasurement[] = [];
-  for (const benchCase of executionCases) {
-    const { history: _history, ...measured } = await measureExecution(
-      `${benchCase.pattern}: ${benchCase.name}`,
-      benchCase.scenario(),
-      RUNS,
-    );
-    executions.push(measured);
-  }
-  json.executions = executions;
-  print("## One execution of each pattern (local runner, time skipped)\n");
-  print(
-    table(
-      [
-        "case",
-        "status",
-        "operations",
-        "invocations",
-        "retries and polls",
-        "bytes checkpointed",
-        "est. USD per 1M executions",
-        "wall (median)",
-      ],
-      executions.map((e) => [
-        e.case,
-        e.status,
-        e.operations,
-        e.invocations,
-        e.retries,
-        e.bytesCheckpointed,
-        Number(e.costPerMillionUsd.toFixed(2)),
-        ms(e.wallMsMedian),
-      ]),
-    ),
-  );
-  print(
-    `\nEstimated cost = operations × $${DURABLE_PRICING.perMillionOperationsUsd}/million + data written × $${DURABLE_PRICING.perGbWrittenUsd}/GB ` +
-      `(${DURABLE_PRICING.region}; source: ${DURABLE_PRICING.source}). Data retained ($${DURABLE_PRICING.perGbMonthRetainedUsd}/GB-month) ` +
-      "and the ordinary Lambda request and duration charges come on top and depend on your configuration.\n",
-  );
-
-  // 2. The agent: what checkpointing each model turn saves when the function is re-invoked.
-  const agent = await agentTurnsReplayedVersusRecomputed();
-  json.agent = agent;
-  print("## An agent turn replayed versus recomputed\n");
-  print(
-    table(
-      ["", "model calls", "invocations"],
-      [
-        [
-          "durable (each turn a step: replay reads the checkpoint)",
-          agent.durableModelCalls,
-          agent.invocations,
-        ],
-        [
-          "without checkpoints (every invocation recomputes earlier turns)",
-          agent.recomputedModelCalls,
-          agent.invocations,
-        ],
-      ],
-    ),
-  );
-  print("");
-
-  // 3. map-parallel at 10, 100 and 1,000 items, NESTED versus FLAT.
-  const scaling: {
-    size: number;
-    nesting: string;
-    operations: number;
-    mapOperations: number;
-    bytes: number;
-    wallMs: number;
-  }[] = [];
-  for (const size of MAP_SIZES) {
-    for (const nesting of [NestingType.NESTED, NestingType.FLAT]) {
-      const measured = await measureExecution(
-        `${size} ${nesting}`,
-        mapScalingCase(size, nesting),
-        size >= 1000 ? 1 : RUNS,
+  // Sections 1 to 3 run in one local-runner environment (one checkpoint worker, one fake clock): runLocally's own
+  // setup and teardown are no-ops inside it (environment.ts). A cycle per run leaked a worker thread each.
+  await inOneEnvironment(true, async () => {
+    // 1. What one execution of each pattern costs.
+    const executions: ExecutionMeasurement[] = [];
+    for (const benchCase of executionCases) {
+      const { history: _history, ...measured } = await measureExecution(
+        `${benchCase.pattern}: ${benchCase.name}`,
+        benchCase.scenario(),
+        RUNS,
       );
-      scaling.push({
-        size,
-        nesting,
-        operations: measured.operations,
-        mapOperations: operationsWithin(measured.history, MAP_OPERATION),
-        bytes: measured.bytesCheckpointed,
-        wallMs: measured.wallMsMedian,
-      });
+      executions.push(measured);
     }
-  }
-  json.mapScaling = scaling;
-  const row = (size: number, nesting: string) =>
-    scaling.find((s) => s.size === size && s.nesting === nesting)!;
-  print("## map-parallel: batch size and nesting\n");
-  print(
-    table(
-      [
-        "invoices",
-        "NESTED operations (map)",
-        "FLAT operations (map)",
-        "FLAT saves (map)",
-        "NESTED bytes",
-        "FLAT bytes",
-        "NESTED wall",
-        "FLAT wall",
-      ],
-      MAP_SIZES.map((size) => {
-        const nested = row(size, NestingType.NESTED);
-        const flat = row(size, NestingType.FLAT);
-        return [
-          size,
-          `${nested.operations} (${nested.mapOperations})`,
-          `${flat.operations} (${flat.mapOperations})`,
-          `${Math.round((1 - flat.mapOperations / nested.mapOperations) * 100)}%`,
-          nested.bytes,
-          flat.bytes,
-          ms(nested.wallMs),
-          ms(flat.wallMs),
-        ];
-      }),
-    ),
-  );
-  const growth = (metric: "operations" | "wallMs", nesting: string) =>
-    MAP_SIZES.slice(1).map((size, i) =>
-      (row(size, nesting)[metric] / row(MAP_SIZES[i]!, nesting)[metric]).toFixed(1),
+    json.executions = executions;
+    print("## One execution of each pattern (local runner, time skipped)\n");
+    print(
+      table(
+        [
+          "case",
+          "status",
+          "operations",
+          "invocations",
+          "retries and polls",
+          "bytes checkpointed",
+          "est. USD per 1M executions",
+          "wall (median)",
+        ],
+        executions.map((e) => [
+          e.case,
+          e.status,
+          e.operations,
+          e.invocations,
+          e.retries,
+          e.bytesCheckpointed,
+          Number(e.costPerMillionUsd.toFixed(2)),
+          ms(e.wallMsMedian),
+        ]),
+      ),
     );
-  print(
-    `\nGrowth for each 10× more invoices: operations ${growth("operations", NestingType.NESTED).join(", ")} (NESTED), ${growth("operations", NestingType.FLAT).join(", ")} (FLAT); ` +
-      `wall time ${growth("wallMs", NestingType.NESTED).join(", ")} (NESTED), ${growth("wallMs", NestingType.FLAT).join(", ")} (FLAT). ` +
-      "A factor near 10 is linear; the fixed part of a run (enrichment, credit check, about 100 ms of runner start-up) makes the first step smaller.\n",
-  );
-  const biggest = Math.max(...MAP_SIZES);
-  budgets.push({
-    budget: `${biggest} map items in the local runner under ${BUDGETS.map1000ItemsMs / 1000} s`,
-    measured: `NESTED ${ms(row(biggest, NestingType.NESTED).wallMs)}, FLAT ${ms(row(biggest, NestingType.FLAT).wallMs)}`,
-    met:
-      Math.max(row(biggest, NestingType.NESTED).wallMs, row(biggest, NestingType.FLAT).wallMs) <
-      BUDGETS.map1000ItemsMs,
+    print(
+      `\nEstimated cost = operations × $${DURABLE_PRICING.perMillionOperationsUsd}/million + data written × $${DURABLE_PRICING.perGbWrittenUsd}/GB ` +
+        `(${DURABLE_PRICING.region}; source: ${DURABLE_PRICING.source}). Data retained ($${DURABLE_PRICING.perGbMonthRetainedUsd}/GB-month) ` +
+        "and the ordinary Lambda request and duration charges come on top and depend on your configuration.\n",
+    );
+
+    // 2. The agent: what checkpointing each model turn saves when the function is re-invoked.
+    const agent = await agentTurnsReplayedVersusRecomputed();
+    json.agent = agent;
+    print("## An agent turn replayed versus recomputed\n");
+    print(
+      table(
+        ["", "model calls", "invocations"],
+        [
+          [
+            "durable (each turn a step: replay reads the checkpoint)",
+            agent.durableModelCalls,
+            agent.invocations,
+          ],
+          [
+            "without checkpoints (every invocation recomputes earlier turns)",
+            agent.recomputedModelCalls,
+            agent.invocations,
+          ],
+        ],
+      ),
+    );
+    print("");
+
+    // 3. map-parallel at 10, 100 and 1,000 items, NESTED versus FLAT.
+    const scaling: {
+      size: number;
+      nesting: string;
+      operations: number;
+      mapOperations: number;
+      bytes: number;
+      wallMs: number;
+    }[] = [];
+    for (const size of MAP_SIZES) {
+      for (const nesting of [NestingType.NESTED, NestingType.FLAT]) {
+        const measured = await measureExecution(
+          `${size} ${nesting}`,
+          mapScalingCase(size, nesting),
+          size >= 1000 ? 1 : RUNS,
+        );
+        scaling.push({
+          size,
+          nesting,
+          operations: measured.operations,
+          mapOperations: operationsWithin(measured.history, MAP_OPERATION),
+          bytes: measured.bytesCheckpointed,
+          wallMs: measured.wallMsMedian,
+        });
+      }
+    }
+    json.mapScaling = scaling;
+    const row = (size: number, nesting: string) =>
+      scaling.find((s) => s.size === size && s.nesting === nesting)!;
+    print("## map-parallel: batch size and nesting\n");
+    print(
+      table(
+        [
+          "invoices",
+          "NESTED operations (map)",
+          "FLAT operations (map)",
+          "FLAT saves (map)",
+          "NESTED bytes",
+          "FLAT bytes",
+          "NESTED wall",
+          "FLAT wall",
+        ],
+        MAP_SIZES.map((size) => {
+          const nested = row(size, NestingType.NESTED);
+          const flat = row(size, NestingType.FLAT);
+          return [
+            size,
+            `${nested.operations} (${nested.mapOperations})`,
+            `${flat.operations} (${flat.mapOperations})`,
+            `${Math.round((1 - flat.mapOperations / nested.mapOperations) * 100)}%`,
+            nested.bytes,
+            flat.bytes,
+            ms(nested.wallMs),
+            ms(flat.wallMs),
+          ];
+        }),
+      ),
+    );
+    const growth = (metric: "operations" | "wallMs", nesting: string) =>
+      MAP_SIZES.slice(1).map((size, i) =>
+        (row(size, nesting)[metric] / row(MAP_SIZES[i]!, nesting)[metric]).toFixed(1),
+      );
+    print(
+      `\nGrowth for each 10× more invoices: operations ${growth("operations", NestingType.NESTED).join(", ")} (NESTED), ${growth("operations", NestingType.FLAT).join(", ")} (FLAT); ` +
+        `wall time ${growth("wallMs", NestingType.NESTED).join(", ")} (NESTED), ${growth("wallMs", NestingType.FLAT).join(", ")} (FLAT). ` +
+        "A factor near 10 is linear; the fixed part of a run (enrichment, credit check, about 100 ms of runner start-up) makes the first step smaller.\n",
+    );
+    const biggest = Math.max(...MAP_SIZES);
+    budgets.push({
+      budget: `${biggest} map items in the local runner under ${BUDGETS.map1000ItemsMs / 1000} s`,
+      measured: `NESTED ${ms(row(biggest, NestingType.NESTED).wallMs)}, FLAT ${ms(row(biggest, NestingType.FLAT).wallMs)}`,
+      met:
+        Math.max(row(biggest, NestingType.NESTED).wallMs, row(biggest, NestingType.FLAT).wallMs) <
+        BUDGETS.map1000ItemsMs,
+    });
+    // The same batch: the operations of the map itself, without the enrichment and credit check around it.
+    const reductions = MAP_SIZES.map(
+      (size) => 1 - row(size, NestingType.FLAT).mapOperations / row(size, NestingType.NESTED).mapOperations,
+    );
+    budgets.push({
+      budget: `FLAT at least ${BUDGETS.flatOperationsReduction * 100}% fewer operations than NESTED for the same batch (the map's operations)`,
+      measured: reductions.map((r, i) => `${MAP_SIZES[i]}: ${Math.round(r * 100)}%`).join(", "),
+      met: reductions.every((r) => r >= BUDGETS.flatOperationsReduction),
+    });
   });
-  // The same batch: the operations of the map itself, without the enrichment and credit check around it.
-  const reductions = MAP_SIZES.map(
-    (size) => 1 - row(size, NestingType.FLAT).mapOperations / row(size, NestingType.NESTED).mapOperations,
-  );
-  budgets.push({
-    budget: `FLAT at least ${BUDGETS.flatOperationsReduction * 100}% fewer operations than NESTED for the same batch (the map's operations)`,
-    measured: reductions.map((r, i) => `${MAP_SIZES[i]}: ${Math.round(r * 100)}%`).join(", "),
-    met: reductions.every((r) => r >= BUDGETS.flatOperationsReduction),
-  });
+
+  // 3b. map-parallel at scale: per item versus chunked, the pattern beside a bare-SDK handler of the same shape,
+  // under skipTime and with real timers, each mode in its own process with its own one environment.
+  const scaleRuns: ScaleMeasurement[] = [];
+  for (const mode of ["skipTime", "real"] as const) {
+    const sizes =
+      quick && mode === "skipTime"
+        ? SCALE_SIZES.filter((size) => size <= 100)
+        : quick
+          ? SCALE_SIZES.filter((size) => size <= 1000)
+          : SCALE_SIZES;
+    console.error(
+      `map-parallel at scale, ${mode === "real" ? "real timers" : "skipTime"}: ${sizes.join(", ")} invoices`,
+    );
+    scaleRuns.push(
+      ...(await measureScale({
+        mode,
+        sizes,
+        runs: RUNS,
+        maxProjectedMs: quick ? 20_000 : BUDGETS.scaleRunProjectedMs,
+      })),
+    );
+  }
+  json.mapScale = scaleRuns;
+  const scale = scaleTables(scaleRuns, quick);
+  print("## map-parallel at scale: per item versus chunked\n");
+  print(scale.markdown);
+  budgets.push(scale.budget);
 
   // 4. Handler bundles, as infra deploys them, and their module load time.
   const bundles = await measureBundles(deployedHandlers(repoRoot), quick ? 3 : 5);
