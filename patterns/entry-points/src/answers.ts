@@ -7,18 +7,20 @@ import { PaymentInDoubtError, TransientServiceError, type ProviderRecord } from 
  * What each service's answer must look like before the workflow acts on it. Answers are input: a dependency
  * written by someone else (or a provider's bad day) can return anything, and the workflow checks it here,
  * inside the step that made the call, so a malformed answer is retried with the same key like any other
- * answer that settles nothing. A malformed answer is never read as paid, as not paid or as shipped.
+ * answer that settles nothing. A malformed answer is never read as paid, as not paid or as shipped. The HTTP
+ * dependencies (deps.ts) parse each body with the same schemas as it arrives, so a custom dependency and the
+ * real one are held to one shape.
  */
-const PaymentAccepted = z.object({ paymentId: z.string().check(z.regex(PAYMENT_ID)) });
+export const PaymentAccepted = z.object({ paymentId: z.string().check(z.regex(PAYMENT_ID)) });
 
-const PaymentRecord = z.object({
+export const PaymentRecord = z.object({
   status: z.enum(["pending", "succeeded", "failed"]),
   paymentId: z.string().check(z.regex(PAYMENT_ID)),
 });
 
 const VoidAnswer = z.object({ status: z.enum(["voided", "succeeded", "not-found"]) });
 
-const Shipment = z.object({ shipmentId: z.string().check(z.minLength(1), z.maxLength(128)) });
+export const Shipment = z.object({ shipmentId: z.string().check(z.minLength(1), z.maxLength(128)) });
 
 /** A payment request's answer: a payment id, or in doubt (the provider may have created one). */
 export function paymentAccepted(answer: unknown): { paymentId: string } {

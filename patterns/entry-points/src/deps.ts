@@ -1,4 +1,7 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import * as z from "zod/mini";
+import { PaymentAccepted, PaymentRecord, Shipment } from "./answers";
+import { endpoint, httpCall, HttpSettingError, safeExcerpt, type HttpResult } from "./http-call";
 import type { CheckoutOrder } from "./input";
 import { onFirstUse } from "./on-first-use";
 import {
@@ -9,6 +12,7 @@ import {
   TransientServiceError,
   type ProviderRecord,
 } from "./payment-outcome";
+import { secretSetting } from "./secret-setting";
 
 /**
  * The outside world of the checkout. Every call is a side effect, so the workflow makes each one inside a
@@ -77,6 +81,7 @@ export interface HttpDepsConfig {
   timeoutMs?: number;
 }
 
+/** Plain settings only: URLs and a table name. The token is a secret setting, read in the call (below). */
 export function configFromEnv(): HttpDepsConfig {
   return {
     paymentsUrl: process.env.PAYMENTS_API_URL ?? "",
@@ -87,8 +92,24 @@ export function configFromEnv(): HttpDepsConfig {
   };
 }
 
-/** Entries outlive the payment timeout by far, then DynamoDB's TTL removes them. */
-const REGISTRY_TTL_SECONDS = 7 * 24 * 60 * 60;
+/**
+ * The API token the four services (payments, warehouse, orders, alerts) get as `Authorization: Bearer`: a secret
+ * setting, so its value is in Secrets Manager and the function's environment holds only the secret's ARN, in
+ * `CHECKOUT_API_TOKEN_SECRET_ARN`. Optional: unset (or still the stack's placeholder), no token is sent.
+ */
+export const API_TOKEN_SETTING = "CHECKOUT_API_TOKEN";
+
+/** The environment variable each base URL comes from, named in every error about it. */
+const URL_SETTINGS = {
+  paymentsUrl: "PAYMENTS_API_URL",
+  warehouseUrl: "WAREHOUSE_API_URL",
+  ordersUrl: "ORDERS_API_URL",
+  alertsUrl: "ALERTS_API_URL",
+} as const;
+type Service = keyof typeof URL_SETTINGS;
+
+/** Entries outlive the payment timeout by far, then DynamoDB's TTL (attribute `expiresAt`) removes them. */
+export const REGISTRY_TTL_SECONDS = 7 * 24 * 60 * 60;
 
 /**
  * The DynamoDB client module, evaluated the first time the registry is used rather than when a handler loads
@@ -98,50 +119,52 @@ const dynamoDbModule = onFirstUse(() => import("@aws-sdk/client-dynamodb"));
 const lazyDynamoDbClient = onFirstUse(async () => new (await dynamoDbModule()).DynamoDBClient({}));
 
 /**
- * The callback registry on DynamoDB. A retried register writes the same item again: harmless. Without a
- * `client` (tests pass one), the sandbox's own is made on first use.
+ * The callback registry on DynamoDB. One order, one waiting checkout: a retried register (the same callback id)
+ * writes the item again, harmlessly; a register of another callback id for an order already registered is
+ * refused (a conditional write), so a second execution for the same order can never re-point the webhook away
+ * from the checkout that asked for the payment. Without a `client` (tests pass one), the sandbox's own is made on
+ * first use.
  */
 export function dynamoCallbackRegistry(
   tableName: () => string,
   client?: Pick<DynamoDBClient, "send">,
 ): CallbackRegistry {
   const sender = async () => client ?? (await lazyDynamoDbClient());
-  const table = () => {
-    const name = tableName();
-    if (!name) throw new ClientError("No callback table configured (CALLBACK_TABLE_NAME)");
-    return name;
-  };
-  const call = async <T>(run: () => Promise<T>): Promise<T> => {
+  const call = async <T>(run: (TableName: string) => Promise<T>, conflict?: string): Promise<T> => {
+    const TableName = tableName();
+    if (!TableName) throw new ClientError("No callback table configured (CALLBACK_TABLE_NAME)");
     try {
-      return await run();
+      return await run(TableName);
     } catch (error) {
-      // A missing setting is ours to fix, not worth retrying.
-      if (error instanceof ClientError) throw error;
-      // Never the item in the message: it holds the callback id.
-      throw new TransientServiceError(`callback registry: ${(error as Error).name}`);
+      throw registryFailure(error, TableName, conflict);
     }
   };
   return {
     register: async ({ orderId, callbackId }) => {
       const expiresAt = Math.floor(Date.now() / 1000) + REGISTRY_TTL_SECONDS;
-      await call(async () => {
-        const TableName = table();
-        const { PutItemCommand } = await dynamoDbModule();
-        return (await sender()).send(
-          new PutItemCommand({
-            TableName,
-            Item: {
-              orderId: { S: orderId },
-              callbackId: { S: callbackId },
-              expiresAt: { N: String(expiresAt) },
-            },
-          }),
-        );
-      });
+      await call(
+        async (TableName) => {
+          const { PutItemCommand } = await dynamoDbModule();
+          return (await sender()).send(
+            new PutItemCommand({
+              TableName,
+              Item: {
+                orderId: { S: orderId },
+                callbackId: { S: callbackId },
+                expiresAt: { N: String(expiresAt) },
+              },
+              ConditionExpression: "attribute_not_exists(orderId) OR callbackId = :callbackId",
+              ExpressionAttributeValues: { ":callbackId": { S: callbackId } },
+            }),
+          );
+        },
+        `order ${orderId} is already registered to another checkout's callback, so its webhook would not ` +
+          `reach this one; if that checkout has ended, delete the order's item from the table in ` +
+          `CALLBACK_TABLE_NAME and start the order again`,
+      );
     },
     find: async (orderId) => {
-      const output = await call(async () => {
-        const TableName = table();
+      const output = await call(async (TableName) => {
         const { GetItemCommand } = await dynamoDbModule();
         return (await sender()).send(
           new GetItemCommand({ TableName, Key: { orderId: { S: orderId } }, ConsistentRead: true }),
@@ -153,157 +176,215 @@ export function dynamoCallbackRegistry(
 }
 
 /**
- * The real dependencies: the provider, warehouse and order store as JSON over HTTP, the registry on DynamoDB.
- * Configuration is read on each call, so inside the step that makes it, never at import or replay time.
+ * What a DynamoDB failure means. Never the item or the AWS message in the text: they can quote the callback id.
+ * A failed condition (`conflict`), a table that does not exist, or one the role may not use, is ours to fix: not
+ * retried. Anything else (throttled, an internal error, the network) is transient: the write is the same item
+ * again, so retrying it is harmless.
+ */
+function registryFailure(error: unknown, table: string, conflict?: string): Error {
+  const { name: errorName, code } = (error ?? {}) as { name?: unknown; code?: unknown };
+  // A network failure is a plain Error: its code (ECONNREFUSED, ECONNRESET) says what happened.
+  const name =
+    typeof errorName === "string" && errorName !== "Error"
+      ? errorName
+      : typeof code === "string"
+        ? code
+        : "a network or client error";
+  if (name === "ConditionalCheckFailedException")
+    return new ClientError(`callback registry: ${conflict ?? "a condition failed"} (${name})`);
+  if (name === "ResourceNotFoundException")
+    return new ClientError(
+      `callback registry: the table "${table}" in CALLBACK_TABLE_NAME does not exist in this account and region (${name})`,
+    );
+  if (name === "AccessDeniedException" || name === "UnrecognizedClientException")
+    return new ClientError(
+      `callback registry: the function's role may not use the table "${table}" in CALLBACK_TABLE_NAME (${name})`,
+    );
+  if (name === "ValidationException")
+    return new ClientError(`callback registry: DynamoDB refused the request to "${table}" (${name})`);
+  return new TransientServiceError(`callback registry: ${name}`);
+}
+
+/** A body the caller does not read: any JSON, or none, is an answer; only the status says what happened. */
+const AnyBody = z.unknown();
+
+type NotAnswered = Exclude<HttpResult<unknown>, { kind: "answered" }>;
+
+/**
+ * The real dependencies: the provider, warehouse, order store and alerts as JSON over HTTP (src/http-call.ts),
+ * the registry on DynamoDB. Settings are read on each call, so inside the step that makes it, never at import
+ * or replay time: the base URLs from `config`, the token from Secrets Manager (`CHECKOUT_API_TOKEN`, cached per
+ * sandbox). A setting that cannot be used throws before anything is sent, naming the setting.
  */
 export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): CheckoutDeps {
-  const url = (base: "paymentsUrl" | "warehouseUrl" | "ordersUrl" | "alertsUrl", path: string) => {
-    const value = config()[base];
-    if (!value) throw new ClientError(`No ${base} configured`);
-    return new URL(path, value).toString();
+  const call = async <T>(
+    service: Service,
+    request: {
+      method: "GET" | "POST";
+      path: string;
+      idempotencyKey?: string;
+      body?: unknown;
+      answer: z.ZodMiniType<T>;
+    },
+  ): Promise<{ result: HttpResult<T>; token: string | undefined }> => {
+    const settings = config();
+    const baseUrl = settings[service];
+    const setting = URL_SETTINGS[service];
+    if (!baseUrl) throw new HttpSettingError(`No ${service} configured (${setting})`);
+    try {
+      endpoint(baseUrl, "");
+    } catch (error) {
+      throw error instanceof HttpSettingError ? new HttpSettingError(`${setting}: ${error.message}`) : error;
+    }
+    const token = await secretSetting(API_TOKEN_SETTING, { required: false });
+    const result = await httpCall({ ...request, baseUrl, token, timeoutMs: settings.timeoutMs ?? 10_000 });
+    return { result, token };
   };
-  const send = (method: "GET" | "POST", target: string, idempotencyKey?: string, body?: unknown) =>
-    sendJson(method, target, { body, idempotencyKey, timeoutMs: config().timeoutMs ?? 10_000 });
 
   return {
     payments: {
       requestPayment: async ({ idempotencyKey, ...payment }) => {
-        const response = await send("POST", url("paymentsUrl", "payments"), idempotencyKey, payment);
-        if (response.status === 402) {
-          const reason = response.json?.reason;
-          throw new PaymentDeclinedError(typeof reason === "string" ? reason : "declined");
-        }
-        classifyPaymentFailure(response, "payment request");
+        const { result, token } = await call("paymentsUrl", {
+          method: "POST",
+          path: "payments",
+          idempotencyKey,
+          body: payment,
+          answer: PaymentAccepted,
+        });
         // Answers are input: a 2xx without a usable payment id may still have created one, so it is in doubt.
-        const paymentId = response.json?.paymentId;
-        if (typeof paymentId !== "string" || !/^pay_[A-Za-z0-9]{4,64}$/.test(paymentId)) {
-          throw new PaymentInDoubtError("payment request answered without a payment id");
-        }
-        return { paymentId };
+        if (result.kind === "answered") return { paymentId: result.value.paymentId };
+        if (result.kind === "status" && result.status === 402)
+          throw new PaymentDeclinedError(declineReason(result.body, token));
+        throw paymentFailure("payment request", result);
       },
       lookUpPayment: async ({ idempotencyKey }) => {
-        const response = await send(
-          "GET",
-          url("paymentsUrl", `payments/by-key/${encodeURIComponent(idempotencyKey)}`),
-        );
-        if (response.status === 404) return undefined;
-        classifyPaymentFailure(response, "payment look-up");
-        const { status, paymentId } = response.json ?? {};
-        if (
-          (status !== "pending" && status !== "succeeded" && status !== "failed") ||
-          typeof paymentId !== "string"
-        ) {
-          // Neither paid nor not paid: retried, and never read as either.
-          throw new PaymentInDoubtError("payment look-up answered something that is not a payment record");
-        }
-        return { status, paymentId };
+        const { result } = await call("paymentsUrl", {
+          method: "GET",
+          path: `payments/by-key/${encodeURIComponent(idempotencyKey)}`,
+          answer: PaymentRecord,
+        });
+        if (result.kind === "answered") return result.value;
+        if (result.kind === "status" && result.status === 404) return undefined;
+        // Not a payment record: neither paid nor not paid, retried, and never read as either.
+        throw paymentFailure("payment look-up", result);
       },
       voidPayment: async ({ idempotencyKey }) => {
-        const response = await send(
-          "POST",
-          url("paymentsUrl", `payments/by-key/${encodeURIComponent(idempotencyKey)}/void`),
-          `${idempotencyKey}:void`,
-        );
-        if (response.status === 404) return { status: "not-found" };
+        const { result } = await call("paymentsUrl", {
+          method: "POST",
+          path: `payments/by-key/${encodeURIComponent(idempotencyKey)}/void`,
+          idempotencyKey: `${idempotencyKey}:void`,
+          answer: AnyBody,
+        });
+        if (result.kind === "answered") return { status: "voided" };
+        if (result.kind === "status" && result.status === 404) return { status: "not-found" };
         // 409: the payment was captured before the void arrived.
-        if (response.status === 409) return { status: "succeeded" };
-        classifyPaymentFailure(response, "payment void");
-        return { status: "voided" };
+        if (result.kind === "status" && result.status === 409) return { status: "succeeded" };
+        throw paymentFailure("payment void", result);
       },
     },
     callbacks: dynamoCallbackRegistry(() => config().callbackTable),
     warehouse: {
       ship: async ({ idempotencyKey, ...shipment }) => {
-        const response = await send("POST", url("warehouseUrl", "shipments"), idempotencyKey, shipment);
-        classifyServiceFailure(response, "warehouse");
-        const shipmentId = response.json?.shipmentId;
-        // The shipment may exist: retried with the same key, which finds it.
-        if (typeof shipmentId !== "string" || shipmentId === "") {
-          throw new TransientServiceError("warehouse answered without a shipment id");
-        }
-        return { shipmentId };
+        const { result } = await call("warehouseUrl", {
+          method: "POST",
+          path: "shipments",
+          idempotencyKey,
+          body: shipment,
+          answer: Shipment,
+        });
+        // Without a shipment id the shipment may exist: retried with the same key, which finds it.
+        if (result.kind === "answered") return { shipmentId: result.value.shipmentId };
+        throw serviceFailure("warehouse", result);
       },
     },
     orders: {
       cancel: async ({ orderId, reason, idempotencyKey }) => {
-        const response = await send(
-          "POST",
-          url("ordersUrl", `orders/${encodeURIComponent(orderId)}/cancel`),
+        const { result } = await call("ordersUrl", {
+          method: "POST",
+          path: `orders/${encodeURIComponent(orderId)}/cancel`,
           idempotencyKey,
-          { reason },
-        );
-        classifyServiceFailure(response, "order store");
+          body: { reason },
+          answer: AnyBody,
+        });
+        if (result.kind !== "answered") throw serviceFailure("order store", result);
       },
     },
     alerts: {
       raise: async ({ idempotencyKey, ...alert }) => {
-        const response = await send("POST", url("alertsUrl", "alerts"), idempotencyKey, alert);
-        classifyServiceFailure(response, "alerts");
+        const { result } = await call("alertsUrl", {
+          method: "POST",
+          path: "alerts",
+          idempotencyKey,
+          body: alert,
+          answer: AnyBody,
+        });
+        if (result.kind !== "answered") throw serviceFailure("alerts", result);
       },
     },
   };
 }
 
-interface JsonResponse {
-  status: number;
-  json: Record<string, unknown> | undefined;
+/** The provider's reason for a decline reaches the order's cancellation and the customer: bounded, one line. */
+function declineReason(body: unknown, token: string | undefined): string {
+  const reason =
+    body !== null && typeof body === "object" ? (body as { reason?: unknown }).reason : undefined;
+  const safe = typeof reason === "string" ? safeExcerpt(reason, token, 200) : "";
+  return safe === "" ? "declined" : safe;
 }
 
 /**
- * 429 and 503 say nothing was done; any other 5xx, or no answer at all, leaves the payment in doubt. A
- * redirect is not followed and not done: the provider did not act on this URL.
+ * The payment provider's contract, for every payment call. Not done: 429 and 503 (the provider documents that
+ * it took no action), a request that never left this process (not-sent), a redirect (not followed: the provider
+ * did not act on this URL) and any other 4xx (our request is wrong). In doubt: any other 5xx, no answer in time,
+ * a connection lost after the request was sent, a 2xx whose body is not what the provider promises.
  */
-function classifyPaymentFailure(response: JsonResponse, what: string): void {
-  if (response.status >= 300 && response.status < 400) {
-    throw new ClientError(`${what} answered ${response.status}: redirects are not followed`, response.status);
-  }
-  if (response.status === 0) throw new PaymentInDoubtError(`${what}: no answer`);
-  if (response.status === 429 || response.status === 503) {
-    throw new ProviderUnavailableError(`${what} answered ${response.status}`, response.status);
-  }
-  if (response.status >= 500)
-    throw new PaymentInDoubtError(`${what} answered ${response.status}`, response.status);
-  if (response.status >= 400) throw new ClientError(`${what} answered ${response.status}`, response.status);
+function paymentFailure(what: string, result: NotAnswered): Error {
+  const message = describe(what, result);
+  if (result.kind === "not-sent") return new ProviderUnavailableError(message);
+  if (result.kind !== "status") return new PaymentInDoubtError(message, statusOf(result));
+  const { status } = result;
+  if (status >= 300 && status < 400) return new ClientError(message, status);
+  if (status === 429 || status === 503) return new ProviderUnavailableError(message, status);
+  if (status >= 400 && status < 500) return new ClientError(message, status);
+  return new PaymentInDoubtError(message, status);
 }
 
-function classifyServiceFailure(response: JsonResponse, what: string): void {
-  if (response.status >= 300 && response.status < 400) {
-    throw new ClientError(`${what} answered ${response.status}: redirects are not followed`, response.status);
+/**
+ * The warehouse, the order store and the alerting endpoint: a redirect or a 4xx is a refusal (not retried);
+ * 429, a 5xx, a request not sent, no answer, a lost connection or an unusable 2xx body are transient: retried
+ * with the same idempotency key, which each of them honours, so a retry finds what the first request did.
+ */
+function serviceFailure(what: string, result: NotAnswered): Error {
+  const message = describe(what, result);
+  if (result.kind === "status") {
+    const { status } = result;
+    const refused = (status >= 300 && status < 400) || (status >= 400 && status < 500 && status !== 429);
+    return refused ? new ClientError(message, status) : new TransientServiceError(message, status);
   }
-  if (response.status === 0 || response.status === 429 || response.status >= 500) {
-    throw new TransientServiceError(`${what} answered ${response.status || "nothing"}`, response.status);
-  }
-  if (response.status >= 400) throw new ClientError(`${what} answered ${response.status}`, response.status);
+  return new TransientServiceError(message, statusOf(result));
 }
 
-/** Status 0: the request failed or timed out, so nobody knows whether the service acted. */
-async function sendJson(
-  method: "GET" | "POST",
-  url: string,
-  options: { body?: unknown; idempotencyKey?: string; timeoutMs: number },
-): Promise<JsonResponse> {
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method,
-      headers: {
-        ...(options.body === undefined ? {} : { "content-type": "application/json" }),
-        ...(options.idempotencyKey ? { "idempotency-key": options.idempotencyKey } : {}),
-      },
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-      // Never follow a redirect: a POST would be repeated elsewhere, with our idempotency key.
-      redirect: "manual",
-      signal: AbortSignal.timeout(options.timeoutMs),
-    });
-  } catch {
-    return { status: 0, json: undefined };
+const statusOf = (result: NotAnswered) => ("status" in result ? result.status : undefined);
+
+/**
+ * One line that names the call and what came back: every piece from the provider is an excerpt (bounded, one
+ * line, the token cut out), so the message is safe for a step's error, the execution's error and an alert.
+ */
+function describe(what: string, result: NotAnswered): string {
+  const then = (excerpt: string) => (excerpt === "" ? "" : `: ${excerpt}`);
+  const call = `${what} (${result.call})`;
+  switch (result.kind) {
+    case "status":
+      return result.status >= 300 && result.status < 400
+        ? `${call} answered ${result.status}, a redirect, not followed${then(result.excerpt)}`
+        : `${call} answered ${result.status}${then(result.excerpt)}`;
+    case "malformed":
+      return `${call} answered ${result.status} with a body that is not the answer it promises${then(result.excerpt)}`;
+    case "not-sent":
+      return `${call} was not sent (${result.code})${then(result.excerpt)}`;
+    case "timed-out":
+      return `${call}: ${result.excerpt}`;
+    case "lost":
+      return `${call}: the connection broke after the request was sent (${result.code})${then(result.excerpt)}`;
   }
-  const text = await response.text().catch(() => "");
-  let json: Record<string, unknown> | undefined;
-  try {
-    json = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, json };
 }

@@ -1,5 +1,7 @@
 import { createRetryStrategy } from "@aws/durable-execution-sdk-js";
+import { HttpSettingError } from "./http-call";
 import type { Checked, CheckoutOrder, PaymentEvent } from "./input";
+import { SecretSettingError } from "./secret-setting";
 
 /**
  * What a call to the payment provider can tell us, classified once, here, with the reasons.
@@ -75,11 +77,23 @@ export class ClientError extends Error {
  */
 export const isDefiniteRefusal = (error: unknown): boolean => error instanceof ClientError;
 
+/**
+ * A setting that cannot be used: a base URL unset, not a URL or with credentials in it (HttpSettingError), a
+ * secret setting missing, unreadable, still the placeholder or put in the plain environment (SecretSettingError).
+ * Found before anything is sent, and the same on every attempt until a person fixes it: not retried. Secrets
+ * Manager only throttled or briefly failing (`retryable`) is retried like any call that sent nothing.
+ */
+export const isSettingProblem = (error: unknown): error is HttpSettingError | SecretSettingError =>
+  error instanceof HttpSettingError || (error instanceof SecretSettingError && !error.retryable);
+
 function retryUnlessRefused(config: Parameters<typeof createRetryStrategy>[0]) {
-  // No error filter given: the backoff retries whatever it is asked about; the refusal check comes first.
+  // No error filter given: the backoff retries whatever it is asked about; the refusal and setting checks come
+  // first.
   const backoff = createRetryStrategy(config);
   return (error: Error, attemptsMade: number) =>
-    isDefiniteRefusal(error) ? { shouldRetry: false } : backoff(error, attemptsMade);
+    isDefiniteRefusal(error) || isSettingProblem(error)
+      ? { shouldRetry: false }
+      : backoff(error, attemptsMade);
 }
 
 /** A declined card is returned as a value by the step, so it never reaches a retry. */
@@ -103,9 +117,19 @@ export const retryTransient = retryUnlessRefused({
   maxDelay: { minutes: 1 },
 });
 
-/** The checkpointed result of the request-payment step. */
+/**
+ * The checkpointed result of the request-payment step. "not-requested": a setting could not be used on the first
+ * attempt, so no request ever left (not done); `problem` names the setting, never its value.
+ */
 export type PaymentRequestOutcome =
-  { kind: "accepted"; paymentId: string } | { kind: "declined"; reason: string };
+  | { kind: "accepted"; paymentId: string }
+  | { kind: "declined"; reason: string }
+  | {
+      kind: "not-requested";
+      error: "HttpSettingError" | "SecretSettingError";
+      setting?: string;
+      problem: string;
+    };
 
 /** How the payment ended, as the workflow acts on it. */
 export type Settlement =

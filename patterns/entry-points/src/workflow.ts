@@ -1,8 +1,10 @@
 import { CallbackTimeoutError, type DurableContext, type Duration } from "@aws/durable-execution-sdk-js";
 import { paymentAccepted, paymentRecord, shipment, voidAnswer } from "./answers";
 import type { CheckoutDeps } from "./deps";
+import { HttpSettingError, safeExcerpt } from "./http-call";
 import { parseCheckoutOrder, paymentEventSerdes, type CheckoutOrder } from "./input";
 import {
+  isSettingProblem,
   PaymentDeclinedError,
   retryPaymentRequest,
   retrySettlement,
@@ -13,6 +15,7 @@ import {
   type Settlement,
   type WebhookVerdict,
 } from "./payment-outcome";
+import { SecretSettingError } from "./secret-setting";
 
 export interface WorkflowConfig {
   /** How long to wait for the provider's webhook before asking the provider directly. */
@@ -79,7 +82,7 @@ export async function handleCheckout(
   const request = await context
     .step<PaymentRequestOutcome>(
       "request-payment",
-      async () => {
+      async ({ attempt }) => {
         try {
           const answer = await deps.payments.requestPayment({
             orderId: order.orderId,
@@ -90,6 +93,17 @@ export async function handleCheckout(
           return { kind: "accepted", paymentId: paymentAccepted(answer).paymentId };
         } catch (error) {
           if (error instanceof PaymentDeclinedError) return { kind: "declined", reason: error.reason };
+          // A setting that cannot be used (a secret unreadable, a URL unset) stops the call before it is sent.
+          // On the first attempt nothing was ever sent: the payment was not requested, not done. On a later one
+          // an earlier attempt may have reached the provider: the step fails, and it is settled by key below.
+          if (isSettingProblem(error) && attempt === 1) {
+            return {
+              kind: "not-requested",
+              error: error.name,
+              ...(error instanceof SecretSettingError ? { setting: error.setting } : {}),
+              problem: error.message,
+            };
+          }
           throw error;
         }
       },
@@ -100,10 +114,12 @@ export async function handleCheckout(
     .catch((error: unknown) => {
       context.logger.warn("The payment request got no clear answer", {
         orderId: order.orderId,
-        error: (error as Error).message,
+        error: messageOf(error),
       });
       return { kind: "in-doubt" as const, why: "the payment request got no clear answer" };
     });
+  // Nothing was sent, nothing was charged: the checkout fails with the setting to fix, and nothing to settle.
+  if (request.kind === "not-requested") throw notRequested(order, request);
 
   let verdict: WebhookVerdict;
   if (request.kind === "declined")
@@ -119,7 +135,7 @@ export async function handleCheckout(
             deps,
             order,
             new PaymentUnsettledError(
-              `Order ${order.orderId}: the payment could be neither confirmed nor voided (${(error as Error).message}); ` +
+              `Order ${order.orderId}: the payment could be neither confirmed nor voided (${messageOf(error)}); ` +
                 `settle it with the provider by key ${key("payment")}, then ship or cancel by hand`,
             ),
           ),
@@ -148,7 +164,7 @@ export async function handleCheckout(
           order,
           new PaidNotShippedError(
             `Order ${order.orderId} is paid (${settlement.paymentId}) but could not be shipped ` +
-              `(${(error as Error).message}); ship it or refund it by hand`,
+              `(${messageOf(error)}); ship it or refund it by hand`,
           ),
         ),
       );
@@ -179,11 +195,32 @@ export async function handleCheckout(
         order,
         new OrderNotCancelledError(
           `Order ${order.orderId} is not paid (${settlement.reason}) but could not be cancelled ` +
-            `(${(error as Error).message}); cancel it by hand`,
+            `(${messageOf(error)}); cancel it by hand`,
         ),
       ),
     );
   return { orderId: order.orderId, status: "CANCELLED", reason: settlement.reason };
+}
+
+/**
+ * A failure's text as it may go into an execution's error, an alert or a log line: bounded and on one line. The
+ * HTTP dependencies already bound everything they quote; a custom dependency can throw anything.
+ */
+function messageOf(error: unknown): string {
+  return safeExcerpt(error instanceof Error ? error.message : String(error));
+}
+
+/** The payment was never requested because a setting cannot be used: the error names it, and what to fix. */
+function notRequested(
+  order: CheckoutOrder,
+  request: Extract<PaymentRequestOutcome, { kind: "not-requested" }>,
+): Error {
+  const message =
+    `Order ${order.orderId}: the payment was not requested (nothing was sent to the provider, nothing ` +
+    `charged or shipped): ${request.problem}`;
+  return request.error === "SecretSettingError"
+    ? new SecretSettingError(message, request.setting ?? "")
+    : new HttpSettingError(message);
 }
 
 /**
@@ -214,7 +251,7 @@ async function escalate(
         context.logger.error("The alert to operations failed", {
           orderId: order.orderId,
           problem: problem.message,
-          alertError: (error as Error).message,
+          alertError: messageOf(error),
         });
         return false;
       },

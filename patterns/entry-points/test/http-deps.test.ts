@@ -1,15 +1,18 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { clearCaches } from "@aws-lambda-powertools/parameters";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { mockClient } from "aws-sdk-client-mock";
 import {
   ClientError,
   createHttpDeps,
-  dynamoCallbackRegistry,
   PaymentDeclinedError,
   PaymentInDoubtError,
   ProviderUnavailableError,
   TransientServiceError,
 } from "../src";
+import { HttpSettingError } from "../src/http-call";
+import { hostileAnswer, hostileBody, HttpWorld, type Route } from "./http-world";
 
 /**
  * The real dependencies against a provider on 127.0.0.1 that keeps its own record of every request it got
@@ -109,7 +112,7 @@ describe("the payment provider over HTTP: done, not done, in doubt", () => {
 
   it("look-up by key: the record, or none (404); a void: voided, too late (409), or nothing to void (404)", async () => {
     const { deps, received, close } = await provider([
-      { status: 200, body: { status: "pending", paymentId: "pay_1" } },
+      { status: 200, body: { status: "pending", paymentId: "pay_0001" } },
       { status: 404 },
       { status: 200, body: { status: "voided" } },
       { status: 409 },
@@ -118,7 +121,7 @@ describe("the payment provider over HTTP: done, not done, in doubt", () => {
     ]);
     try {
       const key = { idempotencyKey: "A-1001:payment" };
-      expect(await deps.payments.lookUpPayment(key)).toEqual({ status: "pending", paymentId: "pay_1" });
+      expect(await deps.payments.lookUpPayment(key)).toEqual({ status: "pending", paymentId: "pay_0001" });
       expect(await deps.payments.lookUpPayment(key)).toBeUndefined();
       expect(await deps.payments.voidPayment(key)).toEqual({ status: "voided" });
       expect(await deps.payments.voidPayment(key)).toEqual({ status: "succeeded" });
@@ -139,7 +142,7 @@ describe("the payment provider over HTTP: done, not done, in doubt", () => {
 
   it("a look-up that is not a payment record is neither paid nor not paid; a shipment without an id is retried", async () => {
     const { deps, close } = await provider([
-      { status: 200, body: { status: "captured-ish", paymentId: "pay_1" } },
+      { status: 200, body: { status: "captured-ish", paymentId: "pay_0001" } },
       { status: 200, body: "ok" },
       { status: 201, body: {} },
     ]);
@@ -218,100 +221,229 @@ describe("the payment provider over HTTP: done, not done, in doubt", () => {
       alertsUrl: "",
       callbackTable: "",
     }));
-    await expect(deps.payments.requestPayment(payment)).rejects.toThrow("No paymentsUrl configured");
+    const failure = deps.payments.requestPayment(payment);
+    await expect(failure).rejects.toThrow("No paymentsUrl configured (PAYMENTS_API_URL)");
+    // A setting, not a refusal by the provider: never retried, and nothing was sent (see secrets.test.ts).
+    await expect(failure).rejects.toBeInstanceOf(HttpSettingError);
   });
 });
 
-describe("the callback registry on DynamoDB", () => {
-  /** A table that keeps its items, as DynamoDB would, and fails when told to. */
-  function table() {
-    const items = new Map<string, Record<string, { S?: string; N?: string }>>();
-    let failNext = false;
-    const send = async (command: unknown): Promise<unknown> => {
-      if (failNext) {
-        failNext = false;
-        throw Object.assign(new Error("Throughput exceeded for item cb-secret-1"), {
-          name: "ProvisionedThroughputExceededException",
-        });
-      }
-      if (command instanceof PutItemCommand) {
-        const item = command.input.Item!;
-        items.set(item.orderId!.S!, item);
-        return {};
-      }
-      if (command instanceof GetItemCommand) {
-        expect(command.input.ConsistentRead).toBe(true);
-        return { Item: items.get(command.input.Key!.orderId!.S!) };
-      }
-      throw new Error("unexpected command");
-    };
-    return { items, send, failOnce: () => (failNext = true) };
+describe("every path stays under the configured base URL's path", () => {
+  it.each([
+    ["without a trailing slash", false],
+    ["with a trailing slash", true],
+  ])("base URLs %s", async (_label, trailingSlash) => {
+    const world = await new HttpWorld().start();
+    try {
+      const deps = world.deps(trailingSlash);
+      const { paymentId } = await deps.payments.requestPayment(payment);
+      expect(await deps.payments.lookUpPayment({ idempotencyKey: "A-1001:payment" })).toEqual({
+        status: "pending",
+        paymentId,
+      });
+      expect(await deps.payments.voidPayment({ idempotencyKey: "A-1001:payment" })).toEqual({
+        status: "voided",
+      });
+      const items = [{ sku: "KETTLE-01", quantity: 1 }];
+      expect(await deps.warehouse.ship({ orderId: "A-1001", items, idempotencyKey: "A-1001:ship" })).toEqual({
+        shipmentId: "shp_1",
+      });
+      await deps.orders.cancel({ orderId: "A-1001", reason: "test", idempotencyKey: "A-1001:cancel" });
+      await deps.alerts.raise({ orderId: "A-1001", kind: "k", problem: "p", idempotencyKey: "A-1001:alert" });
+
+      // What the server received: each path under its service's base path, each with its idempotency key.
+      expect(
+        world.received.map(({ method, path, route, key }) => `${method} ${path} ${route} ${key}`),
+      ).toEqual([
+        "POST /psp/v2/payments pay A-1001:payment",
+        "GET /psp/v2/payments/by-key/A-1001%3Apayment look-up undefined",
+        "POST /psp/v2/payments/by-key/A-1001%3Apayment/void void A-1001:payment:void",
+        "POST /warehouse/shipments ship A-1001:ship",
+        "POST /shop/api/orders/A-1001/cancel cancel A-1001:cancel",
+        "POST /ops/events/alerts alert A-1001:alert",
+      ]);
+      // And what the services did: the payment voided, one shipment, the cancellation and the alert recorded.
+      expect(world.payments.get("A-1001:payment")!.status).toBe("voided");
+      expect(world.shipments.size).toBe(1);
+      expect(world.cancellations.get("A-1001:cancel")).toEqual({ orderId: "A-1001", reason: "test" });
+      expect(world.alerts.get("A-1001:alert")).toEqual({ orderId: "A-1001", kind: "k", problem: "p" });
+    } finally {
+      await world.stop();
+    }
+  });
+
+  it("a base URL with a query keeps its path and drops the query from the paths under it", async () => {
+    const world = await new HttpWorld().start();
+    try {
+      const config = world.config(false);
+      const deps = createHttpDeps(() => ({ ...config, warehouseUrl: `${config.warehouseUrl}?tenant=eu` }));
+      await deps.warehouse.ship({ orderId: "A-1001", items: [], idempotencyKey: "A-1001:ship" });
+      expect(world.received.map(({ path, route }) => `${path} ${route}`)).toEqual([
+        "/warehouse/shipments ship",
+      ]);
+    } finally {
+      await world.stop();
+    }
+  });
+});
+
+describe("what never reached the service, and what was lost on the way back", () => {
+  /** A port nothing listens on: the connection is refused, so the request never left. */
+  async function closedPort(): Promise<number> {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    return port;
   }
 
-  it("registers order id -> callback id with an expiry, and finds it again", async () => {
-    const dynamo = table();
-    const registry = dynamoCallbackRegistry(() => "callbacks", dynamo);
-    await registry.register({ orderId: "A-1001", callbackId: "cb-secret-1" });
-    // A retried step writes the same item again: still one item.
-    await registry.register({ orderId: "A-1001", callbackId: "cb-secret-1" });
-
-    expect(await registry.find("A-1001")).toBe("cb-secret-1");
-    expect(await registry.find("A-404")).toBeUndefined();
-    expect(dynamo.items.size).toBe(1);
-    expect(Number(dynamo.items.get("A-1001")!.expiresAt!.N)).toBeGreaterThan(Date.now() / 1000);
-  });
-
-  it("loads the DynamoDB client module on first use, not when the handler is imported, and makes one client per sandbox", async () => {
-    // A stand-in for the module that records when it is evaluated, what clients are made and what they send.
-    const record = { evaluated: 0, clients: 0, sent: [] as string[] };
-    await jest
-      .isolateModulesAsync(async () => {
-        jest.doMock("@aws-sdk/client-dynamodb", () => {
-          record.evaluated += 1;
-          const command = (name: string) =>
-            class {
-              readonly name = name;
-              constructor(readonly input: unknown) {}
-            };
-          return {
-            PutItemCommand: command("PutItem"),
-            GetItemCommand: command("GetItem"),
-            DynamoDBClient: class {
-              constructor() {
-                record.clients += 1;
-              }
-              send = async (sent: { name: string }) => {
-                record.sent.push(sent.name);
-                return {};
-              };
-            },
-          };
-        });
-        const module = await import("../src/index");
-        expect(typeof module.handler).toBe("function");
-        expect(record.evaluated).toBe(0);
-
-        const registry = module.dynamoCallbackRegistry(() => "callbacks");
-        await registry.register({ orderId: "A-1001", callbackId: "cb-secret-1" });
-        await registry.find("A-1001");
-      })
-      .finally(() => jest.dontMock("@aws-sdk/client-dynamodb"));
-    expect(record).toEqual({ evaluated: 1, clients: 1, sent: ["PutItem", "GetItem"] });
-  });
-
-  it("a failure is transient and never quotes the item, which holds the callback id", async () => {
-    const dynamo = table();
-    const registry = dynamoCallbackRegistry(() => "callbacks", dynamo);
-    dynamo.failOnce();
-    const failure = registry.register({ orderId: "A-1001", callbackId: "cb-secret-1" });
-    await expect(failure).rejects.toBeInstanceOf(TransientServiceError);
-    await expect(failure).rejects.toThrow("callback registry: ProvisionedThroughputExceededException");
-  });
-
-  it("no table configured is a clear error", async () => {
-    const registry = dynamoCallbackRegistry(() => "", table());
-    await expect(registry.find("A-1001")).rejects.toThrow(
-      "No callback table configured (CALLBACK_TABLE_NAME)",
+  it("connection refused: not sent, so the payment is not done (ProviderUnavailableError, retried), the others transient", async () => {
+    const url = `http://127.0.0.1:${await closedPort()}/psp`;
+    const deps = createHttpDeps(() => ({
+      paymentsUrl: url,
+      warehouseUrl: url,
+      ordersUrl: url,
+      alertsUrl: url,
+      callbackTable: "callbacks",
+      timeoutMs: 1_000,
+    }));
+    const request = deps.payments.requestPayment(payment);
+    await expect(request).rejects.toBeInstanceOf(ProviderUnavailableError);
+    await expect(request).rejects.toThrow(
+      `payment request (POST ${url}/payments) was not sent (ECONNREFUSED)`,
     );
+    await expect(
+      deps.warehouse.ship({ orderId: "A-1001", items: [], idempotencyKey: "A-1001:ship" }),
+    ).rejects.toBeInstanceOf(TransientServiceError);
+  });
+
+  it("the connection dropped after the request arrived: in doubt (the provider acted), transient for the others", async () => {
+    const world = await new HttpWorld().start();
+    const hangUp = ({ act, res }: { act: () => unknown; res: ServerResponse }) => {
+      act();
+      res.socket?.destroy();
+    };
+    world.faults = { pay: [hangUp], ship: [hangUp] };
+    try {
+      const deps = world.deps();
+      await expect(deps.payments.requestPayment(payment)).rejects.toBeInstanceOf(PaymentInDoubtError);
+      await expect(
+        deps.warehouse.ship({ orderId: "A-1001", items: [], idempotencyKey: "A-1001:ship" }),
+      ).rejects.toBeInstanceOf(TransientServiceError);
+      // The services acted: the retry with the same key finds the payment and the shipment, and makes no second.
+      const { paymentId } = await deps.payments.requestPayment(payment);
+      expect(paymentId).toBe(world.payments.get("A-1001:payment")!.paymentId);
+      await deps.warehouse.ship({ orderId: "A-1001", items: [], idempotencyKey: "A-1001:ship" });
+      expect([world.payments.size, world.shipments.size]).toEqual([1, 1]);
+    } finally {
+      await world.stop();
+    }
+  });
+
+  it("a 2xx body larger than the bound is not read on: in doubt", async () => {
+    const { deps, close } = await provider([
+      { status: 201, body: { paymentId: "pay_0001", pad: "x".repeat(1_100_000) } },
+    ]);
+    try {
+      const failure = deps.payments.requestPayment(payment);
+      await expect(failure).rejects.toBeInstanceOf(PaymentInDoubtError);
+      await expect(failure).rejects.toThrow("more than the 1048576 bytes accepted");
+    } finally {
+      await close();
+    }
+  });
+});
+
+describe("a provider's 1 MB error body, with newlines, ANSI escapes and our token echoed back", () => {
+  const TOKEN_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:checkout-api-token-AbCdEf";
+  const TOKEN = "tok_live_7fG2kQ9xLm";
+  const secretsManager = mockClient(SecretsManagerClient);
+  beforeEach(() => {
+    secretsManager.reset();
+    clearCaches();
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: TOKEN });
+    process.env.CHECKOUT_API_TOKEN_SECRET_ARN = TOKEN_ARN;
+  });
+  afterEach(() => delete process.env.CHECKOUT_API_TOKEN_SECRET_ARN);
+  afterAll(() => secretsManager.restore());
+
+  /** What may reach a step's error, a checkpoint, a log line: a few hundred characters, one line, no token. */
+  function expectSafe(text: string, max = 500) {
+    expect(text.length).toBeLessThanOrEqual(max);
+    // eslint-disable-next-line no-control-regex
+    expect(text).not.toMatch(/[\u0000-\u001f\u007f]/);
+    expect(text).not.toContain(TOKEN);
+  }
+
+  it.each<[string, Route, number, new (...args: never[]) => Error]>([
+    ["payment request, 500", "pay", 500, PaymentInDoubtError],
+    ["payment request, 503", "pay", 503, ProviderUnavailableError],
+    ["payment look-up, 502", "look-up", 502, PaymentInDoubtError],
+    ["warehouse, 500", "ship", 500, TransientServiceError],
+    ["order store, 400", "cancel", 400, ClientError],
+    ["alerts, 503", "alert", 503, TransientServiceError],
+  ])(
+    "%s: the error says what happened in a few hundred characters, on one line, without the token",
+    async (_label, route, status, expected) => {
+      const world = await new HttpWorld().start();
+      world.faults[route] = [hostileAnswer(status, TOKEN)];
+      try {
+        const deps = world.deps();
+        const calls: Record<Route, () => Promise<unknown>> = {
+          pay: () => deps.payments.requestPayment(payment),
+          "look-up": () => deps.payments.lookUpPayment({ idempotencyKey: "A-1001:payment" }),
+          void: () => deps.payments.voidPayment({ idempotencyKey: "A-1001:payment" }),
+          ship: () => deps.warehouse.ship({ orderId: "A-1001", items: [], idempotencyKey: "A-1001:ship" }),
+          cancel: () =>
+            deps.orders.cancel({ orderId: "A-1001", reason: "r", idempotencyKey: "A-1001:cancel" }),
+          alert: () =>
+            deps.alerts.raise({ orderId: "A-1001", kind: "k", problem: "p", idempotencyKey: "A-1001:alert" }),
+        };
+        const error = await calls[route]().then(
+          () => {
+            throw new Error("expected a failure");
+          },
+          (caught: Error) => caught,
+        );
+        expect(error).toBeInstanceOf(expected);
+        expect(error.message).toContain(`answered ${status}: upstream error`);
+        expect(error.message).toContain("[redacted]");
+        expectSafe(error.message);
+        // The request did carry the token: it is the echo that was cut out.
+        expect(world.received[0]!.authorization).toBe(`Bearer ${TOKEN}`);
+      } finally {
+        await world.stop();
+      }
+    },
+  );
+
+  it("402: the decline's reason (it reaches the customer) is bounded, on one line, without the token; a 1 MB one is not read", async () => {
+    // Within the bytes read of an error answer: the reason is kept, made safe. 1 MB: not read, so not parsed.
+    const reason = `card refused\n\u001b[31myou sent ${TOKEN}\u001b[0m ${"x".repeat(600)}`;
+    const { deps, close } = await provider([
+      { status: 402, body: { reason } },
+      { status: 402, body: { reason: hostileBody(TOKEN) } },
+    ]);
+    try {
+      const declined = async () =>
+        deps.payments.requestPayment(payment).then(
+          () => {
+            throw new Error("expected a decline");
+          },
+          (caught: PaymentDeclinedError) => caught,
+        );
+      const first = await declined();
+      expect(first).toBeInstanceOf(PaymentDeclinedError);
+      expect(first.reason).toMatch(
+        /^card refused \[31myou sent \[redacted\] \[0m x+… \(\d+ more characters\)$/,
+      );
+      expectSafe(first.reason, 250);
+      expectSafe(first.message, 300);
+      const second = await declined();
+      expect(second).toBeInstanceOf(PaymentDeclinedError);
+      expect(second.reason).toBe("declined");
+    } finally {
+      await close();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { configFromEnv, dynamoCallbackRegistry } from "../deps";
 import { onFirstUse } from "../on-first-use";
+import { secretSetting } from "../secret-setting";
 import { createApiHandler } from "./api";
 import type { Executions } from "./executions";
 import { createStarterHandler } from "./starter";
@@ -8,7 +9,8 @@ import { createWebhookHandler } from "./webhook";
 /**
  * The deployed front door: three plain (not durable) Lambda functions. CHECKOUT_FUNCTION_ARN is the durable
  * function's alias ARN (qualified: an unqualified ARN is refused at the first call), WEBHOOK_SECRET_ARN the
- * Secrets Manager secret the provider signs with, CALLBACK_TABLE_NAME the registry the workflow writes.
+ * Secrets Manager secret the provider signs with (read with secretSetting, like every secret of the pattern),
+ * CALLBACK_TABLE_NAME the registry the workflow writes.
  *
  * The AWS SDK modules (the Lambda client, and Powertools' Secrets Manager one) are evaluated on first use, not
  * when Lambda loads a handler (esbuild keeps a dynamic import as a module evaluated on demand): a cold start
@@ -17,7 +19,9 @@ import { createWebhookHandler } from "./webhook";
 const aws = onFirstUse(
   async () => new (await import("./executions")).AwsExecutions(process.env.CHECKOUT_FUNCTION_ARN ?? ""),
 );
-const secrets = onFirstUse(() => import("@aws-lambda-powertools/parameters/secrets"));
+/** The signing secret's setting: its ARN is in WEBHOOK_SECRET_ARN. */
+export const WEBHOOK_SECRET_SETTING = "WEBHOOK";
+
 const lazyExecutions: Executions = {
   start: async (name, input) => (await aws()).start(name, input),
   describe: async (name) => (await aws()).describe(name),
@@ -27,15 +31,12 @@ const lazyExecutions: Executions = {
 export const apiHandler = createApiHandler({ executions: lazyExecutions });
 
 export const webhookHandler = createWebhookHandler({
-  // Powertools caches the secret for maxAge seconds: a rotated secret is picked up within a minute, and a
-  // burst of deliveries does not call Secrets Manager for each one.
-  secret: async () => {
-    const arn = process.env.WEBHOOK_SECRET_ARN;
-    if (!arn) return undefined;
-    const { getSecret } = await secrets();
-    const value = await getSecret(arn, { maxAge: 60 });
-    return typeof value === "string" ? value : undefined;
-  },
+  // Read as every secret setting is (src/secret-setting.ts): Powertools caches it for SECRET_MAX_AGE_SECONDS, so
+  // a burst of deliveries does not call Secrets Manager for each one, and a rotated secret is picked up within
+  // that time. Required: unset, unreadable or still the placeholder, every delivery is refused (503). The
+  // setting is named "WEBHOOK" because its ARN is in WEBHOOK_SECRET_ARN (`<setting>_SECRET_ARN`), as the stack
+  // has always set it.
+  secret: () => secretSetting(WEBHOOK_SECRET_SETTING, { required: true }),
   callbacks: dynamoCallbackRegistry(() => configFromEnv().callbackTable),
   executions: lazyExecutions,
 });

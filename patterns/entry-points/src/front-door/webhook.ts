@@ -1,5 +1,6 @@
 import type { CallbackRegistry } from "../deps";
 import { checkPaymentEvent, unhandledEventType } from "../input";
+import { SecretSettingError } from "../secret-setting";
 import type { Executions } from "./executions";
 import { header, json, problem, rawBody, type HttpRequest, type HttpResponse } from "./http";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from "./signature";
@@ -37,10 +38,13 @@ export function createWebhookHandler(deps: WebhookDeps) {
     let secret: string | undefined;
     try {
       secret = await deps.secret();
-    } catch {
+    } catch (error) {
       // Fail closed: without the secret nothing can be verified, so nothing is accepted. 503 makes the
-      // provider retry later, when the secret can be read again.
-      log("webhook secret unavailable", {});
+      // provider retry later, when the secret can be read again. A SecretSettingError names the setting and
+      // what to fix, never the value; any other error is logged by name only.
+      log("webhook secret unavailable", {
+        problem: error instanceof SecretSettingError ? error.message : (error as Error | undefined)?.name,
+      });
       return problem(503, "The webhook cannot verify deliveries right now; retry later");
     }
     const check = verifySignature({
