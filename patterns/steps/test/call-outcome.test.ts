@@ -1,5 +1,6 @@
 import { StepError, StepInterruptedError } from "@aws/durable-execution-sdk-js";
 import {
+  classifyHttpResult,
   classifyNetworkError,
   classifyStatus,
   MALFORMED_ANSWER,
@@ -110,6 +111,53 @@ describe("network errors", () => {
   it("a 2xx with a malformed body is in doubt", () => {
     expect(MALFORMED_ANSWER.outcome).toBe("in-doubt");
   });
+});
+
+describe("the facts of src/http-call.ts", () => {
+  const call = "POST https://h.example/pay/charges";
+  it.each<[string, Parameters<typeof classifyHttpResult>[0], CallOutcome, boolean, string]>([
+    [
+      "a 2xx that cannot be read",
+      { kind: "malformed", call, status: 201, excerpt: "empty: " },
+      "in-doubt",
+      false,
+      MALFORMED_ANSWER.reason,
+    ],
+    [
+      "a connection never made",
+      { kind: "not-sent", call, code: "ECONNREFUSED", excerpt: "" },
+      "not-done",
+      true,
+      "ECONNREFUSED: the request was never sent",
+    ],
+    [
+      "no answer in time",
+      { kind: "timed-out", call, excerpt: "no answer in time" },
+      "in-doubt",
+      false,
+      "timed out: the provider may have acted",
+    ],
+    [
+      "a connection lost after it was made",
+      { kind: "lost", call, code: "UND_ERR_SOCKET", excerpt: "other side closed" },
+      "in-doubt",
+      false,
+      "UND_ERR_SOCKET: the request may have arrived",
+    ],
+  ])("%s", (_what, result, outcome, retryable, reason) => {
+    expect(classifyHttpResult(result, says)).toEqual({ outcome, retryable, reason });
+  });
+
+  it.each([200, 307, 402, 429, 500, 503])(
+    "a status %d goes through the status table, contract included",
+    (status) => {
+      for (const contract of [says, silent]) {
+        expect(
+          classifyHttpResult({ kind: "status", call, status, excerpt: "", body: undefined }, contract),
+        ).toEqual(classifyStatus(status, contract));
+      }
+    },
+  );
 });
 
 describe("the errors the classification becomes, and the outcome a retry decision reads from them", () => {
