@@ -5,6 +5,7 @@ import {
   SecretsManagerClient,
   SecretsManagerServiceException,
 } from "@aws-sdk/client-secrets-manager";
+import { StepError } from "@aws/durable-execution-sdk-js";
 import { ExecutionStatus, LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import { mockClient } from "aws-sdk-client-mock";
 import {
@@ -203,6 +204,26 @@ describeLocal("ORDER_API_TOKEN from Secrets Manager", () => {
   });
 });
 
+describeLocal("a shipping URL that is not http(s)", () => {
+  it("after the charge: create-shipment is not done and not retried by the carrier's own decision; the charge and stock are named", async () => {
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: TOKEN });
+    process.env.SHIPPING_API_URL = "ftp://carrier.example/ship";
+    const result = await runOrder();
+    expect(result.getError().errorType).toBe("OrderFailedError");
+    expect(result.getError().errorMessage).toContain(
+      "failed at create-shipment: SHIPPING_API_URL (shippingUrl): the service's base URL must be http(s)",
+    );
+    expect(result.getError().errorMessage).toContain(
+      "correct the shipment and ship it, or refund the charge",
+    );
+    expect(runner.getOperation("create-shipment").getStepDetails()?.attempt).toBe(1);
+    expect(hw.calls.map((call) => call.route)).toEqual(["reserve", "find", "charge"]);
+    expect(hw.charges).toHaveLength(1);
+    expect(hw.held()).toBe(1);
+    expect(hw.shipments.size).toBe(0);
+  });
+});
+
 describeLocal("a 1 MB error body with newlines, ANSI escapes and the token echoed", () => {
   const echo = () =>
     `\u001b[2J\u001b[31mREFUSED\u001b[0m\r\nAuthorization: Bearer ${TOKEN}\n` +
@@ -273,7 +294,7 @@ describe("the retry decisions never retry a setting a person must fix", () => {
 
   it.each(settingErrors)("%s: a step that failed with it was not done", (_name, error) => {
     // As the SDK reports a failed step: its own error, the provider's error's name on `cause`.
-    const stepError = Object.assign(new Error(error.message), { name: "StepError", cause: error });
+    const stepError = new StepError(error.message, error);
     expect(outcomeOfFailedStep(stepError, { stopsInDoubt: false })).toBe("not-done");
     expect(outcomeOfFailedStep(stepError, { stopsInDoubt: true })).toBe("not-done");
   });
