@@ -52,11 +52,12 @@ export function classifyStatus(status: number): Classification {
 }
 
 /**
- * An error thrown by a dependency, the built-in HTTP client or yours. Only a refusal (ClientError) is final;
- * anything else, a TransientServiceError, a MalformedResponseError, or a client library's own error ("socket
- * hang up", ECONNRESET, a timeout), says nothing certain about what the provider did, so it is in doubt and
- * retried with the same key. A step that failed reaches the workflow as a StepError whose cause keeps the
- * original error's name, on the first run and on replay alike: the name is what is compared.
+ * An error thrown by a dependency, the built-in HTTP client or yours. Only a refusal (ClientError) and a request
+ * that never left (a setting that could not be used, a connection never made) are not done; anything else, a
+ * TransientServiceError, a MalformedResponseError, or a client library's own error ("socket hang up",
+ * ECONNRESET, a timeout), says nothing certain about what the provider did, so it is in doubt and retried with
+ * the same key. A step that failed reaches the workflow as a StepError whose cause keeps the original error's
+ * name, on the first run and on replay alike: the name is what is compared.
  */
 export function classifyError(error: unknown): Classification {
   const name = errorName(error);
@@ -65,6 +66,26 @@ export function classifyError(error: unknown): Classification {
       outcome: "not-done",
       retry: false,
       reason: "the provider refused the request: the same no again",
+    };
+  }
+  if (name === "SecretSettingError" || name === "HttpSettingError") {
+    // Thrown before the request is made. Only a live SecretSettingError says whether Secrets Manager itself
+    // failed for a while (throttled, internal error, network); a missing, unreadable or plain-text secret and a
+    // wrong URL need a person, so asking again cannot help. The flag does not survive a checkpoint: not retried.
+    const retry = (innermost(error) as { retryable?: unknown } | undefined)?.retryable === true;
+    return {
+      outcome: "not-done",
+      retry,
+      reason: retry
+        ? "a secret could not be read for now (Secrets Manager throttled or failed): nothing was sent"
+        : "a setting is missing or wrong: nothing was sent, and nothing will be until a person fixes it",
+    };
+  }
+  if (name === "NotSentError") {
+    return {
+      outcome: "not-done",
+      retry: true,
+      reason: "the connection was never made (refused, DNS): nothing was sent, it may work later",
     };
   }
   if (name === "MalformedResponseError") {
@@ -80,14 +101,34 @@ export function classifyError(error: unknown): Classification {
   };
 }
 
-/** The call was refused for good: nothing was done, and nothing will be by asking again. */
-export const refusedForGood = (error: unknown) => classifyError(error).outcome === "not-done";
+/**
+ * The provider refused the call for good: nothing was done, and nothing will be by asking again. Only a refusal:
+ * the providers answer a repeated key with their first answer, so a refusal on a later attempt means no earlier
+ * attempt acted either. An error that says "not sent" proves that for its own attempt only (an earlier one may
+ * have acted and lost its reply), so a step that retries in doubt and ends in one is still in doubt.
+ */
+export const refusedForGood = (error: unknown) => errorName(error) === "ClientError";
+
+/**
+ * Nothing was sent, and nothing will be until a person fixes a setting: a secret that is missing, unreadable or
+ * set in plain text, or a URL that cannot be used. For the first attempt of a step this means the step sent
+ * nothing at all (see the place-order step); the error's message names the setting.
+ */
+export function notSentForGood(error: unknown): boolean {
+  const name = errorName(error);
+  const { retry } = classifyError(error);
+  return (name === "SecretSettingError" || name === "HttpSettingError") && !retry;
+}
 
 function errorName(error: unknown): string | undefined {
+  return (innermost(error) as Error | undefined)?.name;
+}
+
+/** A step's failure, as the workflow sees it: StepError, the dependency's error as its cause. */
+function innermost(error: unknown): unknown {
   const own = (error as Error | undefined)?.name;
-  // A step's failure, as the workflow sees it: StepError, the dependency's error as its cause.
-  if (own === "StepError" || own === "CallbackSubmitterError") {
-    return errorName((error as Error).cause) ?? own;
+  if ((own === "StepError" || own === "CallbackSubmitterError") && (error as Error).cause !== undefined) {
+    return innermost((error as Error).cause);
   }
-  return own;
+  return error;
 }

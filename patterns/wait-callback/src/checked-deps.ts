@@ -1,7 +1,9 @@
 import { plainLine } from "./chat-text";
 import type { JobStatus, PurchaseDeps } from "./deps";
-import { ClientError, MalformedResponseError, TransientServiceError } from "./errors";
+import { ClientError, MalformedResponseError, NotSentError, TransientServiceError } from "./errors";
+import { HttpSettingError } from "./http-call";
 import { checkedAnswer, JobStatusResponse, OrderResponse, SubmitResponse } from "./provider-answers";
+import { SecretSettingError } from "./secret-setting";
 
 /** An error from outside becomes one line of at most this many characters before it goes anywhere. */
 export const MAX_ERROR_CHARS = 300;
@@ -14,7 +16,8 @@ export const MAX_ERROR_CHARS = 300;
  * - Errors are outside text: whatever a dependency throws becomes one bounded line, and a message's callback
  *   id (a bearer token: a chat service that quotes the message back puts it into its error) becomes
  *   `[callback id]`. This happens inside the step, before the SDK checkpoints the error, so the id reaches no
- *   checkpoint, result, log line or execution error. The error keeps its class, which the retry decision reads.
+ *   checkpoint, result, log line or execution error. The error keeps its class (and a SecretSettingError whether
+ *   it is retryable), which the retry decision reads.
  */
 export function checkedDeps(deps: PurchaseDeps): PurchaseDeps {
   return {
@@ -69,6 +72,12 @@ export function outsideError(error: unknown, secrets: string[] = []): Error {
   }
   const message = plainLine(text, MAX_ERROR_CHARS);
   if (error instanceof ClientError) return new ClientError(message, error.status);
+  // Before TransientServiceError, which it extends: its own name says nothing was sent.
+  if (error instanceof NotSentError) return new NotSentError(message, error.status);
+  // A setting that could not be used: the retry decision reads whether Secrets Manager may answer later.
+  if (error instanceof SecretSettingError)
+    return new SecretSettingError(message, error.setting, error.retryable);
+  if (error instanceof HttpSettingError) return new HttpSettingError(message);
   if (error instanceof TransientServiceError) return new TransientServiceError(message, error.status);
   if (error instanceof MalformedResponseError) return new MalformedResponseError(message);
   const plain = new Error(message);

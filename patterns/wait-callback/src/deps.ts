@@ -2,11 +2,15 @@ import { createHash } from "node:crypto";
 import type * as z from "zod/mini";
 import { classifyStatus } from "./call-outcome";
 import { chatText, formatAmount } from "./chat-text";
-import { ClientError, MalformedResponseError, TransientServiceError } from "./errors";
+import { ClientError, MalformedResponseError, NotSentError, TransientServiceError } from "./errors";
+import { endpoint, httpCall, HttpSettingError, type HttpCall } from "./http-call";
 import type { Person, PurchaseRequest } from "./input";
 import { checkedAnswer, JobStatusResponse, OrderResponse, SubmitResponse } from "./provider-answers";
+import { secretSetting } from "./secret-setting";
 
-export { ClientError, MalformedResponseError, TransientServiceError } from "./errors";
+export { ClientError, MalformedResponseError, NotSentError, TransientServiceError } from "./errors";
+export { HttpSettingError } from "./http-call";
+export { SecretSettingError } from "./secret-setting";
 
 /**
  * The outside world of the purchase workflow. Every call here is a side effect, so the workflow makes each one
@@ -85,91 +89,140 @@ export function redactCallbackId(callbackId: string): string {
 }
 
 export interface HttpDepsConfig {
-  /** A chat incoming-webhook URL (Slack-compatible: POST {"text": ...}). It is a secret too: never logged. */
-  chatWebhookUrl: string;
+  /**
+   * Reads the chat incoming-webhook URL (Slack-compatible: POST {"text": ...}). A secret: its key is in it, so it
+   * is read when a message is sent, never kept in the environment, and never named in an error or log line.
+   */
+  chatWebhookUrl: () => Promise<string>;
   /** Your approval page. Links are `<approvalPageUrl>/decide#callback=<callback id>&action=<approve|...>`. */
   approvalPageUrl: string;
   purchasingUrl: string;
   supplierUrl: string;
-  /** Sent as a bearer token to the purchasing and supplier APIs, if set. */
-  apiToken?: string;
-  /** Abort a request after this long; an abort counts as transient. */
+  /** Reads the bearer token sent to the purchasing and supplier APIs; `undefined` sends none. A secret too. */
+  apiToken: () => Promise<string | undefined>;
+  /** Abort a request after this long; an abort counts as in doubt. */
   timeoutMs?: number;
 }
+
+type PlainSetting = "approvalPageUrl" | "purchasingUrl" | "supplierUrl";
+
+/** The environment variable each setting comes from in the deployed function (configFromEnv). */
+const FROM_ENV: Record<PlainSetting | "chatWebhookUrl", string> = {
+  approvalPageUrl: "APPROVAL_PAGE_URL",
+  purchasingUrl: "PURCHASING_API_URL",
+  supplierUrl: "SUPPLIER_API_URL",
+  chatWebhookUrl: "APPROVAL_CHAT_WEBHOOK_URL",
+};
+
+const DEFAULT_TIMEOUT_MS = 10_000;
 
 /**
  * The real dependencies: the approver gets a chat message with links to your approval page, which
  * authenticates the person and then completes the callback (see scripts/send-callback.ts for the three calls);
- * purchasing and the supplier are JSON over HTTP. Configuration is read on each call, so inside the step that
- * makes it, never at import or replay time.
+ * purchasing and the supplier are JSON over HTTP (src/http-call.ts). Configuration, secrets included, is read on
+ * each call, so inside the step that makes it, never at import or replay time.
  */
 export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): PurchaseDeps {
-  const setting = (name: "chatWebhookUrl" | "approvalPageUrl" | "purchasingUrl" | "supplierUrl") => {
+  const plain = (name: PlainSetting): string => {
     const value = config()[name];
-    if (!value) throw new ClientError(`No ${name} configured`);
+    if (!value) throw new HttpSettingError(`No ${name} configured (${FROM_ENV[name]})`);
+    // Checked like every URL the HTTP client takes: http(s), no credentials in it.
+    settingChecked(name, () => endpoint(value, ""));
     return value;
   };
+  const webhookUrl = async (): Promise<string> => {
+    const url = await config().chatWebhookUrl();
+    settingChecked("chatWebhookUrl", () => endpoint(url, ""));
+    return url;
+  };
   // async, so a missing setting rejects like any other failure of the call instead of throwing synchronously.
-  const api = async <T>(
+  const api = async (
     method: "GET" | "POST",
     base: "purchasingUrl" | "supplierUrl",
     path: string,
-    response: z.ZodMiniType<T> | undefined,
-    options: ApiOptions = {},
-  ): Promise<T | undefined> => {
-    const text = await request(method, joinUrl(setting(base), path), {
-      ...options,
-      apiToken: config().apiToken,
-      timeoutMs: config().timeoutMs ?? 10_000,
-    });
-    return response === undefined ? undefined : parseResponse(`${method} ${path}`, text, response);
+    options: { body?: unknown; idempotencyKey?: string; bodyIgnored?: boolean } = {},
+  ): Promise<unknown> => {
+    const baseUrl = plain(base);
+    // Read here, in the step that makes the call; Powertools keeps it for a few minutes per sandbox.
+    const token = await config().apiToken();
+    const { bodyIgnored = false, ...sent } = options;
+    return send(
+      {
+        baseUrl,
+        path,
+        method,
+        ...sent,
+        ...(token === undefined ? {} : { token }),
+        timeoutMs: config().timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      },
+      { setting: base, name: `${method} ${path}`, quoteBody: true, bodyIgnored },
+    );
   };
-  const parsed = async <T>(answer: Promise<T | undefined>): Promise<T> => (await answer) as T;
+  const answer = async <T>(label: string, call: Promise<unknown>, schema: z.ZodMiniType<T>): Promise<T> => {
+    const value = await call;
+    if (value === undefined)
+      throw new MalformedResponseError(`${label} answered with a body that is not JSON`);
+    return checkedAnswer(label, value, schema);
+  };
 
   return {
     approvals: {
       askForDecision: async (message) => {
-        const links = decisionLinks(setting("approvalPageUrl"), message.callbackId);
+        const links = decisionLinks(plain("approvalPageUrl"), message.callbackId);
         // The answer is ignored (webhooks say "ok"): the 2xx is all we need.
-        await request("POST", setting("chatWebhookUrl"), {
-          body: { text: decisionMessage(message, links) },
-          idempotencyKey: message.idempotencyKey,
-          timeoutMs: config().timeoutMs ?? 10_000,
-          // The webhook URL is a secret, and a webhook's error body may quote our message, links and callback
-          // id included: errors name the service and the status only.
-          label: "chat webhook",
-          quoteBody: false,
-        });
+        await send(
+          {
+            baseUrl: await webhookUrl(),
+            path: "",
+            // The webhook URL is a secret: the call is named by this label, and the URL never appears.
+            label: "chat webhook",
+            method: "POST",
+            body: { text: decisionMessage(message, links) },
+            idempotencyKey: message.idempotencyKey,
+            timeoutMs: config().timeoutMs ?? DEFAULT_TIMEOUT_MS,
+            maxAnswerBytes: 4096,
+          },
+          // A webhook's error body may quote our message, links and callback id included: errors name the
+          // service and the status only.
+          { setting: "chatWebhookUrl", name: "chat webhook", quoteBody: false, bodyIgnored: true },
+        );
       },
     },
     purchasing: {
-      submit: ({ request, idempotencyKey }) =>
-        parsed(
-          api("POST", "purchasingUrl", "purchase-requests", SubmitResponse, {
-            body: request,
-            idempotencyKey,
-          }),
-        ),
-      recordDecision: async ({ requestId, idempotencyKey, ...decision }) => {
-        // Nothing in the answer is read, so nothing in it is trusted either.
-        await api(
-          "POST",
-          "purchasingUrl",
-          `purchase-requests/${encodeURIComponent(requestId)}/decision`,
-          undefined,
-          {
-            body: decision,
-            idempotencyKey,
-          },
+      submit: async ({ request, idempotencyKey }) => {
+        // Every setting the request will need is checked before it is recorded anywhere: a request that could
+        // never be sent to an approver or ordered fails here, with nothing done.
+        plain("approvalPageUrl");
+        plain("supplierUrl");
+        await webhookUrl();
+        return answer(
+          "POST purchase-requests",
+          api("POST", "purchasingUrl", "purchase-requests", { body: request, idempotencyKey }),
+          SubmitResponse,
         );
+      },
+      recordDecision: async ({ requestId, idempotencyKey, ...decision }) => {
+        // Nothing in the answer is read, so nothing in it is trusted either: any 2xx is done.
+        await api("POST", "purchasingUrl", `purchase-requests/${encodeURIComponent(requestId)}/decision`, {
+          body: decision,
+          idempotencyKey,
+          bodyIgnored: true,
+        });
       },
     },
     supplier: {
       placeOrder: ({ idempotencyKey, ...order }) =>
-        parsed(api("POST", "supplierUrl", "orders", OrderResponse, { body: order, idempotencyKey })),
+        answer(
+          "POST orders",
+          api("POST", "supplierUrl", "orders", { body: order, idempotencyKey }),
+          OrderResponse,
+        ),
       jobStatus: async ({ jobId }) => {
-        const status = await parsed(
-          api("GET", "supplierUrl", `orders/${encodeURIComponent(jobId)}`, JobStatusResponse),
+        const label = `GET orders/${encodeURIComponent(jobId)}`;
+        const status = await answer(
+          label,
+          api("GET", "supplierUrl", `orders/${encodeURIComponent(jobId)}`),
+          JobStatusResponse,
         );
         const { state, detail } = status;
         return {
@@ -182,13 +235,18 @@ export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): Pu
   };
 }
 
-export function configFromEnv(): HttpDepsConfig {
+/**
+ * The deployed function's configuration: plain settings from the environment, secrets from Secrets Manager
+ * (src/secret-setting.ts: the environment holds only `<SETTING>_SECRET_ARN`; a secret set in plain text there
+ * is refused). Called inside the step that makes a call, as every read of the configuration is.
+ */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HttpDepsConfig {
   return {
-    chatWebhookUrl: process.env.APPROVAL_CHAT_WEBHOOK_URL ?? "",
-    approvalPageUrl: process.env.APPROVAL_PAGE_URL ?? "",
-    purchasingUrl: process.env.PURCHASING_API_URL ?? "",
-    supplierUrl: process.env.SUPPLIER_API_URL ?? "",
-    apiToken: process.env.PURCHASING_API_TOKEN,
+    chatWebhookUrl: async () => (await secretSetting(FROM_ENV.chatWebhookUrl, { required: true, env })) ?? "",
+    approvalPageUrl: env.APPROVAL_PAGE_URL ?? "",
+    purchasingUrl: env.PURCHASING_API_URL ?? "",
+    supplierUrl: env.SUPPLIER_API_URL ?? "",
+    apiToken: () => secretSetting("PURCHASING_API_TOKEN", { required: false, env }),
   };
 }
 
@@ -229,57 +287,81 @@ export function decisionMessage(message: DecisionRequest, links: ReturnType<type
   ].join("\n");
 }
 
-interface ApiOptions {
-  body?: unknown;
-  idempotencyKey?: string;
-}
-
-/** Sends the request; returns the body of a 2xx as text, throws ClientError or TransientServiceError otherwise. */
-async function request(
-  method: "GET" | "POST",
-  url: string,
-  options: ApiOptions & { apiToken?: string; timeoutMs: number; label?: string; quoteBody?: boolean },
-): Promise<string> {
-  const label = options.label ?? `${method} ${url}`;
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method,
-      headers: {
-        ...(options.body === undefined ? {} : { "content-type": "application/json" }),
-        ...(options.idempotencyKey ? { "idempotency-key": options.idempotencyKey } : {}),
-        ...(options.apiToken ? { authorization: `Bearer ${options.apiToken}` } : {}),
-      },
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-      signal: AbortSignal.timeout(options.timeoutMs),
-      // A redirect is answered, not followed: a POST repeated elsewhere would carry our key and token.
-      redirect: "manual",
-    });
-  } catch (error) {
-    throw new TransientServiceError(`${label} failed: ${(error as Error).message}`);
-  }
-  const text = await response.text();
-  const outcome = classifyStatus(response.status);
-  if (outcome.outcome === "done") return text;
-  if (outcome.retry) throw new TransientServiceError(`${label} answered ${response.status}`, response.status);
-  const quoted = options.quoteBody === false ? "" : `: ${text.slice(0, 200)}`;
-  throw new ClientError(`${label} answered ${response.status}${quoted}`, response.status);
-}
-
-function parseResponse<T>(label: string, text: string, schema: z.ZodMiniType<T>): T {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new MalformedResponseError(`${label} answered with a body that is not JSON`);
-  }
-  return checkedAnswer(label, json, schema);
-}
-
 /**
- * `path` under the configured base URL, with or without its trailing slash: `new URL("purchase-requests",
- * "https://host/purchasing")` would drop `/purchasing` and send the request, and its token, elsewhere.
+ * Makes the call (src/http-call.ts) and turns what happened into this pattern's outcome (call-outcome.ts): the
+ * 2xx body, or the error class the classification reads. Every text taken from the provider is the call's
+ * bounded, one-line excerpt with the token cut out; a webhook's is never quoted.
+ *
+ * | what happened                              | thrown                                                    |
+ * | ------------------------------------------ | --------------------------------------------------------- |
+ * | 2xx, JSON (or empty)                       | nothing: the parsed body (undefined when empty)           |
+ * | 2xx, not JSON, too large, cut off          | MalformedResponseError (in doubt), unless the body is ignored |
+ * | another status (3xx too: not followed)     | the status table: TransientServiceError or ClientError    |
+ * | the connection was never made              | NotSentError (not done, retried)                          |
+ * | timed out, or the connection broke after   | TransientServiceError (in doubt, retried)                 |
+ * | the URL cannot be used                     | HttpSettingError naming the setting, before anything is sent |
  */
-export function joinUrl(baseUrl: string, path: string): string {
-  return new URL(path, baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`).toString();
+async function send(
+  request: HttpCall<unknown>,
+  how: {
+    setting: PlainSetting | "chatWebhookUrl";
+    name: string;
+    quoteBody: boolean;
+    /** The body is not read (the webhook's "ok", the decision record's answer): any 2xx is done. */
+    bodyIgnored: boolean;
+  },
+): Promise<unknown> {
+  const result = await settingCheckedAsync(how.setting, () => httpCall(request));
+  switch (result.kind) {
+    case "answered":
+      return result.value;
+    case "malformed":
+      if (how.bodyIgnored) return undefined;
+      // Named by what was wrong, never by the body (the excerpt says "not JSON: <the body>").
+      throw new MalformedResponseError(
+        result.excerpt.startsWith("not JSON")
+          ? `${how.name} answered with a body that is not JSON`
+          : `${how.name} answered ${result.status} with a body we cannot read (${result.excerpt})`,
+      );
+    case "status": {
+      if (classifyStatus(result.status).retry) {
+        throw new TransientServiceError(`${result.call} answered ${result.status}`, result.status);
+      }
+      const quoted = how.quoteBody && result.excerpt !== "" ? `: ${result.excerpt}` : "";
+      throw new ClientError(`${result.call} answered ${result.status}${quoted}`, result.status);
+    }
+    case "not-sent":
+      throw new NotSentError(`${result.call} failed: not sent (${result.code}) ${result.excerpt}`.trim());
+    case "timed-out":
+      throw new TransientServiceError(
+        `${result.call} failed: no answer within ${request.timeoutMs} ms (it may have been acted on)`,
+      );
+    case "lost":
+      throw new TransientServiceError(
+        `${result.call} failed: the connection broke after it was made (${result.code}) ${result.excerpt}`.trim(),
+      );
+  }
+}
+
+/** An HttpSettingError says what is wrong with a URL, never the URL (it may be a secret): here, which one. */
+function settingChecked<T>(setting: PlainSetting | "chatWebhookUrl", check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    throw namedSettingError(setting, error);
+  }
+}
+async function settingCheckedAsync<T>(
+  setting: PlainSetting | "chatWebhookUrl",
+  call: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw namedSettingError(setting, error);
+  }
+}
+function namedSettingError(setting: PlainSetting | "chatWebhookUrl", error: unknown): unknown {
+  if (!(error instanceof HttpSettingError)) return error;
+  return new HttpSettingError(`calling ${setting} (${FROM_ENV[setting]}): ${error.message}`);
 }

@@ -26,11 +26,20 @@ export class MalformedResponseError extends Error {
  * Arguments are optional because `createRetryStrategy({ retryableErrorTypes })` types them as `new () => Error`.
  */
 export class TransientServiceError extends Error {
-  override readonly name = "TransientServiceError";
+  override readonly name: string = "TransientServiceError";
   constructor(
     message = "Transient service error",
     readonly status?: number,
   ) {
     super(message);
   }
+}
+
+/**
+ * The request never left this process: the connection was never made (refused, the host did not resolve). This
+ * attempt did nothing, so it is not done, and may work later. A TransientServiceError too, so code that catches
+ * those still does; its own name is what the classification reads (call-outcome.ts).
+ */
+export class NotSentError extends TransientServiceError {
+  override readonly name = "NotSentError";
 }

@@ -15,11 +15,14 @@ export type {
 } from "./deps";
 export {
   ClientError,
+  HttpSettingError,
   MalformedResponseError,
+  NotSentError,
+  SecretSettingError,
   TransientServiceError,
+  configFromEnv,
   createHttpDeps,
   decisionLinks,
-  joinUrl,
   decisionMessage,
   redactCallbackId,
 } from "./deps";
@@ -30,7 +33,14 @@ export {
   checkApprovalAnswer,
   type CheckedAnswer,
 } from "./answers";
-export { classifyError, classifyStatus, type CallOutcome, type Classification } from "./call-outcome";
+export {
+  classifyError,
+  classifyStatus,
+  notSentForGood,
+  refusedForGood,
+  type CallOutcome,
+  type Classification,
+} from "./call-outcome";
 export { chatText, formatAmount, plainLine } from "./chat-text";
 export { checkedDeps, MAX_ERROR_CHARS } from "./checked-deps";
 export { executionKey, linkKey, requestKey } from "./idempotency";
@@ -49,6 +59,7 @@ export {
   defaultConfig,
   handlePurchaseRequest,
   OrderInDoubtError,
+  OrderNotSentError,
   OrderRefusedError,
   type FailedReminder,
   type PurchaseOutcome,
@@ -65,5 +76,8 @@ export function createHandler(
   );
 }
 
-/** The deployed handler: a chat webhook and two HTTP APIs, configured by environment variables (see README). */
+/**
+ * The deployed handler: a chat webhook and two HTTP APIs, configured by environment variables, its secrets read
+ * from Secrets Manager inside the steps that use them (see README).
+ */
 export const handler = createHandler(createHttpDeps());

@@ -9,11 +9,11 @@ import { describeIssues, plainTypeErrors } from "./input";
  * we read is checked: a job that SHIPPED must say how it was tracked, and a reference or job id that goes into
  * a URL path and a checkpoint is a short, plain token.
  */
-const ProviderKey = z
-  .string()
-  .check(
-    z.regex(/^[A-Za-z0-9._:-]{1,64}$/, "must be 1-64 letters, digits, dots, colons, dashes or underscores"),
-  );
+const ProviderKey = z.string().check(
+  z.regex(/^[A-Za-z0-9._:-]{1,64}$/, "must be 1-64 letters, digits, dots, colons, dashes or underscores"),
+  // "." and ".." are path segments that move up: a job id of ".." would check `<supplier>/` instead.
+  z.refine((key) => key !== "." && key !== "..", "must not be . or .."),
+);
 export const SubmitResponse = z.object({ reference: ProviderKey });
 export const OrderResponse = z.object({ jobId: ProviderKey });
 const Detail = z.optional(z.string().check(z.maxLength(500, "must be at most 500 characters")));

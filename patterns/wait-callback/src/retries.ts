@@ -9,7 +9,8 @@ const backoff = createRetryStrategy({
 
 /**
  * Which failures of an outside call are worth another attempt of the same step, with the same idempotency key:
- * everything but a refusal (call-outcome.ts). In doubt is retried because purchasing, the supplier and the chat
+ * everything but a refusal and a setting only a person can fix (a secret missing, unreadable or in plain text, a
+ * URL that cannot be used; call-outcome.ts). In doubt is retried because purchasing, the supplier and the chat
  * webhook take the idempotency key and answer a repeat with the first answer, so the retry either does the work
  * once or gets back what was done. After the last attempt the step fails with the last error, still in doubt:
  * the workflow says so (an order in doubt names its key), it never treats it as not done.

@@ -5,7 +5,7 @@ import {
   type Duration,
 } from "@aws/durable-execution-sdk-js";
 import { approvalAnswerSerdes, type CheckedAnswer } from "./answers";
-import { refusedForGood } from "./call-outcome";
+import { notSentForGood, refusedForGood } from "./call-outcome";
 import { plainLine } from "./chat-text";
 import { checkedDeps } from "./checked-deps";
 import { redactCallbackId, type JobState, type PurchaseDeps } from "./deps";
@@ -87,6 +87,13 @@ export class ApprovalRequestUndeliverableError extends Error {
 /** The supplier refused the approved order: nothing was ordered. Recorded in purchasing as not ordered. */
 export class OrderRefusedError extends Error {
   override readonly name = "OrderRefusedError";
+}
+/**
+ * The approved order could not be sent: a setting (the supplier's URL, the API token's secret) is missing or
+ * unusable, and the first attempt failed on it before anything left. Nothing was ordered; purchasing is told so.
+ */
+export class OrderNotSentError extends Error {
+  override readonly name = "OrderNotSentError";
 }
 /** The order may or may not have been placed after every retry: a person checks with the supplier by its key. */
 export class OrderInDoubtError extends Error {
@@ -184,24 +191,37 @@ export async function handlePurchaseRequest(
 
   // The order's key is per request: a second execution for the same request gets the first one's job back.
   const orderKey = requestKey(request.requestId, "place-order");
-  const { jobId } = await context
+  const placed = await context
     .step(
       "place-order",
-      () =>
-        outside.supplier.placeOrder({
-          requestId: request.requestId,
-          supplier: request.item.supplier,
-          description: request.item.description,
-          quantity: request.item.quantity,
-          amountCents: request.amountCents,
-          currency: request.currency,
-          idempotencyKey: orderKey,
-        }),
+      async ({ attempt }): Promise<{ jobId: string } | { notSent: string }> => {
+        try {
+          return await outside.supplier.placeOrder({
+            requestId: request.requestId,
+            supplier: request.item.supplier,
+            description: request.item.description,
+            quantity: request.item.quantity,
+            amountCents: request.amountCents,
+            currency: request.currency,
+            idempotencyKey: orderKey,
+          });
+        } catch (error) {
+          // A setting that cannot be used fails before anything is sent. On the first attempt that means no
+          // order ever left, which only this attempt knows: it is the step's result, so the workflow can say
+          // not done. On a later attempt an earlier one may have placed the order: it fails, in doubt.
+          if (attempt === 1 && notSentForGood(error)) return { notSent: (error as Error).message };
+          throw error;
+        }
+      },
       { retryStrategy: retryTransient },
     )
     .catch((error: unknown) =>
       orderNotPlaced(context, outside, request, reference, orderKey, recordKey, error),
     );
+  if ("notSent" in placed) {
+    return orderNotSent(context, outside, request, reference, recordKey, placed.notSent);
+  }
+  const { jobId } = placed;
 
   // A durable wait: the function suspends and the service invokes it again in 4 hours. No compute is billed
   // meanwhile, and a deploy or crash in between changes nothing: the wait is a checkpoint, not a timer in memory.
@@ -234,7 +254,9 @@ const undeliverable =
  * The order was not placed. Refused (a 4xx): nothing was ordered, so purchasing's APPROVED is corrected to
  * "approved, not ordered" (declined, with the supplier's reason) and the execution fails with the refusal.
  * In doubt after every retry: the supplier may hold the order, so nothing is corrected (that could contradict
- * goods on their way), and the execution fails naming the order's key for a person to look it up.
+ * goods on their way), and the execution fails naming the order's key for a person to look it up. That includes
+ * a step that ended in "not sent" (a setting on a later attempt, a refused connection): it proves that only of
+ * its own attempt, and an earlier one may have placed the order.
  */
 async function orderNotPlaced(
   context: DurableContext,
@@ -252,7 +274,39 @@ async function orderNotPlaced(
     );
   }
   const detail = `Approved, but the supplier refused the order, so nothing was ordered: ${why}`;
-  const corrected = await context
+  throw new OrderRefusedError(
+    `${detail}${await recordNotOrdered(context, outside, request, reference, recordKey, detail)}`,
+  );
+}
+
+/** The order never left (see place-order): nothing was ordered, and purchasing is told, as for a refusal. */
+async function orderNotSent(
+  context: DurableContext,
+  outside: PurchaseDeps,
+  request: PurchaseRequest,
+  reference: string,
+  recordKey: (action: string) => string,
+  reason: string,
+): Promise<never> {
+  const detail = `Approved, but the order could not be sent, so nothing was ordered: ${plainLine(reason, 200)}`;
+  throw new OrderNotSentError(
+    `${detail}${await recordNotOrdered(context, outside, request, reference, recordKey, detail)}`,
+  );
+}
+
+/**
+ * Corrects purchasing's APPROVED to "approved, not ordered" (declined, with the reason). Answers "" when that was
+ * recorded, otherwise what the execution's error must add: purchasing still says APPROVED.
+ */
+async function recordNotOrdered(
+  context: DurableContext,
+  outside: PurchaseDeps,
+  request: PurchaseRequest,
+  reference: string,
+  recordKey: (action: string) => string,
+  detail: string,
+): Promise<string> {
+  return context
     .step(
       "record-order-refused",
       () =>
@@ -270,7 +324,6 @@ async function orderNotPlaced(
       (recordError: unknown) =>
         `; purchasing could not be told and still says APPROVED (${plainLine((recordError as Error).message ?? "", 120)})`,
     );
-  throw new OrderRefusedError(`${detail}${corrected}`);
 }
 
 /** Round 1 keeps the plain names; later rounds (after a refused answer) carry the round: `ask-manager-round-2`. */
@@ -448,6 +501,8 @@ interface JobProgress {
   checks: number;
   trackingNumber?: string;
   detail?: string;
+  /** The last check could not be made for a setting only a person can fix (a secret, a URL): checks stop. */
+  settingBroken?: true;
 }
 
 const isFinal = (state: JobProgress["state"]) => state === "SHIPPED" || state === "FAILED";
@@ -481,27 +536,33 @@ async function pollFulfilment(
   const job = await context.waitForCondition<JobProgress>(
     "poll-fulfilment",
     async (previous, { attempt }) => {
-      // A flaky status API counts as "not known yet": the next check tries again.
+      // A flaky status API counts as "not known yet": the next check tries again. A setting that cannot be
+      // used (a secret missing or unreadable) will not get better by itself: the polling stops and says so.
       try {
         const status = await deps.supplier.jobStatus({ jobId: previous.jobId });
         return { ...previous, ...status, checks: attempt };
       } catch (error) {
-        return { ...previous, state: "UNKNOWN", detail: (error as Error).message, checks: attempt };
+        const detail = (error as Error).message;
+        const broken = notSentForGood(error) ? { settingBroken: true as const } : {};
+        return { ...previous, state: "UNKNOWN", detail, checks: attempt, ...broken };
       }
     },
     {
       initialState: { jobId, state: "QUEUED", checks: 0 },
       // Stop at the bound (the result is then not final), otherwise back off exponentially.
       waitStrategy: (progress, attempt) =>
-        attempt >= maxChecks ? { shouldContinue: false } : backoff(progress, attempt),
+        attempt >= maxChecks || progress.settingBroken
+          ? { shouldContinue: false }
+          : backoff(progress, attempt),
     },
   );
   if (job.state === "FAILED") {
     throw new FulfilmentFailedError(`Supplier job ${jobId} failed: ${job.detail ?? "no detail given"}`);
   }
   if (job.state !== "SHIPPED" || job.trackingNumber === undefined) {
+    const stopped = job.settingBroken ? ", checks stopped until a setting is fixed" : "";
     throw new FulfilmentNotFinishedError(
-      `Supplier job ${jobId} was not finished after ${job.checks} status checks (last state ${job.state}${job.detail ? `: ${job.detail}` : ""}); ask the supplier, then ship or cancel by hand`,
+      `Supplier job ${jobId} was not finished after ${job.checks} status checks (last state ${job.state}${job.detail ? `: ${job.detail}` : ""}${stopped}); ask the supplier, then ship or cancel by hand`,
     );
   }
   return { ...job, trackingNumber: job.trackingNumber };

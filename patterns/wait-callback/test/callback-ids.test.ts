@@ -55,11 +55,11 @@ itLocal(
   async () => {
     const logger = recordingLogger();
     const deps = createHttpDeps(() => ({
-      chatWebhookUrl: `${baseUrl}/chat`,
+      chatWebhookUrl: async () => `${baseUrl}/chat`,
       approvalPageUrl: "https://approvals.example.com",
       purchasingUrl: `${baseUrl}/purchasing/`,
       supplierUrl: `${baseUrl}/supplier/`,
-      apiToken: "tok-1",
+      apiToken: async () => "tok-1",
     }));
     const config = testConfig({
       ...managerGoesQuiet,

@@ -49,11 +49,11 @@ beforeEach(() => {
 });
 
 const config = (): HttpDepsConfig => ({
-  chatWebhookUrl: `${baseUrl}/hooks/T0/SECRET-WEBHOOK`,
+  chatWebhookUrl: async () => `${baseUrl}/hooks/T0/SECRET-WEBHOOK`,
   approvalPageUrl: "https://approvals.example.com/",
   purchasingUrl: `${baseUrl}/purchasing/`,
   supplierUrl: `${baseUrl}/supplier/`,
-  apiToken: "tok-1",
+  apiToken: async () => "tok-1",
 });
 
 describe("the real dependencies", () => {

@@ -804,11 +804,11 @@ const json = (res: ServerResponse, status: number, body: unknown) => {
 const TOKEN = "tok-SECRET-8d1f2c3b4a";
 const httpDeps = (base: string, timeoutMs = 500) =>
   createHttpDeps(() => ({
-    chatWebhookUrl: `${base}/hooks/T000/B000/SECRETWEBHOOK`,
+    chatWebhookUrl: async () => `${base}/hooks/T000/B000/SECRETWEBHOOK`,
     approvalPageUrl: "https://approve.example.com",
     purchasingUrl: `${base}/purchasing/`,
     supplierUrl: `${base}/supplier/`,
-    apiToken: TOKEN,
+    apiToken: async () => TOKEN,
     timeoutMs,
   }));
 const order = {
@@ -1015,11 +1015,11 @@ describe("HTTP dependencies", () => {
       (_r, res) => json(res, 200, { reference: "REF-1" }),
       async (base, seen) => {
         const deps = createHttpDeps(() => ({
-          chatWebhookUrl: `${base}/hooks/x`,
+          chatWebhookUrl: async () => `${base}/hooks/x`,
           approvalPageUrl: "https://approve.example.com",
           purchasingUrl: `${base}/purchasing`,
           supplierUrl: `${base}/supplier`,
-          apiToken: undefined,
+          apiToken: async () => undefined,
           timeoutMs: 500,
         }));
         await deps.purchasing
