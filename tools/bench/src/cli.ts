@@ -10,6 +10,7 @@ import { BUDGETS, type BudgetCheck } from "./budgets";
 import { executionCases, MAP_OPERATION, MAP_SIZES, mapScalingCase } from "./cases";
 import { timeCommand } from "./commands";
 import { inOneEnvironment } from "./environment";
+import { REPROS, runRepro } from "./repros";
 import { measureScale, SCALE_SIZES, type ScaleMeasurement } from "./scale";
 import { scaleTables } from "./scale-report";
 import { measureExecution, operationsWithin, type ExecutionMeasurement } from "./executions";
@@ -222,6 +223,24 @@ async function main(): Promise<number> {
   print("## map-parallel at scale: per item versus chunked\n");
   print(scale.markdown);
   budgets.push(scale.budget);
+
+  // 3c. What is inherent to SDK 2.4.0 and testing 1.1.4: each limit's standalone reproduction, run as a
+  // maintainer would run it, with what it measured here.
+  print("## What is inherent to SDK 2.4.0 and testing 1.1.4\n");
+  print(
+    "Limits of the packages, not of the cookbook's code (the pattern/bare ratios above), each with a minimal " +
+      "reproduction a maintainer can run: `pnpm --filter @durable-cookbook/bench exec tsx repro/<file>.ts`.\n",
+  );
+  const repros = quick ? [] : REPROS.map((repro) => ({ repro, outcome: runRepro(repro) }));
+  json.repros = repros.map(({ outcome }) => outcome);
+  for (const [index, repro] of REPROS.entries()) {
+    const outcome = repros[index]?.outcome;
+    print(`### ${index + 1}. ${repro.limit}\n`);
+    print(`- Measured: ${outcome ? outcome.line : "not run by `--quick` (run the reproduction below)"}.`);
+    print(`- Where: ${repro.where}.`);
+    print(`- What a user can do: ${repro.whatToDo}`);
+    print(`- Reproduce: \`pnpm --filter @durable-cookbook/bench exec tsx repro/${repro.file}\`\n`);
+  }
 
   // 4. Handler bundles, as infra deploys them, and their module load time.
   const bundles = await measureBundles(deployedHandlers(repoRoot), quick ? 3 : 5);

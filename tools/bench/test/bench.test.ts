@@ -1,7 +1,10 @@
+import { readdirSync } from "node:fs";
+import path from "node:path";
 import type { Event } from "@aws-sdk/client-lambda";
 import { withDurableExecution, type DurableContext } from "@aws/durable-execution-sdk-js";
 import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import { countingCheckpoints, countTicks, inOneEnvironment } from "../src/environment";
+import { REPROS } from "../src/repros";
 import type { ScaleMeasurement, Shape } from "../src/scale";
 import { growthPer10x, ratio, scaleTables, usdPerThousandItems } from "../src/scale-report";
 import { checkpointedBytes, operationsWithin } from "../src/executions";
@@ -183,5 +186,37 @@ describe("one environment for the bench", () => {
     await inOneEnvironment(false, async () => {
       expect(countTicks()).toBeUndefined();
     });
+  });
+});
+
+describe("the reproductions of the packages' own limits", () => {
+  it("each has its script in repro/, says where in the package it comes from, and prints what it measured", () => {
+    expect(REPROS.map((repro) => repro.file).sort()).toEqual(
+      readdirSync(path.join(__dirname, "..", "repro"))
+        .filter((file) => file.endsWith(".ts"))
+        .sort(),
+    );
+    for (const repro of REPROS) expect(repro.where).toMatch(/dist-cjs\/index\.js/);
+    const tick = REPROS.find((repro) => repro.file === "fake-clock-tick.ts")!;
+    expect(
+      tick.describe({
+        steps: 50,
+        skipTimeMsPerStep: 20.5,
+        realTimersMsPerStep: 1.5,
+        tickMode: { delta: 20 } as never,
+      }),
+    ).toBe(
+      '50 sequential steps: 20.5 ms per step under skipTime (tick {"delta":20}), 1.5 ms with real timers',
+    );
+    const leak = REPROS.find((repro) => repro.file === "worker-leak.ts")!;
+    expect(
+      leak.describe({
+        cycles: 3,
+        threadsBefore: 12,
+        threadsAfter: [13, 14, 15] as never,
+        threadsPerCycle: 1,
+        rssMbPerCycle: 32.5,
+      }),
+    ).toBe("3 cycles: threads 12 -> 13, 14, 15; +1 thread and +32.5 MB RSS per cycle");
   });
 });
