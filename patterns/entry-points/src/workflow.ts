@@ -56,11 +56,12 @@ export type CheckoutOutcome =
 export async function handleCheckout(
   event: unknown,
   context: DurableContext,
-  deps: CheckoutDeps,
+  dependencies: CheckoutDeps,
   config: WorkflowConfig = defaultConfig,
 ): Promise<CheckoutOutcome> {
   // Pure: bad input fails here, before any side effect, and is never retried.
   const order = parseCheckoutOrder(event);
+  const deps = withBoundedErrors(dependencies);
   const key = (action: string) => `${order.orderId}:${action}`;
 
   // The callback comes first: its timeout clock starts now, and its id must be registered before the provider
@@ -92,7 +93,10 @@ export async function handleCheckout(
           });
           return { kind: "accepted", paymentId: paymentAccepted(answer).paymentId };
         } catch (error) {
-          if (error instanceof PaymentDeclinedError) return { kind: "declined", reason: error.reason };
+          // The reason is the provider's text, and reaches the customer: bounded, one line (a custom dependency
+          // may put anything there).
+          if (error instanceof PaymentDeclinedError)
+            return { kind: "declined", reason: safeExcerpt(error.reason, undefined, 200) };
           // A setting that cannot be used (a secret unreadable, a URL unset) stops the call before it is sent.
           // On the first attempt nothing was ever sent: the payment was not requested, not done. On a later one
           // an earlier attempt may have reached the provider: the step fails, and it is settled by key below.
@@ -208,6 +212,49 @@ export async function handleCheckout(
  */
 function messageOf(error: unknown): string {
   return safeExcerpt(error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * The dependencies, each error they throw made safe before a step checkpoints it: its message bounded and on one
+ * line, its class kept (the retry strategies and the declined check read it). The HTTP dependencies' errors are
+ * already so; a custom dependency's 1 MB stack dump or multi-line message is not, and a step's error is stored.
+ */
+function withBoundedErrors(deps: CheckoutDeps): CheckoutDeps {
+  const guard =
+    <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await call(...args);
+      } catch (error) {
+        throw bounded(error);
+      }
+    };
+  return {
+    payments: {
+      requestPayment: guard((request) => deps.payments.requestPayment(request)),
+      lookUpPayment: guard((request) => deps.payments.lookUpPayment(request)),
+      voidPayment: guard((request) => deps.payments.voidPayment(request)),
+    },
+    callbacks: {
+      register: guard((entry) => deps.callbacks.register(entry)),
+      find: guard((orderId) => deps.callbacks.find(orderId)),
+    },
+    warehouse: { ship: guard((request) => deps.warehouse.ship(request)) },
+    orders: { cancel: guard((request) => deps.orders.cancel(request)) },
+    alerts: { raise: guard((alert) => deps.alerts.raise(alert)) },
+  };
+}
+
+function bounded(error: unknown): Error {
+  const safe = messageOf(error);
+  if (!(error instanceof Error)) return new Error(safe);
+  if (error.message === safe) return error;
+  try {
+    error.message = safe;
+    return error;
+  } catch {
+    return Object.assign(new Error(safe), { name: error.name });
+  }
 }
 
 /** The payment was never requested because a setting cannot be used: the error names it, and what to fix. */

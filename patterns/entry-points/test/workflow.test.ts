@@ -3,10 +3,16 @@ import {
   WaitingOperationStatus,
   ExecutionStatus,
 } from "@aws/durable-execution-sdk-js-testing";
-import { TransientServiceError } from "../src";
-import { paymentEvent, sampleOrder, type WorldOptions } from "../src/demo";
+import {
+  ClientError,
+  createHandler,
+  PaymentDeclinedError,
+  TransientServiceError,
+  type CheckoutOutcome,
+} from "../src";
+import { paymentEvent, sampleOrder, simulatedWorld, type WorldOptions } from "../src/demo";
 import { setUp, testConfig, webhookNeverComes } from "./support";
-import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
+import { createRunner, describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 // Local only (describeLocal): these tests read the simulated providers' records, deliver the webhook by hand
 // and shorten the payment timeout. The deployed function has real providers and a 30-minute timeout.
@@ -415,6 +421,52 @@ describeLocal("what cannot be finished is never lost silently", () => {
     expect(world.alerts.map((alert) => alert.kind)).toEqual(["OrderNotCancelledError"]);
     // A 4xx is not retried.
     expect(runner.getOperation("cancel-order").getStepDetails()?.attempt).toBe(1);
+  });
+
+  it("a custom dependency that throws a 1 MB, multi-line error, and declines with a 1 MB reason: the checkpoints, the execution's error and the alert stay bounded and on one line", async () => {
+    const world = simulatedWorld();
+    const dump = `order store exploded\n\u001b[2J${"  at frame (store.js:1:1)\n".repeat(40_000)}`;
+    const runner = createRunner<CheckoutOutcome>({
+      handler: createHandler(
+        {
+          ...world.deps,
+          payments: {
+            ...world.deps.payments,
+            requestPayment: async () => {
+              throw new PaymentDeclinedError(`insufficient funds\r\n${"x".repeat(1024 * 1024)}`);
+            },
+          },
+          orders: {
+            cancel: async () => {
+              throw new ClientError(dump);
+            },
+          },
+        },
+        testConfig(),
+      ),
+      cloudOutput: "EntryPointsHandlerAliasArn",
+    });
+    const result = await runner.run({ payload: sampleOrder });
+
+    // The declined reason, as checkpointed and as sent to the order store: bounded, one line.
+    const request = runner.getOperation("request-payment").getStepDetails()?.result as { reason: string };
+    expect(request.reason).toMatch(/^insufficient funds x+… \(\d+ more characters\)$/);
+    expect(request.reason.length).toBeLessThanOrEqual(250);
+    // The order store's error, as its step stored it, and the execution's error that quotes it.
+    const stepError = runner.getOperation("cancel-order").getStepDetails()?.error;
+    expect(stepError?.errorType).toBe("ClientError");
+    expect(stepError?.errorMessage).toMatch(/^order store exploded \[2J {2}at frame/);
+    expect(result.getError().errorType).toBe("OrderNotCancelledError");
+    for (const text of [stepError?.errorMessage, result.getError().errorMessage]) {
+      expect(text!.length).toBeLessThanOrEqual(700);
+      // eslint-disable-next-line no-control-regex
+      expect(text).not.toMatch(/[\u0000-\u001f]/);
+    }
+    // A ClientError is still a refusal: not retried. The alert carries the same bounded problem.
+    expect(runner.getOperation("cancel-order").getStepDetails()?.attempt).toBe(1);
+    expect(world.alerts).toEqual([
+      { orderId: "A-1001", kind: "OrderNotCancelledError", problem: result.getError().errorMessage },
+    ]);
   });
 
   it("a payment that can be neither confirmed nor voided: PaymentUnsettledError, alerted, nothing shipped or cancelled", async () => {
