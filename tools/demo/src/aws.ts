@@ -4,6 +4,7 @@ import {
   ListDurableExecutionsByFunctionCommand,
   type Event,
 } from "@aws-sdk/client-lambda";
+import { whichPolicy } from "./policies";
 
 /**
  * The few Lambda API calls the doctor and the cloud demo make, behind the client's own `send` so tests
@@ -125,7 +126,7 @@ export function explainAwsError(error: unknown): string {
   if (name === "ResourceNotFoundException")
     return `Not found: ${message}. Check the function name, alias and Region (is the stack deployed?).`;
   if (name === "AccessDeniedException" || name === "AccessDenied") {
-    return `Access denied: ${message}. Your identity needs the durable execution actions (see the stack's CloudTestPolicyArn output).`;
+    return `Access denied: ${message.replace(/\.$/, "")}. ${whichPolicy(message)}`;
   }
   if (
     name === "UnrecognizedClientException" ||
