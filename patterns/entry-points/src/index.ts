@@ -10,7 +10,7 @@ export type {
   PaymentProvider,
   Warehouse,
 } from "./deps";
-export { ClientError, createHttpDeps, dynamoCallbackRegistry } from "./deps";
+export { API_TOKEN_SETTING, ClientError, createHttpDeps, dynamoCallbackRegistry } from "./deps";
 export {
   CheckoutOrder,
   InvalidCheckoutOrderError,
@@ -25,10 +25,15 @@ export {
   PaymentInDoubtError,
   ProviderUnavailableError,
   TransientServiceError,
+  isDefiniteRefusal,
+  isSettingProblem,
   settlementOfRecord,
   verdictOfWebhook,
   type Settlement,
 } from "./payment-outcome";
+// A setting that cannot be used, found before anything is sent: never retried (see isSettingProblem).
+export { HttpSettingError } from "./http-call";
+export { SecretSettingError, secretSetting } from "./secret-setting";
 export {
   OrderNotCancelledError,
   PaidNotShippedError,

@@ -7,6 +7,7 @@ import {
   ClientError,
   createHandler,
   PaymentDeclinedError,
+  SecretSettingError,
   TransientServiceError,
   type CheckoutOutcome,
 } from "../src";
@@ -236,6 +237,46 @@ describeLocal("the payment request in doubt", () => {
     );
     expect(world.payments.size).toBe(1);
     expect(runner.getOperation("request-payment").getStepDetails()?.attempt).toBe(3);
+  });
+
+  it("a setting problem after an attempt that may have reached the provider is not taken as not done: settled by key", async () => {
+    const world = simulatedWorld({ requestFaults: ["in-doubt-created"] });
+    let attempts = 0;
+    const runner = createRunner<CheckoutOutcome>({
+      handler: createHandler(
+        {
+          ...world.deps,
+          payments: {
+            ...world.deps.payments,
+            // The first attempt creates the payment and its answer is lost; the second cannot read the token.
+            requestPayment: async (request) => {
+              attempts += 1;
+              if (attempts === 1) return world.deps.payments.requestPayment(request);
+              throw new SecretSettingError(
+                "CHECKOUT_API_TOKEN could not be read from the secret in CHECKOUT_API_TOKEN_SECRET_ARN (AccessDeniedException)",
+                "CHECKOUT_API_TOKEN",
+              );
+            },
+          },
+        },
+        testConfig(),
+      ),
+      cloudOutput: "EntryPointsHandlerAliasArn",
+    });
+    const result = await runner.run({ payload: sampleOrder });
+
+    // Not retried (a setting), but not "not requested" either: the first attempt may have created the payment.
+    expect(runner.getOperation("request-payment").getStepDetails()?.attempt).toBe(2);
+    expect(result.getResult()).toEqual({
+      orderId: "A-1001",
+      status: "CANCELLED",
+      reason: "payment not confirmed (the payment request got no clear answer); voided at the provider",
+    });
+    // The provider's record: the payment the first attempt made is voided, not left open to be captured.
+    expect(world.payments.size).toBe(1);
+    expect(world.paymentOf("A-1001")!.status).toBe("voided");
+    expect(world.voids).toEqual(["A-1001:payment"]);
+    expect(world.shipments).toEqual([]);
   });
 
   it("still in doubt when the retries run out: looked up, voided by key, cancelled", async () => {
