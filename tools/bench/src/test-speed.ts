@@ -119,11 +119,19 @@ export function countExpectCalls(packageDir: string): number {
   return count;
 }
 
+interface FileRun {
+  tests: number;
+  /** From the file's start to its end, as jest reports it (no jest start-up, no other file). */
+  ms: number;
+}
+
 interface SuiteRun {
   tests: number;
   failed: number;
   wallMs: number;
   expects: number;
+  /** Per test file, by its path in the package. */
+  files: Map<string, FileRun>;
   error?: string;
 }
 
@@ -141,19 +149,34 @@ function runSuite(root: string, pkg: string, cache: boolean): SuiteRun {
   try {
     if (!existsSync(outputFile)) {
       const error = result.status === null ? "timed out or killed" : `exit ${result.status}, no jest report`;
-      return { tests: 0, failed: 0, wallMs, expects, error: `${error}: ${result.output.slice(-400)}` };
+      return {
+        tests: 0,
+        failed: 0,
+        wallMs,
+        expects,
+        files: new Map(),
+        error: `${error}: ${result.output.slice(-400)}`,
+      };
     }
     const report = JSON.parse(readFileSync(outputFile, "utf8")) as {
       numTotalTests: number;
       numFailedTests: number;
       numRuntimeErrorTestSuites: number;
+      testResults: Array<{ name: string; startTime: number; endTime: number; assertionResults: unknown[] }>;
     };
     const failedSuites = report.numRuntimeErrorTestSuites;
+    const files = new Map<string, FileRun>(
+      report.testResults.map((file) => [
+        path.relative(dir, file.name),
+        { tests: file.assertionResults.length, ms: file.endTime - file.startTime },
+      ]),
+    );
     return {
       tests: report.numTotalTests,
       failed: report.numFailedTests,
       wallMs,
       expects,
+      files,
       ...(failedSuites > 0 ? { error: `${failedSuites} suite(s) failed to run` } : {}),
     };
   } finally {
@@ -262,6 +285,59 @@ function main(): number {
         rows,
       ),
   );
+  // The same comparison on the test files both trees have (other work adds fast unit tests, which lowers the time
+  // per test of a whole suite): jest's own time per file, without its start-up.
+  const sameRows: string[][] = [];
+  const same = { baseline: { tests: 0, ms: 0 }, current: { tests: 0, ms: 0 } };
+  for (const [pkg, { baseline: b, current: c }] of results) {
+    if (!b || !c) continue;
+    const common = [...b.files.keys()].filter((file) => c.files.has(file));
+    const sum = (run: SuiteRun) =>
+      common.reduce(
+        (acc, file) => ({
+          tests: acc.tests + run.files.get(file)!.tests,
+          ms: acc.ms + run.files.get(file)!.ms,
+        }),
+        { tests: 0, ms: 0 },
+      );
+    const bs = sum(b);
+    const cs = sum(c);
+    if (bs.tests === 0 || cs.tests === 0) continue;
+    same.baseline.tests += bs.tests;
+    same.baseline.ms += bs.ms;
+    same.current.tests += cs.tests;
+    same.current.ms += cs.ms;
+    const bp = bs.ms / bs.tests;
+    const cp = cs.ms / cs.tests;
+    sameRows.push([
+      pkg,
+      String(common.length),
+      `${bs.tests} -> ${cs.tests}`,
+      `${seconds(bs.ms)} -> ${seconds(cs.ms)}`,
+      `${bp.toFixed(0)} ms -> ${cp.toFixed(0)} ms`,
+      (cp / bp).toFixed(2),
+    ]);
+  }
+  if (same.baseline.tests > 0 && same.current.tests > 0) {
+    const bp = same.baseline.ms / same.baseline.tests;
+    const cp = same.current.ms / same.current.tests;
+    sameRows.push([
+      "total",
+      "",
+      `${same.baseline.tests} -> ${same.current.tests}`,
+      `${seconds(same.baseline.ms)} -> ${seconds(same.current.ms)}`,
+      `${bp.toFixed(0)} ms -> ${cp.toFixed(0)} ms`,
+      (cp / bp).toFixed(2),
+    ]);
+    console.log(
+      "\nThe test files both trees have (jest's time per file, start-up excluded):\n" +
+        formatTable(
+          ["package", "files", "tests", "time in those files", "per test", "now/base per test"],
+          sameRows,
+        ),
+    );
+  }
+
   const loadAfter = os.loadavg();
   console.log(
     `\nload average (1, 5, 15 min): before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, ` +
