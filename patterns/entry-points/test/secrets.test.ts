@@ -141,6 +141,22 @@ describe("CHECKOUT_API_TOKEN comes from Secrets Manager, read in the call", () =
     },
   );
 
+  it("a secret whose value HTTP cannot carry (a line break inside) names the setting, never the value, and sends nothing", async () => {
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: "tok_live\nX-Injected: 1" });
+    const failure = world.deps().payments.requestPayment(order);
+
+    await expect(failure).rejects.toMatchObject({
+      name: "SecretSettingError",
+      setting: "CHECKOUT_API_TOKEN",
+      retryable: false,
+    });
+    await expect(failure).rejects.toThrow(
+      "the secret in CHECKOUT_API_TOKEN_SECRET_ARN holds a value HTTP cannot carry",
+    );
+    await expect(failure).rejects.not.toThrow("tok_live");
+    expect(world.received).toEqual([]);
+  });
+
   it("a token in the plain environment is refused, not used, and nothing is sent", async () => {
     process.env.CHECKOUT_API_TOKEN = TOKEN;
     const failure = world.deps().payments.requestPayment(order);
