@@ -70,15 +70,11 @@ export class UnreadableAnswerError extends Error {
   override readonly name = "UnreadableAnswerError";
 }
 
-/** Parses one response body; the error names the call and each problem, never echoes the body. */
-export function readAnswer<T>(schema: z.ZodMiniType<T>, text: string, what: string): T {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new UnreadableAnswerError(`${what} answered something that is not JSON`);
-  }
-  const parsed = schema.safeParse(json, { error: defaultMessages });
+/** Checks one parsed response body; the error names the call and each problem, never echoes the body. */
+export function checkAnswer<T>(schema: z.ZodMiniType<T>, body: unknown, what: string): T {
+  // An empty body is no JSON document at all.
+  if (body === undefined) throw new UnreadableAnswerError(`${what} answered something that is not JSON`);
+  const parsed = schema.safeParse(body, { error: defaultMessages });
   if (!parsed.success) {
     throw new UnreadableAnswerError(
       `${what} answered in an unexpected shape: ${describeIssues(parsed.error).join("; ")}`,

@@ -1,14 +1,19 @@
 import { createHash } from "node:crypto";
 import { createBedrockModel } from "./bedrock";
 import {
+  checkAnswer,
   OrderAnswer,
   PolicyAnswer,
   PriorRefundsAnswer,
-  readAnswer,
   RefundReceiptAnswer,
   UnreadableAnswerError,
 } from "./back-office-answers";
+import { httpCall, HttpSettingError } from "./http-call";
 import type { ModelProvider } from "./model";
+import { secretSetting, SecretSettingError } from "./secret-setting";
+
+export { HttpSettingError } from "./http-call";
+export { SecretSettingError } from "./secret-setting";
 
 /**
  * The outside world of the support agent. Every call is a side effect, so the workflow makes each one
@@ -134,55 +139,104 @@ export class TransientServiceError extends Error {
 }
 
 export interface HttpDepsConfig {
-  /** Base URL of the support back office: /orders/{id}, /orders/{id}/refunds, /refund-policy, /refunds, /approvals, /alerts. */
+  /**
+   * Base URL of the support back office, with or without a trailing slash (its path is kept):
+   * orders/{id}, orders/{id}/refunds, refund-policy, refunds, approvals, alerts under it.
+   */
   backOfficeUrl: string;
-  apiToken?: string;
+  /** Reads the bearer token for the back office (a secret); `undefined`, or no reader, sends none. */
+  apiToken?: () => Promise<string | undefined>;
   timeoutMs?: number;
 }
 
-export function configFromEnv(): HttpDepsConfig {
-  return { backOfficeUrl: process.env.BACK_OFFICE_URL ?? "", apiToken: process.env.BACK_OFFICE_TOKEN };
+/**
+ * The deployed function's configuration: BACK_OFFICE_URL from the environment, BACK_OFFICE_TOKEN from
+ * Secrets Manager (src/secret-setting.ts: the environment holds only BACK_OFFICE_TOKEN_SECRET_ARN; the token
+ * itself in the environment is refused). Read inside the step that makes the call.
+ */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HttpDepsConfig {
+  return {
+    backOfficeUrl: env.BACK_OFFICE_URL ?? "",
+    apiToken: () => secretSetting("BACK_OFFICE_TOKEN", { required: false, env }),
+  };
 }
+
+/** What one back-office call came to, once it is known not to have failed: a 2xx body, or a 404. */
+type Answered = { found: true; body: unknown; what: string } | { found: false; what: string };
 
 /**
  * The real dependencies: Bedrock for the model (BEDROCK_MODEL_ID) and JSON over HTTP for the back
- * office (BACK_OFFICE_URL). Configuration is read on each call, inside the step that makes it. Every
- * answer is parsed with a schema (src/back-office-answers.ts); an answer that does not fit is an error
- * naming what is wrong, never a value cast to a type.
+ * office (BACK_OFFICE_URL), every call through src/http-call.ts (the base URL's path kept, a timeout,
+ * redirects never followed, bodies read up to a bound). Configuration, the token included, is read on each
+ * call, inside the step that makes it. Every answer is parsed with a schema (src/back-office-answers.ts); an
+ * answer that does not fit is an error naming what is wrong, never a value cast to a type.
+ *
+ * | what happened                                      | thrown                                                  |
+ * | -------------------------------------------------- | ------------------------------------------------------- |
+ * | 2xx with a body it cannot read (not JSON, too big) | UnreadableAnswerError (a refund's: in doubt, see below) |
+ * | 404                                                | nothing: "not found", for the caller to judge          |
+ * | 429, 5xx                                           | TransientServiceError (retried)                         |
+ * | another status (a 3xx: never followed)             | Error, not retried                                      |
+ * | never sent, timed out, connection lost             | TransientServiceError (retried with the same key)       |
+ * | the URL or the token cannot be used                | HttpSettingError or SecretSettingError, before sending  |
  */
 export function createRealDeps(config: () => HttpDepsConfig = configFromEnv): SupportDeps {
-  const call = async (method: "GET" | "POST", path: string, body?: object, idempotencyKey?: string) => {
+  const call = async (
+    method: "GET" | "POST",
+    path: string,
+    body?: object,
+    idempotencyKey?: string,
+  ): Promise<Answered> => {
     const { backOfficeUrl, apiToken, timeoutMs = 10_000 } = config();
-    if (!backOfficeUrl) throw new Error("BACK_OFFICE_URL is not set");
-    const url = new URL(path, backOfficeUrl).toString();
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method,
-        headers: {
-          "content-type": "application/json",
-          ...(idempotencyKey ? { "idempotency-key": idempotencyKey } : {}),
-          ...(apiToken ? { authorization: `Bearer ${apiToken}` } : {}),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (error) {
-      throw new TransientServiceError(`${method} ${url} failed: ${(error as Error).message}`);
+    if (!backOfficeUrl) throw new HttpSettingError("BACK_OFFICE_URL is not set");
+    const what = `${method} ${path}`;
+    const token = apiToken ? await apiToken().catch(secretsManagerDown) : undefined;
+    const result = await httpCall({
+      baseUrl: backOfficeUrl,
+      path,
+      method,
+      ...(body === undefined ? {} : { body }),
+      ...(idempotencyKey ? { idempotencyKey } : {}),
+      ...(token === undefined ? {} : { token }),
+      timeoutMs,
+    }).catch((error: unknown) => {
+      // Says what is wrong with the URL, never the URL: here, which setting it is.
+      if (error instanceof HttpSettingError) throw new HttpSettingError(`BACK_OFFICE_URL: ${error.message}`);
+      throw error;
+    });
+    switch (result.kind) {
+      case "answered":
+        return { found: true, body: result.value, what };
+      case "malformed":
+        // Named by what was wrong, never by the body (the excerpt of one that is not JSON quotes it).
+        throw new UnreadableAnswerError(
+          result.excerpt.startsWith("not JSON")
+            ? `${what} answered something that is not JSON`
+            : `${what} answered something it cannot read (${result.excerpt})`,
+        );
+      case "status":
+        if (result.status === 429 || result.status >= 500) {
+          throw new TransientServiceError(`${result.call} answered ${result.status}`, result.status);
+        }
+        if (result.status === 404) return { found: false, what };
+        // The body is not echoed: a back office may repeat what it was sent, and errors end up in logs.
+        throw new Error(`${result.call} answered ${result.status}`);
+      case "not-sent":
+        throw new TransientServiceError(
+          `${result.call} failed: not sent (${result.code}) ${result.excerpt}`.trim(),
+        );
+      case "timed-out":
+        throw new TransientServiceError(`${result.call} failed: no answer within ${timeoutMs} ms`);
+      case "lost":
+        throw new TransientServiceError(
+          `${result.call} failed: the connection broke after it was made (${result.code}) ${result.excerpt}`.trim(),
+        );
     }
-    const text = await response.text();
-    if (response.status === 429 || response.status >= 500) {
-      throw new TransientServiceError(`${method} ${url} answered ${response.status}`, response.status);
-    }
-    if (response.status === 404) return { found: false as const, what: `${method} ${path}` };
-    // The body is not echoed: a back office may repeat what it was sent, and errors end up in logs.
-    if (!response.ok) throw new Error(`${method} ${url} answered ${response.status}`);
-    return { found: true as const, text, what: `${method} ${path}` };
   };
-  const required = <T>(answer: Awaited<ReturnType<typeof call>>, read: (text: string, what: string) => T) => {
+  const required = <T>(answer: Answered, read: (body: unknown, what: string) => T) => {
     if (!answer.found)
       throw new UnreadableAnswerError("The back office answered 404 for a call that must find");
-    return read(answer.text, answer.what);
+    return read(answer.body, answer.what);
   };
   return {
     model: createBedrockModel(),
@@ -190,7 +244,7 @@ export function createRealDeps(config: () => HttpDepsConfig = configFromEnv): Su
       find: async (orderId) => {
         const answer = await call("GET", `orders/${encodeURIComponent(orderId)}`);
         if (!answer.found) return undefined;
-        const order = readAnswer(OrderAnswer, answer.text, answer.what);
+        const order = checkAnswer(OrderAnswer, answer.body, answer.what);
         // A well-formed answer about another order is still not an answer to this question.
         if (order.orderId !== orderId)
           throw new UnreadableAnswerError(`${answer.what} answered with another order`);
@@ -198,28 +252,34 @@ export function createRealDeps(config: () => HttpDepsConfig = configFromEnv): Su
       },
       refundsPaid: async (orderId) => {
         const answer = await call("GET", `orders/${encodeURIComponent(orderId)}/refunds`);
-        return answer.found ? readAnswer(PriorRefundsAnswer, answer.text, answer.what).refunds : [];
+        return answer.found ? checkAnswer(PriorRefundsAnswer, answer.body, answer.what).refunds : [];
       },
     },
     refundPolicy: {
       evaluate: async (request) =>
-        required(await call("POST", "refund-policy", request), (text, what) =>
-          readAnswer(PolicyAnswer, text, what),
+        required(await call("POST", "refund-policy", request), (body, what) =>
+          checkAnswer(PolicyAnswer, body, what),
         ),
     },
     payments: {
-      refund: async ({ idempotencyKey, ...request }) =>
-        required(await call("POST", "refunds", request, idempotencyKey), (text, what) => {
+      refund: async ({ idempotencyKey, ...request }) => {
+        let answer: Answered;
+        try {
+          answer = await call("POST", "refunds", request, idempotencyKey);
+        } catch (error) {
+          // A 2xx we cannot read: the refund may have been paid. The provider keeps each key's answer, so
+          // the step's retry with the same key reads it again instead of paying twice.
+          if (error instanceof UnreadableAnswerError) throw inDoubt(error);
+          throw error;
+        }
+        return required(answer, (body, what) => {
           try {
-            return readAnswer(RefundReceiptAnswer, text, what);
+            return checkAnswer(RefundReceiptAnswer, body, what);
           } catch (error) {
-            // A 2xx we cannot read: the refund may have been paid. The provider keeps each key's answer,
-            // so the step's retry with the same key reads it again instead of paying twice.
-            throw new TransientServiceError(
-              `${(error as Error).message} (refund in doubt; retried with the same key)`,
-            );
+            throw inDoubt(error as Error);
           }
-        }),
+        });
+      },
     },
     alerts: {
       // The key is the refund's: an alert resent by the step's retry is one alert.
@@ -230,7 +290,7 @@ export function createRealDeps(config: () => HttpDepsConfig = configFromEnv): Su
             "alerts",
             { kind: "refund-in-doubt", ...alert },
             `alert-${alert.idempotencyKey}`,
-          ),
+          ).catch(bodyNotRead),
           () => undefined,
         );
       },
@@ -241,13 +301,35 @@ export function createRealDeps(config: () => HttpDepsConfig = configFromEnv): Su
         // reads the id can answer for the approver. A digest of it still lets the back office drop a
         // resent request, and cannot be turned back into the id.
         required(
-          await call("POST", "approvals", request, approvalRequestKey(request.callbackId)),
+          await call("POST", "approvals", request, approvalRequestKey(request.callbackId)).catch(bodyNotRead),
           () => undefined,
         );
       },
     },
   };
 }
+
+/**
+ * Secrets Manager itself failed for a while (throttled, an internal error, the network): nothing was sent, and
+ * the same call may work soon, so it is retried like an outage. A secret that is missing, unreadable or set in
+ * plain text stays a SecretSettingError: not retried, and the run fails naming the setting.
+ */
+const secretsManagerDown = (error: unknown): never => {
+  if (error instanceof SecretSettingError && error.retryable) {
+    throw new TransientServiceError(`${error.message}: nothing was sent`);
+  }
+  throw error;
+};
+
+/** A refund answer that cannot be read: the refund may have been paid, so it is in doubt and retried. */
+const inDoubt = (error: Error) =>
+  new TransientServiceError(`${error.message} (refund in doubt; retried with the same key)`);
+
+/** Where the answer is not read (an approval request, an alert), a 2xx is done whatever its body. */
+const bodyNotRead = (error: unknown): Answered => {
+  if (error instanceof UnreadableAnswerError) return { found: true, body: undefined, what: "" };
+  throw error;
+};
 
 /** The idempotency key of an approval request: a SHA-256 digest of its callback id, never the id. */
 export function approvalRequestKey(callbackId: string): string {

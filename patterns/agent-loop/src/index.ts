@@ -17,7 +17,15 @@ export type {
   RefundReason,
   SupportDeps,
 } from "./deps";
-export { REFUND_REASONS, TransientServiceError, approvalRequestKey, createRealDeps } from "./deps";
+export {
+  HttpSettingError,
+  REFUND_REASONS,
+  SecretSettingError,
+  TransientServiceError,
+  approvalRequestKey,
+  configFromEnv,
+  createRealDeps,
+} from "./deps";
 export { UnreadableAnswerError } from "./back-office-answers";
 export {
   ApprovalAnswer,
@@ -39,7 +47,14 @@ export {
 } from "./refund-decision";
 export { checkGuards, type LoopLimits, type LoopStop } from "./loop-guards";
 export { retryTransientModelErrors, retryTransientServiceErrors } from "./retry-policies";
-export { classifyFailure, failureForModel, redact, type FailureKind } from "./tool-failure";
+export {
+  classifyFailure,
+  failureForModel,
+  redact,
+  settingErrorName,
+  settingFailure,
+  type FailureKind,
+} from "./tool-failure";
 export * from "./model";
 export {
   classifyBedrockError,
@@ -63,6 +78,7 @@ export {
   defaultConfig,
   runSupportAgent,
   RefundInDoubtError,
+  RefundNotSentError,
   SYSTEM_PROMPT,
   type AgentConfig,
   type AgentResult,
@@ -75,5 +91,8 @@ export function createHandler(deps: SupportDeps, config: AgentConfig = defaultCo
   return withDurableExecution((event: unknown, context) => runSupportAgent(event, context, deps, config));
 }
 
-/** The deployed handler: Bedrock (BEDROCK_MODEL_ID) and the back office (BACK_OFFICE_URL), read when used. */
+/**
+ * The deployed handler: Bedrock (BEDROCK_MODEL_ID) and the back office (BACK_OFFICE_URL, its token from the
+ * secret in BACK_OFFICE_TOKEN_SECRET_ARN), read when used.
+ */
 export const handler = createHandler(createRealDeps());

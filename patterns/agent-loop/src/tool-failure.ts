@@ -8,7 +8,7 @@ import { DurableOperationError } from "@aws/durable-execution-sdk-js";
  *
  * Pure: it reads the checkpointed error, the same on every replay.
  */
-export type FailureKind = "unavailable" | "unusable-answer" | "failed";
+export type FailureKind = "unavailable" | "unusable-answer" | "misconfigured" | "failed";
 
 /** The most of an error message that goes into a log line. */
 export const MAX_LOGGED_ERROR_CHARS = 300;
@@ -25,6 +25,9 @@ export function classifyFailure(error: unknown): FailureKind {
     if (current instanceof DurableOperationError) names.push(current.errorType);
     current = current.cause;
   }
+  // A setting only a person can fix (a secret missing, unreadable or in plain text, a URL that cannot be
+  // used): thrown before anything was sent, never retried.
+  if (names.includes("SecretSettingError") || names.includes("HttpSettingError")) return "misconfigured";
   if (names.includes("TransientServiceError")) return "unavailable";
   if (names.includes("UnreadableAnswerError")) return "unusable-answer";
   return "failed";
@@ -37,9 +40,33 @@ export function failureForModel(tool: string, kind: FailureKind): string {
       return `${tool} failed: the back office is unavailable right now. Nothing was changed by this call; suggest trying again later.`;
     case "unusable-answer":
       return `${tool} failed: the back office answered something that cannot be used. A person will look into it.`;
+    case "misconfigured":
+      return `${tool} failed: the back office cannot be called until a person fixes a setting. Nothing was sent.`;
     case "failed":
       return `${tool} failed unexpectedly. A person will look into it.`;
   }
+}
+
+/** The name of the setting error in a failure's cause chain, if it is one ("SecretSettingError"). */
+export function settingErrorName(error: unknown): string | undefined {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    if (current.name === "SecretSettingError" || current.name === "HttpSettingError") return current.name;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+/**
+ * A setting that cannot be used fails the run, not just the tool: every back-office call would fail the same
+ * way until a person fixes it. The execution's error keeps the setting error's name and its message, which names
+ * the setting and never its value.
+ */
+export function settingFailure(error: Error): Error {
+  let innermost: Error = error;
+  while (innermost.cause instanceof Error) innermost = innermost.cause;
+  const failure = new Error(innermost.message.slice(0, MAX_LOGGED_ERROR_CHARS));
+  failure.name = settingErrorName(error) ?? "SettingError";
+  return failure;
 }
 
 /**

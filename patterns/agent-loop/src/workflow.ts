@@ -6,7 +6,7 @@ import {
   type Duration,
 } from "@aws/durable-execution-sdk-js";
 import { explainAlreadyDenied, explainNoRefund, readApprovalAnswer } from "./approval-answer";
-import { TransientServiceError, type SupportDeps } from "./deps";
+import { HttpSettingError, SecretSettingError, TransientServiceError, type SupportDeps } from "./deps";
 import { parseSupportRequest, type SupportRequest } from "./input";
 import { checkGuards } from "./loop-guards";
 import {
@@ -21,7 +21,7 @@ import {
 import { readModelReply } from "./model-reply";
 import { refundTargetProblem, type RefundDecision } from "./refund-decision";
 import { retryTransientModelErrors, retryTransientServiceErrors } from "./retry-policies";
-import { classifyFailure, failureForModel, redact } from "./tool-failure";
+import { classifyFailure, failureForModel, redact, settingFailure } from "./tool-failure";
 import {
   checkRefundPolicy,
   lookupOrder,
@@ -96,6 +96,15 @@ export class RefundInDoubtError extends Error {
 }
 
 /**
+ * An approved refund was not paid: a setting (the back office's URL, its token's secret) could not be used on
+ * the payment's first attempt, before anything was sent. Not done, and not in doubt: the execution fails naming
+ * the setting and the refund, so a person fixes it and asks again.
+ */
+export class RefundNotSentError extends Error {
+  override readonly name = "RefundNotSentError";
+}
+
+/**
  * What the refund calls of this conversation decided so far. Rebuilt on every replay from the refund
  * tools' checkpointed outcomes, never stored on its own and never assigned inside a step.
  */
@@ -110,6 +119,13 @@ interface RefundToolOutcome {
   result: ToolResultBlock;
   denial?: string;
   inDoubt?: RefundInDoubt & { alerted: boolean };
+  /** The approved payment was never sent (a setting): why, naming the setting. */
+  notSent?: RefundInDoubt & { problem: string };
+  /**
+   * A setting failed a call before the payment (verify, the approval request): the run fails with it. Kept in
+   * the outcome because a child context's failure does not keep its cause's name across a replay.
+   */
+  settingError?: { name: string; message: string };
 }
 
 /**
@@ -236,6 +252,8 @@ async function runTool(
     // error's own text; operators get it redacted and bounded.
     if (!(error instanceof DurableOperationError)) throw error;
     const kind = classifyFailure(error);
+    // A setting only a person can fix fails every back-office call alike: the run fails, naming it.
+    if (kind === "misconfigured") throw settingFailure(error);
     context.logger.warn("Tool failed", {
       tool: call.name,
       operation: name,
@@ -245,6 +263,17 @@ async function runTool(
     return toolError(call.toolUseId, failureForModel(call.name, kind));
   }
   // What the workflow must remember from the refund, taken from its checkpointed outcome.
+  if (refund.settingError) {
+    const failure = new Error(refund.settingError.message);
+    failure.name = refund.settingError.name;
+    throw failure;
+  }
+  if (refund.notSent) {
+    const { problem, ...notSent } = refund.notSent;
+    throw new RefundNotSentError(
+      `The approved refund ${notSent.idempotencyKey} (${notSent.amountCents} ${notSent.currency}) was not paid: nothing was sent to the payment provider (${problem}). Fix the setting, then ask again.`,
+    );
+  }
   if (refund.denial) refunds.denial = refund.denial;
   if (refund.inDoubt) {
     const { alerted, ...inDoubt } = refund.inDoubt;
@@ -272,6 +301,10 @@ async function issueRefund(
   call: Extract<ToolCall, { name: "issue_refund" }>,
 ): Promise<RefundToolOutcome> {
   const answerWith = (text: string) => ({ result: toolError(call.toolUseId, text) });
+  const failedOn = (error: Error): RefundToolOutcome => {
+    const { name, message } = settingFailure(error);
+    return { ...answerWith(failureForModel(call.name, "misconfigured")), settingError: { name, message } };
+  };
   // Pure, before any operation: the model may name any order; this execution refunds only its own.
   const wrongOrder = refundTargetProblem(request.orderId, call.args);
   if (wrongOrder) return answerWith(wrongOrder);
@@ -291,6 +324,7 @@ async function issueRefund(
   } catch (error) {
     // Classified here, where the step's error still names its cause (src/tool-failure.ts).
     if (!(error instanceof DurableOperationError)) throw error;
+    if (classifyFailure(error) === "misconfigured") return failedOn(error);
     context.logger.warn("Refund verification failed", { orderId, error: redact(error.message) });
     return answerWith(failureForModel(call.name, classifyFailure(error)));
   }
@@ -311,6 +345,7 @@ async function issueRefund(
     );
   } catch (error) {
     if (!(error instanceof DurableOperationError)) throw error;
+    if (classifyFailure(error) === "misconfigured") return failedOn(error);
     context.logger.warn("Approval request failed", { orderId, error: redact(error.message, [callbackId]) });
     return answerWith(
       "The approval request could not be sent, so nothing was paid. A person will follow up.",
@@ -344,16 +379,40 @@ async function issueRefund(
   // Days may have passed: the step checks the refunds paid again before paying, and once more after a
   // failed attempt. The key is the order's and the refund's position in its ledger (not the tool
   // call's), so the provider pays at most one refund per position, whichever execution asks.
-  let payment: Awaited<ReturnType<typeof payRefund>>;
+  let payment: Awaited<ReturnType<typeof payRefund>> | { paid: false; notSent: string };
   try {
-    payment = await context.step(`refund-payment-${orderId}`, () => payRefund(deps, verified), {
-      retryStrategy: retryTransientServiceErrors,
-    });
+    payment = await context.step(
+      `refund-payment-${orderId}`,
+      async ({ attempt }) => {
+        try {
+          return await payRefund(deps, verified);
+        } catch (error) {
+          // A setting that cannot be used fails before anything is sent. On the first attempt no payment
+          // ever left, which only this attempt knows: the step's result says so (not done). On a later one an
+          // earlier attempt may have paid and lost its answer: it fails, in doubt, and people are alerted.
+          if (attempt === 1 && (error instanceof SecretSettingError || error instanceof HttpSettingError)) {
+            return { paid: false as const, notSent: error.message };
+          }
+          throw error;
+        }
+      },
+      { retryStrategy: retryTransientServiceErrors },
+    );
   } catch (error) {
     // Still in doubt after the retries and a look at the ledger: never reported to the customer as
     // paid, and people are told (side work: its own failure is reported by the caller, loudly).
     if (!(error instanceof DurableOperationError)) throw error;
     return alertRefundInDoubt(context, deps, verified, call.toolUseId, error);
+  }
+  if ("notSent" in payment) {
+    const { amountCents, currency, idempotencyKey } = verified;
+    context.logger.error("Approved refund not paid: a setting must be fixed", { orderId, idempotencyKey });
+    return {
+      ...answerWith(
+        "The approved refund could not be paid yet. Do not tell the customer it was paid; a person will follow up.",
+      ),
+      notSent: { orderId, amountCents, currency, idempotencyKey, problem: payment.notSent },
+    };
   }
   if (!payment.paid) return answerWith(payment.problem);
   return {
@@ -398,6 +457,8 @@ async function requestApproval(
       writtenByModel: { noteForApprover: call.args.noteForApprover },
     });
   } catch (error) {
+    // Thrown before anything was sent, and their messages name a setting, never a value or the request.
+    if (error instanceof SecretSettingError || error instanceof HttpSettingError) throw error;
     const message = `The approval service failed: ${redact((error as Error)?.message, [callbackId])}`;
     if (error instanceof TransientServiceError) throw new TransientServiceError(message, error.status);
     // No `cause` on purpose: the original error is exactly what must not travel further.

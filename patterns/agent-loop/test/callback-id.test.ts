@@ -77,7 +77,10 @@ describeLocal("the callback id reaches the approver and its own checkpoint, noth
     });
 
     const model = supportModel();
-    const deps = { ...createRealDeps(() => ({ backOfficeUrl: baseUrl, apiToken: "token-1" })), model };
+    const deps = {
+      ...createRealDeps(() => ({ backOfficeUrl: baseUrl, apiToken: async () => "token-1" })),
+      model,
+    };
     const config = { ...defaultConfig, approvalTimeout: { seconds: 30 }, refundApprover: "dana" };
     const runner = new LocalDurableTestRunner<AgentResult>({
       handlerFunction: withDurableExecution(async (event: unknown, context) => {

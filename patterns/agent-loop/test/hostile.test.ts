@@ -210,7 +210,7 @@ describeLocal("the money guard checks the back office's facts itself", () => {
           ? { status: 200, body: { refunds: [] } }
           : { status: 200, body: { ...order1042, orderId: "order-9999", totalCents: 90000 } },
       async (baseUrl) => {
-        const real = createRealDeps(() => ({ backOfficeUrl: baseUrl, apiToken: "token-1" }));
+        const real = createRealDeps(() => ({ backOfficeUrl: baseUrl, apiToken: async () => "token-1" }));
         const model = modelCalling([refundCall(60000)]);
         const runner = new LocalDurableTestRunner<AgentResult>({
           handlerFunction: createHandler({ ...world.deps, orders: real.orders, model }, config),
@@ -240,7 +240,10 @@ describeLocal("errors reach the model only as fixed sentences", () => {
         body: "Bad request. Debug: Authorization: Bearer sk-live-SECRET-42 at http://10.0.0.5:8080/internal",
       }),
       async (baseUrl) => {
-        const real = createRealDeps(() => ({ backOfficeUrl: baseUrl, apiToken: "sk-live-SECRET-42" }));
+        const real = createRealDeps(() => ({
+          backOfficeUrl: baseUrl,
+          apiToken: async () => "sk-live-SECRET-42",
+        }));
         const model = modelCalling([{ name: "lookup_order", input: { orderId: "order-1042" } }]);
         const runner = new LocalDurableTestRunner<AgentResult>({
           handlerFunction: createHandler({ ...world.deps, orders: real.orders, model }, config),

@@ -40,7 +40,7 @@ beforeEach(() => {
   answers.clear();
 });
 
-const deps = () => createRealDeps(() => ({ backOfficeUrl: baseUrl, apiToken: "secret" }));
+const deps = () => createRealDeps(() => ({ backOfficeUrl: baseUrl, apiToken: async () => "secret" }));
 const order = sampleOrders[0]!;
 
 it("reads an order, and an unknown one as undefined", async () => {
