@@ -390,7 +390,9 @@ async function issueRefund(
           // A setting that cannot be used fails before anything is sent. On the first attempt no payment
           // ever left, which only this attempt knows: the step's result says so (not done). On a later one an
           // earlier attempt may have paid and lost its answer: it fails, in doubt, and people are alerted.
-          if (attempt === 1 && (error instanceof SecretSettingError || error instanceof HttpSettingError)) {
+          const settingBroken =
+            (error instanceof SecretSettingError && !error.retryable) || error instanceof HttpSettingError;
+          if (attempt === 1 && settingBroken) {
             return { paid: false as const, notSent: error.message };
           }
           throw error;
