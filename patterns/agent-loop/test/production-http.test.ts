@@ -34,11 +34,13 @@ import {
   type Received,
   type RecordingServer,
 } from "./recording-server";
+import { describeLocal } from "./target";
 
 // The real back-office client against a real server on 127.0.0.1 that records what reached it: every path
 // keeps the base URL's own path, a provider's error text reaches errors and alerts only as one bounded line
 // without the token, and the token comes from Secrets Manager (mocked at the SDK client, every GetSecretValue
-// counted, Powertools Parameters in between as deployed). The model is the demo's scripted one.
+// counted, Powertools Parameters in between as deployed). The model is the demo's scripted one, so these run
+// locally only (reported as skipped in the cloud).
 const secretsManager = mockClient(SecretsManagerClient);
 const TOKEN_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:agent-loop/back-office-token-AbCdEf";
 const OTHER_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:agent-loop/moved-XyZxYz";
@@ -138,7 +140,7 @@ const failure = (execution: TestResult<AgentResult>) => {
 };
 const routes = () => server.received.map(({ method, path }) => `${method} ${path}`);
 
-describe("every path keeps the base URL's path", () => {
+describeLocal("every path keeps the base URL's path", () => {
   it.each([
     ["without a trailing slash", ""],
     ["with a trailing slash", "/"],
@@ -213,7 +215,7 @@ describe("every path keeps the base URL's path", () => {
   });
 });
 
-describe("a 1 MB error body with new lines, ANSI escapes and the token echoed back", () => {
+describeLocal("a 1 MB error body with new lines, ANSI escapes and the token echoed back", () => {
   const hostile = hostileErrorBody(TOKEN);
 
   it("reaches a step's error as one bounded line without the token (the tool fails, the run goes on)", async () => {
@@ -263,7 +265,7 @@ describe("a 1 MB error body with new lines, ANSI escapes and the token echoed ba
   });
 });
 
-describe("BACK_OFFICE_TOKEN comes from Secrets Manager", () => {
+describeLocal("BACK_OFFICE_TOKEN comes from Secrets Manager", () => {
   it("the token from the secret reaches every back-office call, read once for the whole conversation", async () => {
     const execution = await converse();
     expect(execution.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
@@ -355,7 +357,7 @@ describe("BACK_OFFICE_TOKEN comes from Secrets Manager", () => {
   });
 });
 
-describe("a secret that cannot be read before the payment", () => {
+describeLocal("a secret that cannot be read before the payment", () => {
   it("on its first attempt: not done, nothing paid, no alert, and the run fails naming the setting and the refund", async () => {
     // After the approval request, a redeploy points the setting at a secret the role may not read.
     secretAnswers[OTHER_ARN] = [accessDenied("not authorized")];
