@@ -363,7 +363,7 @@ describe("answers", () => {
 
 describe("failures on the way", () => {
   it("no answer within timeoutMs is timed-out: the request arrived", async () => {
-    service.handler = (_req, res) => setTimeout(() => json(res, 200, {}), 500);
+    service.handler = (_req, res) => setTimeout(() => json(res, 200, {}), 1500).unref();
     const started = Date.now();
     const result = await call({ timeoutMs: 100 });
     expect(result).toEqual({
@@ -371,7 +371,7 @@ describe("failures on the way", () => {
       call: `POST ${service.base}/api/orders`,
       excerpt: "no answer in time",
     });
-    expect(Date.now() - started).toBeLessThan(450);
+    expect(Date.now() - started).toBeLessThan(1000);
     expect(service.received).toHaveLength(1);
   });
 
