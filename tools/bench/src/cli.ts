@@ -23,6 +23,9 @@ process.env.AWS_LAMBDA_LOG_LEVEL ??= "WARN";
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has("--quick"); // fewer repetitions and no test-suite timing, for a fast look
+// The suite timing runs every package's tests (turbo --force): leave it out on a machine shared with work in
+// progress, where it would time (or fail on) someone else's half-done change.
+const skipTestSuite = quick || args.has("--skip-test-suite");
 const RUNS = quick ? 1 : 3;
 
 async function main(): Promise<number> {
@@ -39,7 +42,7 @@ async function main(): Promise<number> {
   json.machine = machine;
   json.date = new Date().toISOString();
   print(
-    `# Benchmarks\n\nMeasured ${new Date().toISOString().slice(0, 10)} on ${machine}, by \`pnpm bench\`${quick ? " --quick" : ""}.\n`,
+    `# Benchmarks\n\nMeasured ${new Date().toISOString().slice(0, 10)} on ${machine}, by \`pnpm bench${quick ? " --quick" : ""}${skipTestSuite && !quick ? " --skip-test-suite" : ""}\`.\n`,
   );
 
   // Sections 1 to 3 run in one local-runner environment (one checkpoint worker, one fake clock): runLocally's own
@@ -297,7 +300,10 @@ async function main(): Promise<number> {
       met: d.wallMs < BUDGETS.demoMs,
     });
   }
-  if (!quick) {
+  if (skipTestSuite && !quick) {
+    usage.push(["pnpm test, cold and cached", "not measured in this run (`--skip-test-suite`)"]);
+  }
+  if (!skipTestSuite) {
     const cold = timeCommand("pnpm exec turbo run test --force", repoRoot).ms;
     const cached = timeCommand("pnpm test", repoRoot).ms;
     json.tests = { coldMs: cold, cachedMs: cached };
