@@ -14,13 +14,15 @@ export interface StandIn {
 
 async function serve(
   handle: (req: http.IncomingMessage, body: string) => { status: number; body: unknown },
+  /** JSON 1.1 for Secrets Manager; the REST-JSON services (Lambda, Bedrock Runtime) answer application/json. */
+  contentType = "application/json",
 ): Promise<StandIn & { server: http.Server }> {
   const server = http.createServer((req, res) => {
     let raw = "";
     req.on("data", (chunk: Buffer) => (raw += chunk.toString()));
     req.on("end", () => {
       const { status, body } = handle(req, raw);
-      res.writeHead(status, { "content-type": "application/x-amz-json-1.1" });
+      res.writeHead(status, { "content-type": contentType });
       res.end(JSON.stringify(body));
     });
   });
@@ -66,46 +68,141 @@ export async function secretsManager(secrets: Map<string, string>) {
         VersionStages: ["AWSCURRENT"],
       },
     };
-  });
+  }, "application/x-amz-json-1.1");
   return { ...standIn, reads };
 }
 
-/** A scripted model behind Bedrock Runtime's Converse API (`POST /model/{modelId}/converse`). */
-export async function bedrockConverse(replies: unknown[]) {
-  const requests: { modelId: string; body: Record<string, unknown> }[] = [];
+/** One Converse request as the stand-in received it: the model id from the path, the body as sent. */
+export interface ConverseRequest {
+  modelId: string;
+  body: {
+    messages?: { role: string; content: Record<string, unknown>[] }[];
+    toolConfig?: { tools?: { toolSpec?: { name?: string } }[] };
+    [field: string]: unknown;
+  };
+}
+
+/**
+ * A scripted model behind Bedrock Runtime's Converse API (`POST /model/{modelId}/converse`, REST-JSON): `reply`
+ * answers each request (it sees what was sent, tool results included) with a Converse response body.
+ */
+export async function bedrockConverse(reply: (request: ConverseRequest, turn: number) => unknown) {
+  const requests: ConverseRequest[] = [];
   const standIn = await serve((req, raw) => {
     const match = /^\/model\/([^/]+)\/converse$/.exec(req.url ?? "");
     if (req.method !== "POST" || !match) return { status: 404, body: { message: `no route ${req.url}` } };
-    requests.push({
+    const request: ConverseRequest = {
       modelId: decodeURIComponent(match[1]!),
-      body: JSON.parse(raw) as Record<string, unknown>,
-    });
-    const reply = replies[requests.length - 1];
-    if (reply === undefined) return { status: 400, body: { message: "the script has no more replies" } };
-    return { status: 200, body: reply };
+      body: JSON.parse(raw) as ConverseRequest["body"],
+    };
+    requests.push(request);
+    const body = reply(request, requests.length);
+    if (body === undefined) {
+      return { status: 400, body: { message: `the script has no turn ${requests.length}` } };
+    }
+    return { status: 200, body };
   });
   return { ...standIn, requests };
 }
 
-/** Lambda's Invoke (`POST /2015-03-31/functions/{name}/invocations`): what the front door starts, recorded. */
-export async function lambdaInvoke() {
+/** An execution started through the Lambda stand-in, as Lambda would list it. */
+interface StartedExecution {
+  functionName: string;
+  qualifier?: string;
+  name: string;
+  arn: string;
+  payload: string;
+}
+
+/**
+ * The part of Lambda's API the front door calls (REST-JSON), each call recorded:
+ * - Invoke (`POST /2015-03-31/functions/{name}/invocations`): the invocation, its name, qualifier (from a
+ *   qualified ARN or `?Qualifier=`), invocation type, durable execution name and payload. An Event invoke of a
+ *   durable function is accepted (202) and its execution listed from then on.
+ * - ListDurableExecutionsByFunction and GetDurableExecution, over the executions started here (RUNNING).
+ * - SendDurableExecutionCallbackSuccess (`POST /2025-12-01/durable-execution-callbacks/{id}/succeed`): the
+ *   callback id and the result bytes. Nothing here runs the durable function: the rehearsal runs it on its own.
+ */
+export async function lambdaApi() {
   const invocations: {
     functionName: string;
     qualifier?: string;
+    invocationType?: string;
+    executionName?: string;
     payload: unknown;
-    headers: http.IncomingHttpHeaders;
   }[] = [];
+  const listed: { functionName: string; executionName?: string }[] = [];
+  const callbacks: { callbackId: string; result: string }[] = [];
+  const executions: StartedExecution[] = [];
   const standIn = await serve((req, raw) => {
     const url = new URL(req.url ?? "/", "http://stand-in");
-    const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(url.pathname);
-    if (req.method !== "POST" || !match) return { status: 404, body: { Message: `no route ${req.url}` } };
-    invocations.push({
-      functionName: decodeURIComponent(match[1]!),
-      qualifier: url.searchParams.get("Qualifier") ?? undefined,
-      payload: raw ? (JSON.parse(raw) as unknown) : undefined,
-      headers: req.headers,
-    });
-    return { status: 202, body: {} };
+    const header = (name: string) => req.headers[name.toLowerCase()] as string | undefined;
+    const invoke = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(url.pathname);
+    if (req.method === "POST" && invoke) {
+      const target = decodeURIComponent(invoke[1]!);
+      const arn = /^arn:aws[a-z-]*:lambda:[^:]+:\d{12}:function:([^:]+)(?::([^:]+))?$/.exec(target);
+      const functionName = arn ? arn[1]! : target;
+      const qualifier = url.searchParams.get("Qualifier") ?? arn?.[2];
+      const executionName = header("X-Amz-Durable-Execution-Name");
+      invocations.push({
+        functionName,
+        qualifier,
+        invocationType: header("X-Amz-Invocation-Type"),
+        executionName,
+        payload: raw ? (JSON.parse(raw) as unknown) : undefined,
+      });
+      if (executionName) {
+        executions.push({
+          functionName,
+          qualifier,
+          name: executionName,
+          arn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}:${qualifier ?? "$LATEST"}/durable-execution/${executionName}/run-1`,
+          payload: raw,
+        });
+      }
+      return { status: 202, body: {} };
+    }
+    const list = /^\/2025-12-01\/functions\/([^/]+)\/durable-executions$/.exec(url.pathname);
+    if (req.method === "GET" && list) {
+      const functionName = decodeURIComponent(list[1]!);
+      const executionName = url.searchParams.get("DurableExecutionName") ?? undefined;
+      listed.push({ functionName, executionName });
+      const found = executions.filter(
+        (e) => e.functionName === functionName && (!executionName || e.name === executionName),
+      );
+      return {
+        status: 200,
+        body: {
+          DurableExecutions: found.map((e) => ({
+            DurableExecutionArn: e.arn,
+            DurableExecutionName: e.name,
+            Status: "RUNNING",
+          })),
+        },
+      };
+    }
+    const get = /^\/2025-12-01\/durable-executions\/(.+)$/.exec(url.pathname);
+    if (req.method === "GET" && get) {
+      const execution = executions.find((e) => e.arn === decodeURIComponent(get[1]!));
+      if (!execution) return { status: 404, body: { Type: "User", Message: "No such execution" } };
+      return {
+        status: 200,
+        body: {
+          DurableExecutionArn: execution.arn,
+          DurableExecutionName: execution.name,
+          FunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${execution.functionName}`,
+          Status: "RUNNING",
+          StartTimestamp: Math.floor(Date.now() / 1000),
+          InputPayload: execution.payload,
+        },
+      };
+    }
+    const succeed = /^\/2025-12-01\/durable-execution-callbacks\/([^/]+)\/succeed$/.exec(url.pathname);
+    if (req.method === "POST" && succeed) {
+      callbacks.push({ callbackId: decodeURIComponent(succeed[1]!), result: raw });
+      return { status: 200, body: {} };
+    }
+    return { status: 404, body: { Type: "User", Message: `no route ${req.method} ${req.url}` } };
   });
-  return { ...standIn, invocations };
+  return { ...standIn, invocations, listed, callbacks };
 }

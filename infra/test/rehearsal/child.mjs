@@ -1,14 +1,20 @@
 // Runs one deployed function's bundle, exactly as synthesized, in this fresh Node process: the environment is the
 // one the template gives the function (set by the parent), the handler is loaded from the asset directory the way
-// Lambda loads it (`index.<export>`), and the happy path runs through LocalDurableTestRunner. Callbacks the job
-// names are answered as an outside system would. Prints one JSON line: what the execution did.
+// Lambda loads it (`index.<export>`). Prints one JSON line: what the function did.
+//
+// Two modes:
+// - durable (the default): the happy path runs through LocalDurableTestRunner, sibling functions registered by
+//   the name the caller invokes them with. Callbacks the job names are answered as an outside system would: once
+//   the callback exists (STARTED: the id is created) and, if `after` names an operation, once that operation
+//   completed (the step that sends the callback id to whoever answers).
+// - plain: a plain (not durable) handler is called with each event in turn, in this one sandbox, with a minimal
+//   Lambda context; each result (or thrown error) is printed.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 
 const job = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const require = createRequire(import.meta.url);
-const { LocalDurableTestRunner, WaitingOperationStatus } = require("@aws/durable-execution-sdk-js-testing");
 
 const load = ({ assetDir, handler }) => {
   const [file, exportName] = handler.split(".");
@@ -17,28 +23,88 @@ const load = ({ assetDir, handler }) => {
   return fn;
 };
 
+const print = (output) => {
+  process.stdout.write(`${JSON.stringify({ node: process.versions.node, ...output })}\n`);
+  process.exit(0);
+};
+const errorOf = (error) => ({ name: error?.name, message: error?.message });
+
+// What the run is waiting for, said if it hangs (a callback never created, a step retried without end).
+let waitingFor = "the execution to start";
+const answered = [];
+setTimeout(
+  () =>
+    print({
+      status: "HUNG",
+      error: { message: `no outcome within ${job.timeoutMs} ms, waiting for ${waitingFor}` },
+      answered,
+    }),
+  job.timeoutMs ?? 60_000,
+).unref();
+
+if (job.mode === "plain") {
+  const handler = load(job.function);
+  const functionName = job.function.logicalId;
+  const results = [];
+  for (const [index, event] of job.events.entries()) {
+    waitingFor = `the handler's answer to event ${index + 1}`;
+    const context = {
+      functionName,
+      functionVersion: "1",
+      invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+      memoryLimitInMB: "256",
+      awsRequestId: `rehearsal-${index + 1}`,
+      logGroupName: `/aws/lambda/${functionName}`,
+      logStreamName: "rehearsal",
+      callbackWaitsForEmptyEventLoop: true,
+      getRemainingTimeInMillis: () => 10_000,
+    };
+    try {
+      results.push({ returned: await handler(event, context) });
+    } catch (error) {
+      results.push({ threw: errorOf(error) });
+    }
+  }
+  print({ status: "RETURNED", results });
+}
+
+const { LocalDurableTestRunner, WaitingOperationStatus } = require("@aws/durable-execution-sdk-js-testing");
 await LocalDurableTestRunner.setupTestEnvironment({ skipTime: true });
 let output;
 try {
   const runner = new LocalDurableTestRunner({ handlerFunction: load(job.function) });
   for (const sibling of job.registered ?? []) runner.registerDurableFunction(sibling.name, load(sibling));
+  const callbacks = (job.callbacks ?? []).map((callback) => ({
+    ...callback,
+    handle: runner.getOperation(callback.operation),
+    afterHandle: callback.after === undefined ? undefined : runner.getOperation(callback.after),
+  }));
   const running = runner.run({ payload: job.input });
-  for (const callback of job.callbacks ?? []) {
-    const operation = runner.getOperation(callback.operation);
-    await operation.waitForData(WaitingOperationStatus.SUBMITTED);
-    await operation.sendCallbackSuccess(JSON.stringify(callback.answer));
+  for (const callback of callbacks) {
+    try {
+      waitingFor = `callback ${callback.operation} to be created`;
+      await callback.handle.waitForData(WaitingOperationStatus.STARTED);
+      if (callback.afterHandle) {
+        waitingFor = `operation ${callback.after} to complete before answering ${callback.operation}`;
+        await callback.afterHandle.waitForData(WaitingOperationStatus.COMPLETED);
+      }
+    } catch {
+      break; // the execution ended without waiting for it: its outcome below says why
+    }
+    await callback.handle.sendCallbackSuccess(JSON.stringify(callback.answer));
+    answered.push(callback.operation);
   }
+  waitingFor = "the execution to end";
   const execution = await running;
   const status = execution.getStatus();
   output = {
-    node: process.versions.node,
     status,
     result: status === "SUCCEEDED" ? execution.getResult() : undefined,
     error: status === "SUCCEEDED" ? undefined : execution.getError(),
     operations: execution.getOperations().map((operation) => operation.getName()),
+    answered,
   };
 } finally {
   await LocalDurableTestRunner.teardownTestEnvironment();
 }
-process.stdout.write(`${JSON.stringify(output)}\n`);
-process.exit(0);
+print(output);

@@ -51,8 +51,15 @@ export function synthesize(context: Record<string, unknown>): Synthesized {
     switch (resource.Type) {
       case "AWS::SecretsManager::Secret":
         return `arn:aws:secretsmanager:${TEST_ENV.region}:${TEST_ENV.account}:secret:${logicalId}-AbCdEf`;
-      case "AWS::Lambda::Alias":
-        return `arn:aws:lambda:${TEST_ENV.region}:${TEST_ENV.account}:function:${logicalId}:live`;
+      case "AWS::Lambda::Alias": {
+        // The alias ARN names the function it points at (its physical name is its logical id here).
+        const { FunctionName, Name } = (resource.Properties ?? {}) as {
+          FunctionName?: { Ref?: string };
+          Name?: string;
+        };
+        const functionName = FunctionName?.Ref ?? logicalId;
+        return `arn:aws:lambda:${TEST_ENV.region}:${TEST_ENV.account}:function:${functionName}:${Name ?? "live"}`;
+      }
       case "AWS::S3::Bucket":
         return logicalId.toLowerCase();
       default:

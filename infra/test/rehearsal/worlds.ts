@@ -1,3 +1,4 @@
+import type { ConverseRequest } from "./aws-stand-ins";
 import type { Answer, Received } from "./providers";
 
 /**
@@ -7,6 +8,8 @@ import type { Answer, Received } from "./providers";
  */
 export interface World {
   settings: (url: string) => Record<string, string>;
+  /** Secret settings whose value is not a token (a webhook URL with its key in it), by setting name. */
+  secrets?: (url: string) => Record<string, string>;
   answer: Answer;
 }
 
@@ -156,6 +159,200 @@ export const mapParallelWorld: World = {
       const invoice = first.body as Record<string, unknown>;
       return [200, { ...invoice, messageId: `msg-${String(invoice.invoiceId)}` }];
     }
+    return undefined;
+  },
+};
+
+export const waitCallbackWorld: World = {
+  settings: (url) => ({
+    APPROVAL_PAGE_URL: "https://approvals.example.com/decide",
+    PURCHASING_API_URL: `${url}/purchasing`,
+    SUPPLIER_API_URL: `${url}/supplier/`,
+  }),
+  // A chat webhook URL carries its key in the path: a secret, never plain configuration.
+  secrets: (url) => ({ APPROVAL_CHAT_WEBHOOK_URL: `${url}/chat/hooks/T0K3N-in-the-path` }),
+  answer: (request, received) => {
+    const { method, path } = request;
+    if (method === "POST" && path === "/chat/hooks/T0K3N-in-the-path") return [200, { ok: true }];
+    if (method === "POST" && path === "/purchasing/purchase-requests")
+      return keyed(received, request, (n) => ({ reference: `PUR-${n}` }));
+    if (method === "POST" && /^\/purchasing\/purchase-requests\/[^/]+\/decision$/.test(path))
+      return [200, {}];
+    if (method === "POST" && path === "/supplier/orders")
+      return keyed(received, request, (n) => ({ jobId: `job-${n}` }));
+    if (method === "GET" && /^\/supplier\/orders\/[^/]+$/.test(path)) {
+      const checks = received.filter((r) => r.method === "GET" && r.path === path).length;
+      return [200, checks >= 2 ? { state: "SHIPPED", trackingNumber: "TRK-9" } : { state: "IN_PROGRESS" }];
+    }
+    return undefined;
+  },
+};
+
+/** The refunds the back office paid, from its own record of `POST refunds`: one per idempotency key. */
+const refundsPaid = (received: Received[]) => {
+  const firsts = received.filter(
+    (r, index) =>
+      r.method === "POST" &&
+      r.path === "/back-office/refunds" &&
+      received.findIndex((o) => o.path === r.path && o.idempotencyKey === r.idempotencyKey) === index,
+  );
+  return firsts.map((r) => {
+    const body = r.body as { amountCents: number; currency: string };
+    return {
+      refundId: `re-${received.indexOf(r) + 1}`,
+      amountCents: body.amountCents,
+      currency: body.currency,
+      idempotencyKey: r.idempotencyKey,
+    };
+  });
+};
+
+/** The support back office of agent-loop (src/deps.ts routes, src/back-office-answers.ts shapes), under a base path. */
+export const agentLoopWorld: World = {
+  settings: (url) => ({ BACK_OFFICE_URL: `${url}/back-office` }),
+  answer: (request, received) => {
+    const { method, path } = request;
+    const order = {
+      orderId: "order-1042",
+      customerId: "cust-7",
+      status: "delivered",
+      placedOn: "2026-11-02",
+      items: [{ sku: "MUG-BLUE", name: "Blue stoneware mug", quantity: 2, unitPriceCents: 1250 }],
+      totalCents: 2500,
+      currency: "EUR",
+    };
+    if (method === "GET" && path === "/back-office/orders/order-1042") return [200, order];
+    if (method === "GET" && path === "/back-office/orders/order-1042/refunds")
+      return [200, { refunds: refundsPaid(received) }];
+    if (method === "POST" && path === "/back-office/refund-policy") {
+      const { reason } = request.body as { reason: string };
+      return reason === "changed-mind"
+        ? [
+            200,
+            {
+              eligible: false,
+              maxRefundCents: 0,
+              explanation: "Change-of-mind returns close after 14 days.",
+            },
+          ]
+        : [
+            200,
+            {
+              eligible: true,
+              maxRefundCents: order.totalCents,
+              explanation: `A ${reason} order is refunded in full.`,
+            },
+          ];
+    }
+    if (method === "POST" && path === "/back-office/refunds") {
+      const paid = refundsPaid(received).find((refund) => refund.idempotencyKey === request.idempotencyKey);
+      return [201, { refundId: paid!.refundId }];
+    }
+    if (method === "POST" && path === "/back-office/approvals") return [202, {}];
+    if (method === "POST" && path === "/back-office/alerts") return [202, {}];
+    return undefined;
+  },
+};
+
+type ConverseBlock = {
+  text?: string;
+  toolUse?: { toolUseId: string; name: string; input: unknown };
+  toolResult?: {
+    toolUseId: string;
+    status?: string;
+    content: { json?: Record<string, unknown>; text?: string }[];
+  };
+};
+
+/**
+ * agent-loop's support script (`supportScript` in patterns/agent-loop/src/demo.ts), played in Converse's wire
+ * format: look the order up, check the policy, ask for the refund the policy allows, then tell the customer.
+ * Each turn reads the tool results the function sent back, as the model would.
+ */
+export function supportModelReply(request: ConverseRequest, turn: number): unknown {
+  const messages = (request.body.messages ?? []) as { role: string; content: ConverseBlock[] }[];
+  const question = messages[0]?.content[0]?.text ?? "";
+  const results = (messages.at(-1)?.content ?? []).flatMap((block) =>
+    block.toolResult ? [block.toolResult] : [],
+  );
+  const last = results[0];
+  const json = last?.status === "success" ? last.content[0]?.json : undefined;
+  const reply = (text: string, toolUse?: { name: string; input: unknown }) => {
+    const content: ConverseBlock[] = [{ text }];
+    if (toolUse) content.push({ toolUse: { toolUseId: `tooluse-${turn}-1`, ...toolUse } });
+    return {
+      output: { message: { role: "assistant", content } },
+      stopReason: toolUse ? "tool_use" : "end_turn",
+      usage: {
+        inputTokens: Math.ceil(JSON.stringify(request.body).length / 4),
+        outputTokens: Math.ceil(JSON.stringify(content).length / 4),
+        totalTokens: 0,
+      },
+      metrics: { latencyMs: 3 },
+    };
+  };
+  switch (turn) {
+    case 1:
+      return reply("Let me look at that order.", {
+        name: "lookup_order",
+        input: { orderId: /order-\d+/.exec(question)?.[0] ?? "unknown" },
+      });
+    case 2:
+      if (!json) return reply("I could not find that order. Could you check the order number?");
+      return reply("Found it. Let me check what our refund policy says.", {
+        name: "check_refund_policy",
+        input: {
+          orderId: json.orderId,
+          reason: /changed my mind/i.test(question) ? "changed-mind" : "damaged",
+        },
+      });
+    case 3:
+      if (json?.eligible !== true) return reply("I'm sorry, I cannot refund this order.");
+      return reply("You are covered. I'm asking a colleague to approve the refund.", {
+        name: "issue_refund",
+        input: {
+          orderId: json.orderId,
+          reason: json.reason,
+          amountCents: json.refundableNowCents,
+          noteForApprover: "Items arrived damaged",
+        },
+      });
+    case 4:
+      if (!json) return reply(`I could not refund your order: ${last?.content[0]?.text ?? "no answer"}`);
+      return reply(
+        `Done: ${(Number(json.amountCents) / 100).toFixed(2)} ${String(json.currency)} is on its way back to you (reference ${String(json.refundId)}).`,
+      );
+    default:
+      return undefined;
+  }
+}
+
+/** The payment id entry-points' provider gives an order: `pay_` and the order id's letters and digits. */
+export const paymentIdOf = (orderId: string) => `pay_${orderId.replace(/[^A-Za-z0-9]/g, "")}`;
+
+/** The payment provider's webhook signing secret, as put into the stack's WebhookSecret after deploying. */
+export const WEBHOOK_SECRET = "whsec_rehearsal_4f1d9c";
+
+/** entry-points' four services (payments, warehouse, orders, alerts), each under its own base path. */
+export const entryPointsWorld: World = {
+  // The webhook's secret is in WEBHOOK_SECRET_ARN (the setting "WEBHOOK"); the checkout's token is a plain one.
+  secrets: () => ({ WEBHOOK: WEBHOOK_SECRET }),
+  settings: (url) => ({
+    PAYMENTS_API_URL: `${url}/payments`,
+    WAREHOUSE_API_URL: `${url}/warehouse/`,
+    ORDERS_API_URL: `${url}/orders`,
+    ALERTS_API_URL: `${url}/alerts/`,
+  }),
+  answer: (request, received) => {
+    const { method, path } = request;
+    if (method === "POST" && path === "/payments/payments") {
+      const { orderId } = request.body as { orderId: string };
+      return [201, { paymentId: paymentIdOf(orderId), status: "pending" }];
+    }
+    if (method === "POST" && path === "/warehouse/shipments")
+      return keyed(received, request, (n) => ({ shipmentId: `shp-${n}` }));
+    if (method === "POST" && /^\/orders\/orders\/[^/]+\/cancel$/.test(path)) return [200, {}];
+    if (method === "POST" && path === "/alerts/alerts") return [202, {}];
     return undefined;
   },
 };
