@@ -1,4 +1,5 @@
 import * as http from "node:http";
+import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 
 /**
@@ -84,25 +85,47 @@ export interface ConverseRequest {
 
 /**
  * A scripted model behind Bedrock Runtime's Converse API (`POST /model/{modelId}/converse`, REST-JSON): `reply`
- * answers each request (it sees what was sent, tool results included) with a Converse response body.
+ * answers each request (it sees what was sent, tool results included) with a Converse response body. Over HTTP/2
+ * in clear text: BedrockRuntimeClient sends through the SDK's HTTP/2 handler, which an HTTP/1.1 server cannot
+ * answer (the client reports "Protocol error").
  */
 export async function bedrockConverse(reply: (request: ConverseRequest, turn: number) => unknown) {
   const requests: ConverseRequest[] = [];
-  const standIn = await serve((req, raw) => {
-    const match = /^\/model\/([^/]+)\/converse$/.exec(req.url ?? "");
-    if (req.method !== "POST" || !match) return { status: 404, body: { message: `no route ${req.url}` } };
-    const request: ConverseRequest = {
-      modelId: decodeURIComponent(match[1]!),
-      body: JSON.parse(raw) as ConverseRequest["body"],
-    };
-    requests.push(request);
-    const body = reply(request, requests.length);
-    if (body === undefined) {
-      return { status: 400, body: { message: `the script has no turn ${requests.length}` } };
-    }
-    return { status: 200, body };
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const server = http2.createServer((req, res) => {
+    let raw = "";
+    req.on("data", (chunk: Buffer) => (raw += chunk.toString()));
+    req.on("end", () => {
+      const answer = (status: number, body: unknown) => {
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify(body));
+      };
+      const match = /^\/model\/([^/]+)\/converse$/.exec(req.url ?? "");
+      if (req.method !== "POST" || !match) return answer(404, { message: `no route ${req.url}` });
+      const request: ConverseRequest = {
+        modelId: decodeURIComponent(match[1]!),
+        body: JSON.parse(raw) as ConverseRequest["body"],
+      };
+      requests.push(request);
+      const body = reply(request, requests.length);
+      if (body === undefined) return answer(400, { message: `the script has no turn ${requests.length}` });
+      return answer(200, body);
+    });
   });
-  return { ...standIn, requests };
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.on("close", () => sessions.delete(session));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const session of sessions) session.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 /** An execution started through the Lambda stand-in, as Lambda would list it. */
