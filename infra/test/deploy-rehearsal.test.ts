@@ -22,6 +22,7 @@ import { synthesize, type DeployedFunction, type Synthesized } from "./rehearsal
 import {
   agentLoopWorld,
   entryPointsWorld,
+  GATEWAY_TOKEN,
   mapParallelWorld,
   paymentIdOf,
   sagaWorld,
@@ -41,7 +42,8 @@ const TOKEN = "rehearsal-token-7f3a";
 interface DurableJob {
   mode?: "durable";
   function: DeployedFunction;
-  registered?: (DeployedFunction & { name: string })[];
+  /** Invoked by name (context.invoke), each with its own environment (`env`: the template's, set by `run`). */
+  registered?: (DeployedFunction & { name: string; env?: Record<string, string> })[];
   input: unknown;
   /** Answered once the callback exists and, with `after`, once that operation (the one sending its id) completed. */
   callbacks?: { operation: string; after?: string; answer: unknown }[];
@@ -265,7 +267,19 @@ describe("deploy rehearsal", () => {
   const run = (handler: DeployedFunction, job: Omit<DurableJob, "function">) => {
     ran.add(handler.logicalId);
     for (const sibling of job.registered ?? []) ran.add(sibling.logicalId);
-    return rehearse({ function: handler, ...job }, { ...handler.environment, ...awsEnv() });
+    const registered = job.registered?.map((sibling) => ({
+      ...sibling,
+      env: {
+        PATH: process.env.PATH ?? "",
+        AWS_LAMBDA_LOG_LEVEL: "WARN",
+        ...sibling.environment,
+        ...awsEnv(),
+      },
+    }));
+    return rehearse(
+      { function: handler, ...job, ...(registered ? { registered } : {}) },
+      { ...handler.environment, ...awsEnv() },
+    );
   };
   /** A plain function of the front door: the Lambda API it calls is the stand-in (only here: the durable runs
    * checkpoint through the local runner, not through Lambda's endpoint). */
@@ -278,9 +292,12 @@ describe("deploy rehearsal", () => {
   };
 
   /** Every request a pattern's providers received carried the token put in the secret. */
-  const expectTokenFromSecret = (received: { method: string; path: string; authorization?: string }[]) => {
+  const expectTokenFromSecret = (
+    received: { method: string; path: string; authorization?: string }[],
+    token = TOKEN,
+  ) => {
     expect(received.length).toBeGreaterThan(0);
-    const without = received.filter((r) => r.authorization !== `Bearer ${TOKEN}`);
+    const without = received.filter((r) => r.authorization !== `Bearer ${token}`);
     // Named by route, so a failure says which call went without the token (or with another).
     expect(without.map((r) => `${r.method} ${r.path}: ${r.authorization ?? "no Authorization"}`)).toEqual([]);
   };
@@ -340,20 +357,34 @@ describe("deploy rehearsal", () => {
           price: { amountCents: 248_000, currency: "GBP" },
         },
       });
-      expect(succeeded(orchestrator, outcome)).toMatchObject({ status: "CONFIRMED" });
-      const saga = services.saga!;
-      for (const service of ["flights", "hotels", "cars"])
-        expect(saga.to("POST", `/${service}/reservations`)).toHaveLength(1);
-      expect(saga.to("POST", "/gateway/charges")).toHaveLength(1);
-      expect(saga.to("POST", "/itineraries/itineraries")).toHaveLength(1);
-      expectTokenFromSecret(saga.received);
-      // The breaker's state lives in the stack's table (dynalite here), written by the bundled DynamoDB client.
+      // The breaker's state lives in the stack's table (dynalite here): the bundled DynamoDB client read it (a
+      // table it could not read would be a side-work failure) and, the circuit closed, wrote nothing.
+      expect(succeeded(orchestrator, outcome)).toMatchObject({ status: "CONFIRMED", sideWorkFailures: [] });
       const client = dynamoClient();
       const { Items } = await client.send(
         new ScanCommand({ TableName: orchestrator.environment.BREAKER_TABLE_NAME }),
       );
       client.destroy();
-      expect(Items?.length ?? 0).toBeGreaterThanOrEqual(0);
+      expect(Items).toEqual([]);
+      const saga = services.saga!;
+      for (const service of ["flights", "hotels", "cars"])
+        expect(saga.to("POST", `/${service}/reservations`)).toHaveLength(1);
+      expect(saga.to("POST", "/gateway/charges")).toHaveLength(1);
+      expect(saga.to("POST", "/itineraries/itineraries")).toHaveLength(1);
+      // The trip services get the orchestrator's token; the gateway only the payment function's own, read from
+      // the secret in its own environment (PAYMENT_GATEWAY_TOKEN_SECRET_ARN is not in the orchestrator's).
+      expectTokenFromSecret(saga.received.filter((r) => !r.path.startsWith("/gateway/")));
+      expectTokenFromSecret(
+        saga.received.filter((r) => r.path.startsWith("/gateway/")),
+        GATEWAY_TOKEN,
+      );
+      expect(orchestrator.environment.PAYMENT_GATEWAY_TOKEN_SECRET_ARN).toBeUndefined();
+      expect(secrets.reads).toEqual(
+        expect.arrayContaining([
+          orchestrator.environment.TRIP_API_TOKEN_SECRET_ARN,
+          payment.environment.PAYMENT_GATEWAY_TOKEN_SECRET_ARN,
+        ]),
+      );
     },
   );
 

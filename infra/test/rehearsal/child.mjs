@@ -68,12 +68,38 @@ if (job.mode === "plain") {
   print({ status: "RETURNED", results });
 }
 
+/**
+ * A sibling runs with its own environment, the one the template gives it (not the caller's), as in its own Lambda
+ * sandbox: process.env holds the sibling's variables while its invocation runs, then the caller's again. This
+ * relies on the caller not running while it waits for the invoke (true of every context.invoke here: the caller
+ * awaits it before anything else).
+ */
+function withEnvironment(env, handler) {
+  if (env === undefined) return handler;
+  const swap = (next) => {
+    const previous = { ...process.env };
+    for (const name of Object.keys(process.env)) if (!(name in next)) delete process.env[name];
+    Object.assign(process.env, next);
+    return previous;
+  };
+  return async (...args) => {
+    const previous = swap(env);
+    try {
+      return await handler(...args);
+    } finally {
+      swap(previous);
+    }
+  };
+}
+
 const { LocalDurableTestRunner, WaitingOperationStatus } = require("@aws/durable-execution-sdk-js-testing");
 await LocalDurableTestRunner.setupTestEnvironment({ skipTime: true });
 let output;
 try {
   const runner = new LocalDurableTestRunner({ handlerFunction: load(job.function) });
-  for (const sibling of job.registered ?? []) runner.registerDurableFunction(sibling.name, load(sibling));
+  for (const sibling of job.registered ?? []) {
+    runner.registerDurableFunction(sibling.name, withEnvironment(sibling.env, load(sibling)));
+  }
   const callbacks = (job.callbacks ?? []).map((callback) => ({
     ...callback,
     handle: runner.getOperation(callback.operation),

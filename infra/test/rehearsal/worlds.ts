@@ -65,7 +65,11 @@ export const stepsWorld: World = {
   },
 };
 
+/** The payment gateway's own token: the payment function reads it from its own secret, in its own environment. */
+export const GATEWAY_TOKEN = "rehearsal-gateway-token-91c2";
+
 export const sagaWorld: World = {
+  secrets: () => ({ PAYMENT_GATEWAY_TOKEN: GATEWAY_TOKEN }),
   settings: (url) => ({
     FLIGHTS_API_URL: `${url}/flights`,
     HOTELS_API_URL: `${url}/hotels/`,
