@@ -55,10 +55,11 @@ const realNow = performance.now.bind(performance);
 const WARNED = Symbol.for("durable-cookbook.fast-clock.warned");
 
 function warn(reason: string): void {
-  // Once per jest worker process, past jest's console (which --silent mutes).
-  const proc = process as unknown as Record<symbol, boolean>;
-  if (proc[WARNED]) return;
-  proc[WARNED] = true;
+  // Once per jest process, past jest's console (which --silent mutes). Each test file has its own `process`
+  // object, but the same stderr stream: the mark goes on the stream.
+  const stream = process.stderr as unknown as Record<symbol, boolean>;
+  if (stream[WARNED]) return;
+  stream[WARNED] = true;
   process.stderr.write(
     `test/fast-clock.ts: not speeding up the fake clock (${reason}); the tests run at normal speed\n`,
   );
