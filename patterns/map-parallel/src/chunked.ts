@@ -60,13 +60,13 @@ export const MAX_CHUNK_SUMMARY_BYTES = CHECKPOINT_LIMIT_BYTES / 2;
 const ERROR_EXCERPT = 160;
 /** `{"invoiceId":"INV-123456789012","outcome":"issued-before","again":false,"error":"..."}`, escapes included. */
 export const MAX_UNSENT_ENTRY_BYTES = 90 + 2 * ERROR_EXCERPT;
-/** 128 KB / 410 bytes = 319, rounded down to 250 (also the SDK's 250 updates per checkpoint call). */
+/** 128 KB / 410 bytes = 319 invoices, rounded down to 250. */
 export const MAX_CHUNK_SIZE = 250;
 /**
  * The default: 100 invoices a chunk. Its summary is at most 41 KB (16% of a checkpoint) if every invoice
  * failed, about 200 bytes if all were sent; the map's own result for 10,000 invoices (100 chunks) is about
- * 20 KB when all went well. A chunk's step sends its invoices one after another, so with the provider's
- * 200 ms a chunk takes about 20 s: far inside a Lambda invocation, and a crash repeats at most 100 sends.
+ * 20 KB when all went well. A chunk's step sends its invoices one after another, so at 200 ms a send a chunk
+ * takes about 20 s: far inside a Lambda invocation, and a crash repeats at most 100 sends (same keys).
  */
 export const DEFAULT_CHUNK_SIZE = 100;
 /**
