@@ -35,10 +35,10 @@ import {
 
 jest.setTimeout(240_000);
 
-const CHILD = path.join(__dirname, "rehearsal", "child.mjs");
+const CHILD = path.join(__dirname, "rehearsal", "child.cjs");
 const TOKEN = "rehearsal-token-7f3a";
 
-/** A durable function's happy path through LocalDurableTestRunner (child.mjs, durable mode). */
+/** A durable function's happy path through LocalDurableTestRunner (child.cjs, durable mode). */
 interface DurableJob {
   mode?: "durable";
   function: DeployedFunction;
@@ -50,7 +50,7 @@ interface DurableJob {
   timeoutMs?: number;
 }
 
-/** A plain handler called with each event in turn, in one sandbox (child.mjs, plain mode). */
+/** A plain handler called with each event in turn, in one sandbox (child.cjs, plain mode). */
 interface PlainJob {
   mode: "plain";
   function: DeployedFunction;
@@ -501,14 +501,18 @@ describe("deploy rehearsal", () => {
         {
           toolUseId: "tooluse-1-1",
           status: "success",
-          content: [{ json: expect.objectContaining({ orderId: "order-1042", totalCents: 2500 }) }],
+          content: [
+            { json: expect.objectContaining({ orderId: "order-1042", totalCents: 2500 }) as unknown },
+          ],
         },
       ]);
       expect(sentBack[2]).toEqual([
         {
           toolUseId: "tooluse-2-1",
           status: "success",
-          content: [{ json: expect.objectContaining({ eligible: true, refundableNowCents: 2500 }) }],
+          content: [
+            { json: expect.objectContaining({ eligible: true, refundableNowCents: 2500 }) as unknown },
+          ],
         },
       ]);
       expect(sentBack[3]).toEqual([
@@ -520,7 +524,7 @@ describe("deploy rehearsal", () => {
               json: expect.objectContaining({
                 refundId: "re-" + String(office.received.indexOf(refunds[0]!) + 1),
                 approvedBy: "support-lead",
-              }),
+              }) as unknown,
             },
           ],
         },
