@@ -175,8 +175,14 @@ describe("deploy rehearsal", () => {
   };
   const services: Record<string, Providers> = {};
   const secretValues = new Map<string, string>();
-  /** The logical ids of the functions the stories ran from their bundle. */
-  const ran = new Set<string>();
+  /** The logical ids the stories ran from their bundle, each with the Node version its process reported. */
+  const ran = new Map<string, string>();
+  const record = async (ids: string[], running: Promise<Outcome>) => {
+    for (const id of ids) ran.set(id, "no outcome");
+    const outcome = await running;
+    for (const id of ids) ran.set(id, outcome.node);
+    return outcome;
+  };
 
   /** What the AWS SDK clients in the bundle need to reach the local services instead of AWS. */
   const awsEnv = (): Record<string, string> => ({
@@ -265,8 +271,6 @@ describe("deploy rehearsal", () => {
   });
 
   const run = (handler: DeployedFunction, job: Omit<DurableJob, "function">) => {
-    ran.add(handler.logicalId);
-    for (const sibling of job.registered ?? []) ran.add(sibling.logicalId);
     const registered = job.registered?.map((sibling) => ({
       ...sibling,
       env: {
@@ -276,18 +280,23 @@ describe("deploy rehearsal", () => {
         ...awsEnv(),
       },
     }));
-    return rehearse(
-      { function: handler, ...job, ...(registered ? { registered } : {}) },
-      { ...handler.environment, ...awsEnv() },
+    return record(
+      [handler.logicalId, ...(job.registered ?? []).map((sibling) => sibling.logicalId)],
+      rehearse(
+        { function: handler, ...job, ...(registered ? { registered } : {}) },
+        { ...handler.environment, ...awsEnv() },
+      ),
     );
   };
   /** A plain function of the front door: the Lambda API it calls is the stand-in (only here: the durable runs
    * checkpoint through the local runner, not through Lambda's endpoint). */
   const runPlain = (handler: DeployedFunction, events: unknown[]) => {
-    ran.add(handler.logicalId);
-    return rehearse(
-      { mode: "plain", function: handler, events },
-      { ...handler.environment, ...awsEnv(), AWS_ENDPOINT_URL_LAMBDA: lambda.url },
+    return record(
+      [handler.logicalId],
+      rehearse(
+        { mode: "plain", function: handler, events },
+        { ...handler.environment, ...awsEnv(), AWS_ENDPOINT_URL_LAMBDA: lambda.url },
+      ),
     );
   };
 
@@ -667,10 +676,13 @@ describe("deploy rehearsal", () => {
     },
   );
 
-  it("ran every function of ours from its bundle", () => {
+  it("ran every function of ours from its bundle, on Node 24", () => {
     const notRun = ours()
       .map((f) => f.logicalId)
       .filter((id) => !ran.has(id));
     expect(notRun).toEqual([]);
+    // The runtime the template names, in the process that ran each bundle (not the jest process's Node).
+    const notOn24 = [...ran].filter(([, node]) => node.split(".")[0] !== "24");
+    expect(notOn24.map(([id, node]) => `${id}: ${node}`)).toEqual([]);
   });
 });
