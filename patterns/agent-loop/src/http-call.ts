@@ -81,10 +81,12 @@ export async function httpCall<T = unknown>(request: HttpCall<T>): Promise<HttpR
   const url = endpoint(request.baseUrl, request.path);
   const call = request.label ?? `${request.method} ${url.origin}${url.pathname}`;
   const secretUrl = request.label === undefined ? [] : [url.toString(), request.baseUrl];
-  const longestSecret = Math.max(request.token?.length ?? 0, ...secretUrl.map((secret) => secret.length));
+  // The longest form a secret can be echoed in (each character percent-encoded as up to four UTF-8 bytes).
+  const longestSecret =
+    12 * Math.max(request.token?.length ?? 0, ...secretUrl.map((secret) => secret.length));
   const excerpt = (text: string) =>
     safeExcerpt(
-      secretUrl.reduce((safe, secret) => safe.split(secret).join("[url]"), text),
+      secretUrl.reduce((safe, secret) => cutSecret(safe, secret, "[url]"), text),
       request.token,
     );
   // Built before the call: a header fetch would refuse (a token with a newline in it) was never sent, and must not
@@ -107,7 +109,9 @@ export async function httpCall<T = unknown>(request: HttpCall<T>): Promise<HttpR
   const ok = status >= 200 && status < 300;
   let text: string;
   try {
-    const max = ok ? (request.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES) : MAX_EXCERPT_CHARS * 4;
+    const max = ok
+      ? (request.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES)
+      : MAX_EXCERPT_CHARS * 4 + longestSecret;
     const read = await readBounded(response, max);
     if (ok && read.cut) {
       return { kind: "malformed", call, status, excerpt: `more than the ${max} bytes accepted` };
@@ -163,9 +167,12 @@ export function endpoint(baseUrl: string, path: string): URL {
     throw new HttpSettingError(`the path must be relative to the base URL: ${safeExcerpt(path)}`);
   }
   if (path === "") return new URL(baseUrl);
-  // The slash goes after the path, not after a query or fragment ("https://h/api?x=1" is "https://h/api/").
-  base.search = "";
-  base.hash = "";
+  // Under a path, a query would be dropped without a word (and a key in it, `?code=...`, lost or misplaced).
+  if (base.search !== "" || base.hash !== "") {
+    throw new HttpSettingError(
+      "the service's base URL must not have a query or fragment: put credentials in the token setting",
+    );
+  }
   if (!base.pathname.endsWith("/")) base.pathname = `${base.pathname}/`;
   const url = new URL(path, base);
   // "../x", "%2e%2e/x" and "\\other-host/x" (a backslash is a slash to the URL parser) would leave the base, with
@@ -197,11 +204,37 @@ function requestHeaders(request: HttpCall<unknown>): Headers {
 
 /** A provider's text made safe to keep: bounded, one line, without the token or any bearer/basic credential. */
 export function safeExcerpt(text: string, token?: string, max = MAX_EXCERPT_CHARS): string {
-  let safe = token ? text.split(token).join("[redacted]") : text;
+  let safe = token ? cutSecret(text, token, "[redacted]") : text;
   // eslint-disable-next-line no-control-regex
   safe = safe.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").trim();
   safe = safe.replace(/\b(bearer|basic)(\s+|%20)(?!\[redacted\])[\w.~+/=-]+/gi, "$1 [redacted]");
   return safe.length <= max ? safe : `${safe.slice(0, max)}… (${safe.length - max} more characters)`;
+}
+
+/**
+ * `text` without `secret`, as it is or as a provider may echo it: URL-encoded (`%2F`, `%2f`), JSON-escaped (`\/`,
+ * `\u002f`), or any mix of these, character by character; letters in any case.
+ */
+function cutSecret(text: string, secret: string, replacement: string): string {
+  return text.split(secret).join(replacement).replace(secretForms(secret), replacement);
+}
+
+function secretForms(secret: string): RegExp {
+  const hex = (value: number, digits: number) => value.toString(16).padStart(digits, "0");
+  const characters = Array.from(secret, (character) => {
+    const forms = new Set([character.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&")]);
+    forms.add(Array.from(new TextEncoder().encode(character), (byte) => `%${hex(byte, 2)}`).join(""));
+    // In the pattern, "\\\\" is one backslash of the text.
+    forms.add(
+      Array.from({ length: character.length }, (_, i) => `\\\\u${hex(character.charCodeAt(i), 4)}`).join(""),
+    );
+    if (character === "/") forms.add("\\\\/");
+    if (character === "\\") forms.add("\\\\\\\\");
+    if (character === '"') forms.add('\\\\"');
+    if (character === " ") forms.add("\\+");
+    return `(?:${[...forms].join("|")})`;
+  });
+  return new RegExp(characters.join(""), "gi");
 }
 
 function failedCall<T>(call: string, error: unknown, excerpt: (text: string) => string): HttpResult<T> {

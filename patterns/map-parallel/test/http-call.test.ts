@@ -120,10 +120,23 @@ describe("where the call goes: the base URL keeps its path", () => {
     expect(service.received.map((request) => request.url)).toEqual(["/hooks/abc?key=k1"]);
   });
 
-  it("the base URL's query and fragment are dropped under a path", async () => {
-    await call({ baseUrl: `${service.base}/api?tenant=x#top`, path: "orders" });
-    expect(service.received.map((request) => request.url)).toEqual(["/api/orders"]);
-  });
+  it.each([
+    ["a query", "/api?code=FnKey42"],
+    ["a query and a fragment", "/api?tenant=x#top"],
+    ["a fragment", "/api#top"],
+  ])(
+    "a base URL with %s under a path is refused, before anything is sent: it would be dropped",
+    async (_what, base) => {
+      const sending = call({ baseUrl: `${service.base}${base}`, path: "orders", token: TOKEN });
+      await expect(sending).rejects.toThrow(
+        new HttpSettingError(
+          "the service's base URL must not have a query or fragment: put credentials in the token setting",
+        ),
+      );
+      await expect(sending).rejects.not.toThrow("FnKey42");
+      expect(service.received).toEqual([]);
+    },
+  );
 
   it("names the call by method, origin and path, without the query", async () => {
     const result = await call({ method: "GET", path: "charges?idempotencyKey=secretish" });
@@ -431,15 +444,39 @@ describe("excerpts: bounded, one line, no secret", () => {
     expect(JSON.stringify(result)).not.toContain(TOKEN);
   });
 
-  it("a token cut in half by the read bound is not shown in part", async () => {
-    // The error body is read up to a bound; here the token straddles it, after a run of spaces that the
-    // excerpt folds into one, so its first half would otherwise open the excerpt.
-    const readBound = MAX_EXCERPT_CHARS * 4;
-    const body = "\n".repeat(readBound - 10) + TOKEN + "\n".repeat(100);
+  it("a token cut in half by the read bound is not shown in part, wherever the bound falls", async () => {
+    // The error body is read up to a bound; the token is placed after a run of line breaks, which the excerpt
+    // folds into one space, so that half of it would otherwise open the excerpt. Every offset around the bound.
+    let body = "";
     service.handler = (_req, res) => res.writeHead(503).end(body);
-    const result = await call({ token: TOKEN });
+    for (let at = MAX_EXCERPT_CHARS * 3; at < MAX_EXCERPT_CHARS * 4 + 12 * TOKEN.length + 50; at += 7) {
+      body = "\n".repeat(at) + TOKEN + "\n".repeat(100);
+      const result = await call({ token: TOKEN });
+      expect(result.kind).toBe("status");
+      expect(excerptOf(result)).not.toContain(TOKEN.slice(0, 4));
+    }
+  });
+
+  it.each([
+    [
+      "JSON-escaped, a slash as \\/",
+      (token: string) => JSON.stringify({ echo: token }).replace(/\//g, "\\/"),
+    ],
+    [
+      "unicode-escaped",
+      (token: string) =>
+        Array.from(token, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join(""),
+    ],
+    ["URL-encoded", (token: string) => `token=${encodeURIComponent(token)}`],
+    ["URL-encoded in lower case", (token: string) => `token=${encodeURIComponent(token).toLowerCase()}`],
+    ["form-encoded", (token: string) => new URLSearchParams({ token }).toString()],
+  ])("the token echoed %s is cut out", async (_what, echo) => {
+    const token = "tok/9f8e+7d6c=5b4a 3928\\x"; // the characters that have other forms
+    service.handler = (_req, res) => res.writeHead(401).end(`you sent ${echo(token)} here`);
+    const result = await call({ token });
     expect(result.kind).toBe("status");
-    expect(excerptOf(result)).not.toContain(TOKEN.slice(0, 6));
+    expect(excerptOf(result)).toMatch(/^you sent .*\[redacted\].* here$/);
+    expect(excerptOf(result)).not.toMatch(/9f8e|5b4a|3928/);
   });
 
   it("a bearer token that is not ours is redacted too, in the body of a status", async () => {
@@ -461,6 +498,14 @@ describe("excerpts: bounded, one line, no secret", () => {
     expect(result).toMatchObject({ kind: "status", status: 404, call: "POST the approval chat webhook" });
     expect(JSON.stringify(result)).not.toContain("XXXXsecretXXXX");
     expect(excerptOf(result)).toContain("[url]");
+  });
+
+  it("a label hides the URL echoed JSON-escaped or URL-encoded, too", async () => {
+    const hook = `${service.base}/hooks/T000/XXXXsecretXXXX`;
+    service.handler = (_req, res) =>
+      res.writeHead(410).end(`{"url":"${hook.replace(/\//g, "\\/")}"} ref=${encodeURIComponent(hook)}`);
+    const result = await call({ baseUrl: hook, path: "", label: "the webhook" });
+    expect(excerptOf(result)).toBe('{"url":"[url]"} ref=[url]');
   });
 
   it("a label hides the URL when nothing answers, too", async () => {

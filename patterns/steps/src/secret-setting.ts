@@ -68,8 +68,7 @@ export async function secretSetting(
   }
   let value: unknown;
   try {
-    const { getSecret } = await secrets();
-    value = await getSecret(arn, { maxAge: SECRET_MAX_AGE_SECONDS });
+    value = await readSecret(arn);
   } catch (error) {
     const reason = awsErrorName(error);
     const retryable = !PERMANENT_READ_ERRORS.has(reason);
@@ -82,14 +81,60 @@ export async function secretSetting(
   if (typeof value !== "string" || value.trim() === "") {
     throw new SecretSettingError(`the secret in ${arnSetting} holds no text value for ${setting}`, setting);
   }
-  if (value.trim() === SECRET_PLACEHOLDER) {
+  const text = value.trim();
+  if (text === SECRET_PLACEHOLDER) {
     if (!options.required) return undefined;
     throw new SecretSettingError(
       `the secret in ${arnSetting} still holds the placeholder the stack put there: put the real ${setting} in it`,
       setting,
     );
   }
-  return value.trim();
+  if (isJsonObject(text)) {
+    throw new SecretSettingError(
+      `the secret in ${arnSetting} holds a key/value JSON object (the console's default): store the plain value ` +
+        `of ${setting} as the secret's text`,
+      setting,
+    );
+  }
+  // A token goes in a header and a URL in a request line: a line break there would forge a header (fetch refuses
+  // it, with an error that cannot name the setting), and anything else outside printable ASCII cannot be sent.
+  if (!/^[\x20-\x7e]*$/.test(text)) {
+    throw new SecretSettingError(
+      `the secret in ${arnSetting} holds characters an HTTP header or URL cannot carry (control characters or ` +
+        `non-ASCII) in ${setting}`,
+      setting,
+    );
+  }
+  return text;
+}
+
+/**
+ * Reads in flight, one per secret: steps that start together on a cold sandbox (a map's items, parallel branches)
+ * share the first read instead of each sending GetSecretValue, since Powertools caches a value only once it has
+ * arrived. A settled read is forgotten: its value is in Powertools' cache, and a failure is not kept.
+ */
+const reading = new Map<string, Promise<unknown>>();
+
+async function readSecret(arn: string): Promise<unknown> {
+  const pending = reading.get(arn);
+  if (pending) return pending;
+  const read = secrets().then(({ getSecret }) => getSecret(arn, { maxAge: SECRET_MAX_AGE_SECONDS }));
+  reading.set(arn, read);
+  try {
+    return await read;
+  } finally {
+    if (reading.get(arn) === read) reading.delete(arn);
+  }
+}
+
+function isJsonObject(text: string): boolean {
+  if (!text.startsWith("{")) return false;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed);
+  } catch {
+    return false;
+  }
 }
 
 /** Answers that will not change by asking again: the secret or the permission must be fixed first. */

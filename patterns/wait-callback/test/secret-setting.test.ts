@@ -94,6 +94,52 @@ describe("the cache", () => {
     expect(reads()).toHaveLength(2);
   });
 
+  it("steps that read it at the same moment on a cold sandbox share one GetSecretValue", async () => {
+    secretsManager
+      .on(GetSecretValueCommand)
+      .callsFake(() => new Promise((resolve) => setTimeout(() => resolve({ SecretString: "tok-123" }), 20)));
+    const settings = env({ X_TOKEN_SECRET_ARN: ARN });
+    const values = await Promise.all(
+      Array.from({ length: 5 }, () => secretSetting("X_TOKEN", { required: true, env: settings })),
+    );
+    expect(values).toEqual(Array<string>(5).fill("tok-123"));
+    expect(reads()).toHaveLength(1);
+  });
+
+  it("a shared read that fails fails every step that waited for it, and is not kept", async () => {
+    secretsManager
+      .on(GetSecretValueCommand)
+      .callsFakeOnce(
+        () =>
+          new Promise((_resolve, reject) =>
+            setTimeout(() => reject(serviceError("ThrottlingException")), 20),
+          ),
+      )
+      .resolves({ SecretString: "tok-123" });
+    const settings = env({ X_TOKEN_SECRET_ARN: ARN });
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 3 }, () => secretSetting("X_TOKEN", { required: true, env: settings })),
+    );
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(["rejected", "rejected", "rejected"]);
+    expect(reads()).toHaveLength(1);
+    expect(await secretSetting("X_TOKEN", { required: true, env: settings })).toBe("tok-123");
+    expect(reads()).toHaveLength(2);
+  });
+
+  it("secrets of two settings are read separately, even at the same moment", async () => {
+    const OTHER = `${ARN}-other`;
+    secretsManager.on(GetSecretValueCommand, { SecretId: ARN }).resolves({ SecretString: "x-value" });
+    secretsManager.on(GetSecretValueCommand, { SecretId: OTHER }).resolves({ SecretString: "y-value" });
+    const settings = env({ X_TOKEN_SECRET_ARN: ARN, Y_TOKEN_SECRET_ARN: OTHER });
+    await expect(
+      Promise.all([
+        secretSetting("X_TOKEN", { required: true, env: settings }),
+        secretSetting("Y_TOKEN", { required: true, env: settings }),
+      ]),
+    ).resolves.toEqual(["x-value", "y-value"]);
+    expect(reads()).toHaveLength(2);
+  });
+
   it("does not keep a failure: the next read asks again", async () => {
     secretsManager
       .on(GetSecretValueCommand)
@@ -194,6 +240,49 @@ describe("what is refused, with an error naming the setting and never its value"
     );
     expect(error.message).toBe("the secret in X_TOKEN_SECRET_ARN holds no text value for X_TOKEN");
     expect(error.retryable).toBe(false);
+  });
+
+  it.each([
+    ["a line break inside", "tok-1\r\nx-forged: 1"],
+    ["a control character", "tok-1\u0000"],
+    ["a tab", "tok\t1"],
+    ["non-ASCII", "tök-1"],
+    ["a zero-width space", "tok\u200b-1"],
+  ])("a secret with %s in its value: a header or URL cannot carry it", async (_what, value) => {
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: value });
+    const error = await failure(
+      secretSetting("X_TOKEN", { required: true, env: env({ X_TOKEN_SECRET_ARN: ARN }) }),
+    );
+    expect(error.message).toBe(
+      "the secret in X_TOKEN_SECRET_ARN holds characters an HTTP header or URL cannot carry (control characters or non-ASCII) in X_TOKEN",
+    );
+    expect(error).toMatchObject({ setting: "X_TOKEN", retryable: false });
+    expect(error.message).not.toContain("tok");
+  });
+
+  it("a secret holding a key/value JSON object (the console's default) is refused, naming the setting", async () => {
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: '{"X_TOKEN":"tok-123"}' });
+    const error = await failure(
+      secretSetting("X_TOKEN", { required: true, env: env({ X_TOKEN_SECRET_ARN: ARN }) }),
+    );
+    expect(error.message).toBe(
+      "the secret in X_TOKEN_SECRET_ARN holds a key/value JSON object (the console's default): store the plain value of X_TOKEN as the secret's text",
+    );
+    expect(error.message).not.toContain("tok-123");
+  });
+
+  it("a value that only looks like JSON, or is printable ASCII with spaces, is kept as it is", async () => {
+    secretsManager
+      .on(GetSecretValueCommand)
+      .resolvesOnce({ SecretString: "{not json" })
+      .resolves({ SecretString: "a b~c" });
+    await expect(
+      secretSetting("X_TOKEN", { required: true, env: env({ X_TOKEN_SECRET_ARN: ARN }) }),
+    ).resolves.toBe("{not json");
+    clearCaches();
+    await expect(
+      secretSetting("X_TOKEN", { required: true, env: env({ X_TOKEN_SECRET_ARN: ARN }) }),
+    ).resolves.toBe("a b~c");
   });
 
   it("a required setting whose secret still holds the stack's placeholder", async () => {
