@@ -319,6 +319,7 @@ describe("a URL that cannot be called as configured: a SettingError naming the v
     ],
     ["not http(s)", () => "ftp://127.0.0.1/payments", "must be http(s)"],
     ["not a URL", () => "payments.internal", "is not a URL"],
+    ["a key in its query", (url: string) => `${url}?code=FnKey42`, "must not have a query or fragment"],
   ])("%s", async (_what, makeUrl, message) => {
     const charge = createHttpDeps(config({ paymentsUrl: makeUrl(`${baseUrl}payments`) })).payments.charge(
       chargeRequest,
@@ -334,6 +335,7 @@ describe("a URL that cannot be called as configured: a SettingError naming the v
     });
     expect(error.message).toContain(`PAYMENTS_API_URL (paymentsUrl): the service's base URL ${message}`);
     expect(error.message).not.toContain("pa55");
+    expect(error.message).not.toContain("FnKey42");
     expect(outcomeOf(error)).toBe("not-done");
     expect(received).toEqual([]);
   });
