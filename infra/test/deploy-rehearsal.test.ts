@@ -46,7 +46,13 @@ interface DurableJob {
   registered?: (DeployedFunction & { name: string; env?: Record<string, string> })[];
   input: unknown;
   /** Answered once the callback exists and, with `after`, once that operation (the one sending its id) completed. */
-  callbacks?: { operation: string; after?: string; answer: unknown }[];
+  callbacks?: {
+    operation: string;
+    after?: string;
+    /** The answer as a string of JSON, or, with `deliveredBy`, what a front door sent Lambda for the callback. */
+    answer?: unknown;
+    deliveredBy?: string;
+  }[];
   timeoutMs?: number;
 }
 
@@ -212,6 +218,40 @@ describe("deploy rehearsal", () => {
       region: "us-east-1",
       credentials: { accessKeyId: "r", secretAccessKey: "r" },
     });
+
+  /**
+   * The callback id a running checkout registered for an order, read from the stack's table as the webhook reads
+   * it; if the checkout ends first, or registers nothing within 20 s, the error says what it did instead.
+   */
+  const registeredCallback = async (
+    checkout: DeployedFunction,
+    orderId: string,
+    running: Promise<Outcome>,
+  ) => {
+    let ended: Outcome | undefined;
+    running.then((outcome) => (ended = outcome)).catch(() => undefined);
+    const client = dynamoClient();
+    try {
+      for (let poll = 0; poll < 200 && !ended; poll += 1) {
+        const { Item } = await client.send(
+          new GetItemCommand({
+            TableName: checkout.environment.CALLBACK_TABLE_NAME,
+            Key: { orderId: { S: orderId } },
+            ConsistentRead: true,
+          }),
+        );
+        const callbackId = Item?.callbackId?.S;
+        if (callbackId) return callbackId;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      client.destroy();
+    }
+    if (ended) succeeded(checkout, ended);
+    throw new Error(
+      `${checkout.logicalId} registered no callback for ${orderId}${ended ? "" : " within 20 s"}`,
+    );
+  };
 
   beforeAll(async () => {
     secrets = await secretsManager(secretValues);
@@ -569,34 +609,17 @@ describe("deploy rehearsal", () => {
         },
       });
 
-      // 1. The durable checkout: registers its callback in the stack's table, asks for the payment, and the
-      // provider's webhook event (as the webhook forwards it) resumes it.
-      const outcome = await run(checkout, {
+      // 1. The durable checkout starts: it registers its callback in the stack's table and asks for the payment,
+      // then waits for whatever the front door's webhook sends Lambda for its callback id.
+      const checkoutRun = run(checkout, {
         input: order("A-1001"),
         callbacks: [
-          { operation: "payment-webhook", after: "request-payment", answer: paymentEvent("A-1001") },
+          { operation: "payment-webhook", after: "request-payment", deliveredBy: lambda.deliveries },
         ],
       });
-      expect(succeeded(checkout, outcome)).toMatchObject({
-        status: "FULFILLED",
-        paymentId: paymentIdOf("A-1001"),
-        confirmedBy: "webhook",
-      });
-      const shop = services["entry-points"]!;
-      expect(shop.to("POST", "/payments/payments")).toMatchObject([{ idempotencyKey: "A-1001:payment" }]);
-      expect(shop.to("POST", "/warehouse/shipments")).toMatchObject([{ idempotencyKey: "A-1001:ship" }]);
-      expectTokenFromSecret(shop.received);
+      checkoutRun.catch(() => undefined); // awaited below; a failure before then must not go unhandled
       // dynalite's record: the bundled DynamoDB client wrote the callback id under the order id.
-      const client = dynamoClient();
-      const { Item } = await client.send(
-        new GetItemCommand({
-          TableName: checkout.environment.CALLBACK_TABLE_NAME,
-          Key: { orderId: { S: "A-1001" } },
-        }),
-      );
-      client.destroy();
-      const callbackId = Item?.callbackId?.S;
-      expect(callbackId).toEqual(expect.any(String));
+      const callbackId = await registeredCallback(checkout, "A-1001", checkoutRun);
 
       // 2. The API starts an order through the alias in CHECKOUT_FUNCTION_ARN (Event, named by the order), then reads it.
       const api = fn("EntryPointsFrontDoorapiFunction");
@@ -628,7 +651,7 @@ describe("deploy rehearsal", () => {
       expect(aliasFunction).toBe(checkout.logicalId);
 
       // 3. The webhook: a forged delivery is refused and completes nothing; a signed one completes the callback the
-      // registry holds for the order, with the verified bytes.
+      // registry holds for the order, with the verified bytes, and those bytes resume the waiting checkout.
       const webhook = fn("EntryPointsFrontDoorwebhookFunction");
       const body = JSON.stringify(paymentEvent("A-1001"));
       const now = Math.floor(Date.now() / 1000);
@@ -646,8 +669,20 @@ describe("deploy rehearsal", () => {
       expect(forged!.statusCode).toBe(401);
       expect(signed).toMatchObject({ statusCode: 200 });
       expect(JSON.parse(signed!.body)).toMatchObject({ action: "resumed the checkout" });
+      // Lambda's record: one completion (the signed delivery's), for the registered id, with the signed bytes.
       expect(lambda.callbacks).toEqual([{ callbackId, result: body }]);
       expect(secrets.reads).toContain(webhook.environment.WEBHOOK_SECRET_ARN);
+
+      const outcome = await checkoutRun;
+      expect(succeeded(checkout, outcome)).toMatchObject({
+        status: "FULFILLED",
+        paymentId: paymentIdOf("A-1001"),
+        confirmedBy: "webhook",
+      });
+      const shop = services["entry-points"]!;
+      expect(shop.to("POST", "/payments/payments")).toMatchObject([{ idempotencyKey: "A-1001:payment" }]);
+      expect(shop.to("POST", "/warehouse/shipments")).toMatchObject([{ idempotencyKey: "A-1001:ship" }]);
+      expectTokenFromSecret(shop.received);
 
       // 4. The queue's starter starts one named execution per message and reports no failure.
       const starter = fn("EntryPointsFrontDoorstarterFunction");

@@ -13,8 +13,10 @@ export interface StandIn {
   close(): Promise<void>;
 }
 
+type Reply = { status: number; body: unknown };
+
 async function serve(
-  handle: (req: http.IncomingMessage, body: string) => { status: number; body: unknown },
+  handle: (req: http.IncomingMessage, body: string) => Reply | Promise<Reply>,
   /** JSON 1.1 for Secrets Manager; the REST-JSON services (Lambda, Bedrock Runtime) answer application/json. */
   contentType = "application/json",
 ): Promise<StandIn & { server: http.Server }> {
@@ -22,9 +24,10 @@ async function serve(
     let raw = "";
     req.on("data", (chunk: Buffer) => (raw += chunk.toString()));
     req.on("end", () => {
-      const { status, body } = handle(req, raw);
-      res.writeHead(status, { "content-type": contentType });
-      res.end(JSON.stringify(body));
+      void Promise.resolve(handle(req, raw)).then(({ status, body }) => {
+        res.writeHead(status, { "content-type": contentType });
+        res.end(JSON.stringify(body));
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -144,7 +147,8 @@ interface StartedExecution {
  *   durable function is accepted (202) and its execution listed from then on.
  * - ListDurableExecutionsByFunction and GetDurableExecution, over the executions started here (RUNNING).
  * - SendDurableExecutionCallbackSuccess (`POST /2025-12-01/durable-execution-callbacks/{id}/succeed`): the
- *   callback id and the result bytes. Nothing here runs the durable function: the rehearsal runs it on its own.
+ *   callback id and the result bytes, handed to the rehearsal's runner of the waiting execution (below). Nothing
+ *   here runs a durable function: the rehearsal runs it through LocalDurableTestRunner.
  */
 export async function lambdaApi() {
   const invocations: {
@@ -156,6 +160,7 @@ export async function lambdaApi() {
   }[] = [];
   const listed: { functionName: string; executionName?: string }[] = [];
   const callbacks: { callbackId: string; result: string }[] = [];
+  const waiting = new Map<string, ((result: string) => void)[]>();
   const executions: StartedExecution[] = [];
   const standIn = await serve((req, raw) => {
     const url = new URL(req.url ?? "/", "http://stand-in");
@@ -222,10 +227,34 @@ export async function lambdaApi() {
     }
     const succeed = /^\/2025-12-01\/durable-execution-callbacks\/([^/]+)\/succeed$/.exec(url.pathname);
     if (req.method === "POST" && succeed) {
-      callbacks.push({ callbackId: decodeURIComponent(succeed[1]!), result: raw });
+      const callbackId = decodeURIComponent(succeed[1]!);
+      callbacks.push({ callbackId, result: raw });
+      for (const deliver of waiting.get(callbackId) ?? []) deliver(raw);
+      waiting.delete(callbackId);
       return { status: 200, body: {} };
+    }
+    // Not Lambda's API: how the rehearsal's runner (child.cjs) learns what Lambda would deliver to the execution
+    // waiting on a callback. Answers once the callback was completed through the route above, with its bytes.
+    const delivery = /^\/rehearsal\/callbacks\/([^/]+)$/.exec(url.pathname);
+    if (req.method === "GET" && delivery) {
+      const callbackId = decodeURIComponent(delivery[1]!);
+      const done = callbacks.find((callback) => callback.callbackId === callbackId);
+      if (done) return { status: 200, body: { result: done.result } };
+      return new Promise<Reply>((resolve) =>
+        waiting.set(callbackId, [
+          ...(waiting.get(callbackId) ?? []),
+          (result) => resolve({ status: 200, body: { result } }),
+        ]),
+      );
     }
     return { status: 404, body: { Type: "User", Message: `no route ${req.method} ${req.url}` } };
   });
-  return { ...standIn, invocations, listed, callbacks };
+  return {
+    ...standIn,
+    invocations,
+    listed,
+    callbacks,
+    /** Where child.cjs waits for a callback's result: `<deliveries>/<callbackId>`. */
+    deliveries: `${standIn.url}/rehearsal/callbacks`,
+  };
 }

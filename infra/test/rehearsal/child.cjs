@@ -6,7 +6,9 @@
 // - durable (the default): the happy path runs through LocalDurableTestRunner, sibling functions registered by
 //   the name the caller invokes them with. Callbacks the job names are answered as an outside system would: once
 //   the callback exists (STARTED: the id is created) and, if `after` names an operation, once that operation
-//   completed (the step that sends the callback id to whoever answers).
+//   completed (the step that sends the callback id to whoever answers). The answer is the job's, or, with
+//   `deliveredBy`, the bytes a front door sent Lambda's SendDurableExecutionCallbackSuccess for this callback's id
+//   (the Lambda stand-in hands them over).
 // - plain: a plain (not durable) handler is called with each event in turn, in this one sandbox, with a minimal
 //   Lambda context; each result (or thrown error) is printed.
 //
@@ -121,7 +123,16 @@ async function main() {
       } catch {
         break; // the execution ended without waiting for it: its outcome below says why
       }
-      await callback.handle.sendCallbackSuccess(JSON.stringify(callback.answer));
+      if (callback.deliveredBy) {
+        // What the front door sent Lambda for this very callback id, byte for byte.
+        const { callbackId } = callback.handle.getCallbackDetails();
+        waitingFor = `a delivery for callback ${callback.operation} at ${callback.deliveredBy}`;
+        const response = await fetch(`${callback.deliveredBy}/${encodeURIComponent(callbackId)}`);
+        const { result } = await response.json();
+        await callback.handle.sendCallbackSuccess(result);
+      } else {
+        await callback.handle.sendCallbackSuccess(JSON.stringify(callback.answer));
+      }
       answered.push(callback.operation);
     }
     waitingFor = "the execution to end";
