@@ -120,6 +120,32 @@ export function notSentForGood(error: unknown): boolean {
   return (name === "SecretSettingError" || name === "HttpSettingError") && !retry;
 }
 
+/** This package's error classes (errors.ts, http-call.ts, secret-setting.ts): what a step's cause may be named. */
+const OWN_ERRORS = new Set([
+  "ClientError",
+  "MalformedResponseError",
+  "TransientServiceError",
+  "NotSentError",
+  "SecretSettingError",
+  "HttpSettingError",
+]);
+
+/**
+ * A step that failed after its retries, as the execution's own error. The SDK rejects with a StepError, and an
+ * execution that ends with it has the error type `StepError` whatever went wrong: an alarm or a
+ * GetDurableExecution reader looking for `SecretSettingError` would never see one. So the workflow rethrows the
+ * failure as an error named after its cause (the name the checkpoint keeps, on the first run and on replay
+ * alike), with the cause's message: one bounded line, its secrets already cut out (checked-deps.ts). A cause of
+ * another name (a custom client's own error) leaves the StepError as it is.
+ */
+export function asItsCause(error: unknown): unknown {
+  const cause = innermost(error);
+  if (cause === error || !(cause instanceof Error) || !OWN_ERRORS.has(cause.name)) return error;
+  const named = new Error(cause.message);
+  named.name = cause.name;
+  return named;
+}
+
 function errorName(error: unknown): string | undefined {
   return (innermost(error) as Error | undefined)?.name;
 }

@@ -94,7 +94,10 @@ export interface HttpDepsConfig {
    * is read when a message is sent, never kept in the environment, and never named in an error or log line.
    */
   chatWebhookUrl: () => Promise<string>;
-  /** Your approval page. Links are `<approvalPageUrl>/decide#callback=<callback id>&action=<approve|...>`. */
+  /**
+   * Your approval page. Links are `<approvalPageUrl>/decide#callback=<callback id>&action=<approve|...>`, its
+   * query and hash route kept (see decisionLinks).
+   */
   approvalPageUrl: string;
   purchasingUrl: string;
   supplierUrl: string;
@@ -128,6 +131,8 @@ export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): Pu
     if (!value) throw new HttpSettingError(`No ${name} configured (${FROM_ENV[name]})`);
     // Checked like every URL the HTTP client takes: http(s), no credentials in it.
     settingChecked(name, () => endpoint(value, ""));
+    // The approval page's links must be buildable on it (a query, a hash route), before anything is sent.
+    if (name === "approvalPageUrl") settingChecked(name, () => approvalPage(value));
     return value;
   };
   const webhookUrl = async (): Promise<string> => {
@@ -254,12 +259,61 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HttpDepsCon
  * The links in the approver's message. The callback id travels in the fragment (after `#`), which browsers
  * never send to a server: it stays out of the approval page's access logs, proxies and Referer headers, and the
  * page's script reads it and posts it with the signed-in person's answer.
+ *
+ * The page URL's path, query and hash route are kept, so the link opens the page you configured:
+ *
+ * | APPROVAL_PAGE_URL                        | approve link                                                           |
+ * | ---------------------------------------- | ---------------------------------------------------------------------- |
+ * | `https://approvals.example.com/app/`     | `https://approvals.example.com/app/decide#callback=<id>&action=approve` |
+ * | `https://approvals.example.com/app?t=1`  | `https://approvals.example.com/app/decide?t=1#callback=<id>&action=approve` |
+ * | `https://approvals.example.com/#/buy`    | `https://approvals.example.com/#/buy/decide?callback=<id>&action=approve` |
+ *
+ * A hash route (`#/...` or `#!/...`, a single-page app's router) gets `/decide` and the two parameters in the
+ * route, still inside the fragment. Any other fragment, and a `callback` or `action` parameter of the page's own
+ * (the page could not tell it from the link's), cannot carry the links: an HttpSettingError, thrown by
+ * `submit-request` before anything is sent.
  */
 export function decisionLinks(approvalPageUrl: string, callbackId: string) {
-  const base = approvalPageUrl.replace(/\/+$/, "");
-  const link = (action: string) =>
-    `${base}/decide#callback=${encodeURIComponent(callbackId)}&action=${action}`;
+  const page = approvalPage(approvalPageUrl);
+  const link = (action: string) => page(`callback=${encodeURIComponent(callbackId)}&action=${action}`);
   return { approve: link("approve"), reject: link("reject"), moreTime: link("more-time") };
+}
+
+/** The page URL's shape, checked: a function from the link's parameters to the link. */
+function approvalPage(approvalPageUrl: string): (parameters: string) => string {
+  let url: URL;
+  try {
+    url = new URL(approvalPageUrl);
+  } catch {
+    throw new HttpSettingError("the approval page URL is not a URL");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new HttpSettingError("the approval page URL must be http(s)");
+  }
+  const taken = (query: string) => {
+    const names = [...new URLSearchParams(query).keys()];
+    if (names.includes("callback") || names.includes("action")) {
+      throw new HttpSettingError(
+        "the approval page URL must not have a callback or action parameter: the links add their own",
+      );
+    }
+  };
+  taken(url.search);
+  const path = `${url.pathname.replace(/\/+$/, "")}/decide`;
+  const fragment = url.hash.slice(1);
+  if (fragment === "") {
+    return (parameters) => `${url.origin}${path}${url.search}#${parameters}`;
+  }
+  const route = /^(!?\/[^?]*)(?:\?(.*))?$/.exec(fragment);
+  if (!route) {
+    throw new HttpSettingError(
+      "the approval page URL has a fragment that is not a hash route (#/...): the links put the callback id in the fragment",
+    );
+  }
+  const [, routePath = "", routeQuery = ""] = route;
+  taken(routeQuery);
+  const routed = `${routePath.replace(/\/+$/, "")}/decide?${routeQuery === "" ? "" : `${routeQuery}&`}`;
+  return (parameters) => `${url.origin}${url.pathname}${url.search}#${routed}${parameters}`;
 }
 
 /**

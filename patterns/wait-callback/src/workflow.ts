@@ -5,7 +5,7 @@ import {
   type Duration,
 } from "@aws/durable-execution-sdk-js";
 import { approvalAnswerSerdes, type CheckedAnswer } from "./answers";
-import { notSentForGood, refusedForGood } from "./call-outcome";
+import { asItsCause, notSentForGood, refusedForGood } from "./call-outcome";
 import { plainLine } from "./chat-text";
 import { checkedDeps } from "./checked-deps";
 import { redactCallbackId, type JobState, type PurchaseDeps } from "./deps";
@@ -132,11 +132,17 @@ export async function handlePurchaseRequest(
   const recordKey = (action: string) =>
     executionKey(request.requestId, context.executionContext.durableExecutionArn, action);
 
-  const { reference } = await context.step(
-    "submit-request",
-    () => outside.purchasing.submit({ request, idempotencyKey: requestKey(request.requestId, "submit") }),
-    { retryStrategy: retryTransient },
-  );
+  // A step failure that ends the execution is rethrown under its cause's name (SecretSettingError, ClientError,
+  // ...: call-outcome.ts), which is the execution's error type; the SDK's own would be StepError.
+  const { reference } = await context
+    .step(
+      "submit-request",
+      () => outside.purchasing.submit({ request, idempotencyKey: requestKey(request.requestId, "submit") }),
+      { retryStrategy: retryTransient },
+    )
+    .catch((error: unknown) => {
+      throw asItsCause(error);
+    });
 
   // Only an answer from the person asked is a decision (verdicts.ts); anything else asks that person again.
   // A decision request that cannot be delivered leaves nobody able to answer: that is recorded too (below).
@@ -167,18 +173,22 @@ export async function handlePurchaseRequest(
       : verdict;
   // Every path records a decision, so no request is left pending in purchasing: approved, rejected, no answer,
   // or nobody could be asked.
-  await context.step(
-    "record-decision",
-    () =>
-      outside.purchasing.recordDecision({
-        requestId: request.requestId,
-        reference,
-        decision: outcome.kind === "approved" ? "APPROVED" : "DECLINED",
-        detail: `${outcome.kind === "approved" ? `Approved by ${outcome.approvedBy}` : outcome.detail}${refusedNote}`,
-        idempotencyKey: recordKey("record-decision"),
-      }),
-    { retryStrategy: retryTransient },
-  );
+  await context
+    .step(
+      "record-decision",
+      () =>
+        outside.purchasing.recordDecision({
+          requestId: request.requestId,
+          reference,
+          decision: outcome.kind === "approved" ? "APPROVED" : "DECLINED",
+          detail: `${outcome.kind === "approved" ? `Approved by ${outcome.approvedBy}` : outcome.detail}${refusedNote}`,
+          idempotencyKey: recordKey("record-decision"),
+        }),
+      { retryStrategy: retryTransient },
+    )
+    .catch((error: unknown) => {
+      throw asItsCause(error);
+    });
   if (outcome.kind === "undeliverable") throw new ApprovalRequestUndeliverableError(outcome.detail);
   if (outcome.kind !== "approved") {
     return {
