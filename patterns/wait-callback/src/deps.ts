@@ -117,6 +117,13 @@ const FROM_ENV: Record<PlainSetting | "chatWebhookUrl", string> = {
   chatWebhookUrl: "APPROVAL_CHAT_WEBHOOK_URL",
 };
 
+/** A path each plain URL is used with ("" for the approval page, which is not called). */
+const FIRST_PATH: Record<PlainSetting, string> = {
+  approvalPageUrl: "",
+  purchasingUrl: "purchase-requests",
+  supplierUrl: "orders",
+};
+
 const DEFAULT_TIMEOUT_MS = 10_000;
 
 /**
@@ -129,9 +136,10 @@ export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): Pu
   const plain = (name: PlainSetting): string => {
     const value = config()[name];
     if (!value) throw new HttpSettingError(`No ${name} configured (${FROM_ENV[name]})`);
-    // Checked like every URL the HTTP client takes: http(s), no credentials in it.
-    settingChecked(name, () => endpoint(value, ""));
-    // The approval page's links must be buildable on it (a query, a hash route), before anything is sent.
+    // Checked like every URL the HTTP client takes (http(s), no credentials in it), and as it will be used: an
+    // API's base URL with one of its paths (the client refuses a query there), the approval page's links built
+    // on it (a query, a hash route). So submit-request refuses a wrong one before anything is sent.
+    settingChecked(name, () => endpoint(value, FIRST_PATH[name]));
     if (name === "approvalPageUrl") settingChecked(name, () => approvalPage(value));
     return value;
   };

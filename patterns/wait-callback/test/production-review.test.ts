@@ -880,6 +880,19 @@ describe("approval page URLs the links cannot be built on", () => {
   );
 });
 
+describe("API base URLs checked as they will be used", () => {
+  it("a SUPPLIER_API_URL with a query fails submit-request naming SUPPLIER_API_URL: nothing submitted, nobody asked, nothing ordered", async () => {
+    setEnv({ SUPPLIER_API_URL: `${world.base}/supplier/api?code=FnKeY42` });
+    const { result, runner } = await run();
+    expect(result.getStatus()).toBe("FAILED");
+    expect(world.requests).toEqual([]);
+    expect(stepError(runner, "submit-request")?.errorType).toBe("HttpSettingError");
+    expect(errorOf(result)?.errorType).toBe("HttpSettingError");
+    expect(errorOf(result)?.errorMessage).toContain("SUPPLIER_API_URL");
+    expect(everything(result)).not.toContain("FnKeY42");
+  });
+});
+
 describe("the execution's error type is the failed step's cause", () => {
   it("a 4xx from purchasing on submit-request: ClientError, sent once, nobody asked", async () => {
     world.faults.submit = () => ({
