@@ -15,11 +15,22 @@
  *   --cache                    let jest use its transform cache (default: --no-cache, every file compiled by
  *                              ts-jest as on a fresh CI machine; with --cache run it twice, the first run warms it)
  *   --packages a,b             only these packages (folder paths as printed, e.g. patterns/steps,infra)
+ *   --reports <dir>            keep each run's jest --json report there (<side>-<package>.json), to see per test
+ *                              where the time went
  *
  * tools/eslint-plugin-durable runs `node --test`, not jest: it is not measured.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -31,6 +42,7 @@ interface Options {
   baseline: string;
   cache: boolean;
   packages?: string[];
+  reports?: string;
 }
 
 export function parseOptions(argv: string[]): Options {
@@ -47,7 +59,11 @@ export function parseOptions(argv: string[]): Options {
     else if (arg === "--baseline") options.baseline = value();
     else if (arg === "--cache") options.cache = true;
     else if (arg === "--packages") options.packages = value().split(",").filter(Boolean);
-    else throw new Error(`unknown option ${arg} (known: --baseline <dir|commit>, --cache, --packages a,b)`);
+    else if (arg === "--reports") options.reports = path.resolve(value());
+    else
+      throw new Error(
+        `unknown option ${arg} (known: --baseline <dir|commit>, --cache, --packages a,b, --reports <dir>)`,
+      );
   }
   return options;
 }
@@ -137,7 +153,7 @@ interface SuiteRun {
 
 const realNow = performance.now.bind(performance);
 
-function runSuite(root: string, pkg: string, cache: boolean): SuiteRun {
+function runSuite(root: string, pkg: string, cache: boolean, keepReportAs?: string): SuiteRun {
   const dir = path.join(root, pkg);
   const out = mkdtempSync(path.join(os.tmpdir(), "test-speed-"));
   const outputFile = path.join(out, "jest.json");
@@ -180,6 +196,7 @@ function runSuite(root: string, pkg: string, cache: boolean): SuiteRun {
       ...(failedSuites > 0 ? { error: `${failedSuites} suite(s) failed to run` } : {}),
     };
   } finally {
+    if (keepReportAs && existsSync(outputFile)) copyFileSync(outputFile, keepReportAs);
     rmSync(out, { recursive: true, force: true });
   }
 }
@@ -203,6 +220,7 @@ function main(): number {
     throw new Error(`--packages: no jest suite in ${unknown.join(", ")} (known: ${all.join(", ")})`);
   const packages = options.packages ?? all;
 
+  if (options.reports) mkdirSync(options.reports, { recursive: true });
   const loadBefore = os.loadavg();
   console.log(
     `test speed: ${packages.length} packages, baseline ${baseline} vs current ${repoRoot}, ` +
@@ -215,7 +233,8 @@ function main(): number {
     const entry: { baseline?: SuiteRun; current?: SuiteRun } = {};
     for (const side of ["baseline", "current"] as const) {
       if (!existsSync(path.join(trees[side], pkg, "jest.config.js"))) continue;
-      const measured = runSuite(trees[side], pkg, options.cache);
+      const report = options.reports && path.join(options.reports, `${side}-${pkg.replace(/\//g, "_")}.json`);
+      const measured = runSuite(trees[side], pkg, options.cache, report || undefined);
       entry[side] = measured;
       console.log(
         `  ${side.padEnd(8)} ${pkg}: ${measured.tests} tests in ${seconds(measured.wallMs)}` +
