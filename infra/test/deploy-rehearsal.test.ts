@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { createHmac } from "node:crypto";
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
-import { bedrockConverse, lambdaApi, secretsManager } from "./rehearsal/aws-stand-ins";
+import { bedrockConverse, lambdaApi, secretsManager, toolResultsSentBack } from "./rehearsal/aws-stand-ins";
 import { localDynamoDb, localS3 } from "./rehearsal/local-aws";
 import { providers } from "./rehearsal/providers";
 import { synthesize, type DeployedFunction, type Synthesized } from "./rehearsal/synthesized";
@@ -561,43 +561,16 @@ describe("deploy rehearsal", () => {
       expect(bedrock.requests.map((r) => r.modelId)).toEqual(
         Array(4).fill(handler.environment.BEDROCK_MODEL_ID),
       );
-      const sentBack = bedrock.requests.map((r) =>
-        (r.body.messages?.at(-1)?.content ?? []).flatMap((block) =>
-          block.toolResult ? [block.toolResult] : [],
-        ),
-      );
-      expect(sentBack[0]).toEqual([]);
-      expect(sentBack[1]).toEqual([
-        {
-          toolUseId: "tooluse-1-1",
-          status: "success",
-          content: [
-            { json: expect.objectContaining({ orderId: "order-1042", totalCents: 2500 }) as unknown },
-          ],
-        },
-      ]);
-      expect(sentBack[2]).toEqual([
-        {
-          toolUseId: "tooluse-2-1",
-          status: "success",
-          content: [
-            { json: expect.objectContaining({ eligible: true, refundableNowCents: 2500 }) as unknown },
-          ],
-        },
-      ]);
-      expect(sentBack[3]).toEqual([
-        {
-          toolUseId: "tooluse-3-1",
-          status: "success",
-          content: [
-            {
-              json: expect.objectContaining({
-                refundId: "re-" + String(office.received.indexOf(refunds[0]!) + 1),
-                approvedBy: "support-lead",
-              }) as unknown,
-            },
-          ],
-        },
+      // What the function sent back with each turn (the results of the tools the model asked for before it).
+      const refundId = `re-${office.received.indexOf(refunds[0]!) + 1}`; // the back office's id for the refund
+      const success = (toolUseId: string, facts: object) => [
+        { toolUseId, status: "success", content: [{ json: expect.objectContaining(facts) as unknown }] },
+      ];
+      expect(bedrock.requests.map(toolResultsSentBack)).toEqual([
+        [],
+        success("tooluse-1-1", { orderId: "order-1042", totalCents: 2500 }),
+        success("tooluse-2-1", { eligible: true, refundableNowCents: 2500 }),
+        success("tooluse-3-1", { refundId, amountCents: 2500, approvedBy: "support-lead" }),
       ]);
       expect(bedrock.requests[0]!.body.toolConfig?.tools?.map((tool) => tool.toolSpec?.name)).toEqual([
         "lookup_order",

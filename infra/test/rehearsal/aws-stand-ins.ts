@@ -86,6 +86,13 @@ export interface ConverseRequest {
   };
 }
 
+/** The tool results a Converse request carries in its last message: what the function sent back to the model. */
+export function toolResultsSentBack(request: ConverseRequest): unknown[] {
+  return (request.body.messages?.at(-1)?.content ?? []).flatMap((block) =>
+    block.toolResult === undefined ? [] : [block.toolResult],
+  );
+}
+
 /**
  * A scripted model behind Bedrock Runtime's Converse API (`POST /model/{modelId}/converse`, REST-JSON): `reply`
  * answers each request (it sees what was sent, tool results included) with a Converse response body. Over HTTP/2
