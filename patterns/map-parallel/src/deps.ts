@@ -1,10 +1,10 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { AnswerRejectedError, MAX_ANSWER_BYTES, type FxQuoteRequest } from "./answers";
 import { bounded, ConfigurationError, ProviderHttpError, ProviderUnreachableError } from "./call-outcomes";
-import { httpCall, type HttpResult } from "./http-call";
+import { endpoint, httpCall, HttpSettingError, type HttpResult } from "./http-call";
 import type { Invoice } from "./input";
 import { onFirstUse } from "./on-first-use";
-import { secretSetting } from "./secret-setting";
+import { secretSetting, SecretSettingError } from "./secret-setting";
 
 export type { CrmRecord, FxQuote, FxQuoteRequest, LedgerAccount, TaxStatus } from "./answers";
 
@@ -85,6 +85,14 @@ export interface BillingDeps {
   renderer: InvoiceRenderer;
   documents: DocumentStore;
   sender: InvoiceSender;
+  /**
+   * Checks every setting the sends need, before the first invoice is rendered (the workflow's `check-settings`
+   * step), and throws an error naming the first setting that cannot be used (ConfigurationError, or
+   * SecretSettingError: `retryable` only when Secrets Manager itself failed for a while). Reads secrets, so it
+   * runs inside a step; it returns nothing, so no secret is checkpointed. Optional: deps without settings (the
+   * simulated world, a test's fakes) have nothing to check, and the step still runs, so the history is the same.
+   */
+  checkSettings?(): Promise<void>;
 }
 
 /** The invoicing provider's documented limit on concurrent requests; the map's maxConcurrency matches it. */
@@ -152,6 +160,7 @@ export function createRealDeps(
   const get = (service: ServiceName, url: string, path: string, headers: Record<string, string> = {}) =>
     requestAnswer(service, "GET", url, path, undefined, config(), headers);
   return {
+    checkSettings: () => checkSendSettings(config()),
     crm: {
       getCustomer: (customerId) => get("crm", config().crmUrl, `customers/${encodeURIComponent(customerId)}`),
     },
@@ -321,7 +330,7 @@ async function requestAnswer(
 ): Promise<unknown> {
   serviceUrl(service, baseUrl);
   // This service's own token, never another's; read here, in the step, and never checkpointed.
-  const token = await secretSetting(settingsOf(service).token, { required: false });
+  const token = await serviceToken(service);
   const result = await httpCall({
     baseUrl,
     path,
@@ -333,7 +342,66 @@ async function requestAnswer(
     timeoutMs: settings.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     maxAnswerBytes: MAX_ANSWER_BYTES,
   });
+  if (result.kind === "status" && (result.status === 401 || result.status === 403) && token === undefined) {
+    // Refused for want of credentials we did not send: say which setting would have sent them. First in the
+    // message, so that no cut of a long error page can drop it.
+    const setting = settingsOf(service).token;
+    throw new ProviderHttpError(
+      result.status,
+      `${result.call} answered ${result.status} and was sent no token: ${setting}_SECRET_ARN is not set, or its ` +
+        `secret still holds the stack's placeholder; put the service's token (${setting}) in that secret: ` +
+        result.excerpt,
+    );
+  }
   return answerOf(result);
+}
+
+/**
+ * A service's token from its secret setting (src/secret-setting.ts): undefined sends none. A value that cannot be
+ * used (a key/value JSON object, a line break or a character a header cannot carry) is a SecretSettingError
+ * naming the setting there, before anything is sent.
+ */
+function serviceToken(service: ServiceName): Promise<string | undefined> {
+  return secretSetting(settingsOf(service).token, { required: false });
+}
+
+/**
+ * What the sends of a batch need, checked once before the first invoice is rendered (BillingDeps.checkSettings):
+ * INVOICE_BUCKET set, INVOICING_API_URL usable as httpCall will use it, and INVOICING_API_TOKEN readable and
+ * usable if its ARN is set. Nothing is sent and nothing is written. The lookups' settings are not checked here:
+ * the lookups ran before this and proved them. The exchange-rate providers' are not either: a quote is reporting
+ * only, and a provider that cannot be asked only has its quote discarded. Every problem found is named; a
+ * problem Secrets Manager may get over by itself (throttling) is thrown as retryable only when it is the only kind.
+ */
+export async function checkSendSettings(settings: RealDepsConfig): Promise<void> {
+  const problems: Error[] = [];
+  const check = async (what: () => unknown) => {
+    try {
+      await what();
+    } catch (error) {
+      problems.push(error instanceof Error ? error : new Error(String(error)));
+    }
+  };
+  await check(() => {
+    if (settings.documentBucket === "") throw new ConfigurationError("INVOICE_BUCKET is not set");
+  });
+  await check(() => {
+    serviceUrl("invoicing", settings.invoicingUrl);
+    try {
+      // The very check httpCall makes before sending, so that nothing it would refuse gets past this step.
+      endpoint(settings.invoicingUrl, "invoices");
+    } catch (error) {
+      if (!(error instanceof HttpSettingError)) throw error;
+      throw new ConfigurationError(`${settingsOf("invoicing").url} cannot be used: ${error.message}`);
+    }
+  });
+  await check(() => serviceToken("invoicing"));
+  if (problems.length === 0) return;
+  const permanent = problems.filter(
+    (problem) => !(problem instanceof SecretSettingError && problem.retryable),
+  );
+  if (problems.length === 1 || permanent.length === 0) throw problems[0]!;
+  throw new ConfigurationError(permanent.map((problem) => problem.message).join("; "));
 }
 
 /** A call without a configured timeout gives up after this long: a provider that never answers fails the step. */
@@ -372,7 +440,7 @@ export function answerOf(result: HttpResult<unknown>): unknown {
 }
 
 /**
- * A service's base URL, checked before any request: set, a URL, and without credentials in it. A URL such as
+ * A service's base URL, checked before any request: set, a URL, without credentials, query or fragment in it. A URL such as
  * https://user:password@host would put the password into every error message that names the call (and fetch
  * refuses it anyway): the service's token goes in its own secret setting. The message names the setting, never
  * the value.
@@ -394,6 +462,14 @@ export function serviceUrl(service: ServiceName, baseUrl: string): URL {
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
     throw new ConfigurationError(`${setting} must be an http(s) URL`);
+  }
+  if (parsed.search !== "" || parsed.hash !== "") {
+    // A query would not reach the service under every path (and may hold a key, which every message naming the
+    // call would then show): a base URL is a scheme, a host and a path.
+    throw new ConfigurationError(
+      `${setting} must not have a query or fragment (?... or #...): put a credential in the secret named by ` +
+        `${token}_SECRET_ARN`,
+    );
   }
   return parsed;
 }

@@ -57,6 +57,7 @@ export {
 } from "./fx-rate";
 export {
   PROVIDER_CONCURRENCY_LIMIT,
+  checkSendSettings,
   configFromEnv,
   createRealDeps,
   dueDate,
@@ -75,6 +76,8 @@ export {
   type InvoiceBatch,
 } from "./input";
 export {
+  BatchNotStartedError,
+  checkSettings,
   defaultConfig,
   documentKey,
   enrichCustomer,

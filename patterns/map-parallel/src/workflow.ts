@@ -86,6 +86,10 @@ export async function runBillingBatch(
   context.logger.info("Billing run", { batchId: batch.batchId, invoices: batch.invoices.length });
 
   const customer = await enrichCustomer(context, deps, batch);
+  // Every setting the sends need, before the first render: a setting that cannot be used fails the run here,
+  // naming it, with nothing rendered or sent, instead of failing every invoice (and halting the pass with its
+  // neighbours in flight, in doubt, for a send that could never have left).
+  await checkSettings(context, deps, batch.batchId);
 
   const run: BatchRun = { batch, customer, deps, config };
   const firstPass = await sendInvoices(context, "send-invoices", "invoice", batch.invoices, run);
@@ -174,6 +178,42 @@ export async function enrichCustomer(
     vatNumber: tax.vatNumber,
     paymentTermsDays: paymentTerms(ledger.overdueInvoices),
   };
+}
+
+/**
+ * One step that checks what the sends will need (the deps say what: BillingDeps.checkSettings), so a bad
+ * setting stops the batch before any invoice is rendered or sent. Secrets are read inside the step and never
+ * returned: the checkpoint holds nothing. Secrets Manager throttling is retried (classifyRead); a setting that
+ * cannot be used is not, and fails the run with BatchNotStartedError naming it. The step runs whether or not the
+ * deps have anything to check, so the history is the same for every deps.
+ */
+export async function checkSettings(
+  context: DurableContext,
+  deps: BillingDeps,
+  batchId: string,
+): Promise<void> {
+  try {
+    await context.step(
+      "check-settings",
+      async () => {
+        await deps.checkSettings?.();
+      },
+      lookup,
+    );
+  } catch (error) {
+    throw new BatchNotStartedError(error instanceof Error ? error.message : String(error), batchId);
+  }
+}
+
+/** A setting the sends need cannot be used: no invoice of the batch was rendered or sent. */
+export class BatchNotStartedError extends Error {
+  override readonly name = "BatchNotStartedError";
+  constructor(reason = "", batchId = "") {
+    super(
+      `No invoice of batch ${batchId} was rendered or sent: ${reason}. Fix the setting and run the batch again ` +
+        "(same batch id, same keys).",
+    );
+  }
 }
 
 /** The tax registry says the batch's VAT number is not valid: no invoice of the batch may go out. */

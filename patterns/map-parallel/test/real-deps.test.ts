@@ -7,6 +7,7 @@ import {
   createHandler,
   createRealDeps,
   deliveryFailure,
+  type BillingDeps,
   type BillingRunResult,
   type RealDepsConfig,
   type WorkflowConfig,
@@ -171,8 +172,9 @@ describeLocal("tokens from Secrets Manager", () => {
   async function runBatch(
     world: Awaited<ReturnType<typeof startHttpWorld>>,
     config: Partial<WorkflowConfig> = {},
+    change: (deps: BillingDeps) => BillingDeps = (deps) => deps,
   ) {
-    const deps = createRealDeps(() => world.config(), world.s3);
+    const deps = change(createRealDeps(() => world.config(), world.s3));
     const runner = new LocalDurableTestRunner<BillingRunResult>({
       handlerFunction: createHandler(deps, { ...quickConfig, ...config }),
     });
@@ -218,14 +220,43 @@ describeLocal("tokens from Secrets Manager", () => {
     },
   );
 
-  it("the invoicing token unreadable: every invoice fails as not sent (for certain), the provider received nothing", async () => {
+  it("the invoicing token unreadable: the run fails in check-settings naming it, before any render; the provider received nothing", async () => {
+    // Changed when check-settings was added (after the review of map-parallel): this test expected the batch to
+    // run and every invoice to fail "not sent". The sends' settings are now checked before the map, so the run
+    // stops there, naming the setting; the send-time verdict is kept by the next test (deps without the check).
+    secrets.denied("INVOICING_API_TOKEN");
+    const world = await startHttpWorld();
+    try {
+      const { runner, execution } = await runBatch(world);
+      expect(execution.getStatus()).toBe(ExecutionStatus.FAILED);
+      expect(execution.getError()).toMatchObject({ errorType: "BatchNotStartedError" });
+      expect(execution.getError()?.errorMessage).toMatch(
+        /^No invoice of batch 2026-11-acme was rendered or sent: INVOICING_API_TOKEN could not be read .*AccessDeniedException/,
+      );
+      // Not an outage: one attempt, one read, and no render or delivery step at all.
+      expect(runner.getOperation("check-settings").getStepDetails()?.attempt).toBe(1);
+      expect(secrets.reads("INVOICING_API_TOKEN")).toHaveLength(1);
+      const names = execution.getOperations().map((operation) => operation.getName() ?? "");
+      expect(names.filter((name) => /^(render|deliver)-/.test(name))).toEqual([]);
+      expect(names).not.toContain("send-invoices");
+      expect(world.requestsTo("invoicing")).toEqual([]);
+      expect(world.emails).toEqual([]);
+      expect(await world.storedKeys()).toEqual([]);
+    } finally {
+      await world.close();
+    }
+  });
+
+  it("deps without checkSettings (a custom dep): the invoicing token unreadable at send time, every invoice fails as not sent (for certain), the provider received nothing", async () => {
     secrets.denied("INVOICING_API_TOKEN");
     const world = await startHttpWorld();
     try {
       // Every invoice runs to its verdict (the default policy would stop the pass at the first failure).
-      const { runner, execution } = await runBatch(world, {
-        completionPolicy: { toleratedFailurePercentage: 100 },
-      });
+      const { runner, execution } = await runBatch(
+        world,
+        { completionPolicy: { toleratedFailurePercentage: 100 } },
+        ({ checkSettings: _, ...deps }) => deps,
+      );
       expect(execution.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
       const outcome = execution.getResult()!;
       expect(outcome.sent).toEqual([]);
