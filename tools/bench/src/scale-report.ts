@@ -148,7 +148,7 @@ export function scaleTables(
     `\nGrowth for each 10× more invoices (${sizes.join(" → ")}): ${SHAPES.map(growthLine).join(". ")}. ` +
       "A factor of 10 is linear; more is super-linear (the per-checkpoint scans of every operation, BENCHMARKS.md below); " +
       "the chunked map's fixed part (enrichment, FX quote, the runner's 100 ms tail) dominates below 1,000." +
-      (quick ? " `--quick` measures skipTime to 100 and real timers to 1,000 invoices only." : "") +
+      (quick ? " `--quick` measures to 100 invoices only." : "") +
       "\n",
   );
   const skipped = runs.filter((r) => r.skipped);
