@@ -22,7 +22,7 @@ import {
 import { createRealDeps, PROVIDER_CONCURRENCY_LIMIT, type BillingDeps, type DeliveryRequest } from "./deps";
 import { convert, REPORTING_CURRENCY, type FxDecision } from "./fx-rate";
 import { defaultMessages, InvalidBatchError, InvoiceBatchInput, type Invoice } from "./input";
-import { documentKey, enrichCustomer, quoteFxRate, type CustomerProfile } from "./workflow";
+import { checkSettings, documentKey, enrichCustomer, quoteFxRate, type CustomerProfile } from "./workflow";
 
 /**
  * The per-item map at scale: batches of 10,000 invoices and more, sent in chunks. Each map item is a chunk of
@@ -262,6 +262,9 @@ export async function runChunkedBatch(
   const batch = parseChunkedBatch(event);
   context.logger.info("Chunked billing run", { batchId: batch.batchId, invoices: batch.invoices.length });
   const customer = await enrichCustomer(context, deps, batch);
+  // The per-item run's step: a setting the sends need that cannot be used (the bucket, the invoicing URL, its
+  // token) fails the run with BatchNotStartedError naming it, before any of the 10,000 documents is rendered.
+  await checkSettings(context, deps, batch.batchId);
   const run: ChunkRun = { batch, customer, deps, config };
 
   const firstPass = await sendChunks(context, "send-chunks", "chunk", batch.invoices, run);

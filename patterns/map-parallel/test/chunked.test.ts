@@ -18,7 +18,7 @@ import {
   type ChunkSummary,
   type InvoiceRecord,
 } from "../src/chunked";
-import { createHandler } from "../src";
+import { ConfigurationError, createHandler } from "../src";
 import { sampleBatch, simulatedWorld } from "../src/demo";
 import { crashAfter } from "./crash";
 import { describeLocal, itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
@@ -291,6 +291,29 @@ describeLocal("bad input and bad settings, before any side effect", () => {
       expect(result.getOperations()).toHaveLength(0);
       expect(world.lookups).toEqual([]);
       expect(world.deliveries).toEqual([]);
+    },
+  );
+
+  itLocal(
+    "a setting the sends need that cannot be used: BatchNotStartedError naming it, nothing rendered or sent",
+    async () => {
+      const world = simulatedWorld({ deliveryLatencyMs: 0, documentBytes: 64 });
+      const deps = {
+        ...world.deps,
+        checkSettings: async () => {
+          throw new ConfigurationError("INVOICING_API_URL is not set");
+        },
+      };
+      const runner = new LocalDurableTestRunner<ChunkedRunResult>({
+        handlerFunction: createChunkedHandler(deps, quick),
+      });
+      const result = await runner.run({ payload: sampleBatch(1_000) });
+      expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
+      expect(result.getError().errorType).toBe("BatchNotStartedError");
+      expect(result.getError().errorMessage).toMatch(/INVOICING_API_URL is not set/);
+      expect(world.renders).toEqual([]);
+      expect(world.deliveries).toEqual([]);
+      expect(named(result.getOperations(), /^send-chunk/)).toEqual([]);
     },
   );
 

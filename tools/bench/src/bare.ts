@@ -35,6 +35,8 @@ async function enrich(context: DurableContext) {
     { name: "tax-registry", func: lookup("check-vat-number") },
   ]);
   sources.throwIfError();
+  // The pattern's check-settings: one step before the map.
+  await context.step("check-settings", async () => undefined);
 }
 
 async function quote(context: DurableContext) {

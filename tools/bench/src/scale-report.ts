@@ -39,7 +39,7 @@ export function scaleTables(
   const out: string[] = [];
 
   out.push(
-    "The pattern's per-item map (its own `enrichCustomer`, `sendInvoices` and `quoteFxRate`: `runBillingBatch` " +
+    "The pattern's per-item map (its own `enrichCustomer`, `checkSettings`, `sendInvoices` and `quoteFxRate`: `runBillingBatch` " +
       "refuses more than 1,000 invoices) against its chunked recipe (`src/chunked.ts`, chunks of 100), every " +
       "invoice sent, fakes with no latency. Operations per invoice count the whole execution (enrichment and FX " +
       "quote included) divided by the invoices; bytes are the payloads the history records (inputs, results, errors).\n",

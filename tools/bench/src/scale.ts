@@ -6,6 +6,7 @@ import { createChunkedHandler, DEFAULT_CHUNK_SIZE } from "../../../patterns/map-
 import { PROVIDER_CONCURRENCY_LIMIT } from "../../../patterns/map-parallel/src/deps";
 import { quickConfig, sampleBatch, simulatedWorld } from "../../../patterns/map-parallel/src/demo";
 import {
+  checkSettings,
   defaultConfig,
   enrichCustomer,
   quoteFxRate,
@@ -53,7 +54,7 @@ export const SCALE_SIZES = [10, 100, 1000, 10_000];
 export const MAP_NAMES: Record<Shape, string> = { "per-item": "send-invoices", chunked: "send-chunks" };
 
 /**
- * The pattern's per-item run, from its own parts (enrichCustomer, sendInvoices, quoteFxRate): runBillingBatch
+ * The pattern's per-item run, from its own parts (enrichCustomer, checkSettings, sendInvoices, quoteFxRate): runBillingBatch
  * refuses more than 1,000 invoices (MAX_INVOICES_PER_BATCH), so the bench calls what it calls, without the cap.
  */
 function patternPerItemHandler(): DurableLambdaHandler {
@@ -65,6 +66,7 @@ function patternPerItemHandler(): DurableLambdaHandler {
   };
   return withDurableExecution(async (event: ReturnType<typeof sampleBatch>, context) => {
     const customer = await enrichCustomer(context, deps, event);
+    await checkSettings(context, deps, event.batchId);
     const run = { batch: event, customer, deps, config };
     const first = await sendInvoices(context, "send-invoices", "invoice", event.invoices, run);
     await quoteFxRate(context, deps, event);
