@@ -20,7 +20,7 @@ import {
   type LedgerAccount,
   type TaxStatus,
 } from "./answers";
-import { deliveryFailure, deliveryRetry, readRetry, worthAnotherPass } from "./call-outcomes";
+import { bounded, deliveryFailure, deliveryRetry, readRetry, worthAnotherPass } from "./call-outcomes";
 import { reportBatch, type BillingRunResult, type SentInvoice } from "./batch-report";
 import { PROVIDER_CONCURRENCY_LIMIT, type BillingDeps, type InvoiceRecipient } from "./deps";
 import { agreeOnRate, REPORTING_CURRENCY, type FxDecision } from "./fx-rate";
@@ -196,13 +196,29 @@ export async function checkSettings(
     await context.step(
       "check-settings",
       async () => {
-        await deps.checkSettings?.();
+        try {
+          await deps.checkSettings?.();
+        } catch (error) {
+          // A custom dep's error can carry anything, and the step checkpoints it (past 32 KB the checkpoint
+          // itself fails, unrecoverably): bounded here, its class kept for the retry strategy.
+          throw boundedError(error);
+        }
       },
       lookup,
     );
   } catch (error) {
     throw new BatchNotStartedError(error instanceof Error ? error.message : String(error), batchId);
   }
+}
+
+/** The error with its message (and stack, which repeats it) cut to `max` characters; its class and fields kept. */
+function boundedError(error: unknown, max = 1000): Error {
+  const failure = error instanceof Error ? error : new Error(String(error));
+  if (failure.message.length > max) {
+    failure.message = bounded(failure.message, max);
+    failure.stack = `${failure.name}: ${failure.message}`;
+  }
+  return failure;
 }
 
 /** A setting the sends need cannot be used: no invoice of the batch was rendered or sent. */

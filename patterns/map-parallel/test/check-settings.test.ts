@@ -6,15 +6,20 @@ import {
   SecretsManagerServiceException,
 } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
+import { ExecutionStatus, LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import {
   checkSendSettings,
   ConfigurationError,
+  createHandler,
   createRealDeps,
   ProviderHttpError,
+  type BillingRunResult,
   type RealDepsConfig,
 } from "../src";
+import { quickConfig, sampleBatch, simulatedWorld } from "../src/demo";
 import { SECRET_PLACEHOLDER, SecretSettingError } from "../src/secret-setting";
 import { secretsManager, type SecretsManagerWorld } from "./secrets";
+import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 // What check-settings checks (BillingDeps.checkSettings of the real deps), and what a service that was sent no
 // token answers. The workflow's side (the run fails before any render, on the providers' records) is in
@@ -232,5 +237,84 @@ describe("a service that refuses for want of a token it was not sent", () => {
     secrets.holds("CRM_API_TOKEN", "crm-tok-1");
     await expect(deps().crm.getCustomer("acme")).resolves.toMatchObject({ customerId: "acme" });
     expect(requests.map((headers) => headers.authorization)).toEqual(["Bearer crm-tok-1"]);
+  });
+});
+
+describeLocal("the check-settings step in the workflow (custom deps: the simulated world)", () => {
+  beforeAll(() => setupTestEnvironment({ skipTime: true }));
+  afterAll(() => teardownTestEnvironment());
+
+  const runWith = async (checkSettings?: () => Promise<void>) => {
+    const world = simulatedWorld({ documentBytes: 1024 });
+    const runner = new LocalDurableTestRunner<BillingRunResult>({
+      handlerFunction: createHandler({ ...world.deps, checkSettings }, quickConfig),
+    });
+    const execution = await runner.run({ payload: sampleBatch(4) });
+    const names = execution.getOperations().map((operation) => operation.getName());
+    return { world, runner, execution, names };
+  };
+
+  it("runs after the lookups and before the map, checkpointing nothing, and the batch goes out", async () => {
+    let checks = 0;
+    const { world, runner, execution, names } = await runWith(async () => {
+      checks += 1;
+    });
+    expect(execution.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(checks).toBe(1);
+    expect(names.indexOf("check-settings")).toBeGreaterThan(names.indexOf("check-vat-number"));
+    expect(names.indexOf("check-settings")).toBeLessThan(names.indexOf("send-invoices"));
+    expect(runner.getOperation("check-settings").getStepDetails()?.result).toBeUndefined();
+    expect(world.accepted()).toHaveLength(4);
+  });
+
+  it("deps without checkSettings: the step still runs (the same history), and the batch goes out", async () => {
+    const { world, execution, names } = await runWith(undefined);
+    expect(execution.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(names).toContain("check-settings");
+    expect(world.accepted()).toHaveLength(4);
+  });
+
+  it("a setting that cannot be used: FAILED with BatchNotStartedError naming it, one attempt, nothing rendered, stored or sent", async () => {
+    let checks = 0;
+    const { world, runner, execution, names } = await runWith(async () => {
+      checks += 1;
+      throw new ConfigurationError("INVOICE_BUCKET is not set");
+    });
+    expect(execution.getStatus()).toBe(ExecutionStatus.FAILED);
+    expect(execution.getError()).toMatchObject({
+      errorType: "BatchNotStartedError",
+      errorMessage:
+        "No invoice of batch 2026-11-acme was rendered or sent: INVOICE_BUCKET is not set. Fix the setting and " +
+        "run the batch again (same batch id, same keys).",
+    });
+    expect(checks).toBe(1);
+    expect(runner.getOperation("check-settings").getStepDetails()?.attempt).toBe(1);
+    expect(names).not.toContain("send-invoices");
+    expect(world.renders).toEqual([]);
+    expect(world.documents.size).toBe(0);
+    expect(world.deliveries).toEqual([]);
+    expect(world.emails).toEqual([]);
+  });
+
+  it("Secrets Manager throttled once: the step tries again, and the batch goes out", async () => {
+    let checks = 0;
+    const { world, execution } = await runWith(async () => {
+      checks += 1;
+      if (checks === 1)
+        throw new SecretSettingError("INVOICING_API_TOKEN could not be read (Throttling)", "X", true);
+    });
+    expect(execution.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    expect(checks).toBe(2);
+    expect(world.accepted()).toHaveLength(4);
+  });
+
+  it("a custom check's 100 KB error is bounded in the execution's error", async () => {
+    const { execution, world } = await runWith(async () => {
+      throw new ConfigurationError(`X_URL is wrong: ${"z".repeat(100_000)}`);
+    });
+    expect(execution.getStatus()).toBe(ExecutionStatus.FAILED);
+    expect(execution.getError()?.errorMessage?.length).toBeLessThan(1_300);
+    expect(execution.getError()?.errorMessage).toContain("X_URL is wrong");
+    expect(world.emails).toEqual([]);
   });
 });
