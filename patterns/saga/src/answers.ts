@@ -1,5 +1,8 @@
 import * as z from "zod/mini";
 
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
 /**
  * What each provider promises to answer, parsed at the boundary. A 2xx whose body does not match is not a
  * success: the provider may have acted and we cannot read what it did, so it is in doubt (src/call-outcome.ts).
@@ -9,6 +12,9 @@ const Id = z.string().check(
   // A blank id ("", "   ") names nothing: cancelling it would hit `reservations/%20/cancel` and leave the real
   // reservation held. Such an answer is malformed, hence in doubt, and settled by key.
   z.refine((id) => id.trim() !== "", "must not be blank"),
+  // An id with control characters (CR/LF, ANSI escapes, line separators) would land raw in the booking's result,
+  // in log lines and in the itinerary sent to the traveller. No provider's id needs one: malformed, in doubt.
+  z.refine((id) => !CONTROL_CHARACTERS.test(id), "must not contain control characters"),
   z.maxLength(256),
 );
 

@@ -9,6 +9,7 @@
  *   that, and when it still cannot be settled, compensate by key or hand it to people (alert).
  */
 import type { HttpResult } from "./http-call";
+import { SecretSettingError } from "./secret-setting";
 
 export type CallOutcome = "done" | "not-done" | "in-doubt";
 
@@ -235,7 +236,15 @@ export async function refusalFinalOnlyOnFirstAttempt<T>(
 ): Promise<T> {
   try {
     return await call();
-  } catch (error) {
+  } catch (thrown) {
+    // A secret the call needs could not be read for a while (Secrets Manager throttled, unreachable): nothing was
+    // sent on this attempt. Retried, the step could end after several such attempts with an outage that says
+    // nothing about the earlier ones (in doubt), though none was ever sent. So it ends the step here, as a setting
+    // error: on the first attempt every attempt sent nothing (not done); on a retry an earlier attempt was sent.
+    const error =
+      thrown instanceof SecretsUnavailableError
+        ? new SecretSettingError(thrown.message, thrown.setting, true)
+        : thrown;
     if (error instanceof ProviderRejectedError && step.attempt > 1) {
       throw new RefusedAfterRetryError(
         `refused on attempt ${step.attempt}, after an attempt that may have acted: ${error.message}`,
@@ -249,6 +258,21 @@ export async function refusalFinalOnlyOnFirstAttempt<T>(
       );
     }
     throw error;
+  }
+}
+
+/**
+ * A secret setting that Secrets Manager could not give for a while (throttled, internal error, network, timeout):
+ * nothing was sent, and the same call may succeed later, so the strategies that retry outages retry it (the
+ * compensations, the up-front `check-settings` step). A forward call ends its step on it instead (see
+ * `refusalFinalOnlyOnFirstAttempt`).
+ */
+export class SecretsUnavailableError extends ProviderUnavailableError {
+  constructor(
+    message: string,
+    readonly setting: string,
+  ) {
+    super(message);
   }
 }
 

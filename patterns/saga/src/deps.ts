@@ -13,9 +13,9 @@ import {
   describeHttpResult,
   errorFor,
   ProviderRejectedError,
-  ProviderUnavailableError,
+  SecretsUnavailableError,
 } from "./call-outcome";
-import { httpCall, HttpSettingError, type HttpCall, type HttpResult } from "./http-call";
+import { endpoint, httpCall, HttpSettingError, type HttpCall, type HttpResult } from "./http-call";
 import { onFirstUse } from "./on-first-use";
 import { secretSetting, SecretSettingError } from "./secret-setting";
 
@@ -130,6 +130,12 @@ export interface BreakerStore {
 }
 
 export interface TripDeps {
+  /**
+   * Checks every setting the booking needs (each base URL, the providers' token read from its secret and then
+   * dropped), before anything is reserved: a setting that cannot be used fails the booking with nothing to undo.
+   * Returns nothing, so no setting is checkpointed. Optional: in-memory providers have no settings.
+   */
+  checkSettings?(): Promise<void>;
   flights: Flights;
   hotels: Hotels;
   cars: CarRental;
@@ -163,6 +169,16 @@ export interface RealDepsConfig extends HttpProvidersConfig {
 }
 
 type Service = Exclude<keyof HttpProvidersConfig, "apiToken" | "timeoutMs">;
+
+/** One path each service is called on: `check-settings` builds it, so a base URL is checked as the calls use it. */
+const SAMPLE_PATHS: Record<Service, string> = {
+  flightsUrl: "reservations",
+  hotelsUrl: "reservations",
+  carsUrl: "reservations",
+  paymentsUrl: "charges",
+  itinerariesUrl: "itineraries",
+  operationsUrl: "alerts",
+};
 
 /** Where each base URL comes from, to name it in an error. */
 const URL_SETTINGS: Record<Service, string> = {
@@ -236,6 +252,23 @@ export function createRealDeps(
       ),
   });
   return {
+    async checkSettings() {
+      const settings = config();
+      for (const service of Object.keys(URL_SETTINGS) as Service[]) {
+        const baseUrl = settings[service];
+        const setting = `${service} (${URL_SETTINGS[service]})`;
+        if (typeof baseUrl !== "string" || baseUrl === "") {
+          throw new HttpSettingError(`${setting}: ${URL_SETTINGS[service]} is not set`);
+        }
+        try {
+          endpoint(baseUrl, SAMPLE_PATHS[service]);
+        } catch (error) {
+          if (error instanceof HttpSettingError) throw new HttpSettingError(`${setting}: ${error.message}`);
+          throw error;
+        }
+      }
+      await readToken(settings.apiToken); // read to prove it can be, then dropped: never returned or checkpointed
+    },
     flights: {
       reserve: ({ idempotencyKey, ...request }) =>
         post("flightsUrl", "reservations", request, idempotencyKey, ReservationAnswer),
@@ -305,7 +338,23 @@ export function configFromEnv(): RealDepsConfig {
  * (esbuild keeps a dynamic import as a module evaluated on demand), and one client per sandbox, made then.
  */
 const dynamoDbModule = onFirstUse(() => import("@aws-sdk/client-dynamodb"));
-const lazyDynamoDbClient = onFirstUse(async () => new (await dynamoDbModule()).DynamoDBClient({}));
+const lazyDynamoDbClient = onFirstUse(
+  async () =>
+    new (await dynamoDbModule()).DynamoDBClient({ requestHandler: BREAKER_TABLE_TIMEOUTS, maxAttempts: 2 }),
+);
+
+/**
+ * The breaker is side work and must not hold a booking up: without these a DynamoDB that accepts the connection
+ * and never answers hangs the step until the Lambda timeout. `throwOnRequestTimeout` is needed: without it the
+ * SDK's HTTP handler only logs a warning when `requestTimeout` passes, and goes on waiting. A timeout fails the
+ * read or write like any other store error (the check takes the circuit as closed, a write is recorded in
+ * `sideWorkFailures`). With two attempts per request, a store that never answers costs a step about 2 x 5 s.
+ */
+export const BREAKER_TABLE_TIMEOUTS = {
+  connectionTimeout: 3_000,
+  requestTimeout: 5_000,
+  throwOnRequestTimeout: true,
+};
 
 /**
  * The breaker record as a DynamoDB item. Reads are strongly consistent and writes are conditional on the
@@ -344,14 +393,7 @@ export function createDynamoDbBreakerStore(
         throw missingTable(error, TableName);
       }
       if (!Item) return undefined;
-      return {
-        state: Item.state?.S === "open" ? "open" : "closed",
-        consecutiveFailures: Number(Item.consecutiveFailures?.N ?? "0"),
-        ...(Item.openedAt?.N ? { openedAt: Number(Item.openedAt.N) } : {}),
-        ...(Item.trialStartedAt?.N ? { trialStartedAt: Number(Item.trialStartedAt.N) } : {}),
-        ...(Item.trialClaimedBy?.S ? { trialClaimedBy: Item.trialClaimedBy.S } : {}),
-        version: Number(Item.version?.N ?? "0"),
-      };
+      return breakerRecordOf(Item, TableName, circuit);
     },
     async put(circuit, record, expectedVersion) {
       const TableName = table();
@@ -386,6 +428,57 @@ export function createDynamoDbBreakerStore(
   };
 }
 
+/**
+ * The stored item as a record, or CorruptBreakerRecordError. A number or state that is not what this code writes
+ * (edited by hand, another program) is never read as "no record" or guessed at: the read fails, the check takes
+ * the circuit as closed and reports it as side work, and the writes, which read first, leave the item as it is
+ * for a person to fix. Attributes that are absent read as 0 (an item written by hand, or by an older version).
+ */
+function breakerRecordOf(
+  item: Record<string, AttributeValue>,
+  table: string,
+  circuit: string,
+): BreakerRecord {
+  const problems: string[] = [];
+  const count = (name: string, required: boolean): number | undefined => {
+    const value = item[name];
+    if (value === undefined) return required ? 0 : undefined;
+    const number = value.N === undefined ? Number.NaN : Number(value.N);
+    if (Number.isSafeInteger(number) && number >= 0) return number;
+    problems.push(`${name} is not a whole number`);
+    return undefined;
+  };
+  const state = item.state?.S ?? (item.state === undefined ? "closed" : undefined);
+  if (state !== "open" && state !== "closed") problems.push("state is neither open nor closed");
+  const consecutiveFailures = count("consecutiveFailures", true);
+  const openedAt = count("openedAt", false);
+  const trialStartedAt = count("trialStartedAt", false);
+  const version = count("version", true);
+  const trialClaimedBy = item.trialClaimedBy?.S;
+  if (item.trialClaimedBy !== undefined && trialClaimedBy === undefined) {
+    problems.push("trialClaimedBy is not a string");
+  }
+  if (problems.length > 0) {
+    throw new CorruptBreakerRecordError(
+      `the breaker record for circuit ${circuit} in table ${table} (BREAKER_TABLE_NAME) is corrupt: ` +
+        `${problems.join(", ")}; left as it is: fix or delete the item`,
+    );
+  }
+  return {
+    state: state as BreakerRecord["state"],
+    consecutiveFailures: consecutiveFailures ?? 0,
+    ...(openedAt !== undefined ? { openedAt } : {}),
+    ...(trialStartedAt !== undefined ? { trialStartedAt } : {}),
+    ...(trialClaimedBy !== undefined ? { trialClaimedBy } : {}),
+    version: version ?? 0,
+  };
+}
+
+/** A breaker item that is not a record this code wrote. Not retried: a person fixes or deletes the item. */
+export class CorruptBreakerRecordError extends Error {
+  override readonly name = "CorruptBreakerRecordError";
+}
+
 /** The breaker table cannot be used as configured: not named, or not there. Not retried; a person fixes it. */
 export class BreakerTableError extends Error {
   override readonly name = "BreakerTableError";
@@ -393,8 +486,9 @@ export class BreakerTableError extends Error {
 
 /**
  * A secret the call needs, read in the call's path (so inside its step). A Secrets Manager that failed for a while
- * (throttled, internal error, network) is not done and may succeed later: ProviderUnavailableError, retried like an
- * outage. Anything else (missing, unreadable, in plain env) is a SecretSettingError, which no strategy retries.
+ * (throttled, internal error, network) is not done and may succeed later: SecretsUnavailableError, an outage that
+ * compensations and `check-settings` retry, and that ends a forward step as a setting error (src/call-outcome.ts).
+ * Anything else (missing, unreadable, in plain env) is a SecretSettingError, which no strategy retries.
  * Either way nothing was sent.
  */
 export async function readToken(
@@ -404,7 +498,7 @@ export async function readToken(
     return await token?.();
   } catch (error) {
     if (error instanceof SecretSettingError && error.retryable) {
-      throw new ProviderUnavailableError(`${error.message}: nothing was sent`);
+      throw new SecretsUnavailableError(`${error.message}: nothing was sent`, error.setting);
     }
     throw error;
   }

@@ -16,7 +16,9 @@ export type {
 } from "./deps";
 export type { HeldReservation } from "./deps";
 export {
+  BREAKER_TABLE_TIMEOUTS,
   BreakerTableError,
+  CorruptBreakerRecordError,
   OutcomeInDoubtError,
   ProviderRejectedError,
   ProviderUnavailableError,

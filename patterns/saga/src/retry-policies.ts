@@ -51,6 +51,11 @@ export const chargeOutageRetry = retryOutages(3, { seconds: 10 });
  * "no charge under this key" means none. A durable wait: nothing runs, or bills, meanwhile.
  */
 export const waitBeforeChargeLookUp: Duration = { seconds: 60 };
+/**
+ * Checking the settings before anything is reserved: nothing is sent, so every failure is not done. A Secrets
+ * Manager that throttles is given a few tries (about 15 s of backoff in all); a setting that is wrong, none.
+ */
+export const settingsCheckRetry = retryOutages(5, { seconds: 10 });
 /** Looking a confirmed booking up before anything is reserved: a read, a few quick tries, then gone on without. */
 export const findBookingRetry = retryKeyed(3, { seconds: 10 });
 /** Looking a charge up is a read: safe to repeat on any failure but a refusal. */

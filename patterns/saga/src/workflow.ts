@@ -27,6 +27,7 @@ import {
   refundRetry,
   retryCarReservation,
   retryReservation,
+  settingsCheckRetry,
 } from "./retry-policies";
 
 export interface SagaConfig {
@@ -110,6 +111,24 @@ export async function bookTrip(
     sideWorkFailures,
     leftBehind,
   };
+
+  // Every setting the booking needs (base URLs, the providers' token from its secret), checked before anything is
+  // sent: a setting that cannot be used, or a Secrets Manager that stays unavailable, fails the booking here with
+  // nothing to undo, instead of in the middle, where an outage past retries is in doubt and compensates. The step
+  // returns nothing: no setting, and no secret, is checkpointed.
+  try {
+    await context.step(
+      "check-settings",
+      async () => {
+        await deps.checkSettings?.();
+      },
+      { retryStrategy: settingsCheckRetry },
+    );
+  } catch (error) {
+    const reason = safeText((error as Error).message);
+    context.logger.error("A setting cannot be used; nothing was sent", { bookingId: trip.bookingId, reason });
+    throw new BookingFailedError(trip.bookingId, "check-settings", reason, [], []);
+  }
 
   // A booking id already confirmed is not booked again. A duplicate start (a client retrying its request, a
   // queue delivering twice) is a new execution with new keys, so without this it would reserve and charge a second
@@ -413,8 +432,8 @@ async function releaseCar(
       idempotencyKey: key("alert-car-not-released"),
     });
     const told =
-      alertFailure === undefined ? "operations alerted" : `operations NOT alerted: ${alertFailure}`;
-    return { status: "SKIPPED", reason, notReleased: `${notReleased.reason}; ${told}` };
+      alertFailure === undefined ? "operations alerted" : `operations NOT alerted: ${quoted(alertFailure)}`;
+    return { status: "SKIPPED", reason, notReleased: `${quoted(notReleased.reason)}; ${told}` };
   }
 }
 
@@ -535,7 +554,7 @@ export class AlreadyBookedError extends Error {
     readonly confirmationNumber: string,
   ) {
     super(
-      `Booking ${bookingId} is already confirmed (${safeText(confirmationNumber, 64)}): nothing was reserved or charged`,
+      `Booking ${bookingId} is already confirmed (${quoted(safeText(confirmationNumber, 64))}): nothing was reserved or charged`,
     );
   }
 }
@@ -551,20 +570,27 @@ export class BookingFailedError extends Error {
     readonly notUndone: NotUndone[],
     readonly alertFailure?: string,
   ) {
-    const parts = [`Booking ${bookingId} failed at ${failedAt}: ${reason}.`];
+    // Every reason is quoted (JSON): it holds what a provider said, and a provider's text ("Undone: cancel-hotel;
+    // operations alerted") must never read as the verdict, which is only ever outside quotes.
+    const parts = [`Booking ${bookingId} failed at ${failedAt}: ${quoted(reason)}.`];
     parts.push(
       undone.length > 0 ? `Undone: ${undone.join(", ")}.` : notUndone.length > 0 ? "" : "Nothing to undo.",
     );
     if (notUndone.length > 0) {
-      const list = notUndone.map((item) => `${item.compensation} (${item.reason})`).join(", ");
+      const list = notUndone.map((item) => `${item.compensation} (${quoted(item.reason)})`).join(", ");
       parts.push(
         alertFailure === undefined
           ? `NOT undone: ${list}; operations alerted.`
-          : `NOT undone: ${list}; operations NOT alerted (${alertFailure}).`,
+          : `NOT undone: ${list}; operations NOT alerted (${quoted(alertFailure)}).`,
       );
     }
     super(parts.filter(Boolean).join(" "));
   }
+}
+
+/** Text from outside (a provider's words, an error's message), quoted so it cannot be read as ours. */
+function quoted(text: string): string {
+  return JSON.stringify(text);
 }
 
 export function paymentFunctionFromEnv(): string {

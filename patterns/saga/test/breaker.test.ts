@@ -63,6 +63,7 @@ describeLocal("the car-rental circuit breaker", () => {
       state: "open",
     });
     expect(third.names).toEqual([
+      "check-settings",
       "find-confirmed-booking",
       "reserve-flight",
       "reserve-hotel",

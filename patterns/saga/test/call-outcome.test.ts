@@ -10,6 +10,7 @@ import {
   ProviderUnavailableError,
   RefusedAfterRetryError,
   refusalFinalOnlyOnFirstAttempt,
+  SecretsUnavailableError,
   classifyHttpResult,
   describeHttpResult,
   type CallOutcome,
@@ -220,6 +221,32 @@ describe("a refusal is final only on a step's first attempt", () => {
       outcome: "in-doubt",
       message: `${name} on attempt 2, after an attempt that may have acted: ${thrown.message}`,
     });
+  });
+
+  it("a secret Secrets Manager could not give for a while ends the step as a setting error: not done on the first attempt, in doubt on a retry", async () => {
+    const unavailable = () =>
+      Promise.reject(
+        new SecretsUnavailableError(
+          "TRIP_API_TOKEN could not be read from the secret in TRIP_API_TOKEN_SECRET_ARN (ThrottlingException): nothing was sent",
+          "TRIP_API_TOKEN",
+        ),
+      );
+    // Before the step it is an outage, which the strategies that retry outages (compensations) retry.
+    expect(await unavailable().catch((e: unknown) => e)).toBeInstanceOf(ProviderUnavailableError);
+
+    const first: unknown = await refusalFinalOnlyOnFirstAttempt({ attempt: 1 }, unavailable).catch(
+      (e: unknown) => e,
+    );
+    expect(first).toBeInstanceOf(SecretSettingError);
+    expect(first).not.toBeInstanceOf(ProviderUnavailableError); // no strategy retries it
+    expect(first).toMatchObject({ setting: "TRIP_API_TOKEN", retryable: true });
+    expect(outcomeOfFailedStep(first)).toBe("not-done");
+
+    const retry: unknown = await refusalFinalOnlyOnFirstAttempt({ attempt: 2 }, unavailable).catch(
+      (e: unknown) => e,
+    );
+    expect(retry).toBeInstanceOf(RefusedAfterRetryError);
+    expect(outcomeOfFailedStep(retry)).toBe("in-doubt");
   });
 
   it("a success is returned on any attempt", async () => {

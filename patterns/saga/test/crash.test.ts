@@ -111,7 +111,7 @@ describeLocal("a crash between a compensating call and its checkpoint", () => {
 
     expect(crash.crashes()).toBe(1);
     expect(result.getError().errorMessage).toContain(
-      "NOT undone: cancel-hotel (hotel rate is non-refundable (409)); operations alerted.",
+      'NOT undone: cancel-hotel ("hotel rate is non-refundable (409)"); operations alerted.',
     );
     expect(world.callsTo("operations.alert")).toBe(2);
     expect(world.alerts).toHaveLength(1);

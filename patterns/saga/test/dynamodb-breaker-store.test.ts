@@ -1,6 +1,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
+  type AttributeValue,
   CreateTableCommand,
   DynamoDBClient,
   DynamoDBServiceException,
@@ -15,6 +16,7 @@ import dynalite from "dynalite";
 import {
   BreakerTableError,
   CAR_CIRCUIT,
+  CorruptBreakerRecordError,
   claimTrial,
   createDynamoDbBreakerStore,
   createRealDeps,
@@ -192,6 +194,44 @@ describe("DynamoDB breaker store, against dynalite", () => {
     });
   });
 
+  it.each<[string, Record<string, AttributeValue>, string]>([
+    [
+      "a state and numbers that are not what it writes",
+      { state: { S: "garbage" }, consecutiveFailures: { S: "many" }, version: { S: "x" } },
+      "state is neither open nor closed, consecutiveFailures is not a whole number, version is not a whole number",
+    ],
+    [
+      "a negative version",
+      { state: { S: "closed" }, consecutiveFailures: { N: "0" }, version: { N: "-1" } },
+      "version is not a whole number",
+    ],
+    [
+      "a fractional count",
+      { state: { S: "open" }, consecutiveFailures: { N: "1.5" }, version: { N: "2" } },
+      "consecutiveFailures is not a whole number",
+    ],
+    [
+      "a trial claimant that is not a string",
+      { state: { S: "open" }, version: { N: "2" }, trialClaimedBy: { N: "7" } },
+      "trialClaimedBy is not a string",
+    ],
+  ])(
+    "an item with %s is reported as corrupt, naming the table and the circuit, never read as no record",
+    async (_label, attributes, problems) => {
+      const table = await newTable();
+      await client.send(
+        new PutItemCommand({ TableName: table, Item: { circuit: { S: CAR_CIRCUIT }, ...attributes } }),
+      );
+
+      const read = storeOn(table).get(CAR_CIRCUIT);
+      await expect(read).rejects.toBeInstanceOf(CorruptBreakerRecordError);
+      await expect(read).rejects.toThrow(
+        `the breaker record for circuit ${CAR_CIRCUIT} in table ${table} (BREAKER_TABLE_NAME) is corrupt: ${problems}; ` +
+          "left as it is: fix or delete the item",
+      );
+    },
+  );
+
   it("of two writers with the same expected version, one wins; the other gets StaleBreakerRecordError", async () => {
     const table = await newTable();
     const [first, second] = [storeOn(table), storeOn(table)];
@@ -338,6 +378,32 @@ describeLocal("the car breaker, end to end, with its state in dynalite", () => {
     });
   });
 
+  it("a corrupt record never fails the booking: reported as side work by the check and by the write, and left as it is", async () => {
+    const table = await newTable();
+    const corrupt = {
+      circuit: { S: CAR_CIRCUIT },
+      state: { S: "garbage" },
+      consecutiveFailures: { S: "many" },
+      version: { S: "x" },
+    };
+    await client.send(new PutItemCommand({ TableName: table, Item: corrupt }));
+    sent.length = 0;
+    // The car rental is down: the booking goes on without a car and tries to count the failure.
+    const world = simulatedWorld({ down: ["cars.reserve"] });
+
+    const run = await runTrip(withStore(world, storeOn(table)), { payload: sampleTripFor("trip-corrupt") });
+
+    expect(run.result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    const failures = run.result.getResult()?.sideWorkFailures ?? [];
+    expect(failures.map((failure) => failure.operation)).toEqual(["check-car-circuit", "record-car-failure"]);
+    for (const failure of failures)
+      expect(failure.reason).toContain(`circuit ${CAR_CIRCUIT} in table ${table}`);
+    // Never overwritten blindly: the item is as it was, for a person to fix.
+    await expect(storedItem(table)).resolves.toEqual(corrupt);
+    expect(sent.filter((request) => request.command === "PutItemCommand")).toEqual([]);
+    expect(world.held()).toHaveLength(2); // flight and hotel; the car was released by its key
+  });
+
   it("a throttled table never fails the booking: the read is taken as closed and recorded as side work", async () => {
     const throttledClient = new DynamoDBClient({ region: "eu-west-1" });
     const dynamo = mockClient(throttledClient);
@@ -417,7 +483,7 @@ describe("DynamoDB errors dynalite cannot produce (aws-sdk-client-mock), passed 
 
 describe("the DynamoDB client module", () => {
   it("is loaded on first use, not when the handler is imported, and makes one client per sandbox", async () => {
-    const record = { evaluated: 0, clients: 0, sent: [] as string[] };
+    const record = { evaluated: 0, clients: 0, sent: [] as string[], configs: [] as unknown[] };
     const savedTable = process.env.BREAKER_TABLE_NAME;
     process.env.BREAKER_TABLE_NAME = "breakers";
     await jest
@@ -432,6 +498,7 @@ describe("the DynamoDB client module", () => {
             constructor(...args: ConstructorParameters<typeof actual.DynamoDBClient>) {
               super(...args);
               record.clients += 1;
+              record.configs.push(args[0]);
               const mocked = mockClient(this);
               mocked.onAnyCommand().callsFake((input: object) => {
                 record.sent.push("Item" in input ? "PutItem" : "GetItem");
@@ -454,7 +521,18 @@ describe("the DynamoDB client module", () => {
         if (savedTable === undefined) delete process.env.BREAKER_TABLE_NAME;
         else process.env.BREAKER_TABLE_NAME = savedTable;
       });
-    expect(record).toEqual({ evaluated: 1, clients: 1, sent: ["GetItem", "PutItem"] });
+    // One client, made with connection and request timeouts: a DynamoDB that never answers cannot hang a step.
+    expect(record).toEqual({
+      evaluated: 1,
+      clients: 1,
+      sent: ["GetItem", "PutItem"],
+      configs: [
+        {
+          requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
+          maxAttempts: 2,
+        },
+      ],
+    });
   });
 });
 

@@ -312,9 +312,10 @@ describeLocal("the same booking id started twice", () => {
     expect(second.getError()).toMatchObject({
       errorType: "AlreadyBookedError",
       errorMessage:
-        "Booking trip-2041 is already confirmed (TRIP-trip-2041): nothing was reserved or charged",
+        'Booking trip-2041 is already confirmed ("TRIP-trip-2041"): nothing was reserved or charged',
     });
     expect(second.getOperations().map((operation) => operation.getName())).toEqual([
+      "check-settings",
       "find-confirmed-booking",
     ]);
     expect(world.calls.slice(callsBefore).map((call) => call.call)).toEqual(["itineraries.find"]);
@@ -447,8 +448,8 @@ describeLocal("hostile input is refused before anything is reserved or charged",
     // Only the look-up for a confirmed booking ran before: no reservation, no charge.
     expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
     expect(result.getError().errorMessage).toBe(
-      "Booking trip-2041 failed at reserve-flight: flight.departOn 1999-01-01 is in the past: refused before " +
-        "calling the airline. Nothing to undo.",
+      'Booking trip-2041 failed at reserve-flight: "flight.departOn 1999-01-01 is in the past: refused before ' +
+        'calling the airline". Nothing to undo.',
     );
     expect(world.calls.map((call) => call.call)).toEqual(["itineraries.find"]);
   });

@@ -53,7 +53,7 @@ describeLocal(
         reason: "card declined (402)",
       });
       expect(result.getError().errorMessage).toBe(
-        "Booking trip-2041 failed at charge-payment: card declined (402). Undone: cancel-car, cancel-hotel, cancel-flight.",
+        'Booking trip-2041 failed at charge-payment: "card declined (402)". Undone: cancel-car, cancel-hotel, cancel-flight.',
       );
       expect(world.callsTo("gateway.charge")).toBe(1); // a decline is never retried
       expect(names.filter((name) => ALL_COMPENSATIONS.includes(name))).toEqual([
@@ -140,7 +140,7 @@ describeLocal(
         status: "IN_DOUBT",
       });
       expect(result.getError().errorMessage).toMatch(
-        /^Booking trip-2041 failed at charge-payment: payment in doubt: .* Undone: refund-payment, cancel-car, cancel-hotel, cancel-flight\.$/,
+        /^Booking trip-2041 failed at charge-payment: "payment in doubt: .*"\. Undone: refund-payment, cancel-car, cancel-hotel, cancel-flight\.$/,
       );
       expect(names.filter((name) => ALL_COMPENSATIONS.includes(name))).toEqual(ALL_COMPENSATIONS);
       expect(runner.getOperation("refund-payment").getStepDetails()?.result).toEqual({
@@ -162,7 +162,7 @@ describeLocal(
       const { result } = await runTrip(world);
 
       expect(result.getError().errorMessage).toMatch(
-        /Undone: cancel-car, cancel-hotel, cancel-flight\. NOT undone: refund-payment \(refunds\.findCharge unavailable \(503\)\); operations alerted\.$/,
+        /Undone: cancel-car, cancel-hotel, cancel-flight\. NOT undone: refund-payment \("refunds\.findCharge unavailable \(503\)"\); operations alerted\.$/,
       );
       expect(world.charged()).toEqual(["ch-trip-2041"]); // left behind, and reported:
       expect(world.alerts).toMatchObject([
@@ -189,7 +189,7 @@ describeLocal(
         ) as unknown,
       });
       expect(result.getError().errorMessage).toContain(
-        "NOT undone: refund-payment (charge ch-trip-2041 under its key is for 1000 GBP); operations alerted.",
+        'NOT undone: refund-payment ("charge ch-trip-2041 under its key is for 1000 GBP"); operations alerted.',
       );
       expect(world.charges).toMatchObject([
         { chargeId: "ch-trip-2041", amountCents: 1_000, status: "charged" },
@@ -283,7 +283,10 @@ describe("the payment function on its own", () => {
     expect(chargeRetryStrategy(new ProviderUnavailableError("503"), 3).shouldRetry).toBe(false);
   });
 
-  it("rejects a bad request before charging", async () => {
+  // Local only: it starts the payment function directly, and the cloud-test policy allows that nowhere (deployed,
+  // the payment function is started only by the saga, through context.invoke). The cloud still proves bad input is
+  // refused before any side effect through the saga's bad-input tests, which run against the deployed saga.
+  itLocal("rejects a bad request before charging", async () => {
     const world = simulatedWorld();
     const runner = createRunner({
       handler: createPaymentHandler(world.paymentDeps),
@@ -295,7 +298,7 @@ describe("the payment function on its own", () => {
       errorType: "InvalidPaymentRequestError",
       errorMessage: "Invalid payment request: amountCents must be positive; idempotencyKey is required",
     });
-    // Locally the fake gateway saw no call; in the cloud the empty operation list is the proof.
+    // The fake gateway saw no call, and no operation was checkpointed.
     expect(world.calls).toEqual([]);
     expect(result.getOperations()).toEqual([]);
   });

@@ -465,18 +465,16 @@ describeLocal("tokens are read from Secrets Manager inside the steps that use th
       expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
       expect(result.getError().errorType).toBe("BookingFailedError");
       expect(result.getError().errorMessage).toBe(
-        "Booking trip-2041 failed at reserve-flight: TRIP_API_TOKEN could not be read from the secret in " +
-          `TRIP_API_TOKEN_SECRET_ARN ${why}. Nothing to undo.`,
+        'Booking trip-2041 failed at check-settings: "TRIP_API_TOKEN could not be read from the secret in ' +
+          `TRIP_API_TOKEN_SECRET_ARN ${why}". Nothing to undo.`,
       );
       expect(seen).toEqual([]);
       expect(world.calls).toEqual([]);
-      // Not retried: one attempt at reserve-flight, one read for it and one for find-confirmed-booking before it.
-      expect(stepError(result, "reserve-flight")?.errorType).toBe("SecretSettingError");
-      expect(secretReads(TRIP_ARN)).toBe(2);
-      expect(result.getOperations().map((operation) => operation.getName())).toEqual([
-        "find-confirmed-booking",
-        "reserve-flight",
-      ]);
+      // Not retried: one attempt at check-settings, the first step, and one read; nothing runs after it. (This
+      // asserted one read at reserve-flight and one at find-confirmed-booking before check-settings existed.)
+      expect(stepError(result, "check-settings")?.errorType).toBe("SecretSettingError");
+      expect(secretReads(TRIP_ARN)).toBe(1);
+      expect(result.getOperations().map((operation) => operation.getName())).toEqual(["check-settings"]);
     },
   );
 
@@ -487,7 +485,7 @@ describeLocal("tokens are read from Secrets Manager inside the steps that use th
 
     expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
     expect(result.getError().errorMessage).toContain(
-      "failed at reserve-flight: TRIP_API_TOKEN is set in the plain environment",
+      'failed at check-settings: "TRIP_API_TOKEN is set in the plain environment',
     );
     expect(result.getError().errorMessage).not.toContain("plain-text-token");
     expect(seen).toEqual([]);
@@ -508,6 +506,79 @@ describeLocal("tokens are read from Secrets Manager inside the steps that use th
     expect(world.charged()).toHaveLength(1);
   });
 
+  it("Secrets Manager throttled throughout: check-settings gives up, and the booking fails with nothing sent and nothing to undo", async () => {
+    secrets
+      .on(GetSecretValueCommand, { SecretId: TRIP_ARN })
+      .rejects(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }));
+    const world = simulatedWorld();
+    const { result, seen } = await bookThroughHttp(world);
+
+    expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
+    // The verdict is true: nothing was sent, so nothing is claimed NOT undone and nobody is alerted.
+    expect(result.getError().errorMessage).toBe(
+      'Booking trip-2041 failed at check-settings: "TRIP_API_TOKEN could not be read from the secret in ' +
+        'TRIP_API_TOKEN_SECRET_ARN (ThrottlingException): nothing was sent". Nothing to undo.',
+    );
+    expect(seen).toEqual([]);
+    expect(world.calls).toEqual([]);
+    expect(result.getOperations().map((operation) => operation.getName())).toEqual(["check-settings"]);
+    // An outage: tried 5 times (settingsCheckRetry), one read each.
+    const check = result.getOperations().find((operation) => operation.getName() === "check-settings");
+    expect(check?.getStepDetails()?.attempt).toBe(5);
+    expect(secretReads(TRIP_ARN)).toBe(5);
+  });
+
+  it("Secrets Manager throttled after check-settings (a cold sandbox mid-booking): the hotel's step ends on its first attempt, not done, nothing sent for it", async () => {
+    const world = simulatedWorld();
+    const { result, seen } = await bookThroughHttp(world, (request) => {
+      if (request.method === "POST" && request.url === "/flights/reservations") {
+        // The flight is reserved; from now on the token cannot be read (and the sandbox's cache is gone).
+        clearCaches();
+        secrets
+          .on(GetSecretValueCommand, { SecretId: TRIP_ARN })
+          .rejects(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }));
+      }
+      return undefined;
+    });
+
+    expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
+    expect(result.getError().errorMessage).toMatch(
+      /^Booking trip-2041 failed at reserve-hotel: "TRIP_API_TOKEN could not be read .*\(ThrottlingException\): nothing was sent"\. NOT undone: cancel-flight \(".*ThrottlingException.*"\); operations NOT alerted \(".*"\)\.$/,
+    );
+    // reserve-hotel: one attempt, a setting error (not done: its compensation withdrawn, never looked up).
+    const hotel = result.getOperations().find((operation) => operation.getName() === "reserve-hotel");
+    expect(hotel?.getStepDetails()?.attempt).toBe(1);
+    expect(stepError(result, "reserve-hotel")?.errorType).toBe("SecretSettingError");
+    expect(result.getOperations().map((operation) => operation.getName())).not.toContain("cancel-hotel");
+    expect(seen.filter((request) => request.url.startsWith("/hotels/"))).toEqual([]);
+    // The flight was reserved and could not be cancelled without the token: it is named NOT undone, truly.
+    expect(world.held()).toEqual(["FL-trip-2041"]);
+    // cancel-flight, an outage each time, retried patiently (cancelFlightRetry: 8 attempts).
+    const cancel = result.getOperations().find((operation) => operation.getName() === "cancel-flight");
+    expect(cancel?.getStepDetails()?.attempt).toBe(8);
+  });
+
+  it("a base URL that cannot be used fails the booking at check-settings, naming it, before any secret is read or anything sent", async () => {
+    const world = simulatedWorld();
+    const server = await worldServer(world);
+    try {
+      const runner = deployedWiring(world, server.base);
+      process.env.HOTELS_API_URL = `http://svc:hunter2@${server.base.slice("http://".length)}/hotels`;
+      const result = await runner.run({ payload: sampleTrip });
+
+      expect(result.getError().errorMessage).toBe(
+        "Booking trip-2041 failed at check-settings: \"hotelsUrl (HOTELS_API_URL): the service's base URL must not " +
+          'contain credentials (user:password@)". Nothing to undo.',
+      );
+      expect(server.seen).toEqual([]);
+      expect(world.calls).toEqual([]);
+      expect(secretReads()).toBe(0);
+      expect(stepError(result, "check-settings")?.errorType).toBe("HttpSettingError");
+    } finally {
+      await server.close();
+    }
+  });
+
   it("a missing PAYMENT_GATEWAY_TOKEN secret charges nothing, sends nothing to the gateway, and the booking compensates naming it", async () => {
     secrets
       .on(GetSecretValueCommand, { SecretId: GATEWAY_ARN })
@@ -517,8 +588,8 @@ describeLocal("tokens are read from Secrets Manager inside the steps that use th
 
     expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
     expect(result.getError().errorMessage).toBe(
-      "Booking trip-2041 failed at charge-payment: PAYMENT_GATEWAY_TOKEN could not be read from the secret in " +
-        "PAYMENT_GATEWAY_TOKEN_SECRET_ARN (ResourceNotFoundException: no such secret, or it has no current value). " +
+      'Booking trip-2041 failed at charge-payment: "PAYMENT_GATEWAY_TOKEN could not be read from the secret in ' +
+        'PAYMENT_GATEWAY_TOKEN_SECRET_ARN (ResourceNotFoundException: no such secret, or it has no current value)". ' +
         "Undone: cancel-car, cancel-hotel, cancel-flight.",
     );
     expect(seen.filter((request) => request.url.startsWith("/gateway/"))).toEqual([]);
@@ -589,7 +660,7 @@ describeLocal("a 1 MB error body that echoes the token", () => {
 
     expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
     expect(result.getError().errorMessage).toMatch(
-      /^Booking trip-2041 failed at charge-payment: POST http:\/\/127\.0\.0\.1:\d+\/gateway\/charges answered 402: /,
+      /^Booking trip-2041 failed at charge-payment: "POST http:\/\/127\.0\.0\.1:\d+\/gateway\/charges answered 402: /,
     );
     expectSafe(result.getError().errorMessage, GATEWAY_TOKEN);
     expect(JSON.stringify(result.getHistoryEvents())).not.toContain(GATEWAY_TOKEN);

@@ -50,6 +50,7 @@ describeLocal("a trip that books", () => {
       "itineraries.confirm trip-2041:confirm-booking",
     ]);
     expect(names).toEqual([
+      "check-settings",
       "find-confirmed-booking",
       "reserve-flight",
       "reserve-hotel",
@@ -59,6 +60,7 @@ describeLocal("a trip that books", () => {
       "confirm-booking",
     ]);
     for (const name of [
+      "check-settings",
       "find-confirmed-booking",
       "reserve-flight",
       "reserve-hotel",
@@ -116,7 +118,7 @@ describeLocal("a failure at each forward step undoes exactly what succeeded, new
     expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
     expect(result.getError().errorType).toBe("BookingFailedError");
     expect(result.getError().errorMessage).toBe(
-      `Booking trip-2041 failed at ${failedAt}: ${reason}. ` +
+      `Booking trip-2041 failed at ${failedAt}: "${reason}". ` +
         (expected.length > 0 ? `Undone: ${expected.join(", ")}.` : "Nothing to undo."),
     );
     // A rejection is final: the failing call was made once, not retried.
@@ -155,7 +157,7 @@ describeLocal("compensations that fail", () => {
 
     expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
     expect(result.getError().errorMessage).toBe(
-      "Booking trip-2041 failed at confirm-booking: itinerary service rejected the booking (422). " +
+      'Booking trip-2041 failed at confirm-booking: "itinerary service rejected the booking (422)". ' +
         "Undone: refund-payment, cancel-car, cancel-hotel, cancel-flight.",
     );
     expect(runner.getOperation("cancel-hotel").getStatus()).toBe(OperationStatus.SUCCEEDED);
@@ -189,9 +191,9 @@ describeLocal("compensations that fail", () => {
       expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
       expect(result.getError().errorType).toBe("BookingFailedError");
       expect(result.getError().errorMessage).toBe(
-        "Booking trip-2041 failed at confirm-booking: itinerary service rejected the booking (422). " +
+        'Booking trip-2041 failed at confirm-booking: "itinerary service rejected the booking (422)". ' +
           "Undone: refund-payment, cancel-car, cancel-flight. " +
-          `NOT undone: cancel-hotel (${reason}); operations alerted.`,
+          `NOT undone: cancel-hotel ("${reason}"); operations alerted.`,
       );
       expect(runner.getOperation("cancel-hotel").getStatus()).toBe(OperationStatus.FAILED);
       expect(runner.getOperation("cancel-hotel").getStepDetails()?.attempt).toBe(attempts);
@@ -252,7 +254,7 @@ describeLocal(
         const { runner, result } = await runTrip(world);
 
         expect(result.getError().errorMessage).toBe(
-          `Booking trip-2041 failed at ${failedAt}: ${call}: timed out after sending the request. ` +
+          `Booking trip-2041 failed at ${failedAt}: "${call}: timed out after sending the request". ` +
             `Undone: ${undone.join(", ")}.`,
         );
         // Retried with the same key (3 attempts), acted once, then found and cancelled by that key.
@@ -273,7 +275,7 @@ describeLocal(
       const { runner, result } = await runTrip(world);
 
       expect(result.getError().errorMessage).toBe(
-        "Booking trip-2041 failed at reserve-hotel: hotels.reserve unavailable (503). Undone: cancel-flight.",
+        'Booking trip-2041 failed at reserve-hotel: "hotels.reserve unavailable (503)". Undone: cancel-flight.',
       );
       expect(runner.getOperation("cancel-hotel").getStepDetails()?.result).toEqual({
         undid: null,
@@ -313,7 +315,7 @@ describeLocal(
       expect(result.getResult()?.car).toEqual({
         status: "SKIPPED",
         reason: "car rental unavailable",
-        notReleased: "cars.cancel unavailable (503); operations alerted",
+        notReleased: '"cars.cancel unavailable (503)"; operations alerted',
       });
       expect(world.alerts).toMatchObject([
         { failedAt: "reserve-car", notUndone: [{ compensation: "release-car" }] },
@@ -330,8 +332,8 @@ describeLocal(
       const { result } = await runTrip(world);
 
       expect(result.getError().errorMessage).toBe(
-        "Booking trip-2041 failed at charge-payment: card declined (402). Undone: cancel-hotel, cancel-flight. " +
-          "NOT undone: release-car (cars.cancel unavailable (503)); operations alerted.",
+        'Booking trip-2041 failed at charge-payment: "card declined (402)". Undone: cancel-hotel, cancel-flight. ' +
+          'NOT undone: release-car ("cars.cancel unavailable (503)"); operations alerted.',
       );
       expect(world.alerts.map((alert) => alert.failedAt)).toEqual(["reserve-car", "charge-payment"]);
     });
@@ -341,9 +343,9 @@ describeLocal(
       const { result } = await runTrip(world);
 
       expect(result.getError().errorMessage).toBe(
-        "Booking trip-2041 failed at confirm-booking: itineraries.confirm: timed out after sending the request. " +
+        'Booking trip-2041 failed at confirm-booking: "itineraries.confirm: timed out after sending the request". ' +
           "Undone: refund-payment, cancel-car, cancel-hotel, cancel-flight. NOT undone: confirm-booking " +
-          "(itinerary may have been sent: itineraries.confirm: timed out after sending the request); operations alerted.",
+          '("itinerary may have been sent: itineraries.confirm: timed out after sending the request"); operations alerted.',
       );
       expect(world.held()).toEqual([]);
       expect(world.charges).toMatchObject([{ status: "refunded" }]);
@@ -376,9 +378,9 @@ describeLocal("the alert that reports what was not undone can fail too", () => {
 
     expect(result.getError().errorType).toBe("BookingFailedError");
     expect(result.getError().errorMessage).toBe(
-      "Booking trip-2041 failed at confirm-booking: itinerary service rejected the booking (422). " +
-        "Undone: refund-payment, cancel-car, cancel-flight. NOT undone: cancel-hotel (hotel rate is non-refundable " +
-        "(409)); operations NOT alerted (operations.alert unavailable (503)).",
+      'Booking trip-2041 failed at confirm-booking: "itinerary service rejected the booking (422)". ' +
+        'Undone: refund-payment, cancel-car, cancel-flight. NOT undone: cancel-hotel ("hotel rate is non-refundable ' +
+        '(409)"); operations NOT alerted ("operations.alert unavailable (503)").',
     );
     expect(runner.getOperation("alert-operations").getStepDetails()?.attempt).toBe(12);
     expect(world.alerts).toEqual([]);
