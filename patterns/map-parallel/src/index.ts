@@ -97,6 +97,7 @@ export {
   type UnsentInvoice,
   type WorkflowConfig,
   VatNumberRejectedError,
+  withBoundedErrors,
 } from "./workflow";
 
 /**

@@ -17,12 +17,22 @@ import {
   ledgerAccount,
   taxStatus,
   type CrmRecord,
+  type FxQuoteRequest,
   type LedgerAccount,
   type TaxStatus,
 } from "./answers";
 import { bounded, deliveryFailure, deliveryRetry, readRetry, worthAnotherPass } from "./call-outcomes";
 import { reportBatch, type BillingRunResult, type SentInvoice } from "./batch-report";
-import { PROVIDER_CONCURRENCY_LIMIT, type BillingDeps, type InvoiceRecipient } from "./deps";
+import {
+  PROVIDER_CONCURRENCY_LIMIT,
+  type BillingDeps,
+  type DeliveryRequest,
+  type DocumentStore,
+  type InvoiceRecipient,
+  type InvoiceRenderer,
+} from "./deps";
+
+type StoredDocument = Parameters<DocumentStore["put"]>[0];
 import { agreeOnRate, REPORTING_CURRENCY, type FxDecision } from "./fx-rate";
 import { parseInvoiceBatch, type Invoice, type InvoiceBatch } from "./input";
 
@@ -78,9 +88,11 @@ export { REPORTING_CURRENCY } from "./fx-rate";
 export async function runBillingBatch(
   event: unknown,
   context: DurableContext,
-  deps: BillingDeps,
+  given: BillingDeps,
   config: WorkflowConfig = defaultConfig,
 ): Promise<BillingRunResult> {
+  // Whatever a dep throws, its step checkpoints a bounded error (past 32 KB the checkpoint itself would fail).
+  const deps = withBoundedErrors(given);
   // Pure and deterministic: an empty, oversized or malformed batch fails here, with zero operations.
   const batch = parseInvoiceBatch(event);
   context.logger.info("Billing run", { batchId: batch.batchId, invoices: batch.invoices.length });
@@ -209,6 +221,42 @@ export async function checkSettings(
   } catch (error) {
     throw new BatchNotStartedError(error instanceof Error ? error.message : String(error), batchId);
   }
+}
+
+/**
+ * The deps with every error they throw bounded: message and stack cut to 1,000 characters, class and fields kept
+ * (the retry strategies and the outcome classes decide by class). A step checkpoints its error, and past 32 KB
+ * that checkpoint fails unrecoverably: measured, a custom CRM dep throwing a 100 KB message killed the invocation
+ * ("Error object size must be less than 32768 bytes"), and so would every retry of it. The real deps bound their
+ * own messages; a custom dep may throw anything.
+ */
+export function withBoundedErrors(deps: BillingDeps): BillingDeps {
+  const guard =
+    <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await call(...args);
+      } catch (error) {
+        throw boundedError(error);
+      }
+    };
+  return {
+    crm: { getCustomer: guard((customerId: string) => deps.crm.getCustomer(customerId)) },
+    ledger: { getAccount: guard((customerId: string) => deps.ledger.getAccount(customerId)) },
+    taxRegistry: {
+      checkVatNumber: guard((vatNumber: string) => deps.taxRegistry.checkVatNumber(vatNumber)),
+    },
+    fxProviders: deps.fxProviders.map((provider) => ({
+      name: provider.name,
+      getRate: guard((request: FxQuoteRequest) => provider.getRate(request)),
+    })),
+    renderer: {
+      render: guard((...args: Parameters<InvoiceRenderer["render"]>) => deps.renderer.render(...args)),
+    },
+    documents: { put: guard((request: StoredDocument) => deps.documents.put(request)) },
+    sender: { send: guard((request: DeliveryRequest) => deps.sender.send(request)) },
+    ...(deps.checkSettings ? { checkSettings: guard(async () => deps.checkSettings?.()) } : {}),
+  };
 }
 
 /** The error with its message (and stack, which repeats it) cut to `max` characters; its class and fields kept. */
