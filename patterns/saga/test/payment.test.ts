@@ -18,16 +18,11 @@ import {
 } from "../src";
 import { simulatedWorld } from "../src/demo";
 import { ALL_COMPENSATIONS, callsOf, runTrip } from "./helpers";
-import {
-  createRunner,
-  describeLocal,
-  itLocal,
-  setupTestEnvironment,
-  teardownTestEnvironment,
-} from "./target";
+import { describeLocal, itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
-// With DURABLE_TEST_TARGET=cloud the bad-request test runs against the deployed payment function (see
-// target.ts). The others inject gateway faults, count gateway calls or wrap the handler: local only.
+// Every test here that runs a function is local only: they inject gateway faults, count gateway calls, wrap the
+// handler or start the payment function directly (deployed, only the saga starts it, through context.invoke).
+// The retry strategy's test is a pure function and runs anywhere. See target.ts.
 beforeAll(() => setupTestEnvironment({ skipTime: true }));
 afterAll(() => teardownTestEnvironment());
 
@@ -288,9 +283,8 @@ describe("the payment function on its own", () => {
   // refused before any side effect through the saga's bad-input tests, which run against the deployed saga.
   itLocal("rejects a bad request before charging", async () => {
     const world = simulatedWorld();
-    const runner = createRunner({
-      handler: createPaymentHandler(world.paymentDeps),
-      cloudOutput: "SagaPaymentHandlerAliasArn",
+    const runner = new LocalDurableTestRunner<PaymentResult>({
+      handlerFunction: createPaymentHandler(world.paymentDeps),
     });
     const result = await runner.run({ payload: { ...request, amountCents: -5, idempotencyKey: "" } });
 
