@@ -8,10 +8,12 @@
  * - the configured base URL keeps its path, with or without a trailing slash (`new URL("orders", "https://h/api")`
  *   alone would send to `https://h/orders`, with our token and idempotency key);
  * - a base URL with credentials in it (`https://user:pass@host`) is refused before anything is sent: they would
- *   appear in every message that names the call;
+ *   appear in every message that names the call; so is plain http to another machine (the token would travel in
+ *   clear), a query under a path (it would be dropped), and a path that would leave the base (`..`, a backslash);
  * - every call has a timeout, and a redirect is reported, never followed (fetch would repeat a POST to wherever
  *   the Location points, with our headers);
- * - a body is read up to a bound and no further; a 2xx body is parsed with the caller's schema;
+ * - a body is read up to a bound and no further, the token (and a labelled URL) cut out of it in any form it may be
+ *   echoed in, before it is parsed; a 2xx body is parsed with the caller's schema;
  * - every text taken from the provider (`excerpt`) is bounded, on one line (control characters become spaces, so
  *   it cannot forge log lines) and has the token, and any bearer or basic credential, cut out. Excerpts are what
  *   may reach a checkpoint, an error, a log line or a terminal; the raw body never does.
@@ -33,7 +35,7 @@ export interface HttpCall<T> {
   body?: unknown;
   /** Sent as the `Idempotency-Key` header: how a provider recognises a repeated request. */
   idempotencyKey?: string;
-  /** Sent as `Authorization: Bearer <token>`, to this service only, and cut out of every excerpt. */
+  /** Sent as `Authorization: Bearer <token>`, to this service only, and cut out of everything it sends back. */
   token?: string;
   /** Other headers (never credentials: those go in `token`). */
   headers?: Record<string, string>;
@@ -84,11 +86,13 @@ export async function httpCall<T = unknown>(request: HttpCall<T>): Promise<HttpR
   // The longest form a secret can be echoed in (each character percent-encoded as up to four UTF-8 bytes).
   const longestSecret =
     12 * Math.max(request.token?.length ?? 0, ...secretUrl.map((secret) => secret.length));
-  const excerpt = (text: string) =>
-    safeExcerpt(
-      secretUrl.reduce((safe, secret) => cutSecret(safe, secret, "[url]"), text),
-      request.token,
-    );
+  // The secrets cut out of everything the provider sends back, before it is parsed: a body that echoes the token
+  // must not hand it to the caller's value (a model's context, a checkpoint).
+  const withoutSecrets = (text: string) => {
+    const safe = secretUrl.reduce((cut, secret) => cutSecret(cut, secret, "[url]"), text);
+    return request.token ? cutSecret(safe, request.token, "[redacted]") : safe;
+  };
+  const excerpt = (text: string) => safeExcerpt(withoutSecrets(text), request.token);
   // Built before the call: a header fetch would refuse (a token with a newline in it) was never sent, and must not
   // be told as a connection lost after it was made.
   const headers = requestHeaders(request);
@@ -118,7 +122,9 @@ export async function httpCall<T = unknown>(request: HttpCall<T>): Promise<HttpR
     }
     // Where the read was cut, its last characters may be the beginning of an echoed secret, which no redaction
     // of the whole secret would find: they are dropped.
-    text = read.cut ? read.text.slice(0, Math.max(0, read.text.length - longestSecret)) : read.text;
+    text = withoutSecrets(
+      read.cut ? read.text.slice(0, Math.max(0, read.text.length - longestSecret)) : read.text,
+    );
   } catch (error) {
     // The status arrived and the body did not. For a 2xx the provider acted and we cannot read what it did.
     if (ok) return { kind: "malformed", call, status, excerpt: `body lost: ${excerpt(messageOf(error))}` };
@@ -160,6 +166,10 @@ export function endpoint(baseUrl: string, path: string): URL {
   if (base.protocol !== "https:" && base.protocol !== "http:") {
     throw new HttpSettingError("the service's base URL must be http(s)");
   }
+  // A bearer token and customer data would cross the network in clear: http is for a service on this machine.
+  if (base.protocol === "http:" && !isLoopback(base.hostname)) {
+    throw new HttpSettingError("the service's base URL must be https (http only for localhost)");
+  }
   if (base.username !== "" || base.password !== "") {
     throw new HttpSettingError("the service's base URL must not contain credentials (user:password@)");
   }
@@ -181,6 +191,10 @@ export function endpoint(baseUrl: string, path: string): URL {
     throw new HttpSettingError(`the path must stay under the base URL: ${safeExcerpt(path)}`);
   }
   return url;
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
 function requestHeaders(request: HttpCall<unknown>): Headers {

@@ -170,6 +170,27 @@ describe("settings refused before anything is sent", () => {
     expect(service.received).toEqual([]);
   });
 
+  it.each([
+    ["a host name", "http://inventory.example/api"],
+    ["a private address", "http://10.0.0.7/api"],
+    ["a name that starts like loopback", "http://127.0.0.1.example.net/api"],
+    ["a name that ends like localhost", "http://evil-localhost/api"],
+  ])("plain http to %s is refused: the token would travel in clear", async (_what, baseUrl) => {
+    await expect(call({ baseUrl, token: TOKEN })).rejects.toThrow(
+      new HttpSettingError("the service's base URL must be https (http only for localhost)"),
+    );
+    expect(() => endpoint(baseUrl, "")).toThrow(HttpSettingError);
+  });
+
+  it.each([
+    "http://localhost:8080/api",
+    "http://127.0.0.1/api",
+    "http://127.3.2.1:9/api",
+    "http://[::1]:8080/api",
+  ])("plain http to this machine (%s) is allowed", (baseUrl) => {
+    expect(endpoint(baseUrl, "orders").pathname).toBe("/api/orders");
+  });
+
   it("credentials in the base URL of the real server: refused, and the server got nothing", async () => {
     const withCredentials = service.base.replace("http://", "http://user:pa55word@");
     await expect(call({ baseUrl: `${withCredentials}/api` })).rejects.toThrow(HttpSettingError);
@@ -477,6 +498,35 @@ describe("excerpts: bounded, one line, no secret", () => {
     expect(result.kind).toBe("status");
     expect(excerptOf(result)).toMatch(/^you sent .*\[redacted\].* here$/);
     expect(excerptOf(result)).not.toMatch(/9f8e|5b4a|3928/);
+  });
+
+  it("a 2xx that echoes the token, in any form, answers a value without it", async () => {
+    const token = "tok/2xx+echo=77";
+    service.handler = (_req, res) =>
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(
+          `{"note":"you sent ${token}","escaped":"${token.replace(/\//g, "\\/")}",` +
+            `"encoded":"${encodeURIComponent(token)}","id":"ch-1"}`,
+        );
+    const result = await call({ token, answer: z.object({ note: z.string(), id: z.string() }) });
+    expect(result).toMatchObject({ kind: "answered", value: { note: "you sent [redacted]", id: "ch-1" } });
+    const untyped = await call({ token });
+    expect(untyped).toMatchObject({
+      kind: "answered",
+      value: { note: "you sent [redacted]", escaped: "[redacted]", encoded: "[redacted]", id: "ch-1" },
+    });
+  });
+
+  it("a refusal's parsed body has the token cut out too", async () => {
+    service.handler = (_req, res) => json(res, 403, { error: "forbidden", token: TOKEN });
+    const result = await call({ token: TOKEN });
+    expect(result).toMatchObject({
+      kind: "status",
+      status: 403,
+      body: { error: "forbidden", token: "[redacted]" },
+    });
+    expect(JSON.stringify(result)).not.toContain(TOKEN);
   });
 
   it("a bearer token that is not ours is redacted too, in the body of a status", async () => {
