@@ -320,6 +320,11 @@ describe("a URL that cannot be called as configured: a SettingError naming the v
     ["not http(s)", () => "ftp://127.0.0.1/payments", "must be http(s)"],
     ["not a URL", () => "payments.internal", "is not a URL"],
     ["a key in its query", (url: string) => `${url}?code=FnKey42`, "must not have a query or fragment"],
+    [
+      "plain http to another machine",
+      () => "http://payments.example/pay",
+      "must be https (http only for localhost)",
+    ],
   ])("%s", async (_what, makeUrl, message) => {
     const charge = createHttpDeps(config({ paymentsUrl: makeUrl(`${baseUrl}payments`) })).payments.charge(
       chargeRequest,
