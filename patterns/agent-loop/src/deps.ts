@@ -10,7 +10,7 @@ import {
 } from "./back-office-answers";
 import { httpCall, HttpSettingError } from "./http-call";
 import type { ModelProvider } from "./model";
-import { secretSetting, SecretSettingError } from "./secret-setting";
+import { SECRET_MAX_AGE_SECONDS, secretSetting, SecretSettingError } from "./secret-setting";
 
 export { HttpSettingError } from "./http-call";
 export { SecretSettingError } from "./secret-setting";
@@ -109,7 +109,10 @@ export interface RefundInDoubtAlert {
   currency: string;
   /** The payment's idempotency key: look the refund up by it at the provider. */
   idempotencyKey: string;
-  /** What failed, classified and redacted (src/tool-failure.ts): never a raw error message. */
+  /**
+   * For people, in words: the payment's outcome (in doubt: it may have been paid), to look it up by its key before
+   * anything else, then the last attempt's error, labelled, redacted and bounded (src/tool-failure.ts).
+   */
   problem: string;
 }
 
@@ -176,6 +179,7 @@ type Answered = { found: true; body: unknown; what: string } | { found: false; w
  * | 2xx with a body it cannot read (not JSON, too big) | UnreadableAnswerError (a refund's: in doubt, see below) |
  * | 404                                                | nothing: "not found", for the caller to judge          |
  * | 429, 5xx                                           | TransientServiceError (retried)                         |
+ * | 401, 403                                           | Error naming the token's setting, not retried           |
  * | another status (a 3xx: never followed)             | Error, not retried                                      |
  * | never sent, timed out, connection lost             | TransientServiceError (retried with the same key)       |
  * | the URL or the token cannot be used                | HttpSettingError or SecretSettingError, before sending  |
@@ -220,16 +224,23 @@ export function createRealDeps(config: () => HttpDepsConfig = configFromEnv): Su
         }
         if (result.status === 404) return { found: false, what };
         // The body is not echoed: a back office may repeat what it was sent, and errors end up in logs.
+        if (result.status === 401 || result.status === 403) {
+          throw new Error(`${result.call} answered ${result.status}: ${refusedToken(token)}`);
+        }
         throw new Error(`${result.call} answered ${result.status}`);
+      // Said in words from the facts (kind, code), never the network error itself: serialized, that is a socket
+      // object (ports, byte counts), and it tells a person nothing about what may have happened.
       case "not-sent":
         throw new TransientServiceError(
-          `${result.call} failed: not sent (${result.code}) ${result.excerpt}`.trim(),
+          `${result.call} was not sent: the connection could not be made (${result.code}), so nothing reached the back office`,
         );
       case "timed-out":
-        throw new TransientServiceError(`${result.call} failed: no answer within ${timeoutMs} ms`);
+        throw new TransientServiceError(
+          `${result.call} got no answer within ${timeoutMs} ms: the request may have been acted on`,
+        );
       case "lost":
         throw new TransientServiceError(
-          `${result.call} failed: the connection broke after it was made (${result.code}) ${result.excerpt}`.trim(),
+          `${result.call} failed: the connection broke after the request was sent: it may have been acted on (${result.code})`,
         );
     }
   };
@@ -320,6 +331,16 @@ const secretsManagerDown = (error: unknown): never => {
   }
   throw error;
 };
+
+/**
+ * What a 401 or 403 says about the token: a definite refusal (nothing was done, and it is not retried). With no
+ * token sent, the setting is unset or its secret still holds the stack's placeholder. With one, it was refused: a
+ * token rotated at the back office is read again once the sandbox's cached value expires (SECRET_MAX_AGE_SECONDS).
+ */
+const refusedToken = (token: string | undefined) =>
+  token === undefined
+    ? "no token was sent (BACK_OFFICE_TOKEN_SECRET_ARN is not set, or its secret still holds the stack's placeholder)"
+    : `the token from BACK_OFFICE_TOKEN_SECRET_ARN was refused (a new value put in the secret is used within ${SECRET_MAX_AGE_SECONDS} s)`;
 
 /** A refund answer that cannot be read: the refund may have been paid, so it is in doubt and retried. */
 const inDoubt = (error: Error) =>

@@ -51,6 +51,7 @@ export {
   classifyFailure,
   failureForModel,
   redact,
+  refundInDoubtProblem,
   settingErrorName,
   settingFailure,
   type FailureKind,

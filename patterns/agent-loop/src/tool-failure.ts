@@ -77,13 +77,41 @@ export function settingFailure(error: Error): Error {
 export function redact(message: unknown, secrets: string[] = []): string {
   let text = String(message);
   for (const secret of secrets) if (secret) text = text.split(secret).join("[redacted]");
-  return text
-    .replace(/\b(bearer|basic)\s+[^\s"',]+/gi, "$1 [redacted]")
-    .replace(/([?&][^=\s&#"']*=)[^&\s#"']*/g, "$1[redacted]")
-    .replace(
-      /\b(token|secret|password|api[-_]?key|authorization|callbackId)("?\s*[:=]\s*"?)[^\s"',&}]+/gi,
-      "$1$2[redacted]",
-    )
-    .replace(/[A-Za-z0-9+/_=-]{32,}/g, "[redacted]")
-    .slice(0, MAX_LOGGED_ERROR_CHARS);
+  return (
+    text
+      .replace(/\b(bearer|basic)\s+[^\s"',]+/gi, "$1 [redacted]")
+      .replace(/([?&][^=\s&#"']*=)[^&\s#"']*/g, "$1[redacted]")
+      .replace(
+        /\b(token|secret|password|api[-_]?key|authorization|callbackId)("?\s*[:=]\s*"?)[^\s"',&}]+/gi,
+        "$1$2[redacted]",
+      )
+      // Long opaque strings, in either base64 alphabet (or hex): the standard one has "/" and no "-", the URL-safe
+      // one "-" and no "/". A URL's path ("127.0.0.1:8080/support/orders/order-1042/refunds") has both, in short
+      // runs, and stays readable.
+      .replace(/[A-Za-z0-9+/=]{32,}|[A-Za-z0-9_=-]{32,}/g, "[redacted]")
+      .slice(0, MAX_LOGGED_ERROR_CHARS)
+  );
+}
+
+/** The most of the last attempt's error that goes into a refund-in-doubt alert. */
+const MAX_ALERTED_ERROR_CHARS = 250;
+
+/**
+ * What people are told of a refund payment in doubt. The payment's outcome comes first, with what to do: it may
+ * have been paid, so look it up by its key before anything else. Never the kind of the last failure ("unavailable:
+ * nothing was changed, try again later"): the step keeps only its last attempt's error, which may be a read of the
+ * ledger that failed after an earlier attempt's payment call went out. That error follows, labelled as what it is,
+ * redacted, on one line and bounded.
+ */
+export function refundInDoubtProblem(idempotencyKey: string, error: unknown): string {
+  const lastAttempt = redact(error instanceof Error ? error.message : error)
+    // One line: a custom dep's message may carry new lines or terminal escapes, and an alert is read in a terminal.
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ")
+    .slice(0, MAX_ALERTED_ERROR_CHARS);
+  return (
+    `In doubt: the refund may have been paid. Its payment request may have reached the payment provider, and ` +
+    `nothing since showed whether it was paid. Look it up at the provider under ${idempotencyKey} before doing ` +
+    `anything else: do not pay it again, or count it as unpaid, until you know. Last attempt: ${lastAttempt}`
+  );
 }

@@ -1,6 +1,13 @@
 import * as z from "zod/mini";
 import { defaultMessages, describeIssues } from "./input";
-import { REFUND_REASONS, type Order, type SupportDeps } from "./deps";
+import {
+  HttpSettingError,
+  REFUND_REASONS,
+  SecretSettingError,
+  TransientServiceError,
+  type Order,
+  type SupportDeps,
+} from "./deps";
 import { MAX_REFUND_CENTS } from "./money";
 import type { JsonObject, ToolResultBlock, ToolSpec, ToolUseBlock } from "./model";
 import { toolJsonSchemas } from "./tool-json-schemas";
@@ -210,7 +217,10 @@ export async function payRefund(
   deps: SupportDeps,
   verified: Extract<RefundDecision, { allowed: true }>,
 ): Promise<{ paid: true; refundId: string } | { paid: false; problem: string }> {
-  const before = decidePayment(verified, await deps.orders.refundsPaid(verified.orderId));
+  const ledgerBefore = await deps.orders.refundsPaid(verified.orderId).catch((error: unknown) => {
+    throw restated("the ledger read before paying failed, so this attempt sent no payment", error);
+  });
+  const before = decidePayment(verified, ledgerBefore);
   if (before.kind !== "pay") return settled(before);
   try {
     const { refundId } = await deps.payments.refund({
@@ -222,11 +232,35 @@ export async function payRefund(
     });
     return { paid: true, refundId };
   } catch (error) {
-    const ledger = await deps.orders.refundsPaid(verified.orderId).catch(() => undefined);
-    const after = ledger ? decidePayment(verified, ledger) : undefined;
-    if (after?.kind === "already-paid" || after?.kind === "position-taken") return settled(after);
-    throw error;
+    let lookedUp: string;
+    try {
+      const after = decidePayment(verified, await deps.orders.refundsPaid(verified.orderId));
+      if (after.kind === "already-paid" || after.kind === "position-taken") return settled(after);
+      lookedUp = `the ledger read after it does not list ${verified.idempotencyKey} (yet)`;
+    } catch (ledgerError) {
+      lookedUp = `the ledger read after it failed too (${messageOf(ledgerError)})`;
+    }
+    throw restated(`the payment call failed (${messageOf(error)}), and ${lookedUp}`, error, false);
   }
+}
+
+/**
+ * A failure of the payment step, restated with what the attempt was doing when it failed: the step checkpoints
+ * only the last attempt's error, and "GET .../refunds answered 503" alone reads as if the payment had not been
+ * made. The class is kept (the retry policy and the workflow decide on it); a setting error stays as it is, since
+ * its message names the setting and it was thrown before anything was sent.
+ */
+function restated(what: string, error: unknown, prefix = true): unknown {
+  if (error instanceof SecretSettingError || error instanceof HttpSettingError) return error;
+  const message = prefix ? `${what}: ${messageOf(error)}` : what;
+  if (error instanceof TransientServiceError) return new TransientServiceError(message, error.status);
+  const restatedError = new Error(message);
+  restatedError.name = error instanceof Error ? error.name : "Error";
+  return restatedError;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function settled(decision: Exclude<PaymentDecision, { kind: "pay" }>) {

@@ -21,7 +21,13 @@ import {
 import { readModelReply } from "./model-reply";
 import { refundTargetProblem, type RefundDecision } from "./refund-decision";
 import { retryTransientModelErrors, retryTransientServiceErrors } from "./retry-policies";
-import { classifyFailure, failureForModel, redact, settingFailure } from "./tool-failure";
+import {
+  classifyFailure,
+  failureForModel,
+  redact,
+  refundInDoubtProblem,
+  settingFailure,
+} from "./tool-failure";
 import {
   checkRefundPolicy,
   lookupOrder,
@@ -478,7 +484,8 @@ async function alertRefundInDoubt(
   error: DurableOperationError,
 ): Promise<RefundToolOutcome> {
   const { orderId, amountCents, currency, idempotencyKey } = verified;
-  const problem = `${failureForModel("the refund payment", classifyFailure(error))} Logged: ${redact(error.message)}`;
+  // The payment's outcome (in doubt: it may have been paid), never the last failure's kind (src/tool-failure.ts).
+  const problem = refundInDoubtProblem(idempotencyKey, error);
   const alerted = await context
     .step(
       `alert-refund-in-doubt-${orderId}`,

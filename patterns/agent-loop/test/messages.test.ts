@@ -1,7 +1,7 @@
 import { InvalidSupportRequestError, MAX_QUESTION_CHARS, parseSupportRequest } from "../src";
 import { readApprovalAnswer } from "../src/approval-answer";
 import { parseToolCall } from "../src/tools";
-import { MAX_LOGGED_ERROR_CHARS, redact } from "../src/tool-failure";
+import { MAX_LOGGED_ERROR_CHARS, redact, refundInDoubtProblem } from "../src/tool-failure";
 
 // zod/mini ships no English messages: every problem the model or a caller can cause is worded here,
 // by the schemas themselves or by the default map in src/input.ts. None may fall back to "Invalid input".
@@ -170,5 +170,41 @@ describe("what operators may read of an error (redact)", () => {
       expect(redacted).not.toContain(secret);
     expect(redacted).toContain("GET https://backoffice.internal/orders?token=[redacted]&page=[redacted]");
     expect(redact("x".repeat(10_000)).length).toBeLessThanOrEqual(MAX_LOGGED_ERROR_CHARS);
+  });
+
+  it("keeps a call's URL readable, and still cuts long opaque strings in either base64 alphabet", () => {
+    const call = "GET http://127.0.0.1:43491/support/orders/order-1042/refunds answered 503";
+    expect(redact(call)).toBe(call);
+    const standard = "tok/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/==";
+    const urlSafe = "tok_AbCdEfGhIjKlMnOpQrStUvWxYz-0123456789_-";
+    const hex = "0123456789abcdef0123456789abcdef";
+    const redacted = redact(`echo ${standard} ${urlSafe} ${hex}`);
+    for (const secret of [standard, urlSafe, hex]) expect(redacted).not.toContain(secret);
+    expect(redacted).toBe("echo [redacted] [redacted] [redacted]");
+  });
+});
+
+describe("what people are told of a refund payment in doubt", () => {
+  it("says first that it may have been paid and to look it up by its key, then the last attempt's error, labelled", () => {
+    const lastAttempt = new Error(
+      "the ledger read before paying failed, so this attempt sent no payment: GET https://bo.example/orders/order-1042/refunds answered 503",
+    );
+    expect(refundInDoubtProblem("order-1042:refund-1", lastAttempt)).toBe(
+      "In doubt: the refund may have been paid. Its payment request may have reached the payment provider, and " +
+        "nothing since showed whether it was paid. Look it up at the provider under order-1042:refund-1 before " +
+        "doing anything else: do not pay it again, or count it as unpaid, until you know. Last attempt: the ledger " +
+        "read before paying failed, so this attempt sent no payment: GET https://bo.example/orders/order-1042/refunds answered 503",
+    );
+  });
+
+  it("redacts and bounds the last attempt's error: a custom dep's message may hold anything", () => {
+    const problem = refundInDoubtProblem(
+      "order-1042:refund-1",
+      new Error(`Authorization: Bearer sk-live-123 ${"x".repeat(10_000)}\r\n\u001b[31m`),
+    );
+    expect(problem).not.toContain("sk-live-123");
+    for (const control of ["\r", "\n", "\u001b"]) expect(problem).not.toContain(control);
+    expect(problem.length).toBeLessThanOrEqual(600);
+    expect(problem).toMatch(/^In doubt: the refund may have been paid\. /);
   });
 });

@@ -9,6 +9,7 @@ import { LocalDurableTestRunner, WaitingOperationStatus } from "@aws/durable-exe
 import { mockClient } from "aws-sdk-client-mock";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { clearCaches } from "@aws-lambda-powertools/parameters";
+import { SECRET_MAX_AGE_SECONDS, SECRET_PLACEHOLDER } from "../src/secret-setting";
 import {
   createHandler,
   createRealDeps,
@@ -16,6 +17,7 @@ import {
   defaultConfig,
   scriptedModel,
   type AgentConfig,
+  type AgentResult,
 } from "../src";
 
 const TOKEN = "tok+SECRET/123=";
@@ -152,16 +154,14 @@ beforeEach(() => {
     jest.spyOn(console, m).mockImplementation((...a: unknown[]) => {
       logged.push(a.map(String).join(" "));
     });
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  jest.spyOn(process.stdout, "write").mockImplementation(((c: unknown, ...r: unknown[]) => {
-    logged.push(String(c));
-    return (out as any)(c, ...r);
-  }) as any);
-  jest.spyOn(process.stderr, "write").mockImplementation(((c: unknown, ...r: unknown[]) => {
-    logged.push(String(c));
-    return (err as any)(c, ...r);
-  }) as any);
+  // (Typed for the repository's lint rules; what is recorded is unchanged.)
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    jest.spyOn(stream, "write").mockImplementation((chunk: unknown, ...rest: unknown[]) => {
+      logged.push(String(chunk));
+      return write(chunk, ...rest);
+    });
+  }
 });
 afterEach(() => jest.restoreAllMocks());
 
@@ -189,7 +189,7 @@ const refundScript = (amountCents = 3600) => [
 ];
 const testConfig: AgentConfig = {
   ...defaultConfig,
-  approvalTimeout: { seconds: 4 } as AgentConfig["approvalTimeout"],
+  approvalTimeout: { seconds: 4 },
 };
 
 /** Runs the agent on the real deps (createRealDeps, configured from the environment as deployed). */
@@ -207,7 +207,7 @@ async function run(
     opts.timeoutMs === undefined
       ? createRealDeps()
       : createRealDeps(() => ({ ...configFromEnv(), timeoutMs: opts.timeoutMs }));
-  const runner = new LocalDurableTestRunner({
+  const runner = new LocalDurableTestRunner<AgentResult>({
     handlerFunction: createHandler({ ...real, model }, testConfig),
   });
   const running = runner.run({ payload: opts.payload ?? REQUEST });
@@ -288,13 +288,11 @@ describe("the token's secret", () => {
 
   test("a missing secret fails the run naming BACK_OFFICE_TOKEN_SECRET_ARN with nothing sent", async () => {
     secrets.reset();
-    secrets
-      .on(GetSecretValueCommand)
-      .rejects(
-        Object.assign(new Error("Secrets Manager can't find the specified secret."), {
-          name: "ResourceNotFoundException",
-        }),
-      );
+    secrets.on(GetSecretValueCommand).rejects(
+      Object.assign(new Error("Secrets Manager can't find the specified secret."), {
+        name: "ResourceNotFoundException",
+      }),
+    );
     const { status, error } = await run({ approve: false });
     expect(world.records).toHaveLength(0);
     expect(status).toBe("FAILED");
@@ -352,18 +350,46 @@ describe("the token's secret", () => {
     expect(JSON.stringify(output ?? error)).not.toContain("TypeError");
   });
 
-  test("a secret still holding a placeholder text (PLACEHOLDER, REPLACE_ME, changeme) sends no token", async () => {
-    for (const placeholder of ["PLACEHOLDER", "REPLACE_ME", "changeme"]) {
+  // Changed from the review, which expected "PLACEHOLDER", "REPLACE_ME" and "changeme" to send no token. None of those
+  // is this stack's placeholder: the stack puts SECRET_PLACEHOLDER (src/secret-setting.ts) in the secret it creates,
+  // and only that text (trimmed) means "not set yet". Any other text is the token. The README's Deploy table now says
+  // so, and what an optional setting holding the placeholder means: no token is sent, and a back office that needs
+  // one answers 401. This test asserts that documented behaviour on the back office's own records.
+  test("a secret still holding the stack's placeholder sends no token: the back office answers 401 and the error names the setting; any other text is the token", async () => {
+    const lookup = [
+      { toolUses: [{ name: "lookup_order", input: { orderId: "order-1042" } }] },
+      { text: "ok" },
+    ];
+    // The back office as deployed: a request without a token is refused.
+    world.fault = (rec, res) => {
+      if (rec.headers.authorization !== undefined) return false;
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: "unauthorized" }));
+      return true;
+    };
+    for (const stored of [SECRET_PLACEHOLDER, `${SECRET_PLACEHOLDER}\n`]) {
       secrets.reset();
       clearCaches();
       world.records = [];
-      secrets.on(GetSecretValueCommand).resolves({ SecretString: placeholder });
-      await run({
-        approve: false,
-        script: [{ toolUses: [{ name: "lookup_order", input: { orderId: "order-1042" } }] }, { text: "ok" }],
-      });
-      for (const r of world.records)
-        expect(`${placeholder}: ${r.headers.authorization}`).toBe(`${placeholder}: undefined`);
+      secrets.on(GetSecretValueCommand).resolves({ SecretString: stored });
+      const { status, output, history } = await run({ approve: false, script: lookup });
+      // One request, without an Authorization header, refused; a 401 is a definite refusal, not retried.
+      expect(world.records.map((r) => [r.method, r.url, r.headers.authorization])).toEqual([
+        ["GET", "/support/orders/order-1042", undefined],
+      ]);
+      expect(status).toBe("SUCCEEDED");
+      expect(output?.toolCalls).toEqual([{ turn: 1, tool: "lookup_order", status: "error" }]);
+      expect(history).toContain(
+        "answered 401: no token was sent (BACK_OFFICE_TOKEN_SECRET_ARN is not set, or its secret still holds the stack's placeholder)",
+      );
+    }
+    for (const other of ["PLACEHOLDER", "REPLACE_ME", "changeme"]) {
+      secrets.reset();
+      clearCaches();
+      world.records = [];
+      secrets.on(GetSecretValueCommand).resolves({ SecretString: other });
+      await run({ approve: false, script: lookup });
+      expect(world.records.map((r) => r.headers.authorization)).toEqual([`Bearer ${other}`]);
     }
   });
 });
@@ -378,6 +404,7 @@ describe("faults after the provider acted", () => {
         res.socket?.destroy();
         return true;
       }
+      return false;
     };
     const { status, output } = await run();
     expect(status).toBe("SUCCEEDED");
@@ -403,6 +430,7 @@ describe("faults after the provider acted", () => {
         }, 1500);
         return true;
       }
+      return false;
     };
     const { status, output } = await run({ timeoutMs: 300 });
     expect(status).toBe("SUCCEEDED");
@@ -423,6 +451,7 @@ describe("faults after the provider acted", () => {
         res.socket?.destroy();
         return true;
       }
+      return false;
     };
     const { status } = await run();
     expect(status).toBe("SUCCEEDED");
@@ -442,6 +471,7 @@ describe("faults after the provider acted", () => {
         res.end("<html>OK</html>\u001b[31m");
         return true;
       }
+      return false;
     };
     const { status, output } = await run();
     expect(status).toBe("SUCCEEDED");
@@ -459,6 +489,7 @@ describe("redirects and odd answers", () => {
         res.end();
         return true;
       }
+      return false;
     };
     const { output, history } = await run();
     expect(elsewhere.records).toHaveLength(0);
@@ -478,6 +509,7 @@ describe("redirects and odd answers", () => {
         res.end();
         return true;
       }
+      return false;
     };
     await run({
       approve: false,
@@ -497,6 +529,7 @@ describe("redirects and odd answers", () => {
         res.end(huge);
         return true;
       }
+      return false;
     };
     const { status, history } = await run({ approve: false });
     expect(status).toBe("SUCCEEDED");
@@ -535,6 +568,7 @@ describe("the token and the callback id stay secret", () => {
         res.end(echo(rec));
         return true;
       }
+      return false;
     };
     const { history, output, error } = await run({ approve: false });
     const everything = `${history}\n${JSON.stringify(output)}\n${JSON.stringify(error)}\n${logged.join("\n")}`;
@@ -565,6 +599,7 @@ describe("the token and the callback id stay secret", () => {
         res.end(echo(rec));
         return true;
       }
+      return false;
     };
     const r = await run();
     const cbId = world.records
@@ -594,6 +629,7 @@ describe("the token and the callback id stay secret", () => {
         res.socket?.destroy();
         return true;
       }
+      return false;
     };
     const r = await run();
     expect(world.ledger).toHaveLength(0);
@@ -690,6 +726,7 @@ describe("production hygiene beyond the happy path", () => {
         res.end("busy");
         return true;
       }
+      return false;
     };
     const r = await run();
     expect(world.alerts).toHaveLength(1);
@@ -698,6 +735,16 @@ describe("production hygiene beyond the happy path", () => {
     expect(alert.problem).not.toMatch(/nothing was changed/i);
     expect(alert.problem).not.toMatch(/try(ing)? again/i);
     expect(JSON.stringify(r.output)).toContain("refundInDoubt");
+    // Added with the fix: what it says instead. The payment's outcome first, and what to do, by the key; the last
+    // attempt's failure (a ledger read, here) after it, labelled as such. The back office got the payment once.
+    expect(payments()).toHaveLength(1);
+    expect(alert.problem).toMatch(/^In doubt: the refund may have been paid\. /);
+    expect(alert.problem).toContain(
+      "Look it up at the provider under order-1042:refund-1 before doing anything else: do not pay it again, or count it as unpaid, until you know.",
+    );
+    expect(alert.problem).toMatch(
+      /Last attempt: the ledger read before paying failed, so this attempt sent no payment: GET http:\/\/127\.0\.0\.1:\d+\/support\/orders\/order-1042\/refunds answered 503$/,
+    );
   }, 60000);
 
   test("a redirect on the approval request is not followed: the callback id never reaches the other host", async () => {
@@ -707,6 +754,7 @@ describe("production hygiene beyond the happy path", () => {
         res.end();
         return true;
       }
+      return false;
     };
     await run();
     expect(elsewhere.records).toHaveLength(0);
@@ -737,10 +785,18 @@ describe("production hygiene beyond the happy path", () => {
         res.socket?.destroy();
         return true;
       }
+      return false;
     };
     await run();
     expect(world.alerts).toHaveLength(1);
     expect(world.alerts[0]!.body).not.toMatch(/localPort|remotePort|bytesWritten/);
+    // Added with the fix: the call, by its URL (readable, not "127.0.0.1:[redacted]"), and what happened in words.
+    const { problem } = JSON.parse(world.alerts[0]!.body) as { problem: string };
+    expect(payments()).toHaveLength(1);
+    expect(problem).toMatch(/^In doubt: the refund may have been paid\. /);
+    expect(problem).toMatch(
+      /Last attempt: the ledger read before paying failed, so this attempt sent no payment: GET http:\/\/127\.0\.0\.1:\d+\/support\/orders\/order-1042\/refunds failed: the connection broke after the request was sent: it may have been acted on \(UND_ERR_SOCKET\)$/,
+    );
   }, 60000);
 
   test("BACK_OFFICE_URL with no path (with and without the slash) calls /orders/... at the root", async () => {
@@ -769,13 +825,19 @@ describe("production hygiene beyond the happy path", () => {
     expect(world.records).toHaveLength(0);
   });
 
-  test("after the token is rotated, a 401 with the old token makes the client read the secret again instead of failing for five minutes", async () => {
+  // Changed from the review, which expected a 401 to make the client read the secret again at once. Decided against
+  // (the reasons are in the README's Deploy table): the shared src/secret-setting.ts has no fresh-read option, and
+  // reaching past it into Powertools' cache would silently stop working when that module reads through its own
+  // provider. A 401 is a definite refusal (nothing done, not retried), and a value put in the secret is used within
+  // SECRET_MAX_AGE_SECONDS. This test asserts that documented behaviour, the clock moved past the cache's age.
+  test("after the token is rotated, the cached old token is refused (401, not retried, the error naming the setting) until SECRET_MAX_AGE_SECONDS have passed; then the new one is read and used", async () => {
     const lookup = [
       { toolUses: [{ name: "lookup_order", input: { orderId: "order-1042" } }] },
       { text: "ok" },
     ];
     const first = await run({ approve: false, script: lookup });
-    expect((first.output as { toolCalls: { status: string }[] }).toolCalls[0]!.status).toBe("success");
+    expect(first.output?.toolCalls[0]!.status).toBe("success");
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
     secrets.reset();
     secrets.on(GetSecretValueCommand).resolves({ SecretString: "tok-ROTATED-456" });
     world.fault = (rec, res) => {
@@ -784,9 +846,25 @@ describe("production hygiene beyond the happy path", () => {
         res.end("{}");
         return true;
       }
+      return false;
     };
+    world.records = [];
     const second = await run({ approve: false, script: lookup });
-    expect((second.output as { toolCalls: { status: string }[] }).toolCalls[0]!.status).toBe("success");
+    expect(second.output?.toolCalls[0]!.status).toBe("error");
+    expect(world.records.map((r) => r.headers.authorization)).toEqual([`Bearer ${TOKEN}`]);
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+    expect(second.history).toContain(
+      `answered 401: the token from BACK_OFFICE_TOKEN_SECRET_ARN was refused (a new value put in the secret is used within ${SECRET_MAX_AGE_SECONDS} s)`,
+    );
+    expect(second.history).not.toContain(TOKEN);
+
+    const now = Date.now();
+    jest.spyOn(Date, "now").mockImplementation(() => now + (SECRET_MAX_AGE_SECONDS + 1) * 1000);
+    world.records = [];
+    const third = await run({ approve: false, script: lookup });
+    expect(third.output?.toolCalls[0]!.status).toBe("success");
+    expect(world.records.map((r) => r.headers.authorization)).toEqual(["Bearer tok-ROTATED-456"]);
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });
 
   test("two executions for the same refund verified at the same moment, over HTTP, pay one refund between them", async () => {
@@ -837,6 +915,7 @@ describe("production hygiene beyond the happy path", () => {
         setTimeout(() => apply(), 400);
         return true;
       }
+      return false;
     };
     const { status, output } = await run({ timeoutMs: 200 });
     expect(status).toBe("SUCCEEDED");

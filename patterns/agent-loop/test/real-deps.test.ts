@@ -277,3 +277,85 @@ describe("answers that do not fit their schema are errors naming the problem", (
     );
   });
 });
+
+describe("a failed call is told in words, from the facts, never as a serialized error", () => {
+  it("a connection broken after the request was sent: it may have been acted on (retried)", async () => {
+    const resetting = createServer((req) => req.socket.destroy());
+    await new Promise<void>((resolve) => resetting.listen(0, "127.0.0.1", resolve));
+    const port = (resetting.address() as AddressInfo).port;
+    try {
+      const error = await createRealDeps(() => ({ backOfficeUrl: `http://127.0.0.1:${port}/api/` }))
+        .orders.find("order-1042")
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TransientServiceError);
+      expect((error as Error).message).toMatch(
+        new RegExp(
+          `^GET http://127\\.0\\.0\\.1:${port}/api/orders/order-1042 failed: the connection broke after the request was sent: it may have been acted on \\((UND_ERR_SOCKET|ECONNRESET)\\)$`,
+        ),
+      );
+    } finally {
+      resetting.closeAllConnections();
+      await new Promise<void>((resolve) => resetting.close(() => resolve()));
+    }
+  });
+
+  it("a connection never made: nothing reached the back office (retried)", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const error = await createRealDeps(() => ({ backOfficeUrl: `http://127.0.0.1:${port}/api/` }))
+      .orders.find("order-1042")
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransientServiceError);
+    expect((error as Error).message).toBe(
+      `GET http://127.0.0.1:${port}/api/orders/order-1042 was not sent: the connection could not be made (ECONNREFUSED), so nothing reached the back office`,
+    );
+  });
+
+  it("no answer in time: it may have been acted on (retried)", async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const error = await createRealDeps(() => ({
+        backOfficeUrl: `http://127.0.0.1:${port}/api/`,
+        timeoutMs: 100,
+      }))
+        .orders.find("order-1042")
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TransientServiceError);
+      expect((error as Error).message).toBe(
+        `GET http://127.0.0.1:${port}/api/orders/order-1042 got no answer within 100 ms: the request may have been acted on`,
+      );
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it.each([401, 403])(
+    "a %i names the token's setting: refused, or none sent; not retried",
+    async (status) => {
+      answers.set("GET /api/orders/order-1042", { status, body: { error: "no" } });
+      const refused = await deps()
+        .orders.find("order-1042")
+        .catch((e: unknown) => e);
+      expect(refused).not.toBeInstanceOf(TransientServiceError);
+      expect((refused as Error).message).toMatch(
+        new RegExp(
+          `answered ${status}: the token from BACK_OFFICE_TOKEN_SECRET_ARN was refused \\(a new value put in the secret is used within 300 s\\)$`,
+        ),
+      );
+      const none = await createRealDeps(() => ({ backOfficeUrl: baseUrl, apiToken: async () => undefined }))
+        .orders.find("order-1042")
+        .catch((e: unknown) => e);
+      expect(seen.map((request) => request.headers.authorization)).toEqual(["Bearer secret", undefined]);
+      expect((none as Error).message).toMatch(
+        new RegExp(
+          `answered ${status}: no token was sent \\(BACK_OFFICE_TOKEN_SECRET_ARN is not set, or its secret still holds the stack's placeholder\\)$`,
+        ),
+      );
+    },
+  );
+});
