@@ -22,7 +22,14 @@ import {
 import { createRealDeps, PROVIDER_CONCURRENCY_LIMIT, type BillingDeps, type DeliveryRequest } from "./deps";
 import { convert, REPORTING_CURRENCY, type FxDecision } from "./fx-rate";
 import { defaultMessages, InvalidBatchError, InvoiceBatchInput, type Invoice } from "./input";
-import { checkSettings, documentKey, enrichCustomer, quoteFxRate, type CustomerProfile } from "./workflow";
+import {
+  checkSettings,
+  documentKey,
+  enrichCustomer,
+  quoteFxRate,
+  withBoundedErrors,
+  type CustomerProfile,
+} from "./workflow";
 
 /**
  * The per-item map at scale: batches of 10,000 invoices and more, sent in chunks. Each map item is a chunk of
@@ -256,9 +263,12 @@ export interface ChunkedRunResult {
 export async function runChunkedBatch(
   event: unknown,
   context: DurableContext,
-  deps: BillingDeps,
+  given: BillingDeps,
   config: ChunkedConfig = defaultChunkedConfig,
 ): Promise<ChunkedRunResult> {
+  // As in the per-item run: whatever a dep throws is bounded before a step checkpoints it (the enrichment's and
+  // the FX quote's steps; a chunk's step keeps only an excerpt of each invoice's error anyway).
+  const deps = withBoundedErrors(given);
   const batch = parseChunkedBatch(event);
   context.logger.info("Chunked billing run", { batchId: batch.batchId, invoices: batch.invoices.length });
   const customer = await enrichCustomer(context, deps, batch);
