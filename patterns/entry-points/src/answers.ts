@@ -18,7 +18,11 @@ export const PaymentRecord = z.object({
   paymentId: z.string().check(z.regex(PAYMENT_ID)),
 });
 
-const VoidAnswer = z.object({ status: z.enum(["voided", "succeeded", "not-found"]) });
+/**
+ * A void's answer: voided, too late ("succeeded": captured before the void arrived) or nothing to void for this key.
+ * Anything else, `{}`, an HTML page from a proxy, an empty 204, another status, is no answer: never "voided".
+ */
+export const VoidAnswer = z.object({ status: z.enum(["voided", "succeeded", "not-found"]) });
 
 export const Shipment = z.object({ shipmentId: z.string().check(z.minLength(1), z.maxLength(128)) });
 

@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import * as z from "zod/mini";
-import { PaymentAccepted, PaymentRecord, Shipment } from "./answers";
+import { PaymentAccepted, PaymentRecord, Shipment, VoidAnswer } from "./answers";
 import { endpoint, httpCall, HttpSettingError, safeExcerpt, type HttpResult } from "./http-call";
 import type { CheckoutOrder } from "./input";
 import { onFirstUse } from "./on-first-use";
@@ -231,10 +231,14 @@ export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): Ch
     const baseUrl = settings[service];
     const setting = URL_SETTINGS[service];
     if (!baseUrl) throw new HttpSettingError(`No ${service} configured (${setting})`);
+    // Every setting error names the variable to fix (never its value): checked here with the call's own path, so
+    // a base URL that only fails under a path (a query or a fragment in it) is refused before the secret is read.
+    const named = (error: unknown) =>
+      error instanceof HttpSettingError ? new HttpSettingError(`${setting}: ${error.message}`) : error;
     try {
-      endpoint(baseUrl, "");
+      endpoint(baseUrl, request.path);
     } catch (error) {
-      throw error instanceof HttpSettingError ? new HttpSettingError(`${setting}: ${error.message}`) : error;
+      throw named(error);
     }
     const token = await secretSetting(API_TOKEN_SETTING, { required: false });
     if (token !== undefined && !sendable(token)) {
@@ -244,8 +248,12 @@ export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): Ch
         API_TOKEN_SETTING,
       );
     }
-    const result = await httpCall({ ...request, baseUrl, token, timeoutMs: settings.timeoutMs ?? 10_000 });
-    return { result, token };
+    try {
+      const result = await httpCall({ ...request, baseUrl, token, timeoutMs: settings.timeoutMs ?? 10_000 });
+      return { result, token };
+    } catch (error) {
+      throw named(error);
+    }
   };
 
   return {
@@ -280,9 +288,11 @@ export function createHttpDeps(config: () => HttpDepsConfig = configFromEnv): Ch
           method: "POST",
           path: `payments/by-key/${encodeURIComponent(idempotencyKey)}/void`,
           idempotencyKey: `${idempotencyKey}:void`,
-          answer: AnyBody,
+          answer: VoidAnswer,
         });
-        if (result.kind === "answered") return { status: "voided" };
+        // The body says what the void did: a 2xx alone does not ({}, a proxy's HTML page, an empty 204 are in
+        // doubt, and the workflow asks the provider's record), and {"status":"succeeded"} is captured, not voided.
+        if (result.kind === "answered") return { status: result.value.status };
         if (result.kind === "status" && result.status === 404) return { status: "not-found" };
         // 409: the payment was captured before the void arrived.
         if (result.kind === "status" && result.status === 409) return { status: "succeeded" };

@@ -19,7 +19,15 @@ const Item = z.strictObject({
 });
 
 export const ORDER_ID = /^[A-Za-z0-9_-]{3,48}$/;
-export const PAYMENT_ID = /^pay_[A-Za-z0-9]{4,64}$/;
+/**
+ * The provider's ids (a payment's, a webhook event's) are opaque: any length from one character to 128, of letters,
+ * digits, dots, dashes and underscores, starting with a letter or digit (`pay_1`, `pi_3Nf...`, `evt_1`, a UUID).
+ * What the rule refuses is what is unsafe to carry into a checkpoint, a log line or an alert: control characters,
+ * spaces, quotes, slashes, anything huge. Not what is merely short, or in another provider's format.
+ */
+export const PROVIDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const PAYMENT_ID = PROVIDER_ID;
+const PROVIDER_ID_RULE = "must be 1-128 letters, digits, dots, dashes or underscores";
 /**
  * Control characters (newline, NUL), invisible format characters (the right-to-left override, zero-width
  * spaces) and line or paragraph separators: a customer id travels into logs, the order store and support
@@ -78,10 +86,10 @@ export const executionNameOf = (orderId: string) => `order-${orderId}`;
 export const HANDLED_EVENT_TYPES = ["payment.processing", "payment.succeeded", "payment.failed"] as const;
 
 export const PaymentEvent = z.strictObject({
-  id: z.string().check(z.regex(/^evt_[A-Za-z0-9]{4,64}$/, "must look like evt_...")),
+  id: z.string().check(z.regex(PROVIDER_ID, PROVIDER_ID_RULE)),
   type: z.enum(HANDLED_EVENT_TYPES, "must be payment.processing, payment.succeeded or payment.failed"),
   data: z.strictObject({
-    paymentId: z.string().check(z.regex(PAYMENT_ID, "must look like pay_...")),
+    paymentId: z.string().check(z.regex(PAYMENT_ID, PROVIDER_ID_RULE)),
     merchantReference: z.string().check(z.regex(ORDER_ID, "must be an order id")),
     amountCents: z.number().check(z.int("must be a whole number of cents"), z.positive("must be positive")),
     currency: z.enum(["USD", "EUR", "GBP"], "must be one of USD, EUR, GBP"),

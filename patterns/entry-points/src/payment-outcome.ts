@@ -173,10 +173,10 @@ export function verdictOfWebhook(
 export type ProviderRecord = { status: "pending" | "succeeded" | "failed"; paymentId: string } | undefined;
 
 /** After a look-up: paid, not paid, or still open (then the workflow voids it). */
-export function settlementOfRecord(record: ProviderRecord): Settlement | { kind: "open" } {
+export function settlementOfRecord(record: ProviderRecord): Settlement | { kind: "open"; paymentId: string } {
   if (record === undefined) return { kind: "not-paid", reason: "the provider has no payment for this order" };
   if (record.status === "succeeded") return { kind: "paid", paymentId: record.paymentId, via: "look-up" };
   if (record.status === "failed")
     return { kind: "not-paid", reason: "the provider reports the payment failed" };
-  return { kind: "open" };
+  return { kind: "open", paymentId: record.paymentId };
 }

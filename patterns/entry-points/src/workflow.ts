@@ -131,19 +131,11 @@ export async function handleCheckout(
   else if (request.kind === "in-doubt") verdict = request;
   else verdict = await webhookVerdict(webhook, request.paymentId, order);
 
+  // The payment id the provider gave for this key, when it gave one: its record by key must be that payment.
+  const requested = request.kind === "accepted" ? request.paymentId : undefined;
   const settlement =
     verdict.kind === "in-doubt"
-      ? await settleWithProvider(context, deps, order, verdict.why).catch((error: unknown) =>
-          escalate(
-            context,
-            deps,
-            order,
-            new PaymentUnsettledError(
-              `Order ${order.orderId}: the payment could be neither confirmed nor voided (${messageOf(error)}); ` +
-                `settle it with the provider by key ${key("payment")}, then ship or cancel by hand`,
-            ),
-          ),
-        )
+      ? await settleWithProvider(context, deps, order, verdict.why, requested)
       : verdict;
 
   if (settlement.kind === "paid") {
@@ -329,30 +321,89 @@ async function webhookVerdict(
 /**
  * Settles a payment in doubt with the provider's own record, found by our idempotency key: paid or failed is
  * final; still open (or a request that may or may not have reached the provider) is voided by the same key,
- * which is harmless when no payment exists. A void that comes too late (already captured) means paid.
+ * which is harmless when no payment exists. A void that comes too late (already captured) means paid. A void
+ * without a clear answer (none after its retries, a body that is no void outcome, "nothing to void" for a payment
+ * the look-up just found) voids nothing we know of: the record by key, read again, settles it.
+ *
+ * The record is the truth about this key, but it must be about the payment the provider gave us for the key: a
+ * record with another payment id is a conflict between two of the provider's answers, not a yes or a no. Nothing
+ * ships or is cancelled; a person is told both ids and the key. A payment neither confirmed nor voided is told
+ * the same way (PaymentUnsettledError, after the alert).
  */
 async function settleWithProvider(
   context: DurableContext,
   deps: CheckoutDeps,
   order: CheckoutOrder,
   why: string,
+  requested: string | undefined,
 ): Promise<Settlement> {
   context.logger.warn("Payment in doubt; asking the provider", { orderId: order.orderId, why });
   const idempotencyKey = `${order.orderId}:payment`;
-  const record = await context.step(
-    "look-up-payment",
-    async () => paymentRecord(await deps.payments.lookUpPayment({ idempotencyKey })),
-    { retryStrategy: retrySettlement },
-  );
+  const unsettled = (problem: string) =>
+    escalate(
+      context,
+      deps,
+      order,
+      new PaymentUnsettledError(
+        `Order ${order.orderId}: the payment could be neither confirmed nor voided (${problem}); ` +
+          `settle it with the provider by key ${idempotencyKey}, then ship or cancel by hand`,
+      ),
+    );
+  const conflict = (ids: { first: string; firstFrom: string; record: string }) =>
+    escalate(
+      context,
+      deps,
+      order,
+      new PaymentUnsettledError(
+        `Order ${order.orderId}: the provider gave two payment ids for key ${idempotencyKey}: ${ids.first} ` +
+          `(${ids.firstFrom}) and ${ids.record} (its record by key); nothing was shipped or cancelled: find out ` +
+          `with the provider which one is this order's, then ship or cancel by hand, and void or refund the other`,
+      ),
+    );
+  const lookUp = (name: "look-up-payment" | "look-up-after-void") =>
+    context.step(name, async () => paymentRecord(await deps.payments.lookUpPayment({ idempotencyKey })), {
+      retryStrategy: retrySettlement,
+    });
+
+  const record = await lookUp("look-up-payment").catch((error: unknown) => unsettled(messageOf(error)));
+  if (record && requested !== undefined && record.paymentId !== requested)
+    return conflict({
+      first: requested,
+      firstFrom: "when the payment was requested",
+      record: record.paymentId,
+    });
   const settled = settlementOfRecord(record);
   if (settled.kind !== "open") return settled;
 
-  const voided = await context.step(
-    "void-payment",
-    async () => voidAnswer(await deps.payments.voidPayment({ idempotencyKey })),
-    { retryStrategy: retrySettlement },
+  const voided = await context
+    .step("void-payment", async () => voidAnswer(await deps.payments.voidPayment({ idempotencyKey })), {
+      retryStrategy: retrySettlement,
+    })
+    .catch((error: unknown) => ({ status: "no clear answer" as const, error: messageOf(error) }));
+  if (voided.status === "voided")
+    return { kind: "not-paid", reason: `payment not confirmed (${why}); voided at the provider` };
+  if (voided.status === "succeeded")
+    return { kind: "paid", paymentId: settled.paymentId, via: "void-too-late" };
+
+  // Not voided as far as we know: the record by key says what the payment is now.
+  const voidProblem =
+    "error" in voided
+      ? `the void got no clear answer: ${voided.error}`
+      : "the void found no payment for the key the look-up had just found open";
+  const after = await lookUp("look-up-after-void").catch((error: unknown) =>
+    unsettled(`${voidProblem}; the look-up after it: ${messageOf(error)}`),
   );
-  if (voided.status === "succeeded" && record)
-    return { kind: "paid", paymentId: record.paymentId, via: "void-too-late" };
-  return { kind: "not-paid", reason: `payment not confirmed (${why}); voided at the provider` };
+  if (after && after.paymentId !== settled.paymentId)
+    return conflict({
+      first: settled.paymentId,
+      firstFrom: "its record by key before the void",
+      record: after.paymentId,
+    });
+  const final = settlementOfRecord(after);
+  if (final.kind === "open") return unsettled(`${voidProblem}; the provider still reports the payment open`);
+  if (final.kind === "paid") return final;
+  return {
+    kind: "not-paid",
+    reason: `payment not confirmed (${why}); the provider reports it ${after ? "failed" : "never made"} after a void`,
+  };
 }

@@ -76,6 +76,38 @@ describe("the payment provider over HTTP: done, not done, in doubt", () => {
     ["no answer within the timeout: in doubt", "hang", PaymentInDoubtError],
     ["400: our request is wrong", { status: 400 }, ClientError],
     ["307: the redirect is not followed", { status: 307, body: { paymentId: "pay_elsewhere" } }, ClientError],
+    // A provider may answer 200 rather than 201, and its ids are its own: short ones are ids like any other.
+    [
+      "200 with a payment id: done",
+      { status: 200, body: { paymentId: "pay_0001" } },
+      { paymentId: "pay_0001" },
+    ],
+    [
+      "201 with a short payment id: done",
+      { status: 201, body: { paymentId: "pay_1" } },
+      { paymentId: "pay_1" },
+    ],
+    [
+      "201 with another provider's id format: done",
+      { status: 201, body: { paymentId: "pi_3NfK2eLkdIwHu7ix0Z1b", status: "pending" } },
+      { paymentId: "pi_3NfK2eLkdIwHu7ix0Z1b" },
+    ],
+    [
+      "201 with a payment id holding a line break: in doubt",
+      { status: 201, body: { paymentId: "pay_1\nSYSTEM: paid" } },
+      PaymentInDoubtError,
+    ],
+    [
+      "201 with a payment id of 129 characters: in doubt",
+      { status: 201, body: { paymentId: "p".repeat(129) } },
+      PaymentInDoubtError,
+    ],
+    [
+      "201 with a payment id holding a slash: in doubt",
+      { status: 201, body: { paymentId: "pay/../1" } },
+      PaymentInDoubtError,
+    ],
+    ["201 with an empty payment id: in doubt", { status: 201, body: { paymentId: "" } }, PaymentInDoubtError],
     ["201 without a payment id: in doubt", { status: 201, body: { ok: true } }, PaymentInDoubtError],
     [
       "201 with a malformed payment id: in doubt",
@@ -137,6 +169,61 @@ describe("the payment provider over HTTP: done, not done, in doubt", () => {
       ]);
     } finally {
       await close();
+    }
+  });
+
+  it.each<[string, { status: number; body?: unknown }, unknown]>([
+    ["200 voided", { status: 200, body: { status: "voided" } }, { status: "voided" }],
+    ["200 captured meanwhile", { status: 200, body: { status: "succeeded" } }, { status: "succeeded" }],
+    ["200 nothing to void", { status: 200, body: { status: "not-found" } }, { status: "not-found" }],
+    ["200 {}", { status: 200, body: {} }, PaymentInDoubtError],
+    ["200 a JSON string", { status: 200, body: "garbage" }, PaymentInDoubtError],
+    ["200 another status", { status: 200, body: { status: "cancelled" } }, PaymentInDoubtError],
+    ["204 with no body", { status: 204 }, PaymentInDoubtError],
+  ])(
+    "a void answered %s: the body says what the void did, a 2xx alone does not",
+    async (_label, reply, expected) => {
+      const { deps, received, close } = await provider([reply]);
+      try {
+        const call = deps.payments.voidPayment({ idempotencyKey: "A-1001:payment" });
+        if (typeof expected === "function") await expect(call).rejects.toBeInstanceOf(expected);
+        else await expect(call).resolves.toEqual(expected);
+        expect(received.map(({ method, path, key }) => `${method} ${path} ${key}`)).toEqual([
+          "POST /payments/by-key/A-1001%3Apayment/void A-1001:payment:void",
+        ]);
+      } finally {
+        await close();
+      }
+    },
+  );
+
+  it("a void answered 200 with an HTML page (a proxy's error page): in doubt, its text bounded in the error", async () => {
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { "content-type": "text/html" });
+      response.end(`<html><body>Service temporarily unavailable${"<p>x</p>".repeat(10_000)}</body></html>`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/psp`;
+    const deps = createHttpDeps(() => ({
+      paymentsUrl: url,
+      warehouseUrl: url,
+      ordersUrl: url,
+      alertsUrl: url,
+      callbackTable: "callbacks",
+      timeoutMs: 1_000,
+    }));
+    try {
+      const error = (await deps.payments.voidPayment({ idempotencyKey: "A-1001:payment" }).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      )) as Error;
+      expect(error).toBeInstanceOf(PaymentInDoubtError);
+      expect(error.message).toContain("payment void");
+      expect(error.message).toContain("not JSON: <html><body>Service temporarily unavailable");
+      expect(error.message.length).toBeLessThan(500);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 
@@ -272,19 +359,39 @@ describe("every path stays under the configured base URL's path", () => {
     }
   });
 
-  it("a base URL with a query keeps its path and drops the query from the paths under it", async () => {
-    const world = await new HttpWorld().start();
-    try {
-      const config = world.config(false);
-      const deps = createHttpDeps(() => ({ ...config, warehouseUrl: `${config.warehouseUrl}?tenant=eu` }));
-      await deps.warehouse.ship({ orderId: "A-1001", items: [], idempotencyKey: "A-1001:ship" });
-      expect(world.received.map(({ path, route }) => `${path} ${route}`)).toEqual([
-        "/warehouse/shipments ship",
-      ]);
-    } finally {
-      await world.stop();
-    }
-  });
+  // Changed from "keeps its path and drops the query": since the shared http-call (c59106b) a query or fragment
+  // under a path is refused instead of dropped without a word (a key in it, `?code=...`, lost or misplaced).
+  it.each([
+    ["a query", "?tenant=eu"],
+    ["a fragment", "#eu"],
+  ])(
+    "a base URL with %s is refused before anything is sent, naming WAREHOUSE_API_URL, never its value",
+    async (_label, suffix) => {
+      const world = await new HttpWorld().start();
+      try {
+        const config = world.config(false);
+        const deps = createHttpDeps(() => ({ ...config, warehouseUrl: `${config.warehouseUrl}${suffix}` }));
+        const failure = deps.warehouse
+          .ship({ orderId: "A-1001", items: [], idempotencyKey: "A-1001:ship" })
+          .then(
+            () => undefined,
+            (error: unknown) => error,
+          );
+        const error = (await failure) as Error;
+        expect(error).toBeInstanceOf(HttpSettingError);
+        expect(error.message).toBe(
+          "WAREHOUSE_API_URL: the service's base URL must not have a query or fragment: put credentials in the " +
+            "token setting",
+        );
+        expect(error.message).not.toContain(suffix.slice(1));
+        // The warehouse's record: nothing arrived, nothing shipped.
+        expect(world.received).toEqual([]);
+        expect(world.shipments.size).toBe(0);
+      } finally {
+        await world.stop();
+      }
+    },
+  );
 });
 
 describe("what never reached the service, and what was lost on the way back", () => {

@@ -10,10 +10,16 @@ import {
 } from "@aws-sdk/client-secrets-manager";
 import { ExecutionStatus, WaitingOperationStatus } from "@aws/durable-execution-sdk-js-testing";
 import { mockClient } from "aws-sdk-client-mock";
-import { createHandler, createHttpDeps, dynamoCallbackRegistry, type CheckoutOutcome } from "../src";
+import {
+  createHandler,
+  createHttpDeps,
+  dynamoCallbackRegistry,
+  type CheckoutOutcome,
+  type WorkflowConfig,
+} from "../src";
 import { sampleOrder } from "../src/demo";
-import { every, hostileAnswer, HttpWorld } from "./http-world";
-import { testConfig } from "./support";
+import { every, hostileAnswer, HttpWorld, type Fault } from "./http-world";
+import { testConfig, webhookNeverComes } from "./support";
 import { createRunner, describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 /**
@@ -69,14 +75,17 @@ afterEach(async () => {
 });
 
 /** A runner for the checkout on the real deps; each test its own order id, so the registry holds one item each. */
-function setUp(orderId: string, settings: { trailingSlash?: boolean; warehouseUrl?: string } = {}) {
+function setUp(
+  orderId: string,
+  settings: { trailingSlash?: boolean; warehouseUrl?: string; config?: WorkflowConfig } = {},
+) {
   const config = world.config(settings.trailingSlash ?? false);
   const deps = {
     ...createHttpDeps(() => ({ ...config, warehouseUrl: settings.warehouseUrl ?? config.warehouseUrl })),
     callbacks: dynamoCallbackRegistry(() => TABLE, dynamo.client),
   };
   const runner = createRunner<CheckoutOutcome>({
-    handler: createHandler(deps, testConfig()),
+    handler: createHandler(deps, settings.config ?? testConfig()),
     cloudOutput: "EntryPointsHandlerAliasArn",
   });
   return { runner, order: { ...sampleOrder, orderId } };
@@ -258,3 +267,183 @@ describeLocal("the checkout over HTTP, DynamoDB and Secrets Manager", () => {
     expect(world.alerts.get("H-3001:alert")?.problem).toBe(executionError);
   });
 });
+
+/** Answers `status` with `body` as it is (JSON text or not); `before` changes the provider's record first. */
+const answer =
+  (status: number, body: string, options: { before?: () => void; contentType?: string } = {}): Fault =>
+  ({ res }) => {
+    options.before?.();
+    res.writeHead(status, { "content-type": options.contentType ?? "application/json" });
+    res.end(body);
+  };
+const PROXY_PAGE = "<html><body><h1>502 Bad Gateway</h1>Service temporarily unavailable</body></html>";
+
+describeLocal(
+  "the payment settled by key on the real deps: the void's answer and the record's payment id",
+  () => {
+    beforeEach(() => {
+      secretsManager.on(GetSecretValueCommand).resolves({ SecretString: TOKEN });
+    });
+    const paymentOf = (orderId: string) => world.payments.get(`${orderId}:payment`)!;
+    const routes = () => world.received.map((request) => request.route);
+
+    it.each<[string, number, string, string | undefined, "void-too-late" | "look-up", string]>([
+      ['200 {"status":"succeeded"}', 200, '{"status":"succeeded"}', undefined, "void-too-late", "V-1001"],
+      ["200 with a proxy's HTML page", 200, PROXY_PAGE, "text/html", "look-up", "V-1002"],
+      ["200 {}", 200, "{}", undefined, "look-up", "V-1003"],
+      ['200 "garbage"', 200, '"garbage"', undefined, "look-up", "V-1004"],
+      ['200 {"status":"not-found"}', 200, '{"status":"not-found"}', undefined, "look-up", "V-1005"],
+      ["204 with no body", 204, "", undefined, "look-up", "V-1006"],
+    ])(
+      "no webhook, and the void is answered %s after the provider captured the payment: paid, shipped once, never cancelled",
+      async (_label, status, body, contentType, confirmedBy, orderId) => {
+        world.faults.void = every(
+          answer(status, body, { contentType, before: () => (paymentOf(orderId).status = "succeeded") }),
+        );
+        const { runner, order } = setUp(orderId, { config: testConfig(webhookNeverComes) });
+        const result = await runner.run({ payload: order });
+
+        expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+        expect(result.getResult()).toEqual({
+          orderId,
+          status: "FULFILLED",
+          paymentId: paymentOf(orderId).paymentId,
+          shipmentId: "shp_1",
+          confirmedBy,
+        });
+        // The provider's record and the others': captured, shipped once, no cancellation, no alert.
+        expect(paymentOf(orderId).status).toBe("succeeded");
+        expect(world.shipments.size).toBe(1);
+        expect(world.cancellations.size).toBe(0);
+        expect(world.alerts.size).toBe(0);
+        if (confirmedBy === "look-up") {
+          // An answer that is no void outcome is not read as voided: the record by key, read again, settles it.
+          expect(names(result)).toContain("look-up-after-void");
+          expect(routes().filter((route) => route === "look-up")).toHaveLength(2);
+        } else {
+          expect(names(result)).not.toContain("look-up-after-void");
+        }
+      },
+    );
+
+    it("the provider voids but its answer is a proxy's HTML page: the record by key says voided (failed), so the order is cancelled once", async () => {
+      world.faults.void = every(({ act, res }) => {
+        act();
+        answer(200, PROXY_PAGE, { contentType: "text/html" })({ act, res });
+      });
+      const { runner, order } = setUp("V-2001", { config: testConfig(webhookNeverComes) });
+      const result = await runner.run({ payload: order });
+
+      expect(result.getResult()).toEqual({
+        orderId: "V-2001",
+        status: "CANCELLED",
+        reason:
+          "payment not confirmed (no webhook arrived in time); the provider reports it failed after a void",
+      });
+      expect(paymentOf("V-2001").status).toBe("voided");
+      expect(world.cancellations.get("V-2001:cancel")?.orderId).toBe("V-2001");
+      expect(world.shipments.size).toBe(0);
+      // The void was retried with its key (the same key each time), then the record was read again.
+      const voids = world.received.filter((request) => request.route === "void");
+      expect(voids.length).toBe(6);
+      expect(new Set(voids.map((request) => request.key))).toEqual(new Set(["V-2001:payment:void"]));
+      expect(names(result)).toEqual([
+        "payment-webhook",
+        "register-payment-callback",
+        "request-payment",
+        "look-up-payment",
+        "void-payment",
+        "look-up-after-void",
+        "cancel-order",
+      ]);
+    });
+
+    it.each([
+      ["{} on every attempt", "{}", "V-3001"],
+      ['{"status":"not-found"} for the payment the look-up found open', '{"status":"not-found"}', "V-3002"],
+    ])(
+      "the void answers %s and the payment stays open: neither shipped nor cancelled, PaymentUnsettledError, alerted",
+      async (_label, body, orderId) => {
+        world.faults.void = every(answer(200, body));
+        const { runner, order } = setUp(orderId, { config: testConfig(webhookNeverComes) });
+        const result = await runner.run({ payload: order });
+
+        expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
+        expect(result.getError().errorType).toBe("PaymentUnsettledError");
+        expect(result.getError().errorMessage).toContain("the provider still reports the payment open");
+        expect(result.getError().errorMessage).toContain(
+          `settle it with the provider by key ${orderId}:payment`,
+        );
+        expect(paymentOf(orderId).status).toBe("pending");
+        expect(world.shipments.size).toBe(0);
+        expect(world.cancellations.size).toBe(0);
+        expect(world.alerts.get(`${orderId}:alert`)).toEqual({
+          orderId,
+          kind: "PaymentUnsettledError",
+          problem: result.getError().errorMessage,
+        });
+      },
+    );
+
+    it("the look-up finds a payment with another id than the one the payment request got: a conflict, nothing shipped, cancelled or voided; the alert names both ids and the key", async () => {
+      world.faults["look-up"] = [answer(200, '{"status":"succeeded","paymentId":"pay_999"}')];
+      const { runner, order } = setUp("C-1001", { config: testConfig(webhookNeverComes) });
+      const result = await runner.run({ payload: order });
+
+      const requested = paymentOf("C-1001").paymentId;
+      expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
+      expect(result.getError().errorType).toBe("PaymentUnsettledError");
+      expect(result.getError().errorMessage).toBe(
+        `Order C-1001: the provider gave two payment ids for key C-1001:payment: ${requested} (when the payment ` +
+          "was requested) and pay_999 (its record by key); nothing was shipped or cancelled: find out with the " +
+          "provider which one is this order's, then ship or cancel by hand, and void or refund the other",
+      );
+      expect(world.alerts.get("C-1001:alert")?.problem).toBe(result.getError().errorMessage);
+      expect(routes()).toEqual(["pay", "look-up", "alert"]);
+      expect(paymentOf("C-1001").status).toBe("pending");
+      expect(world.shipments.size + world.cancellations.size).toBe(0);
+    });
+
+    it("the record read again after an unclear void has another payment id: a conflict, nothing shipped or cancelled, both ids named", async () => {
+      world.faults.void = every(answer(200, "{}"));
+      world.faults["look-up"] = [undefined, answer(200, '{"status":"failed","paymentId":"pay_other7"}')];
+      const { runner, order } = setUp("C-1002", { config: testConfig(webhookNeverComes) });
+      const result = await runner.run({ payload: order });
+
+      const first = paymentOf("C-1002").paymentId;
+      expect(result.getError().errorType).toBe("PaymentUnsettledError");
+      expect(result.getError().errorMessage).toContain(
+        `two payment ids for key C-1002:payment: ${first} (its record by key before the void) and pay_other7`,
+      );
+      expect(world.alerts.get("C-1002:alert")?.problem).toBe(result.getError().errorMessage);
+      expect(world.shipments.size + world.cancellations.size).toBe(0);
+    });
+
+    it("a provider that answers 200 (not 201) with a short id, pay_1 (its webhook event evt_1x1): done, no look-up or void, paid by the webhook and shipped", async () => {
+      world.faults.pay = [
+        ({ act, res }) => {
+          act();
+          paymentOf("S-1001").paymentId = "pay_1";
+          answer(200, '{"paymentId":"pay_1"}')({ act, res });
+        },
+      ];
+      const { runner, order } = setUp("S-1001");
+      const webhook = runner.getOperation("payment-webhook");
+      const run = runner.run({ payload: order });
+      await runner.getOperation("request-payment").waitForData(WaitingOperationStatus.COMPLETED);
+      await webhook.waitForData(WaitingOperationStatus.STARTED);
+      await webhook.sendCallbackSuccess(JSON.stringify(world.settle("S-1001", "succeeded")));
+      const result = await run;
+
+      expect(result.getResult()).toEqual({
+        orderId: "S-1001",
+        status: "FULFILLED",
+        paymentId: "pay_1",
+        shipmentId: "shp_1",
+        confirmedBy: "webhook",
+      });
+      expect(runner.getOperation("request-payment").getStepDetails()?.attempt).toBe(1);
+      expect(routes()).toEqual(["pay", "ship"]);
+    });
+  },
+);

@@ -521,6 +521,9 @@ describeLocal("what cannot be finished is never lost silently", () => {
     expect(world.cancellations).toEqual([]);
     expect(world.alerts.map((alert) => alert.kind)).toEqual(["PaymentUnsettledError"]);
     expect(runner.getOperation("void-payment").getStepDetails()?.attempt).toBe(6);
+    // A void without a clear answer voids nothing we know of: the record by key, read again, still says open.
+    expect(result.getError().errorMessage).toContain("the provider still reports the payment open");
+    expect(result.getOperations().map((operation) => operation.getName())).toContain("look-up-after-void");
   });
 });
 
