@@ -162,13 +162,15 @@ export interface HttpProvidersConfig {
    */
   apiToken?: () => Promise<string | undefined>;
   timeoutMs?: number;
+  /** How long `check-settings` waits for the token's secret before it fails the booking (default 10 s). */
+  secretReadTimeoutMs?: number;
 }
 
 export interface RealDepsConfig extends HttpProvidersConfig {
   breakerTable: string;
 }
 
-type Service = Exclude<keyof HttpProvidersConfig, "apiToken" | "timeoutMs">;
+type Service = Exclude<keyof HttpProvidersConfig, "apiToken" | "timeoutMs" | "secretReadTimeoutMs">;
 
 /** One path each service is called on: `check-settings` builds it, so a base URL is checked as the calls use it. */
 const SAMPLE_PATHS: Record<Service, string> = {
@@ -267,7 +269,8 @@ export function createRealDeps(
           throw error;
         }
       }
-      await readToken(settings.apiToken); // read to prove it can be, then dropped: never returned or checkpointed
+      // Read to prove it can be, then dropped: never returned or checkpointed.
+      await checkToken(settings.apiToken, settings.secretReadTimeoutMs ?? 10_000);
     },
     flights: {
       reserve: ({ idempotencyKey, ...request }) =>
@@ -501,6 +504,48 @@ export async function readToken(
       throw new SecretsUnavailableError(`${error.message}: nothing was sent`, error.setting);
     }
     throw error;
+  }
+}
+
+/**
+ * `check-settings`' read of the token, bounded. Throttling answers at once, and the step retries it (a few
+ * quick tries ride it out). A Secrets Manager that does not answer is different: each read already waited for its
+ * client's timeouts, so a read that failed slowly (2 s or more), or that has not answered by `timeoutMs`, fails the
+ * check for good (a SecretSettingError, which no strategy retries): the booking fails in bounded time, nothing sent.
+ */
+async function checkToken(
+  token: (() => Promise<string | undefined>) | undefined,
+  timeoutMs: number,
+): Promise<void> {
+  const started = Date.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new SecretSettingError(
+            `the providers' token (TRIP_API_TOKEN) was not read within ${timeoutMs / 1000} s: nothing was sent`,
+            "TRIP_API_TOKEN",
+            true,
+          ),
+        ),
+      timeoutMs,
+    );
+  });
+  try {
+    await Promise.race([readToken(token), deadline]);
+  } catch (error) {
+    const seconds = (Date.now() - started) / 1000;
+    if (error instanceof SecretsUnavailableError && seconds >= 2) {
+      throw new SecretSettingError(
+        `${error.message} (after ${seconds.toFixed(1)} s: not tried again)`,
+        error.setting,
+        true,
+      );
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

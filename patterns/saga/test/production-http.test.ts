@@ -19,6 +19,7 @@ import {
   createHandler,
   createHttpPaymentGateway,
   createPaymentHandler,
+  configFromEnv,
   createRealDeps,
   HttpSettingError,
   outcomeOfFailedStep,
@@ -556,6 +557,73 @@ describeLocal("tokens are read from Secrets Manager inside the steps that use th
     // cancel-flight, an outage each time, retried patiently (cancelFlightRetry: 8 attempts).
     const cancel = result.getOperations().find((operation) => operation.getName() === "cancel-flight");
     expect(cancel?.getStepDetails()?.attempt).toBe(8);
+  });
+
+  /** The deployed wiring with check-settings' wait for the token's secret shortened. */
+  async function bookWithSecretWait(world: SimulatedWorld, secretReadTimeoutMs: number) {
+    const server = await worldServer(world);
+    try {
+      deployedWiring(world, server.base); // the environment it sets
+      const deps: TripDeps = {
+        ...createRealDeps(() => ({ ...configFromEnv(), secretReadTimeoutMs })),
+        breakerStore: world.deps.breakerStore,
+      };
+      const runner = new LocalDurableTestRunner<TripBooking>({
+        handlerFunction: createHandler(deps, simulatedConfig()),
+      });
+      const started = Date.now();
+      const result = await runner.run({ payload: sampleTrip });
+      return { result, seen: server.seen, elapsedMs: Date.now() - started };
+    } finally {
+      await server.close();
+    }
+  }
+
+  it("a Secrets Manager that does not answer in time fails the booking at check-settings, once, in bounded time", async () => {
+    let answered: Promise<unknown> = Promise.resolve();
+    secrets.on(GetSecretValueCommand, { SecretId: TRIP_ARN }).callsFake(() => {
+      // It answers, but long after check-settings stopped waiting (and before the next test reads it).
+      answered = new Promise((resolve) => setTimeout(() => resolve({ SecretString: TRIP_TOKEN }), 1_500));
+      return answered;
+    });
+    const world = simulatedWorld();
+    const { result, seen, elapsedMs } = await bookWithSecretWait(world, 300);
+    await answered;
+
+    expect(result.getError().errorMessage).toBe(
+      "Booking trip-2041 failed at check-settings: \"the providers' token (TRIP_API_TOKEN) was not read within " +
+        '0.3 s: nothing was sent". Nothing to undo.',
+    );
+    expect(elapsedMs).toBeLessThan(1_500);
+    const check = result.getOperations().find((operation) => operation.getName() === "check-settings");
+    expect(check?.getStepDetails()?.attempt).toBe(1); // not multiplied by retries
+    expect(secretReads(TRIP_ARN)).toBe(1);
+    expect(seen).toEqual([]);
+    expect(world.calls).toEqual([]);
+  });
+
+  it("a Secrets Manager read that fails slowly (its client's own timeouts) is not tried again by check-settings", async () => {
+    secrets
+      .on(GetSecretValueCommand, { SecretId: TRIP_ARN })
+      .callsFake(
+        () =>
+          new Promise((_resolve, reject) =>
+            setTimeout(
+              () => reject(Object.assign(new Error("socket timed out"), { name: "TimeoutError" })),
+              2_100,
+            ),
+          ),
+      );
+    const world = simulatedWorld();
+    const { result, seen } = await bookWithSecretWait(world, 10_000);
+
+    expect(result.getError().errorMessage).toMatch(
+      /^Booking trip-2041 failed at check-settings: "TRIP_API_TOKEN could not be read from the secret in TRIP_API_TOKEN_SECRET_ARN \(TimeoutError\): nothing was sent \(after 2\.\d s: not tried again\)"\. Nothing to undo\.$/,
+    );
+    const check = result.getOperations().find((operation) => operation.getName() === "check-settings");
+    expect(check?.getStepDetails()?.attempt).toBe(1);
+    expect(secretReads(TRIP_ARN)).toBe(1);
+    expect(seen).toEqual([]);
   });
 
   it("a base URL that cannot be used fails the booking at check-settings, naming it, before any secret is read or anything sent", async () => {
