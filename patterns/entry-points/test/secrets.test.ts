@@ -150,8 +150,10 @@ describe("CHECKOUT_API_TOKEN comes from Secrets Manager, read in the call", () =
       setting: "CHECKOUT_API_TOKEN",
       retryable: false,
     });
+    // The shared secretSetting refuses it now (c59106b), before this pattern's own check did: its message.
     await expect(failure).rejects.toThrow(
-      "the secret in CHECKOUT_API_TOKEN_SECRET_ARN holds a value HTTP cannot carry",
+      "the secret in CHECKOUT_API_TOKEN_SECRET_ARN holds characters an HTTP header or URL cannot carry " +
+        "(control characters or non-ASCII) in CHECKOUT_API_TOKEN",
     );
     await expect(failure).rejects.not.toThrow("tok_live");
     expect(world.received).toEqual([]);
