@@ -479,3 +479,122 @@ export function redact(text: string, token: string | undefined): string {
   const withoutToken = token ? text.split(token).join("[redacted]") : text;
   return withoutToken.replace(/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, "$1 [redacted]");
 }
+
+/** One object read from S3 (or a part of it): the chunked run's manifest and chunk records. */
+export interface ObjectReadRequest {
+  /** Default: the document bucket (INVOICE_BUCKET). */
+  bucket?: string;
+  key: string;
+  /** Bytes `start` to `end`, both included (an HTTP Range). Default: the whole object. */
+  range?: { start: number; end: number };
+  /** Read this version only (a versioned bucket). */
+  versionId?: string;
+  /** Read only if the object's ETag is still this one: S3 answers 412 otherwise. */
+  ifMatch?: string;
+}
+
+export interface ObjectRead {
+  body: Uint8Array;
+  /** The ETag of the object read, as S3 gives it (quotes included). */
+  etag: string;
+  /** The version read, when the bucket is versioned. */
+  versionId?: string;
+  /** The whole object's size in bytes (from Content-Range for a range read). */
+  objectBytes: number;
+}
+
+/** Reads by key: the facts of a failed read are thrown (ObjectNotFoundError, ObjectChangedError, or S3's status). */
+export interface ObjectReader {
+  read(request: ObjectReadRequest): Promise<ObjectRead>;
+}
+
+/** The bucket, the key or the version named does not exist: nothing to read, asking again cannot help. */
+export class ObjectNotFoundError extends Error {
+  override readonly name = "ObjectNotFoundError";
+}
+
+/** The object is no longer the one pinned (its ETag or version changed): S3's 412, or a different ETag served. */
+export class ObjectChangedError extends Error {
+  override readonly name = "ObjectChangedError";
+}
+
+/**
+ * A reader over S3 GetObject, with the document store's client and settings (INVOICE_BUCKET the default bucket).
+ * Added for the chunked run (src/chunked.ts), which reads its batch's manifest by reference and its chunk records
+ * back; nothing else uses it.
+ */
+export function createS3ObjectReader(
+  config: () => RealDepsConfig = configFromEnv,
+  s3: () => S3Sender | Promise<S3Sender> = lazyS3Client,
+): ObjectReader {
+  return {
+    read: async ({ bucket: given, key, range, versionId, ifMatch }) => {
+      const bucket = given ?? config().documentBucket;
+      if (bucket === "")
+        throw new ConfigurationError("INVOICE_BUCKET is not set (the default bucket of a read)");
+      const { GetObjectCommand } = await s3Module();
+      const client = await s3();
+      const what = `S3 GetObject ${key} from ${bucket}`;
+      let answer;
+      try {
+        answer = await client.send(
+          new GetObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+            ...(versionId ? { VersionId: versionId } : {}),
+            ...(ifMatch ? { IfMatch: ifMatch } : {}),
+          }),
+        );
+      } catch (error) {
+        const name = (error as { name?: string }).name ?? "Error";
+        if (name === "NoSuchKey" || name === "NoSuchBucket" || name === "NoSuchVersion") {
+          throw new ObjectNotFoundError(
+            `${what}: ${name} (the ${name.slice(6).toLowerCase()} does not exist)`,
+          );
+        }
+        if (name === "PreconditionFailed") {
+          throw new ObjectChangedError(
+            `${what}: PreconditionFailed (its ETag is no longer ${ifMatch ?? "?"})`,
+          );
+        }
+        throw readFailure(error, what);
+      }
+      const body = answer.Body ? await answer.Body.transformToByteArray() : new Uint8Array();
+      const etag = answer.ETag ?? "";
+      if (ifMatch && etag !== ifMatch) {
+        // A store that ignores If-Match (s3rver does) still says which object it served.
+        throw new ObjectChangedError(`${what}: served ETag ${etag}, not the pinned ${ifMatch}`);
+      }
+      const total = /\/(\d+)$/.exec(answer.ContentRange ?? "")?.[1];
+      return {
+        body,
+        etag,
+        ...(answer.VersionId ? { versionId: answer.VersionId } : {}),
+        objectBytes: total === undefined ? body.byteLength : Number(total),
+      };
+    },
+  };
+}
+
+/** A failed GetObject as the facts call-outcomes.ts reads (a read: outages retried, refusals not). */
+function readFailure(error: unknown, what: string): Error {
+  const failure = error as {
+    name?: string;
+    message?: string;
+    code?: string;
+    $metadata?: { httpStatusCode?: number };
+  };
+  const name = failure.name ?? "Error";
+  const detail = bounded(`${name}: ${failure.message ?? String(error)}`.replace(/\s+/g, " "), 200);
+  const status = failure.$metadata?.httpStatusCode;
+  if (typeof status === "number" && status >= 300)
+    return new ProviderHttpError(status, `${what} answered ${status}: ${detail}`);
+  if (name === "TimeoutError" || name === "AbortError" || failure.code === "ETIMEDOUT") {
+    return new ProviderUnreachableError("timeout", `${what} timed out: ${detail}`);
+  }
+  if (["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ECONNRESET", "EPIPE"].includes(failure.code ?? "")) {
+    return new ProviderUnreachableError("connect", `${what} failed: ${detail}`);
+  }
+  return Object.assign(new Error(`${what} failed: ${detail}`), { name });
+}

@@ -18,6 +18,9 @@ import {
   type ChunkSummary,
   type InvoiceRecord,
 } from "../src/chunked";
+import { createHash } from "node:crypto";
+import { manifestOf } from "../src/chunked-manifest";
+import { ObjectChangedError, ObjectNotFoundError, type ObjectReader } from "../src/deps";
 import { ConfigurationError, createHandler } from "../src";
 import { sampleBatch, simulatedWorld } from "../src/demo";
 import { crashAfter } from "./crash";
@@ -32,15 +35,50 @@ afterAll(() => teardownTestEnvironment());
 /** Quick settings: no pause between attempts inside a step; the 15-minute cool-down suspends the function. */
 const quick: Partial<ChunkedConfig> = { attemptBackoffMs: 0, deliveryAttempts: 1 };
 
-function run(world: ReturnType<typeof simulatedWorld>, payload: unknown, config: Partial<ChunkedConfig>) {
+type World = ReturnType<typeof simulatedWorld>;
+
+/**
+ * The batch by reference: its manifest (src/chunked-manifest.ts) in an in-memory object store that keeps its
+ * own books (every read, its range), beside the world's documents (where the chunk records go). ETags are the
+ * content's digest, as S3's are for a simple upload; a range past the end is cut, as S3 does.
+ */
+function memoryObjects(world: World) {
+  const manifests = new Map<string, Uint8Array>();
+  const reads: Array<{ key: string; range?: { start: number; end: number } }> = [];
+  const etagOf = (body: Uint8Array) => `"${createHash("md5").update(body).digest("hex")}"`;
+  const objects: ObjectReader = {
+    read: async ({ key, range, ifMatch }) => {
+      reads.push({ key, ...(range ? { range } : {}) });
+      const body = manifests.get(key) ?? world.documents.get(key);
+      if (!body) throw new ObjectNotFoundError(`GetObject ${key}: NoSuchKey`);
+      const etag = etagOf(body);
+      if (ifMatch && ifMatch !== etag) throw new ObjectChangedError(`GetObject ${key}: PreconditionFailed`);
+      const part = range ? body.subarray(range.start, range.end + 1) : body;
+      return { body: Uint8Array.from(part), etag, objectBytes: body.byteLength };
+    },
+  };
+  return { objects, manifests, reads };
+}
+
+/** The event for a batch whose invoices are staged as a manifest under `manifests/<batchId>.jsonl`. */
+function byReference(store: ReturnType<typeof memoryObjects>, batch: ReturnType<typeof sampleBatch>) {
+  const { invoices, ...fields } = batch;
+  const key = `manifests/${batch.batchId}.jsonl`;
+  store.manifests.set(key, manifestOf(fields, invoices));
+  return { ...fields, manifest: { key } };
+}
+
+function run(world: World, batch: ReturnType<typeof sampleBatch>, config: Partial<ChunkedConfig>) {
+  const store = memoryObjects(world);
+  const payload = byReference(store, batch);
   const runner = new LocalDurableTestRunner<ChunkedRunResult>({
-    handlerFunction: createChunkedHandler(world.deps, { ...quick, ...config }),
+    handlerFunction: createChunkedHandler({ ...world.deps, objects: store.objects }, { ...quick, ...config }),
   });
-  return { runner, execution: runner.run({ payload }) };
+  return { runner, store, payload, execution: runner.run({ payload }) };
 }
 
 /** Each invoice id emailed exactly once, by the provider's own record. */
-function emailedOnce(world: ReturnType<typeof simulatedWorld>, ids: string[]) {
+function emailedOnce(world: World, ids: string[]) {
   const counts = new Map<string, number>();
   for (const email of world.emails) counts.set(email.invoiceId, (counts.get(email.invoiceId) ?? 0) + 1);
   expect(counts.size).toBe(ids.length);
@@ -53,12 +91,30 @@ const named = (operations: DurableOperation[], pattern: RegExp) =>
 
 const idsOf = (count: number) => Array.from({ length: count }, (_, i) => `INV-${1001 + i}`);
 
+/** The largest thing the run checkpointed: every step's result and error, every context's result. */
+function largestCheckpoint(operations: DurableOperation[]) {
+  let largest = 0;
+  for (const operation of operations) {
+    const type = String(operation.getType());
+    const details =
+      type === "STEP"
+        ? operation.getStepDetails()
+        : type === "CONTEXT"
+          ? operation.getContextDetails()
+          : undefined;
+    for (const value of [details?.result, details?.error]) {
+      if (value !== undefined) largest = Math.max(largest, Buffer.byteLength(JSON.stringify(value)));
+    }
+  }
+  return largest;
+}
+
 describeLocal("a 10,000-invoice batch in chunks of 100", () => {
   itLocal(
     "delivers every invoice exactly once, in 100 chunk steps, every checkpoint far under 256 KB",
     async () => {
       const world = simulatedWorld({ deliveryLatencyMs: 0, documentBytes: 64 });
-      const { runner, execution } = run(world, sampleBatch(10_000), { chunkSize: 100 });
+      const { runner, store, payload, execution } = run(world, sampleBatch(10_000), { chunkSize: 100 });
       const result = await execution;
 
       expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
@@ -83,6 +139,22 @@ describeLocal("a 10,000-invoice batch in chunks of 100", () => {
       // Each chunk's checkpoint is a summary (counts and a record key): a few hundred bytes, not 100 receipts.
       const sizes = steps.map((step) => JSON.stringify(step.getStepDetails()?.result).length);
       expect(Math.max(...sizes)).toBeLessThan(1024);
+      // By reference: the event is a few hundred bytes (the invoices inline were 961 KB), and nothing the run
+      // checkpointed is large: the largest is the map's own result (100 summaries).
+      expect(Buffer.byteLength(JSON.stringify(payload))).toBeLessThan(512);
+      const mapResult = JSON.stringify(runner.getOperation("send-chunks").getContextDetails()?.result);
+      expect(mapResult.length).toBeLessThan(32 * 1024);
+      expect(largestCheckpoint(operations)).toBe(mapResult.length);
+      expect(
+        JSON.stringify(runner.getOperation("read-manifest").getStepDetails()?.result).length,
+      ).toBeLessThan(256);
+      // Each chunk read its own lines once (one Range read of 100 records), the header one read of 1 KB.
+      const width = store.manifests.get(payload.manifest.key)!.byteLength / 10_001;
+      const ranged = store.reads.filter((read) => read.key === payload.manifest.key);
+      expect(ranged).toHaveLength(101);
+      expect(ranged.slice(1).every((read) => read.range!.end + 1 - read.range!.start === 100 * width)).toBe(
+        true,
+      );
       // The full record of each chunk is in the document store, referenced by key: 100 of them, 100 receipts each.
       expect(report.records).toHaveLength(100);
       const record = JSON.parse(
@@ -90,9 +162,12 @@ describeLocal("a 10,000-invoice batch in chunks of 100", () => {
       ) as InvoiceRecord[];
       expect(record).toHaveLength(100);
       expect(record.every((r) => r.sent && r.messageId === `msg-${r.invoiceId}`)).toBe(true);
-      // The map's own result: 100 summaries, far under the limit (no summary-and-replay by the SDK).
-      const mapResult = JSON.stringify(runner.getOperation("send-chunks").getContextDetails()?.result);
-      expect(mapResult.length).toBeLessThan(64 * 1024);
+      // check-message-ids read every record back, and found no two invoices under one message id.
+      expect(runner.getOperation("check-message-ids").getStepDetails()?.result).toEqual({
+        groups: [],
+        invoices: 0,
+        cents: 0,
+      });
     },
     120_000,
   );
@@ -201,12 +276,16 @@ describeLocal("a sandbox dying between a chunk's sends and its checkpoint", () =
     async (nesting) => {
       const world = simulatedWorld({ deliveryLatencyMs: 0, documentBytes: 64 });
       // One chunk at a time (crashAfter is for an operation that runs alone): chunk 2's SUCCEED is lost.
+      const store = memoryObjects(world);
       const crash = crashAfter(
-        createChunkedHandler(world.deps, { ...quick, chunkSize: 50, maxConcurrency: 1, nesting }),
+        createChunkedHandler(
+          { ...world.deps, objects: store.objects },
+          { ...quick, chunkSize: 50, maxConcurrency: 1, nesting },
+        ),
         "send-chunk-2",
       );
       const runner = new LocalDurableTestRunner<ChunkedRunResult>({ handlerFunction: crash.handler });
-      const result = await runner.run({ payload: sampleBatch(150) });
+      const result = await runner.run({ payload: byReference(store, sampleBatch(150)) });
 
       expect(crash.crashes()).toBe(1);
       expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
@@ -250,8 +329,10 @@ describeLocal("operations", () => {
       expect(chunkedOps).toHaveLength(1 + 2 * 5);
       const perInvoice = { perItem: perItemOps.length / 500, chunked: chunkedOps.length / 500 };
       expect(perInvoice.chunked).toBeLessThanOrEqual(perInvoice.perItem / 10);
-      // Everything else is the same in both: the enrichment and the FX quote.
-      expect(perItem.getOperations().length - perItemOps.length).toBe(
+      // Everything else is the same in both (the enrichment, check-settings, the FX quote), but for the chunked
+      // run's two steps of its own: read-manifest and check-message-ids.
+      expect(named(chunked.getOperations(), /^(read-manifest|check-message-ids)$/)).toHaveLength(2);
+      expect(perItem.getOperations().length - perItemOps.length + 2).toBe(
         chunked.getOperations().length - chunkedOps.length,
       );
     },
@@ -260,22 +341,26 @@ describeLocal("operations", () => {
 });
 
 describeLocal("bad input and bad settings, before any side effect", () => {
+  const good = () => {
+    const { invoices: _invoices, ...fields } = sampleBatch(2);
+    return { ...fields, manifest: { key: "manifests/2026-11-acme.jsonl" } };
+  };
   const bad: Array<[string, unknown, RegExp]> = [
-    ["no invoices", { ...sampleBatch(1), invoices: [] }, /invoices must contain at least one invoice/],
-    ["too many", sampleBatch(50_001), /invoices must contain at most 50000 invoices/],
+    ["no manifest", { ...good(), manifest: undefined }, /manifest is required/],
+    ["an empty key", { ...good(), manifest: { key: "" } }, /manifest\.key must not be empty/],
     [
-      "a malformed invoice",
-      { ...sampleBatch(3), invoices: [...sampleBatch(2).invoices, { invoiceId: "X", amountCents: -1 }] },
-      /invoices\[2\]\.invoiceId must look like INV-1042.*invoices\[2\]\.amountCents must be positive.*invoices\[2\]\.issueDate is required/,
+      "a bad bucket",
+      { ...good(), manifest: { bucket: "Not A Bucket", key: "m" } },
+      /manifest\.bucket must be an S3 bucket name/,
     ],
     [
-      "a duplicate id",
-      { ...sampleBatch(2), invoices: [sampleBatch(1).invoices[0], sampleBatch(1).invoices[0]] },
-      /invoices\[1\]\.invoiceId INV-1001 appears twice/,
+      "the invoices inline",
+      { ...sampleBatch(2), manifest: { key: "m" } },
+      /has unexpected fields: "invoices"/,
     ],
     [
       "a field not understood",
-      { ...sampleBatch(2), discountPercent: 10 },
+      { ...good(), discountPercent: 10 },
       /has unexpected fields: "discountPercent"/,
     ],
   ];
@@ -283,14 +368,111 @@ describeLocal("bad input and bad settings, before any side effect", () => {
     "%s: InvalidBatchError naming the field, zero operations, zero calls",
     async (_, payload, message) => {
       const world = simulatedWorld({ deliveryLatencyMs: 0 });
-      const { execution } = run(world, payload, {});
-      const result = await execution;
+      const store = memoryObjects(world);
+      const runner = new LocalDurableTestRunner<ChunkedRunResult>({
+        handlerFunction: createChunkedHandler({ ...world.deps, objects: store.objects }, quick),
+      });
+      const result = await runner.run({ payload });
       expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
       expect(result.getError().errorType).toBe("InvalidBatchError");
       expect(result.getError().errorMessage).toMatch(message);
       expect(result.getOperations()).toHaveLength(0);
+      expect(store.reads).toEqual([]);
       expect(world.lookups).toEqual([]);
       expect(world.deliveries).toEqual([]);
+    },
+  );
+
+  const badManifests: Array<[string, (bytes: Uint8Array) => Uint8Array | undefined, RegExp]> = [
+    ["missing", () => undefined, /GetObject manifests\/2026-11-acme\.jsonl: NoSuchKey/],
+    [
+      "truncated",
+      (bytes) => bytes.subarray(0, bytes.byteLength - 10),
+      /bytes, not the \d+ its header makes.*truncated/,
+    ],
+    [
+      "for another batch",
+      () =>
+        manifestOf({ batchId: "2026-10-acme", customerId: "acme", currency: "GBP" }, sampleBatch(3).invoices),
+      /is for another batch: its header says batchId "2026-10-acme", not "2026-11-acme"/,
+    ],
+    [
+      "not a manifest",
+      () => new TextEncoder().encode("invoiceId,amount\nINV-1,100\n"),
+      /header line is not JSON/,
+    ],
+  ];
+  itLocal.each(badManifests)(
+    "a manifest %s: BatchNotStartedError naming it, in the first step, no lookup, nothing sent",
+    async (_, change, message) => {
+      const world = simulatedWorld({ deliveryLatencyMs: 0, documentBytes: 64 });
+      const store = memoryObjects(world);
+      const payload = byReference(store, sampleBatch(3));
+      const changed = change(store.manifests.get(payload.manifest.key)!);
+      if (changed) store.manifests.set(payload.manifest.key, changed);
+      else store.manifests.delete(payload.manifest.key);
+      const runner = new LocalDurableTestRunner<ChunkedRunResult>({
+        handlerFunction: createChunkedHandler({ ...world.deps, objects: store.objects }, quick),
+      });
+      const result = await runner.run({ payload });
+      expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
+      expect(result.getError().errorType).toBe("BatchNotStartedError");
+      expect(result.getError().errorMessage).toMatch(message);
+      expect(result.getOperations().map((operation) => operation.getName())).toEqual(["read-manifest"]);
+      expect(world.lookups).toEqual([]);
+      expect(world.deliveries).toEqual([]);
+    },
+  );
+
+  itLocal(
+    "malformed invoices in the manifest are reported by line, invoice and field, never sent; the others go out",
+    async () => {
+      const world = simulatedWorld({ deliveryLatencyMs: 0, documentBytes: 64 });
+      const store = memoryObjects(world);
+      const batch = sampleBatch(60);
+      const invoices: unknown[] = [...batch.invoices];
+      invoices[4] = { ...batch.invoices[4]!, amountCents: -1 };
+      invoices[30] = { invoiceId: "X", issueDate: "2026-11-30" };
+      invoices[41] = { ...batch.invoices[2]! }; // INV-1003 again, in another chunk
+      invoices[7] = { ...batch.invoices[6]! }; // INV-1007 twice in one chunk
+      const { invoices: _i, ...fields } = batch;
+      store.manifests.set("manifests/m.jsonl", manifestOf(fields, invoices));
+      const runner = new LocalDurableTestRunner<ChunkedRunResult>({
+        handlerFunction: createChunkedHandler(
+          { ...world.deps, objects: store.objects },
+          { ...quick, chunkSize: 25 },
+        ),
+      });
+      const result = await runner.run({ payload: { ...fields, manifest: { key: "manifests/m.jsonl" } } });
+      expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      const report = result.getResult()!;
+      expect(report.failed.map(({ line, invoiceId }) => ({ line, invoiceId }))).toEqual([
+        { line: 5, invoiceId: "INV-1005" },
+        { line: 8, invoiceId: "INV-1007" },
+        { line: 31 },
+      ]);
+      expect(report.failed[0]!.error).toMatch(
+        /^\[refused\] malformed in the manifest, not sent: line 5 \(INV-1005\): amountCents must be positive/,
+      );
+      expect(report.failed[1]!.error).toMatch(/line 8 \(INV-1007\): invoiceId appears twice \(line 7 too\)/);
+      expect(report.failed[2]!.error).toMatch(
+        /line 31: invoiceId must look like INV-1042; amountCents is required/,
+      );
+      // INV-1003 on lines 3 and 42 (two chunks): one key, one email, and the provider's one message id for both:
+      // the message-id check calls both in doubt, as the per-item report does.
+      expect(report.inDoubt.map(({ line, invoiceId }) => ({ line, invoiceId }))).toEqual([
+        { line: 3, invoiceId: "INV-1003" },
+        { line: 42, invoiceId: "INV-1003" },
+      ]);
+      expect(report.inDoubt[0]!.error).toMatch(
+        /^\[in doubt\] the provider answered INV-1003, INV-1003 with the same message id "msg-INV-1003"/,
+      );
+      expect(report.sent).toBe(60 - 3 - 2);
+      // The provider's record: never asked for a malformed line; the retry pass sent nothing again.
+      expect(world.deliveries.map((d) => d.invoiceId)).not.toContain("INV-1005");
+      expect(world.attemptsFor("INV-1007")).toBe(1);
+      expect(world.emails.filter((e) => e.invoiceId === "INV-1003")).toHaveLength(1);
+      expect(report.retryPass).toBeUndefined();
     },
   );
 
@@ -304,10 +486,11 @@ describeLocal("bad input and bad settings, before any side effect", () => {
           throw new ConfigurationError("INVOICING_API_URL is not set");
         },
       };
+      const store = memoryObjects(world);
       const runner = new LocalDurableTestRunner<ChunkedRunResult>({
-        handlerFunction: createChunkedHandler(deps, quick),
+        handlerFunction: createChunkedHandler({ ...deps, objects: store.objects }, quick),
       });
-      const result = await runner.run({ payload: sampleBatch(1_000) });
+      const result = await runner.run({ payload: byReference(store, sampleBatch(1_000)) });
       expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
       expect(result.getError().errorType).toBe("BatchNotStartedError");
       expect(result.getError().errorMessage).toMatch(/INVOICING_API_URL is not set/);
@@ -326,7 +509,9 @@ describeLocal("bad input and bad settings, before any side effect", () => {
     [{ nesting: "DEEP" as NestingType }, /nesting must be NESTED or FLAT, not "DEEP"/],
   ])("a setting that cannot work fails when the handler is made: %o", (config, message) => {
     const world = simulatedWorld();
-    expect(() => createChunkedHandler(world.deps, config)).toThrow(message);
+    const store = memoryObjects(world);
+    expect(() => createChunkedHandler({ ...world.deps, objects: store.objects }, config)).toThrow(message);
+    expect(store.reads).toEqual([]);
     expect(world.lookups).toEqual([]);
   });
 
@@ -338,7 +523,8 @@ describeLocal("bad input and bad settings, before any side effect", () => {
 describe("a chunk's checkpoint", () => {
   it("stays under its bound with MAX_CHUNK_SIZE invoices that all failed with long, non-ASCII errors", () => {
     const huge = `[in doubt] ${'é\u0000"\\ '.repeat(2_000)}`;
-    const records: InvoiceRecord[] = idsOf(MAX_CHUNK_SIZE).map((id) => ({
+    const records: InvoiceRecord[] = idsOf(MAX_CHUNK_SIZE).map((id, index) => ({
+      line: 99_751 + index,
       invoiceId: id.replace(/^INV-/, "INV-99999999"),
       sent: false,
       outcome: "in-doubt",
