@@ -245,34 +245,36 @@ export interface UnsentEntry {
 
 /** What a chunk's step checkpoints: small whatever the chunk size (see MAX_CHUNK_SUMMARY_BYTES). */
 export interface ChunkSummary {
-  invoices: number;
-  sent: number;
+  /** The total of the invoices sent (the chunk's size less `unsent` is their number). */
   sentCents: number;
   unsent: UnsentEntry[];
-  /** The chunk's full record (every invoice's message id or whole error), in the document store. */
-  recordKey: string;
+  /** The digest naming the chunk's full record in the document store: see recordKeyOf. */
+  record: string;
+}
+
+/** Where a chunk's full record (every invoice's message id or whole error) is, in the document store. */
+export function recordKeyOf(batchId: string, chunkName: string, digest: string): string {
+  return `chunk-records/${batchId}/${chunkName}/${digest}.json`;
 }
 
 /** The summary of a chunk's records: what its step returns. Exported for the size test. */
-export function summariseChunk(records: InvoiceRecord[], recordKey: string): ChunkSummary {
+export function summariseChunk(records: InvoiceRecord[], record: string): ChunkSummary {
   const unsent: UnsentEntry[] = [];
-  let sent = 0;
   let sentCents = 0;
-  for (const record of records) {
-    if (record.sent) {
-      sent += 1;
-      sentCents += record.amountCents;
+  for (const entry of records) {
+    if (entry.sent) {
+      sentCents += entry.amountCents;
     } else {
       unsent.push({
-        line: record.line,
-        ...(record.invoiceId ? { invoiceId: record.invoiceId } : {}),
-        outcome: record.outcome,
-        again: record.again,
-        error: excerpt(record.error),
+        line: entry.line,
+        ...(entry.invoiceId ? { invoiceId: entry.invoiceId } : {}),
+        outcome: entry.outcome,
+        again: entry.again,
+        error: excerpt(entry.error),
       });
     }
   }
-  return { invoices: records.length, sent, sentCents, unsent, recordKey };
+  return { sentCents, unsent, record };
 }
 
 /** Printable ASCII only, `max` characters: a provider's words cannot grow a checkpoint. */
@@ -395,7 +397,7 @@ export async function runChunkedBatch(
 
   const all = Array.from({ length: manifest.invoices }, (_, position) => position);
   const firstPass = await sendChunks(context, "send-chunks", "chunk", all, run);
-  const first = readPass(firstPass.result, firstPass.chunks, "chunk");
+  const first = readPass(firstPass.result, firstPass.chunks, "chunk", batch.batchId);
 
   // From checkpointed results only, so the same list on every replay. Only after a pass that ran to the end: a
   // pass a chunk stopped may have chunks still in flight, which would keep the function from suspending.
@@ -410,7 +412,7 @@ export async function runChunkedBatch(
       toRetry.sort((a, b) => a - b),
       run,
     );
-    retry = readPass(retryPass.result, retryPass.chunks, "retry-chunk");
+    retry = readPass(retryPass.result, retryPass.chunks, "retry-chunk", batch.batchId);
   }
 
   // Receipts under one message id, over every chunk record: at most one email stands behind them.
@@ -609,14 +611,17 @@ function sendChunk(context: DurableContext, chunkName: string, chunk: Chunk, run
       const digest = createHash("sha256").update(body).digest("hex").slice(0, 16);
       // Named by its content, so a re-run of this step after a crash that got other answers stores a second
       // record instead of replacing the first (the store is create-only).
-      const recordKey = `chunk-records/${batch.batchId}/${chunkName}/${digest}.json`;
+      const recordKey = recordKeyOf(batch.batchId, chunkName, digest);
       await deps.documents.put({ key: recordKey, body, contentType: "application/json" });
-      const summary = summariseChunk(records, recordKey);
+      const summary = summariseChunk(records, digest);
       const mostly = attempted >= 2 * SYSTEMIC_STREAK && 2 * systemic > attempted;
       if (stopped || mostly) {
         const reason =
           stopped ?? `${systemic} of ${attempted} sends failed for reasons the next chunk would meet too`;
-        throw new ChunkHaltedError(`${chunkName} stopped the batch: ${reason}`, haltOutcome(summary, true));
+        throw new ChunkHaltedError(
+          `${chunkName} stopped the batch: ${reason}`,
+          haltOutcome(summary, true, records.length, recordKey),
+        );
       }
       return summary;
     },
@@ -624,15 +629,21 @@ function sendChunk(context: DurableContext, chunkName: string, chunk: Chunk, run
   );
 }
 
-function haltOutcome(summary: ChunkSummary | undefined, read: boolean): HaltOutcome {
+function haltOutcome(
+  summary: ChunkSummary | undefined,
+  read: boolean,
+  invoices: number,
+  recordKey?: string,
+): HaltOutcome {
   const code = (entry: UnsentEntry) =>
     entry.outcome === "in-doubt" ? "D" : entry.outcome === "issued-before" ? "I" : entry.again ? "N" : "R";
+  const unsent = summary?.unsent ?? [];
   return {
     read,
-    sent: summary?.sent ?? 0,
+    sent: summary ? invoices - unsent.length : 0,
     sentCents: summary?.sentCents ?? 0,
-    unsent: (summary?.unsent ?? []).map((entry) => [entry.line, entry.invoiceId ?? "", code(entry)]),
-    ...(summary ? { recordKey: summary.recordKey } : {}),
+    unsent: unsent.map((entry) => [entry.line, entry.invoiceId ?? "", code(entry)]),
+    ...(recordKey ? { recordKey } : {}),
   };
 }
 
@@ -696,7 +707,10 @@ async function readLines(chunk: Chunk, run: ChunkRun, chunkName: string): Promis
     const reason = changed
       ? `the manifest changed under the running batch (pinned ETag ${manifest.etag}${manifest.versionId ? `, version ${manifest.versionId}` : ""}): ${detail}. No invoice of ${chunkName} was sent; run the batch again once the manifest is final`
       : `the manifest could not be read: ${detail}. No invoice of ${chunkName} was sent`;
-    throw new ChunkHaltedError(`${chunkName} stopped the batch: ${reason}`, haltOutcome(undefined, false));
+    throw new ChunkHaltedError(
+      `${chunkName} stopped the batch: ${reason}`,
+      haltOutcome(undefined, false, chunk.length),
+    );
   }
   return lines;
 }
@@ -807,7 +821,12 @@ const spanOf = (chunk: Chunk, name: string, error: string): LineSpan => ({
 });
 
 /** A pass's outcome from its checkpointed BatchResult: the chunks' summaries, their halts, and the rest by line. */
-function readPass(result: BatchResult<ChunkSummary>, chunks: Chunk[], prefix: string): PassOutcome {
+function readPass(
+  result: BatchResult<ChunkSummary>,
+  chunks: Chunk[],
+  prefix: string,
+  batchId: string,
+): PassOutcome {
   const pass: PassOutcome = {
     report: {
       chunks: chunks.length,
@@ -832,10 +851,10 @@ function readPass(result: BatchResult<ChunkSummary>, chunks: Chunk[], prefix: st
     const name = `${prefix}-${item.index + 1}`;
     if (item.status === BatchItemStatus.SUCCEEDED && item.result) {
       const summary = item.result;
-      pass.sent += summary.sent;
+      pass.sent += chunk.length - summary.unsent.length;
       pass.sentCents += summary.sentCents;
       pass.unsent.push(...summary.unsent);
-      pass.records.push(summary.recordKey);
+      pass.records.push(recordKeyOf(batchId, name, summary.record));
       continue;
     }
     pass.report.failedChunks += 1;

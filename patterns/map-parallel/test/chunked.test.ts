@@ -214,7 +214,14 @@ describeLocal("failures inside a chunk", () => {
       expect(named(operations, /^send-chunk-\d+$/)).toHaveLength(5);
       const retrySteps = named(operations, /^send-retry-chunk-\d+$/);
       expect(retrySteps).toHaveLength(1);
-      expect(retrySteps[0]!.getStepDetails()?.result as ChunkSummary).toMatchObject({ invoices: 2, sent: 2 });
+      // Its summary: nothing unsent, the two invoices' total, and the digest naming its record.
+      const retried = retrySteps[0]!.getStepDetails()?.result as ChunkSummary;
+      const amounts = new Map(sampleBatch(250).invoices.map((i) => [i.invoiceId, i.amountCents]));
+      expect(retried).toMatchObject({
+        unsent: [],
+        sentCents: amounts.get("INV-1005")! + amounts.get("INV-1077")!,
+      });
+      expect(report.records).toContain(`chunk-records/2026-11-acme/retry-chunk-1/${retried.record}.json`);
       // The cool-down suspended the function: the retry pass ran in a later invocation, which replayed the
       // first pass from its checkpoints (no invoice of it was asked of the provider again, above).
       expect(runner.getOperation("cool-down-before-retry").getStatus()).toBe(OperationStatus.SUCCEEDED);
@@ -531,7 +538,7 @@ describe("a chunk's checkpoint", () => {
       again: true,
       error: huge,
     }));
-    const summary = summariseChunk(records, "chunk-records/2026-11-acme/chunk-1/0123456789abcdef.json");
+    const summary = summariseChunk(records, "0123456789abcdef");
     expect(summary.unsent).toHaveLength(MAX_CHUNK_SIZE);
     expect(Buffer.byteLength(JSON.stringify(summary))).toBeLessThan(MAX_CHUNK_SUMMARY_BYTES);
     // The verdict marker survives the cut: the retry pass and the report read it back.
