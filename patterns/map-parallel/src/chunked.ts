@@ -115,6 +115,8 @@ export const DEFAULT_CHUNK_SIZE = 100;
 export const MAX_INVOICES_PER_CHUNKED_BATCH = 100_000;
 /** At most 5,000 chunks a pass: two passes of two operations a chunk stay under 25,000 operations. */
 export const MAX_CHUNKS_PER_PASS = 5_000;
+/** The most entries a list of the report holds (its count says how many there are): the report stays small. */
+export const REPORT_LIST_LIMIT = 100;
 /** Sends in a row failing for a reason the next send would meet too: the chunk stops sending and halts the batch. */
 export const SYSTEMIC_STREAK = 5;
 
@@ -369,6 +371,14 @@ export interface ChunkedRunResult {
   notAttempted: LineSpan[];
   /** Where each chunk's full record is: every sent invoice's message id and document key. */
   records: string[];
+  /**
+   * How many entries each list has in all: a list holds its first REPORT_LIST_LIMIT, so the report stays small
+   * whatever the batch (every invoice's outcome is in the chunk records, under `chunk-records/<batchId>/`).
+   */
+  counts: Record<
+    "failed" | "inDoubt" | "issuedBefore" | "chunksInDoubt" | "notAttempted" | "records",
+    number
+  >;
 }
 
 /**
@@ -993,6 +1003,9 @@ function report(
           rate: rateMicros / 1_000_000,
         };
   const halted = first.halted;
+  const chunksInDoubt = [...first.chunksInDoubt, ...(retry?.chunksInDoubt ?? [])];
+  const notAttempted = [...first.notAttempted, ...(retry?.notAttempted ?? [])];
+  const records = [...first.records, ...(retry?.records ?? [])];
   return {
     batchId: batch.batchId,
     customerId: batch.customerId,
@@ -1012,12 +1025,20 @@ function report(
     ...(fx ? { fx } : {}),
     firstPass: first.report,
     ...(retry ? { retryPass: retry.report } : {}),
-    failed: named(lists.failed),
-    inDoubt: named(lists.inDoubt),
-    issuedBefore: named(lists.issuedBefore),
-    chunksInDoubt: [...first.chunksInDoubt, ...(retry?.chunksInDoubt ?? [])],
-    notAttempted: [...first.notAttempted, ...(retry?.notAttempted ?? [])],
-    records: [...first.records, ...(retry?.records ?? [])],
+    failed: named(lists.failed.slice(0, REPORT_LIST_LIMIT)),
+    inDoubt: named(lists.inDoubt.slice(0, REPORT_LIST_LIMIT)),
+    issuedBefore: named(lists.issuedBefore.slice(0, REPORT_LIST_LIMIT)),
+    chunksInDoubt: chunksInDoubt.slice(0, REPORT_LIST_LIMIT),
+    notAttempted: notAttempted.slice(0, REPORT_LIST_LIMIT),
+    records: records.slice(0, REPORT_LIST_LIMIT),
+    counts: {
+      failed: lists.failed.length,
+      inDoubt: lists.inDoubt.length,
+      issuedBefore: lists.issuedBefore.length,
+      chunksInDoubt: chunksInDoubt.length,
+      notAttempted: notAttempted.length,
+      records: records.length,
+    },
   };
 }
 

@@ -93,6 +93,11 @@ describeLocal("a 100,000-invoice batch by reference", () => {
       expect(mapResult).toBeLessThan(128 * 1024);
       expect(largestCheckpoint(operations)).toBe(mapResult);
       expect(operations.length).toBeLessThan(2_100);
+      // The run's result: counts, and lists of at most 100 (here the first 100 of 1,000 record keys).
+      const report = result.getResult()!;
+      expect(report.counts.records).toBe(1_000);
+      expect(report.records).toHaveLength(100);
+      expect(Buffer.byteLength(JSON.stringify(report))).toBeLessThan(16 * 1024);
       // The manifest itself: 100,001 lines of its widest invoice's width, never in a checkpoint.
       expect(manifest.byteLength).toBeGreaterThan(9_000_000);
       process.stdout.write(

@@ -12,6 +12,7 @@ import {
   defaultChunkedConfig,
   MAX_CHUNK_SIZE,
   MAX_CHUNK_SUMMARY_BYTES,
+  REPORT_LIST_LIMIT,
   summariseChunk,
   type ChunkedConfig,
   type ChunkedRunResult,
@@ -226,6 +227,30 @@ describeLocal("failures inside a chunk", () => {
       // first pass from its checkpoints (no invoice of it was asked of the provider again, above).
       expect(runner.getOperation("cool-down-before-retry").getStatus()).toBe(OperationStatus.SUCCEEDED);
       expect(result.getInvocations().length).toBeGreaterThanOrEqual(2);
+    },
+    60_000,
+  );
+
+  itLocal(
+    "a report stays small: 300 refusals (not systemic, no halt) listed up to 100, counted in full",
+    async () => {
+      const faults = Object.fromEntries(idsOf(300).map((id) => [id, ["refused-422" as const]]));
+      const world = simulatedWorld({ deliveryLatencyMs: 0, documentBytes: 64, deliveryFaults: faults });
+      const { execution } = run(world, sampleBatch(300), { chunkSize: 100 });
+      const result = await execution;
+      expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      const report = result.getResult()!;
+      expect(report).toMatchObject({ outcome: "PARTIALLY_SENT", sent: 0 });
+      expect(report.firstPass).toMatchObject({ completionReason: "ALL_COMPLETED", failedChunks: 0 });
+      expect(report.failed).toHaveLength(REPORT_LIST_LIMIT);
+      expect(report.failed[0]).toMatchObject({ line: 1, invoiceId: "INV-1001" });
+      expect(report.failed[0]!.error).toMatch(/^\[refused\].*422/);
+      expect(report.counts).toMatchObject({ failed: 300, inDoubt: 0, records: 3 });
+      // Refusals are not sent again: no retry pass; the provider was asked once per invoice.
+      expect(report.retryPass).toBeUndefined();
+      expect(world.deliveries).toHaveLength(300);
+      expect(world.emails).toEqual([]);
+      expect(Buffer.byteLength(JSON.stringify(report))).toBeLessThan(40 * 1024);
     },
     60_000,
   );
