@@ -348,7 +348,7 @@ export interface ChunkedRunResult {
   invoices: number;
   chunkSize: number;
   manifest: PinnedManifest;
-  /** HALTED: a chunk stopped the first pass on a systemic failure; nothing was retried. */
+  /** HALTED: a chunk stopped a pass on a systemic failure (the first: nothing was retried). */
   outcome: "ALL_SENT" | "PARTIALLY_SENT" | "HALTED";
   /** Why the batch stopped, from the chunk that stopped it. */
   halted?: { chunk: string; reason: string };
@@ -681,9 +681,9 @@ const idOf = (parsed: ManifestLine) =>
       : {};
 
 /**
- * The chunk's lines from the pinned manifest: Range reads by its ETag (and version). Thrown as is (the step
- * retries it, nothing sent yet) when S3 may answer a moment later; a manifest changed, gone or refused halts the
- * batch with every line of the chunk not sent.
+ * The chunk's lines from the pinned manifest: Range reads by its ETag (and version), each attempted again when S3
+ * may answer a moment later. A manifest changed, gone, refused or still unreadable halts the batch with every line
+ * of the chunk not sent.
  */
 async function readLines(chunk: Chunk, run: ChunkRun, chunkName: string): Promise<ManifestLine[]> {
   const { manifest, objects } = run;
@@ -691,13 +691,15 @@ async function readLines(chunk: Chunk, run: ChunkRun, chunkName: string): Promis
   const lines: ManifestLine[] = [];
   try {
     for (const range of rangesFor(chunk, width)) {
-      const read = await objects.read({
-        ...(manifest.bucket ? { bucket: manifest.bucket } : {}),
-        key: manifest.key,
-        range: { start: range.start, end: range.end },
-        ifMatch: manifest.etag,
-        ...(manifest.versionId ? { versionId: manifest.versionId } : {}),
-      });
+      const read = await withReadAttempts(() =>
+        objects.read({
+          ...(manifest.bucket ? { bucket: manifest.bucket } : {}),
+          key: manifest.key,
+          range: { start: range.start, end: range.end },
+          ifMatch: manifest.etag,
+          ...(manifest.versionId ? { versionId: manifest.versionId } : {}),
+        }),
+      );
       if (read.body.byteLength !== range.end - range.start + 1) {
         throw new ObjectChangedError(
           `manifest ${manifest.key}: ${read.body.byteLength} bytes served for a range of ${range.end - range.start + 1}`,
@@ -712,7 +714,6 @@ async function readLines(chunk: Chunk, run: ChunkRun, chunkName: string): Promis
     }
   } catch (error) {
     const changed = error instanceof ObjectChangedError || error instanceof ObjectNotFoundError;
-    if (!changed && classifyRead(error).retry) throw error;
     const detail = error instanceof Error ? error.message : String(error);
     const reason = changed
       ? `the manifest changed under the running batch (pinned ETag ${manifest.etag}${manifest.versionId ? `, version ${manifest.versionId}` : ""}): ${detail}. No invoice of ${chunkName} was sent; run the batch again once the manifest is final`
@@ -723,6 +724,22 @@ async function readLines(chunk: Chunk, run: ChunkRun, chunkName: string): Promis
     );
   }
   return lines;
+}
+
+/**
+ * A read of the manifest, attempted up to 3 times (1 s, then 2 s apart, in the step) when S3 may answer a moment
+ * later: it happens before any send, so whatever still fails after that stops the batch with the chunk not sent
+ * (a failed step would leave its invoices in doubt).
+ */
+async function withReadAttempts<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await read();
+    } catch (error) {
+      if (attempt >= 3 || !classifyRead(error).retry) throw error;
+      await pause(1000 * attempt);
+    }
+  }
 }
 
 /**
@@ -819,6 +836,9 @@ interface PassOutcome {
   chunksInDoubt: LineSpan[];
   notAttempted: LineSpan[];
   records: string[];
+  /** The lines this pass sent, and those of its chunks in doubt (failed as a unit, in flight at a halt). */
+  sentLines: Set<number>;
+  inDoubtLines: number[];
   halted?: { chunk: string; reason: string };
 }
 
@@ -853,6 +873,12 @@ function readPass(
     chunksInDoubt: [],
     notAttempted: [],
     records: [],
+    sentLines: new Set(),
+    inDoubtLines: [],
+  };
+  const sentExcept = (chunk: Chunk, unsent: Array<number>) => {
+    const not = new Set(unsent);
+    for (const position of chunk) if (!not.has(position + 1)) pass.sentLines.add(position + 1);
   };
   const started = new Set<number>();
   for (const item of result.all) {
@@ -862,6 +888,10 @@ function readPass(
     if (item.status === BatchItemStatus.SUCCEEDED && item.result) {
       const summary = item.result;
       pass.sent += chunk.length - summary.unsent.length;
+      sentExcept(
+        chunk,
+        summary.unsent.map((entry) => entry.line),
+      );
       pass.sentCents += summary.sentCents;
       pass.unsent.push(...summary.unsent);
       pass.records.push(recordKeyOf(batchId, name, summary.record));
@@ -871,6 +901,7 @@ function readPass(
     if (item.status === BatchItemStatus.STARTED) {
       // In flight when another chunk stopped the pass: its sends may have reached the provider.
       pass.chunksInDoubt.push(spanOf(chunk, name, inFlightWhenStopped(`<batchId>:<invoiceId>`)));
+      pass.inDoubtLines.push(...chunk.map((position) => position + 1));
       continue;
     }
     const message = item.error?.message ?? "the chunk did not finish";
@@ -878,6 +909,7 @@ function readPass(
     if (!halt) {
       // The step failed after its retries (its record could not be stored): its sends may have gone out.
       pass.chunksInDoubt.push(spanOf(chunk, name, `[in doubt] its chunk failed as a unit: ${message}`));
+      pass.inDoubtLines.push(...chunk.map((position) => position + 1));
       continue;
     }
     pass.halted ??= { chunk: name, reason: halt.reason };
@@ -886,6 +918,10 @@ function readPass(
       continue;
     }
     pass.sent += halt.outcome.sent;
+    sentExcept(
+      chunk,
+      halt.outcome.unsent.map(([line]) => line),
+    );
     pass.sentCents += halt.outcome.sentCents;
     if (halt.outcome.recordKey) pass.records.push(halt.outcome.recordKey);
     const see = `its chunk stopped the batch (${halt.reason}); the invoice's own error is in ${halt.outcome.recordKey}`;
@@ -966,15 +1002,22 @@ function report(
   // Keyed by line: a malformed line may have no invoice id.
   const keyOf = (line: number) => `#${line}`;
   const entries = new Map<string, { line: number; invoiceId?: string }>();
-  const retried = new Set(retry ? first.unsent.filter((e) => e.again).map((e) => e.line) : []);
-  const retryUnsent = new Set(retry?.unsent.map((e) => e.line) ?? []);
-  // An invoice retried and not among the retry pass's unsent was sent by it.
-  const sentByRetry = (line: number) => retried.has(line) && !retryUnsent.has(line);
+  // An invoice the retry pass sent is not reported; one whose retry chunk is in doubt is in doubt.
+  const sentByRetry = retry?.sentLines ?? new Set<number>();
+  const retryInDoubt = new Set(retry?.inDoubtLines ?? []);
   const failures = [...first.unsent, ...(retry?.unsent ?? [])]
-    .filter((entry) => !sentByRetry(entry.line))
-    .map(({ line, invoiceId, error }) => {
+    .filter((entry) => !sentByRetry.has(entry.line))
+    .flatMap(({ line, invoiceId, error }) => {
       entries.set(keyOf(line), { line, ...(invoiceId ? { invoiceId } : {}) });
-      return { invoiceId: keyOf(line), error };
+      const doubt = retryInDoubt.has(line)
+        ? [
+            {
+              invoiceId: keyOf(line),
+              error: "[in doubt] its retry chunk failed or was in flight when the pass stopped",
+            },
+          ]
+        : [];
+      return [{ invoiceId: keyOf(line), error }, ...doubt];
     });
   for (const group of shared.groups) {
     const ids = group.invoices.map((invoice) => invoice.invoiceId);
@@ -1002,7 +1045,7 @@ function report(
           amountCents: convert(sentTotal.amountCents, rateMicros),
           rate: rateMicros / 1_000_000,
         };
-  const halted = first.halted;
+  const halted = first.halted ?? retry?.halted;
   const chunksInDoubt = [...first.chunksInDoubt, ...(retry?.chunksInDoubt ?? [])];
   const notAttempted = [...first.notAttempted, ...(retry?.notAttempted ?? [])];
   const records = [...first.records, ...(retry?.records ?? [])];
@@ -1013,7 +1056,9 @@ function report(
     chunkSize: config.chunkSize,
     manifest,
     outcome:
-      halted || first.report.completionReason !== "ALL_COMPLETED"
+      halted ||
+      first.report.completionReason !== "ALL_COMPLETED" ||
+      (retry && retry.report.completionReason !== "ALL_COMPLETED")
         ? "HALTED"
         : sent === manifest.invoices
           ? "ALL_SENT"

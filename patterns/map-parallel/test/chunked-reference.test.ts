@@ -1,4 +1,5 @@
 import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { NestingType } from "@aws/durable-execution-sdk-js";
 import {
   ExecutionStatus,
   LocalDurableTestRunner,
@@ -138,9 +139,9 @@ describeLocal("by reference, against a real local S3", () => {
 });
 
 describeLocal("a systemic failure stops the batch", () => {
-  itLocal(
-    "an outage from INV-1301: chunk 4 stops after 5 sends in a row, the batch halts; a later run sends nothing twice",
-    async () => {
+  itLocal.each([NestingType.NESTED, NestingType.FLAT])(
+    "%s: an outage from INV-1301: chunk 4 stops after 5 sends in a row, the batch halts; a later run sends nothing twice",
+    async (nesting) => {
       // The provider is down for INV-1301 to INV-1305 (one 503 each: deliveryAttempts 1), then back.
       const outage = Object.fromEntries(idsOf(1301, 5).map((id) => [id, 1]));
       const world = simulatedWorld({ deliveryLatencyMs: 0, documentBytes: 64, deliveryFailures: outage });
@@ -156,7 +157,7 @@ describeLocal("a systemic failure stops the batch", () => {
       };
       const handler = createChunkedHandler(
         { ...world.deps, objects },
-        { ...quick, chunkSize: 100, maxConcurrency: 1 },
+        { ...quick, chunkSize: 100, maxConcurrency: 1, nesting },
       );
       const payload = { ...fields, manifest: { key: "m.jsonl" } };
       const first = await new LocalDurableTestRunner<ChunkedRunResult>({ handlerFunction: handler }).run({
