@@ -691,7 +691,7 @@ async function readLines(chunk: Chunk, run: ChunkRun, chunkName: string): Promis
   const lines: ManifestLine[] = [];
   try {
     for (const range of rangesFor(chunk, width)) {
-      const read = await withReadAttempts(() =>
+      const read = await withReadAttempts(run.config.attemptBackoffMs, () =>
         objects.read({
           ...(manifest.bucket ? { bucket: manifest.bucket } : {}),
           key: manifest.key,
@@ -727,17 +727,17 @@ async function readLines(chunk: Chunk, run: ChunkRun, chunkName: string): Promis
 }
 
 /**
- * A read of the manifest, attempted up to 3 times (1 s, then 2 s apart, in the step) when S3 may answer a moment
+ * A read of the manifest, attempted up to 3 times (attemptBackoffMs, then twice that, apart) when S3 may answer a moment
  * later: it happens before any send, so whatever still fails after that stops the batch with the chunk not sent
  * (a failed step would leave its invoices in doubt).
  */
-async function withReadAttempts<T>(read: () => Promise<T>): Promise<T> {
+async function withReadAttempts<T>(backoffMs: number, read: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await read();
     } catch (error) {
       if (attempt >= 3 || !classifyRead(error).retry) throw error;
-      await pause(1000 * attempt);
+      if (backoffMs > 0) await pause(backoffMs * attempt);
     }
   }
 }

@@ -22,7 +22,7 @@ import {
 import { createHash } from "node:crypto";
 import { manifestOf } from "../src/chunked-manifest";
 import { ObjectChangedError, ObjectNotFoundError, type ObjectReader } from "../src/deps";
-import { ConfigurationError, createHandler } from "../src";
+import { ConfigurationError, createHandler, ProviderHttpError } from "../src";
 import { sampleBatch, simulatedWorld } from "../src/demo";
 import { crashAfter } from "./crash";
 import { describeLocal, itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
@@ -300,6 +300,49 @@ describeLocal("failures inside a chunk", () => {
     },
     60_000,
   );
+});
+
+describeLocal("a manifest read that fails", () => {
+  itLocal.each<[string, number, RegExp | undefined]>([
+    ["S3 answers 503 twice, then the range: attempted again in the step, every invoice sent", 2, undefined],
+    [
+      "S3 answers 503 every time: the batch halts, the chunk not sent (never in doubt)",
+      Infinity,
+      /could not be read/,
+    ],
+  ])("%s", async (_, failures, halt) => {
+    const world = simulatedWorld({ deliveryLatencyMs: 0, documentBytes: 64 });
+    const store = memoryObjects(world);
+    const payload = byReference(store, sampleBatch(50));
+    let left = failures;
+    const objects: ObjectReader = {
+      read: async (request) => {
+        // The header read (no ifMatch) goes through; chunk 1's range read meets the outage.
+        if (request.ifMatch && request.key === payload.manifest.key && left > 0) {
+          left -= 1;
+          throw new ProviderHttpError(503, `S3 GetObject ${request.key} answered 503: SlowDown`);
+        }
+        return store.objects.read(request);
+      },
+    };
+    const runner = new LocalDurableTestRunner<ChunkedRunResult>({
+      handlerFunction: createChunkedHandler({ ...world.deps, objects }, { ...quick, chunkSize: 50 }),
+    });
+    const result = await runner.run({ payload });
+    expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+    const report = result.getResult()!;
+    if (!halt) {
+      expect(report).toMatchObject({ outcome: "ALL_SENT", sent: 50 });
+      emailedOnce(world, idsOf(50));
+      return;
+    }
+    expect(report).toMatchObject({ outcome: "HALTED", sent: 0, inDoubt: [], chunksInDoubt: [] });
+    expect(report.halted!.reason).toMatch(halt);
+    expect(report.halted!.reason).toMatch(/No invoice of chunk-1 was sent/);
+    expect(report.notAttempted).toMatchObject([{ chunk: "chunk-1", from: 1, to: 50, invoices: 50 }]);
+    expect(world.renders).toEqual([]);
+    expect(world.deliveries).toEqual([]);
+  });
 });
 
 describeLocal("a sandbox dying between a chunk's sends and its checkpoint", () => {
