@@ -9,7 +9,15 @@ import * as z from "zod/mini";
  * return (src/provider-call.ts) before it uses it, so deps written for another provider are held to the same
  * contract.
  */
-const id = z.string().check(z.minLength(1), z.maxLength(200));
+/**
+ * A provider's id (a reservation, a charge, a tracking number, a carrier): 1 to 128 letters, digits, dots, dashes
+ * and underscores. It goes on to other providers (the reservation id to the carrier), into the result, messages
+ * and logs, so an id with a control character, a line break or anything else odd (`res_1\u001b[2J\nFORGED LOG
+ * LINE`) is not an id we can use: a 2xx carrying one is malformed, and in doubt like any other.
+ */
+const id = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9._-]{1,128}$/, "must be 1-128 letters, digits, dots, dashes or underscores"));
 
 export const ReservationAnswer = z.object({ reservationId: id, expiresAt: z.iso.datetime() });
 
@@ -27,7 +35,10 @@ export const FoundChargeAnswer = ChargeAnswer;
  * The gateway's "no charge under this key": a 404 whose JSON body names the key asked for. Any other 404 (a
  * proxy's page, a missing route) says nothing about the charge, and is in doubt.
  */
-export const NoChargeAnswer = z.object({ idempotencyKey: id });
+export const NoChargeAnswer = z.object({
+  // Compared with the key asked for, character for character: not an id of the gateway's, so not held to `id`.
+  idempotencyKey: z.string().check(z.minLength(1), z.maxLength(200)),
+});
 
 export const ShipmentAnswer = z.object({ trackingNumber: id, carrier: id });
 

@@ -180,6 +180,17 @@ export function isSettingFailure(error: unknown): boolean {
 }
 
 /**
+ * An attempt that failed on a setting before sending anything: a setting a person must fix, or a secret that could
+ * not be read for now (the HTTP deps' SettingUnavailableError, or the shared module's retryable SecretSettingError
+ * from deps that use it directly). Unlike a 429, it proves nothing about the provider: the provider never saw it.
+ */
+export function failedBeforeSending(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (isSettingFailure(error) || error.name === "SecretSettingError") return true;
+  return (error as { sentNothing?: unknown }).sentNothing === true;
+}
+
+/**
  * Not done, and sending it again cannot help: a refusal, or a setting a person must fix. Never retried. A
  * TransientServiceError (or a secret that could not be read for now) is not done too, but may succeed later.
  */
@@ -206,6 +217,8 @@ export function outcomeOfFailedStep(
 ): Exclude<CallOutcome, "done"> {
   const name = failureName(error);
   if (name === "ClientError") return "not-done";
+  // The step's first attempt failed before sending, and the step stopped there (src/provider-call.ts).
+  if (name === "NotSentError") return "not-done";
   // Nothing was sent: a setting (a URL, a secret) is wrong. On the first attempt that is the whole story; see the
   // README's Pitfalls for a setting broken between two attempts of a step that retries in doubt.
   if (name === "SettingError" || (name !== undefined && NOT_SENT_SETTING_ERRORS.has(name))) return "not-done";

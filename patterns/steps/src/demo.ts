@@ -73,7 +73,7 @@ const STATUS: Record<"refused" | "throttled" | "unavailable", number> = {
   throttled: 429,
   unavailable: 503,
 };
-const SERVICE: Record<CallName, keyof OrderDeps> = {
+const SERVICE: Record<CallName, keyof typeof PROVIDER_CONTRACTS> = {
   reserve: "inventory",
   release: "inventory",
   charge: "payments",
@@ -194,7 +194,7 @@ export function simulatedWorld(options: WorldOptions = {}) {
   return { deps, calls, callsTo, records, held };
 }
 
-function timeout(service: keyof OrderDeps): OutcomeInDoubtError {
+function timeout(service: keyof typeof PROVIDER_CONTRACTS): OutcomeInDoubtError {
   return new OutcomeInDoubtError(
     `${service} did not answer in time (timed out: the provider may have acted)`,
   );

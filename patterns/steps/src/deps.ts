@@ -13,7 +13,7 @@ import {
   type Classification,
   type ProviderContract,
 } from "./call-outcome";
-import { httpCall, HttpSettingError } from "./http-call";
+import { endpoint, httpCall, HttpSettingError } from "./http-call";
 import type { OrderItem } from "./input";
 import { secretSetting, SecretSettingError } from "./secret-setting";
 
@@ -64,6 +64,14 @@ export interface Notifier {
   }): Promise<void>;
 }
 export interface OrderDeps {
+  /**
+   * Checks every setting the order's calls need (each base URL; the token, read from its secret and dropped),
+   * before anything is sent: the workflow's `check-settings` step. Throws a SettingError for a setting a person must
+   * fix, a TransientServiceError for a secret that cannot be read for now (retried); returns nothing, so no setting
+   * and no secret is checkpointed. Optional: in-memory deps have no settings (the step runs anyway, with nothing to
+   * check, so every deps give the same history).
+   */
+  checkSettings?(): Promise<void>;
   inventory: Inventory;
   payments: Payments;
   shipping: Shipping;
@@ -77,7 +85,9 @@ export interface OrderDeps {
  * - The payment gateway does not: its load balancer can answer 503 after the charge reached the card network,
  *   so a 503 from it is in doubt, settled by looking the charge up by its key.
  */
-export const PROVIDER_CONTRACTS: Readonly<Record<keyof OrderDeps, ProviderContract>> = {
+export const PROVIDER_CONTRACTS: Readonly<
+  Record<Exclude<keyof OrderDeps, "checkSettings">, ProviderContract>
+> = {
   inventory: { unavailableMeansNoAction: true },
   payments: { unavailableMeansNoAction: false },
   shipping: { unavailableMeansNoAction: true },
@@ -150,6 +160,33 @@ export class TransientServiceError extends Error {
 }
 
 /**
+ * Not done, and not sent again by this step: its first attempt failed before sending anything (a secret Secrets
+ * Manager could not give for now). Every attempt of the call failed before sending, so the call is not done: the
+ * order fails with nothing to undo, and may be started again. Never retried within the step: a later attempt that
+ * failed the same way could no longer say that no attempt reached the provider.
+ */
+export class NotSentError extends Error {
+  override readonly name = "NotSentError";
+  readonly outcome: CallOutcome = "not-done";
+  readonly retryable = false;
+}
+
+/**
+ * Not done, for now, and never sent: a secret the call needs could not be read (Secrets Manager throttled us or
+ * failed for a while). Retried like any TransientServiceError; `sentNothing` tells the workflow that this attempt,
+ * unlike a 429, proves nothing about the provider at all.
+ */
+export class SettingUnavailableError extends TransientServiceError {
+  readonly sentNothing = true;
+  constructor(
+    message: string,
+    readonly setting: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
  * In doubt: the service may have acted (timeout, reset, 500/502/504, a 2xx with a malformed body). Never treated
  * as not done: sent again with the same key only to a service that honours keys, otherwise looked up by key.
  */
@@ -184,7 +221,7 @@ export interface HttpDepsConfig {
   timeoutMs?: number;
 }
 
-type Service = keyof OrderDeps;
+type Service = Exclude<keyof OrderDeps, "checkSettings">;
 type UrlSetting = "inventoryUrl" | "paymentsUrl" | "shippingUrl" | "notificationsUrl";
 const urlSetting: Record<Service, UrlSetting> = {
   inventory: "inventoryUrl",
@@ -199,6 +236,22 @@ const URL_ENV: Record<UrlSetting, string> = {
   shippingUrl: "SHIPPING_API_URL",
   notificationsUrl: "NOTIFICATIONS_API_URL",
 };
+
+/** One path each service is called on: `checkSettings` builds it, so a base URL is checked as the calls use it. */
+const SAMPLE_PATHS: Record<UrlSetting, string> = {
+  inventoryUrl: "reservations",
+  paymentsUrl: "charges",
+  shippingUrl: "shipments",
+  notificationsUrl: "messages",
+};
+
+function baseUrlOf(settings: HttpDepsConfig, setting: UrlSetting): string {
+  const baseUrl = settings[setting];
+  if (typeof baseUrl !== "string" || baseUrl === "") {
+    throw new SettingError(`No URL configured for ${setting}`, URL_ENV[setting]);
+  }
+  return baseUrl;
+}
 
 /**
  * The real dependencies: JSON over HTTP to four services (src/http-call.ts), each request with an
@@ -216,10 +269,7 @@ export function createHttpDeps(
   ): Promise<T> => {
     const settings = await settingsFor(config);
     const setting = urlSetting[service];
-    const baseUrl = settings[setting];
-    if (typeof baseUrl !== "string" || baseUrl === "") {
-      throw new SettingError(`No URL configured for ${setting}`, URL_ENV[setting]);
-    }
+    const baseUrl = baseUrlOf(settings, setting);
     return callJson({ ...request, baseUrl, setting }, answer, {
       contract: PROVIDER_CONTRACTS[service],
       apiToken: settings.apiToken,
@@ -227,6 +277,19 @@ export function createHttpDeps(
     });
   };
   return {
+    // Every base URL checked with the path its calls use, then the token read (settingsFor) and dropped.
+    checkSettings: async () => {
+      const settings = await settingsFor(config);
+      for (const setting of Object.values(urlSetting)) {
+        try {
+          endpoint(baseUrlOf(settings, setting), SAMPLE_PATHS[setting]);
+        } catch (error) {
+          if (!(error instanceof HttpSettingError)) throw error;
+          const env = URL_ENV[setting];
+          throw new SettingError(`${env} (${setting}): ${error.message}`, env);
+        }
+      }
+    },
     inventory: {
       reserve: async ({ idempotencyKey, ...body }) => {
         const answer = await call(
@@ -295,7 +358,9 @@ async function settingsFor(config: () => HttpDepsConfig | Promise<HttpDepsConfig
     return await config();
   } catch (error) {
     if (!(error instanceof SecretSettingError)) throw error;
-    if (error.retryable) throw new TransientServiceError(`${error.message}; nothing was sent`);
+    if (error.retryable) {
+      throw new SettingUnavailableError(`${error.message}; this attempt sent nothing`, error.setting);
+    }
     throw new SettingError(error.message, error.setting);
   }
 }

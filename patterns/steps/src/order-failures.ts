@@ -26,6 +26,14 @@ export class OrderInDoubtError extends Error {
 
 const money = (amountCents: number, currency: string) => `${amountCents} ${currency}`;
 
+/** A setting the order's calls need cannot be used (check-settings): nothing was sent, so nothing is held. */
+export function settingsFailed(orderId: string, cause: string): Error {
+  return new OrderFailedError(
+    `Order ${orderId} failed at check-settings: ${cause}. Nothing was sent: nothing was reserved or charged. ` +
+      `Start the order again once the setting can be used.`,
+  );
+}
+
 /** The reservation failed. In doubt, the stock held under its key (if any) was released by key. */
 export function reservationFailed(
   orderId: string,

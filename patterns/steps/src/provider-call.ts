@@ -1,6 +1,6 @@
 import type { ZodMiniType } from "zod/mini";
-import { MALFORMED_ANSWER } from "./call-outcome";
-import { errorFor } from "./deps";
+import { failedBeforeSending, MALFORMED_ANSWER } from "./call-outcome";
+import { errorFor, NotSentError, OutcomeInDoubtError, TransientServiceError } from "./deps";
 
 /**
  * What the workflow takes from any deps, whoever wrote them. Every provider call inside a step goes through here:
@@ -47,4 +47,32 @@ export function boundedText(text: string, max = MAX_ERROR_MESSAGE_LENGTH): strin
   return clean.length <= max
     ? clean
     : `${clean.slice(0, max)}... (${clean.length - max} more characters cut)`;
+}
+
+/**
+ * What an attempt that failed before sending (a setting, a secret that could not be read: failedBeforeSending)
+ * means for the call, in a step that sends again in doubt with the same key (reserve-stock, create-shipment). That
+ * attempt sent nothing; the call is not done only if no attempt did.
+ *
+ * - First attempt: nothing ever reached the provider, so not done. A setting a person must fix is thrown as it is
+ *   (never retried). A secret that could not be read for now becomes NotSentError and ends the step: retried, a
+ *   later attempt failing the same way could no longer prove that no attempt was sent (the attempt number is all an
+ *   attempt knows of the ones before it), and the step would end in doubt with nothing ever sent.
+ * - Later attempts: an earlier attempt was retried because it was in doubt (or not done for now) and may have acted,
+ *   so a setting failure now is in doubt (OutcomeInDoubtError: retried with the same key, which settles it once the
+ *   setting is fixed); a secret that cannot be read for now stays a TransientServiceError, retried, and in doubt if the
+ *   step ends on it. Anything else is returned unchanged.
+ */
+export function attemptError(error: unknown, attempt: number): unknown {
+  if (!failedBeforeSending(error)) return error;
+  const message = (error as Error).message;
+  const retryable = (error as { retryable?: unknown }).retryable === true;
+  if (attempt === 1) {
+    return retryable ? new NotSentError(`${message} (on the first attempt: nothing was ever sent)`) : error;
+  }
+  // Retried as it is (the HTTP deps' SettingUnavailableError); a step that ends on it is in doubt.
+  if (error instanceof TransientServiceError) return error;
+  return new OutcomeInDoubtError(
+    `${message} (attempt ${attempt} sent nothing, but an earlier attempt may have reached the provider)`,
+  );
 }

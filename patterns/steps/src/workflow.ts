@@ -14,10 +14,16 @@ import {
   chargeInDoubt,
   chargeNotDone,
   reservationFailed,
+  settingsFailed,
   shipmentFailed,
 } from "./order-failures";
-import { checkedCall } from "./provider-call";
-import { chargeRetryStrategy, retryUnlessClientError, retryWithSameKey } from "./retry-policies";
+import { attemptError, boundedError, checkedCall } from "./provider-call";
+import {
+  chargeRetryStrategy,
+  retryTransientFaults,
+  retryUnlessClientError,
+  retryWithSameKey,
+} from "./retry-policies";
 import { bestEffort, type SideWorkRecord } from "./side-work";
 
 export interface WorkflowConfig {
@@ -92,20 +98,44 @@ export async function fulfilOrder(
       retryWithSameKey,
     );
 
+  // Every setting the calls need (the four base URLs, the token read from its secret), checked before anything is
+  // sent: a setting that cannot be used, or a Secrets Manager that keeps throttling, fails the order here with
+  // nothing to undo, instead of inside reserve-stock, where an attempt past its retries is in doubt. The step returns
+  // nothing, so no setting and no secret is checkpointed; it runs for every deps, so the history is always the same.
+  await context
+    .step(
+      "check-settings",
+      async () => {
+        try {
+          await deps.checkSettings?.();
+        } catch (error) {
+          // A custom dep's error can carry anything, and the step checkpoints it: bounded, its class kept.
+          throw boundedError(error);
+        }
+      },
+      { retryStrategy: retryTransientFaults },
+    )
+    .catch((error: unknown) => {
+      throw settingsFailed(order.orderId, (error as Error).message);
+    });
+
   // At-least-once (the default): an attempt that fails is run again with the same key, even in doubt,
   // because the inventory honours keys: a repeat gets the first reservation and never holds stock twice.
   // The class serdes brings the Reservation back as a class with a real Date on every replay.
   const reservation = await context
     .step(
       "reserve-stock",
-      async () => {
+      async ({ attempt }) => {
+        // An attempt that failed on a setting sent nothing; the call is not done only if no attempt was sent.
         const held = await checkedCall("inventory", ReservationReply, () =>
           deps.inventory.reserve({
             orderId: order.orderId,
             items: order.items,
             idempotencyKey: holdKey("reserve"),
           }),
-        );
+        ).catch((error: unknown) => {
+          throw attemptError(error, attempt);
+        });
         return Reservation.of(held.reservationId, held.expiresAt);
       },
       { retryStrategy: retryWithSameKey, serdes: reservationSerdes },
@@ -227,7 +257,9 @@ export async function fulfilOrder(
               shipTo: order.shipTo,
               idempotencyKey: key("ship"),
             }),
-          );
+          ).catch((error: unknown) => {
+            throw attemptError(error, attempt);
+          });
         },
         { retryStrategy: retryUnlessClientError },
       )

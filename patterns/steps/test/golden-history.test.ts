@@ -62,53 +62,56 @@ const edited = (edit: (workflow: Shape[]) => void) => {
 const byName = (workflow: Shape[], name: string) => workflow.findIndex((op) => op.name === name);
 
 describe("golden history: a deliberate break is caught", () => {
-  it("the recorded shape is the workflow's: reserve, charge, ship (two steps), wait, review", () => {
+  // check-settings was added before reserve-stock (the settings checked before anything is sent): every position
+  // below moved by one, and the golden file was recorded again with UPDATE_GOLDEN=1 (a new version, see README).
+  it("the recorded shape is the workflow's: check settings, reserve, charge, ship (two steps), wait, review", () => {
     const shape = toShape(readGolden("fulfil-order"));
     expect(shape.map((op) => `${op.subType} ${op.name}`)).toEqual([
+      "Step check-settings",
       "Step reserve-stock",
       "Step charge-payment",
       "RunInChildContext ship-order",
       "Wait wait-before-review-request",
       "Step request-review",
     ]);
-    expect(shape[2]!.children.map((op) => op.name)).toEqual(["create-shipment", "email-tracking-number"]);
+    expect(shape[3]!.children.map((op) => op.name)).toEqual(["create-shipment", "email-tracking-number"]);
   });
 
   it.each([
     [
       "a renamed step",
       (w: Shape[]) => void (w[byName(w, "charge-payment")]!.name = "take-payment"),
-      'position 2: recorded Step "charge-payment", now Step "take-payment"\n      renamed (or replaced)',
+      'position 3: recorded Step "charge-payment", now Step "take-payment"\n      renamed (or replaced)',
     ],
     [
       "a step inserted before existing ones",
       (w: Shape[]) => void w.splice(byName(w, "charge-payment"), 0, step("check-fraud")),
-      'position 2: recorded Step "charge-payment", now Step "check-fraud"\n      Step "charge-payment" is now at position 3: an operation was added or moved before it.',
+      'position 3: recorded Step "charge-payment", now Step "check-fraud"\n      Step "charge-payment" is now at position 4: an operation was added or moved before it.',
     ],
     [
       "two steps swapped",
-      (w: Shape[]) => void w.splice(0, 2, w[1]!, w[0]!),
-      'position 1: recorded Step "reserve-stock", now Step "charge-payment"\n      Step "reserve-stock" is now at position 2',
+      (w: Shape[]) => void w.splice(1, 2, w[2]!, w[1]!),
+      'position 2: recorded Step "reserve-stock", now Step "charge-payment"\n      Step "reserve-stock" is now at position 3',
     ],
     [
       "a step removed",
       (w: Shape[]) => void w.splice(byName(w, "request-review"), 1),
-      'position 5: recorded Step "request-review", now nothing\n      removed',
+      'position 6: recorded Step "request-review", now nothing\n      removed',
     ],
     [
       "a step removed from the middle",
       (w: Shape[]) => void w.splice(byName(w, "charge-payment"), 1),
-      'position 2: recorded Step "charge-payment", now RunInChildContext "ship-order"',
+      'position 3: recorded Step "charge-payment", now RunInChildContext "ship-order"',
     ],
     [
       "a step renamed inside the child context",
       (w: Shape[]) => void (w[byName(w, "ship-order")]!.children[0]!.name = "buy-label"),
-      'position 3-1 (in "ship-order"): recorded Step "create-shipment", now Step "buy-label"',
+      'position 4-1 (in "ship-order"): recorded Step "create-shipment", now Step "buy-label"',
     ],
     [
       "a step added at the start of the child context",
       (w: Shape[]) => void w[byName(w, "ship-order")]!.children.unshift(step("pick-carrier")),
-      'position 3-1 (in "ship-order"): recorded Step "create-shipment", now Step "pick-carrier"',
+      'position 4-1 (in "ship-order"): recorded Step "create-shipment", now Step "pick-carrier"',
     ],
     [
       "the wait turned into a step",
@@ -129,8 +132,8 @@ describe("golden history: a deliberate break is caught", () => {
 
   it("reports the first difference of a moved child context once, not once per operation inside it", () => {
     const comparison = edited((w) => w.unshift(step("check-fraud")));
-    expect(comparison.breaking).toHaveLength(5); // the five top-level positions, not their children
-    expect(comparison.breaking.join("\n")).not.toContain("position 3-1");
+    expect(comparison.breaking).toHaveLength(6); // the six top-level positions, not their children
+    expect(comparison.breaking.join("\n")).not.toContain("position 4-1");
   });
 
   it("allows adding operations after the last one, of the workflow or of a child context", () => {
@@ -141,8 +144,8 @@ describe("golden history: a deliberate break is caught", () => {
 
     expect(comparison.breaking).toEqual([]);
     expect(comparison.appended.map((op) => `${op.id} ${op.name}`)).toEqual([
-      "3-3 notify-warehouse",
-      "6 ask-for-referral",
+      "4-3 notify-warehouse",
+      "7 ask-for-referral",
     ]);
   });
 
