@@ -371,6 +371,8 @@ export interface ChunkedRunResult {
   notAttempted: LineSpan[];
   /** Where each chunk's full record is: every sent invoice's message id and document key. */
   records: string[];
+  /** Chunk records check-message-ids could not read: their sent invoices were not checked for a shared message id. */
+  unchecked?: { records: number; first: string };
   /**
    * How many entries each list has in all: a list holds its first REPORT_LIST_LIMIT, so the report stays small
    * whatever the batch (every invoice's outcome is in the chunk records, under `chunk-records/<batchId>/`).
@@ -954,6 +956,11 @@ export interface SharedMessageIds {
   /** Every invoice in a group, listed or not, and their amount: none of them counts as sent. */
   invoices: number;
   cents: number;
+  /**
+   * Chunk records that could not be read (gone, refused, not JSON): their invoices were not checked, and the run
+   * says so (`unchecked` in the report) instead of failing after every invoice went out.
+   */
+  unread?: { records: number; first: string };
 }
 const MAX_SHARED_LISTED = 500;
 
@@ -961,11 +968,24 @@ const MAX_SHARED_LISTED = 500;
 async function sharedMessageIds(objects: ObjectReader, recordKeys: string[]): Promise<SharedMessageIds> {
   const byMessage = new Map<string, Array<{ line: number; invoiceId: string; cents: number }>>();
   let next = 0;
+  const unread = { records: 0, first: "" };
   const worker = async () => {
     while (next < recordKeys.length) {
       const key = recordKeys[next++]!;
-      const { body } = await objects.read({ key });
-      for (const record of JSON.parse(Buffer.from(body).toString("utf8")) as InvoiceRecord[]) {
+      let records: InvoiceRecord[];
+      try {
+        const { body } = await objects.read({ key });
+        records = JSON.parse(Buffer.from(body).toString("utf8")) as InvoiceRecord[];
+        if (!Array.isArray(records)) throw new Error(`${key} is not a list of records`);
+      } catch (error) {
+        // An outage is retried (the step's lookup retries); anything else leaves this record unchecked.
+        if (classifyRead(error).retry) throw error;
+        unread.records += 1;
+        if (unread.first === "")
+          unread.first = excerpt(error instanceof Error ? error.message : String(error), 300);
+        continue;
+      }
+      for (const record of records) {
         if (!record.sent) continue;
         const group = byMessage.get(record.messageId) ?? [];
         group.push({ line: record.line, invoiceId: record.invoiceId, cents: record.amountCents });
@@ -976,7 +996,12 @@ async function sharedMessageIds(objects: ObjectReader, recordKeys: string[]): Pr
   await Promise.all(Array.from({ length: 8 }, worker));
   const shared = [...byMessage].filter(([, group]) => group.length > 1);
   let listed = 0;
-  const result: SharedMessageIds = { groups: [], invoices: 0, cents: 0 };
+  const result: SharedMessageIds = {
+    groups: [],
+    invoices: 0,
+    cents: 0,
+    ...(unread.records > 0 ? { unread } : {}),
+  };
   for (const [messageId, group] of shared) {
     result.invoices += group.length;
     result.cents += group.reduce((sum, entry) => sum + entry.cents, 0);
@@ -1076,6 +1101,7 @@ function report(
     chunksInDoubt: chunksInDoubt.slice(0, REPORT_LIST_LIMIT),
     notAttempted: notAttempted.slice(0, REPORT_LIST_LIMIT),
     records: records.slice(0, REPORT_LIST_LIMIT),
+    ...(shared.unread ? { unchecked: shared.unread } : {}),
     counts: {
       failed: lists.failed.length,
       inDoubt: lists.inDoubt.length,
