@@ -148,18 +148,22 @@ describeLocal("ORDER_API_TOKEN from Secrets Manager", () => {
     async (_what, failure, reason) => {
       secretsManager.on(GetSecretValueCommand).rejects(failure);
       const result = await runOrder();
+      // Changed: the settings are checked in check-settings now, before reserve-stock (it was reserve-stock that
+      // failed, with the same reason): the message names that step and says nothing was sent.
       expect(result.getError()).toEqual({
         errorType: "OrderFailedError",
         errorMessage:
-          `Order order-secret failed at reserve-stock: ORDER_API_TOKEN could not be read from the secret in ` +
-          `ORDER_API_TOKEN_SECRET_ARN (${reason}). Nothing was reserved or charged.`,
+          `Order order-secret failed at check-settings: ORDER_API_TOKEN could not be read from the secret in ` +
+          `ORDER_API_TOKEN_SECRET_ARN (${reason}). Nothing was sent: nothing was reserved or charged. Start the ` +
+          `order again once the setting can be used.`,
         errorData: undefined,
         stackTrace: undefined,
       });
       expect(hw.calls).toEqual([]); // the services received nothing
       expect(hw.held()).toBe(0);
       expect(hw.charges).toEqual([]);
-      // Not retried: one attempt of reserve-stock, one read (Powertools keeps no failure).
+      // Not retried: one attempt of check-settings, one read (Powertools keeps no failure), no reserve-stock.
+      expect(runner.getOperation("check-settings").getStepDetails()?.attempt).toBe(1);
       expect(reads()).toHaveLength(1);
     },
   );
@@ -181,45 +185,50 @@ describeLocal("ORDER_API_TOKEN from Secrets Manager", () => {
     secretsManager.on(GetSecretValueCommand).rejectsOnce(throttled()).resolves({ SecretString: TOKEN });
     const result = await runOrder();
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
-    expect(runner.getOperation("reserve-stock").getStepDetails()?.attempt).toBe(2);
+    // Changed: the first read is check-settings' now (it was reserve-stock's), so that step is the one retried.
+    expect(runner.getOperation("check-settings").getStepDetails()?.attempt).toBe(2);
+    expect(runner.getOperation("reserve-stock").getStepDetails()?.attempt).toBe(1);
     expect(reads()).toHaveLength(2);
     expect(hw.held()).toBe(1);
     expect(hw.calls.every((call) => call.authorization === `Bearer ${TOKEN}`)).toBe(true);
   });
 
-  it("a payments URL with credentials in it: the charge is not done and not retried, the stock released, the gateway never called", async () => {
+  // Changed: this URL was found by charge-payment, after the stock was held (and then released); check-settings now
+  // finds it before anything is sent, so nothing is held at all.
+  it("a payments URL with credentials in it: the order fails at check-settings, nothing reserved, the gateway never called", async () => {
     secretsManager.on(GetSecretValueCommand).resolves({ SecretString: TOKEN });
     process.env.PAYMENTS_API_URL = `${hw.base.replace("http://", "http://merchant:pa55word@")}/pay`;
     const result = await runOrder();
     expect(result.getError().errorType).toBe("OrderFailedError");
     expect(result.getError().errorMessage).toContain(
-      "failed at charge-payment: PAYMENTS_API_URL (paymentsUrl): the service's base URL must not contain credentials",
+      "failed at check-settings: PAYMENTS_API_URL (paymentsUrl): the service's base URL must not contain credentials",
     );
-    expect(result.getError().errorMessage).toContain("Nothing was charged; reservation res-1 was released.");
+    expect(result.getError().errorMessage).toContain("Nothing was sent: nothing was reserved or charged.");
     expect(result.getError().errorMessage).not.toContain("pa55word");
-    expect(hw.calls.map((call) => call.route)).toEqual(["reserve", "release"]);
+    expect(hw.calls).toEqual([]);
     expect(hw.charges).toEqual([]);
     expect(hw.held()).toBe(0);
-    expect(runner.getOperation("charge-payment").getStepDetails()?.attempt).toBe(1);
+    expect(runner.getOperation("check-settings").getStepDetails()?.attempt).toBe(1);
   });
 });
 
 describeLocal("a shipping URL that is not http(s)", () => {
-  it("after the charge: create-shipment is not done and not retried by the carrier's own decision; the charge and stock are named", async () => {
+  // Changed: this URL was found by create-shipment, after the charge; check-settings now finds it before anything is
+  // sent, so nobody is charged for an order that cannot ship. (A setting failing inside create-shipment itself is in
+  // test/setting-attempts.test.ts.)
+  it("before anything is sent: the order fails at check-settings naming SHIPPING_API_URL, nothing held or charged", async () => {
     secretsManager.on(GetSecretValueCommand).resolves({ SecretString: TOKEN });
     process.env.SHIPPING_API_URL = "ftp://carrier.example/ship";
     const result = await runOrder();
     expect(result.getError().errorType).toBe("OrderFailedError");
     expect(result.getError().errorMessage).toContain(
-      "failed at create-shipment: SHIPPING_API_URL (shippingUrl): the service's base URL must be http(s)",
+      "failed at check-settings: SHIPPING_API_URL (shippingUrl): the service's base URL must be http(s)",
     );
-    expect(result.getError().errorMessage).toContain(
-      "correct the shipment and ship it, or refund the charge",
-    );
-    expect(runner.getOperation("create-shipment").getStepDetails()?.attempt).toBe(1);
-    expect(hw.calls.map((call) => call.route)).toEqual(["reserve", "find", "charge"]);
-    expect(hw.charges).toHaveLength(1);
-    expect(hw.held()).toBe(1);
+    expect(result.getError().errorMessage).toContain("Nothing was sent: nothing was reserved or charged.");
+    expect(runner.getOperation("check-settings").getStepDetails()?.attempt).toBe(1);
+    expect(hw.calls).toEqual([]);
+    expect(hw.charges).toHaveLength(0);
+    expect(hw.held()).toBe(0);
     expect(hw.shipments.size).toBe(0);
   });
 });

@@ -60,8 +60,10 @@ itLocal(
     expect(invocations).toBeGreaterThanOrEqual(2); // the wait suspended it and the changed code replayed it
     expect(result.getStatus()).toBe(ExecutionStatus.FAILED);
     expect(result.getError().errorType).toBe("NonDeterministicExecutionError");
+    // The workflow's first operation is check-settings now (it was reserve-stock before the settings were checked
+    // up front): the replay finds check-fraud where it recorded check-settings.
     expect(result.getError().errorMessage).toContain(
-      'Operation name mismatch for step "1". Expected name "reserve-stock", but got "check-fraud"',
+      'Operation name mismatch for step "1". Expected name "check-settings", but got "check-fraud"',
     );
     // It failed before doing anything twice: the review request never went out.
     expect(world.records.charges).toHaveLength(1);
@@ -70,7 +72,7 @@ itLocal(
     // The golden history predicts it, with no deployment and no waiting: position 1 no longer matches.
     const comparison = await historyOf(fraudCheckFirst);
     expect(comparison.breaking[0]).toContain(
-      'position 1: recorded Step "reserve-stock", now Step "check-fraud"',
+      'position 1: recorded Step "check-settings", now Step "check-fraud"',
     );
   },
 );
@@ -86,7 +88,8 @@ itLocal(
     // The golden history agrees: nothing breaking, one operation appended.
     const comparison = await historyOf(referralAfter);
     expect(comparison.breaking).toEqual([]);
-    expect(comparison.appended.map((op) => `${op.id} ${op.name}`)).toEqual(["6 ask-for-referral"]);
+    // Position 7: check-settings, added before reserve-stock, moved every top-level position by one.
+    expect(comparison.appended.map((op) => `${op.id} ${op.name}`)).toEqual(["7 ask-for-referral"]);
   },
 );
 

@@ -177,7 +177,9 @@ describe("retries", () => {
     expect(world.callsTo("release")).toBe(1);
     expect(world.callsTo("charge")).toBe(0);
     expect(world.callsTo("ship")).toBe(0);
+    // check-settings added: it runs first for every deps, with nothing to check for the simulated ones.
     expect(result.getOperations().map((operation) => operation.getName())).toEqual([
+      "check-settings",
       "reserve-stock",
       "release-stock",
     ]);
