@@ -89,6 +89,34 @@ describeLocal("by reference, against a real local S3", () => {
   );
 
   itLocal(
+    "a chunk record gone before check-message-ids: the run says which were unchecked, it does not fail",
+    async () => {
+      const world = simulatedWorld({ deliveryLatencyMs: 0, documentBytes: 64 });
+      const payload = await stage(sampleBatch(200), "batches-bucket", "2026-11/unread.jsonl");
+      const s3Reader = createS3ObjectReader(config, s3.client);
+      // The records are read back by key alone (no range): chunk 2's is missing, as if deleted.
+      const objects: ObjectReader = {
+        read: async (request) =>
+          request.range === undefined && /\/chunk-2\//.test(request.key)
+            ? s3Reader.read({ ...request, key: `${request.key}.gone` })
+            : s3Reader.read(request),
+      };
+      const runner = new LocalDurableTestRunner<ChunkedRunResult>({
+        handlerFunction: createChunkedHandler(depsOver(world, objects), { ...quick, chunkSize: 100 }),
+      });
+      const result = await runner.run({ payload });
+      expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
+      const report = result.getResult()!;
+      expect(report).toMatchObject({ outcome: "ALL_SENT", sent: 200 });
+      expect(report.unchecked).toMatchObject({ records: 1 });
+      expect(report.unchecked!.first).toMatch(
+        /chunk-2\/[0-9a-f]{16}\.json\.gone from invoices-bucket: NoSuchKey/,
+      );
+      expect(world.emails).toHaveLength(200);
+    },
+  );
+
+  itLocal(
     "a manifest changed under the running batch fails the chunk as not sent, naming it, and stops the batch",
     async () => {
       const world = simulatedWorld({ deliveryLatencyMs: 0, documentBytes: 64 });
