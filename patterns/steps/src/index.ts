@@ -5,10 +5,12 @@ import { fulfilOrder, type WorkflowConfig } from "./workflow";
 export type { OrderDeps, Inventory, Payments, Shipping, Notifier, HttpDepsConfig } from "./deps";
 export {
   ClientError,
+  NotSentError,
   OutcomeInDoubtError,
   PROVIDER_CONTRACTS,
   Reservation,
   SettingError,
+  SettingUnavailableError,
   TransientServiceError,
   configFromEnv,
   createHttpDeps,
@@ -18,6 +20,7 @@ export {
   classifyHttpResult,
   classifyNetworkError,
   classifyStatus,
+  failedBeforeSending,
   isSettingFailure,
   notDoneForGood,
   outcomeOf,
@@ -26,6 +29,7 @@ export {
 export { HttpSettingError } from "./http-call";
 export { SecretSettingError } from "./secret-setting";
 export { OrderFailedError, OrderInDoubtError } from "./order-failures";
+export { attemptError } from "./provider-call";
 export type { SideWorkRecord } from "./side-work";
 export { InvalidOrderError, parseOrder, type Order } from "./input";
 export { fulfilOrder, defaultConfig, type FulfilmentResult, type WorkflowConfig } from "./workflow";
