@@ -3,6 +3,7 @@ import {
   type DurableContext,
   type DurableLambdaHandler,
 } from "@aws/durable-execution-sdk-js";
+import type { ObjectReader } from "../../../patterns/map-parallel/src/deps";
 
 /**
  * Bare-SDK handlers of the same shape as map-parallel's per-item and chunked runs: plain `context.parallel`,
@@ -15,6 +16,10 @@ import {
 interface BareInvoice {
   invoiceId: string;
   amountCents: number;
+}
+interface BareReferenceBatch {
+  batchId: string;
+  manifest: { key: string };
 }
 interface BareBatch {
   batchId: string;
@@ -85,31 +90,58 @@ export const barePerItemHandler: DurableLambdaHandler = withDurableExecution(
   },
 );
 
-/** The chunked shape: one child context per chunk of `chunkSize`, one step in it returning a summary. */
-export function bareChunkedHandler(chunkSize: number): DurableLambdaHandler {
-  return withDurableExecution(async (event: BareBatch, context: DurableContext) => {
+/**
+ * The chunked shape: the batch by reference, as the pattern's: one step reads the manifest's header line and pins
+ * its ETag, then one child context per chunk of `chunkSize`, one step in it that reads its lines (one range read,
+ * If-Match the pinned ETag) and returns a summary. The same reads as the pattern's, none of its checks.
+ */
+export function bareChunkedHandler(chunkSize: number, objects: ObjectReader): DurableLambdaHandler {
+  return withDurableExecution(async (event: BareReferenceBatch, context: DurableContext) => {
+    const { key } = event.manifest;
+    const manifest = await context.step("read-manifest", async () => {
+      const first = await objects.read({ key, range: { start: 0, end: 1023 } });
+      const end = first.body.indexOf(0x0a);
+      const header = JSON.parse(Buffer.from(first.body.subarray(0, end)).toString("latin1")) as {
+        invoices: number;
+        recordBytes: number;
+      };
+      return { etag: first.etag, invoices: header.invoices, recordBytes: header.recordBytes };
+    });
     await enrich(context);
-    const chunks: BareInvoice[][] = [];
-    for (let start = 0; start < event.invoices.length; start += chunkSize) {
-      chunks.push(event.invoices.slice(start, start + chunkSize));
+    const chunks: Array<{ first: number; count: number }> = [];
+    for (let start = 0; start < manifest.invoices; start += chunkSize) {
+      chunks.push({ first: start, count: Math.min(chunkSize, manifest.invoices - start) });
     }
+    const width = manifest.recordBytes;
     const sent = await context.map(
       "send-chunks",
       chunks,
       (item, chunk, index) =>
-        item.step(`send-chunk-${index + 1}`, async () => ({
-          invoices: chunk.length,
-          sent: chunk.length,
-          sentCents: chunk.reduce((sum, invoice) => sum + invoice.amountCents, 0),
-          unsent: [],
-          recordKey: `chunk-records/${event.batchId}/chunk-${index + 1}/0123456789abcdef.json`,
-        })),
+        item.step(`send-chunk-${index + 1}`, async () => {
+          const { body } = await objects.read({
+            key,
+            range: { start: (chunk.first + 1) * width, end: (chunk.first + chunk.count + 1) * width - 1 },
+            ifMatch: manifest.etag,
+          });
+          let sentCents = 0;
+          for (let line = 0; line < chunk.count; line += 1) {
+            const text = Buffer.from(body.subarray(line * width, (line + 1) * width - 1)).toString("latin1");
+            sentCents += (JSON.parse(text) as BareInvoice).amountCents;
+          }
+          return {
+            sentCents,
+            unsent: [],
+            record: "0123456789abcdef",
+          };
+        }),
       {
         maxConcurrency: 5,
         itemNamer: (_chunk, index) => `chunk-${index + 1}`,
         completionConfig: { toleratedFailurePercentage: 100 },
       },
     );
+    // The pattern's check-message-ids: one step after the map (the pattern reads the chunk records back in it).
+    await context.step("check-message-ids", async () => ({ groups: [] }));
     await quote(context);
     return { chunks: sent.successCount };
   });

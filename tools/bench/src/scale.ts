@@ -17,6 +17,7 @@ import { withDurableExecution } from "@aws/durable-execution-sdk-js";
 import { bareChunkedHandler, barePerItemHandler } from "./bare";
 import { countingCheckpoints, countTicks, inOneEnvironment } from "./environment";
 import { checkpointedBytes, operationsWithin } from "./executions";
+import { memoryObjects, stageByReference } from "./objects";
 import { median, stopwatch } from "./stats";
 
 /**
@@ -74,12 +75,33 @@ function patternPerItemHandler(): DurableLambdaHandler {
   });
 }
 
-function handlerFor(shape: Shape, code: Code): DurableLambdaHandler {
-  if (code === "bare")
-    return shape === "per-item" ? barePerItemHandler : bareChunkedHandler(DEFAULT_CHUNK_SIZE);
-  if (shape === "per-item") return patternPerItemHandler();
-  const { deps } = simulatedWorld({ deliveryLatencyMs: 0, documentBytes: 1024 });
-  return createChunkedHandler(deps, { chunkSize: DEFAULT_CHUNK_SIZE, attemptBackoffMs: 0 });
+/**
+ * The handler and its event. The chunked run takes its batch by reference: its manifest (manifestOf) is staged
+ * in an in-memory object store before the clock starts, and the event names it (`manifest: { key }`); the bare
+ * chunked handler reads the same manifest from the same kind of store, so the two still differ only by code.
+ */
+function caseFor(
+  shape: Shape,
+  code: Code,
+  size: number,
+): { handler: DurableLambdaHandler; payload: unknown } {
+  const batch = sampleBatch(size);
+  if (shape === "per-item")
+    return { handler: code === "bare" ? barePerItemHandler : patternPerItemHandler(), payload: batch };
+  if (code === "bare") {
+    const store = memoryObjects();
+    const payload = stageByReference(store, batch);
+    return { handler: bareChunkedHandler(DEFAULT_CHUNK_SIZE, store.objects), payload };
+  }
+  const world = simulatedWorld({ deliveryLatencyMs: 0, documentBytes: 1024 });
+  // The chunk records the run stores in the world's documents are what check-message-ids reads back.
+  const store = memoryObjects(world.documents);
+  const payload = stageByReference(store, batch);
+  const handler = createChunkedHandler(
+    { ...world.deps, objects: store.objects },
+    { chunkSize: DEFAULT_CHUNK_SIZE, attemptBackoffMs: 0 },
+  );
+  return { handler, payload };
 }
 
 async function measureOnce(
@@ -89,9 +111,9 @@ async function measureOnce(
   size: number,
   ticks?: () => { ticks: number; firingTicks: number },
 ) {
-  const counted = countingCheckpoints(handlerFor(shape, code));
+  const { handler, payload } = caseFor(shape, code, size);
+  const counted = countingCheckpoints(handler);
   const runner = new LocalDurableTestRunner({ handlerFunction: counted.handler });
-  const payload = sampleBatch(size);
   // The garbage of the run before (a 10,000-item history) must not be collected on this one's clock.
   (globalThis as { gc?: () => void }).gc?.();
   const ticksBefore = ticks?.();
