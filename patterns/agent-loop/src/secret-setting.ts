@@ -37,7 +37,32 @@ export class SecretSettingError extends Error {
   }
 }
 
-const secrets = onFirstUse(() => import("@aws-lambda-powertools/parameters/secrets"));
+/**
+ * How long a read of Secrets Manager may take: the SDK's default client waits for ever, so a Secrets Manager that
+ * never answers would hang the step until the invocation's timeout (and its HTTP handler only logs a warning when
+ * `requestTimeout` passes, unless `throwOnRequestTimeout` is set). One attempt per read: a timeout is a retryable
+ * SecretSettingError, and the step's own retry strategy decides when to try again.
+ */
+export const SECRET_READ_TIMEOUTS = {
+  connectionTimeout: 2_000,
+  requestTimeout: 3_000,
+  throwOnRequestTimeout: true,
+} as const;
+
+const secrets = onFirstUse(async () => {
+  const [{ getSecret, SecretsProvider }, { DEFAULT_PROVIDERS }] = await Promise.all([
+    import("@aws-lambda-powertools/parameters/secrets"),
+    import("@aws-lambda-powertools/parameters/base"),
+  ]);
+  // getSecret uses Powertools' default provider, made with a default client on first use. Made here first, with
+  // timeouts, it is still the default one, so Powertools' clearCaches() (tests) clears it like any other.
+  if (!Object.hasOwn(DEFAULT_PROVIDERS, "secrets")) {
+    DEFAULT_PROVIDERS.secrets = new SecretsProvider({
+      clientConfig: { requestHandler: SECRET_READ_TIMEOUTS, maxAttempts: 1 },
+    });
+  }
+  return { getSecret };
+});
 
 /**
  * The value of secret setting `setting` (e.g. "ORDER_API_TOKEN"), from the secret whose ARN is in

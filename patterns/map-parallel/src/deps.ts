@@ -275,10 +275,13 @@ function storeFailure(error: unknown, bucket: string, key: string): Error {
  */
 const s3Module = onFirstUse(() => import("@aws-sdk/client-s3"));
 // Bounded waits: a connection in 3 s, and no silence longer than 30 s while a document is written (the SDK's
-// default is no limit, which would hold the step until the function times out).
+// default is no limit, which would hold the step until the function times out; and past `requestTimeout` its HTTP
+// handler only logs a warning unless `throwOnRequestTimeout` is set).
 const lazyS3Client = onFirstUse(
   async () =>
-    new (await s3Module()).S3Client({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 30_000 } }),
+    new (await s3Module()).S3Client({
+      requestHandler: { connectionTimeout: 3_000, requestTimeout: 30_000, throwOnRequestTimeout: true },
+    }),
 );
 
 /** A plain HTML invoice. Production would render a PDF; either way the document stays out of the checkpoint. */

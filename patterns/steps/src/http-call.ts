@@ -200,6 +200,9 @@ function isLoopback(hostname: string): boolean {
 function requestHeaders(request: HttpCall<unknown>): Headers {
   const entries: [string, string][] = [
     ["accept", "application/json"],
+    // Small JSON needs no compression, and an uncompressed body is bounded by the bytes that arrive: a compressed
+    // one could unpack to any size (a gzip bomb) before the bounded read sees it.
+    ["accept-encoding", "identity"],
     ...(request.body === undefined ? [] : ([["content-type", "application/json"]] as [string, string][])),
     ...Object.entries(request.headers ?? {}),
     ...(request.idempotencyKey ? ([["idempotency-key", request.idempotencyKey]] as [string, string][]) : []),

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
 import * as z from "zod/mini";
 import {
   endpoint,
@@ -243,6 +244,8 @@ describe("what is sent", () => {
     expect(request!.headers).toMatchObject({
       "content-type": "application/json",
       accept: "application/json",
+      // No compression asked for: a compressed answer could unpack to any size before the bounded read.
+      "accept-encoding": "identity",
       "idempotency-key": "o-1:charge",
       authorization: `Bearer ${TOKEN}`,
       "x-request-source": "cookbook",
@@ -392,6 +395,21 @@ describe("answers", () => {
     service.handler = (req, res) => res.writeHead(308, { location: `${service.base}${req.url}` }).end();
     expect(await call()).toMatchObject({ kind: "status", status: 308 });
     expect(service.received).toHaveLength(1);
+  });
+});
+
+describe("a provider that compresses anyway", () => {
+  it("a gzip bomb in a 2xx (64 MB unpacked) is malformed, read only up to the bound", async () => {
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20));
+    service.handler = (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" }).end(bomb);
+    };
+    const before = process.memoryUsage().arrayBuffers;
+    const result = await call({ method: "GET", maxAnswerBytes: 64 * 1024 });
+    expect(result.kind).toBe("malformed");
+    expect(excerptOf(result)).toContain("more than the 65536 bytes accepted");
+    // The body stopped unpacking at the bound: far less than 64 MB was ever held.
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024);
   });
 });
 
