@@ -26,7 +26,7 @@ export const REPROS: Repro[] = [
     where:
       "testing `dist-cjs/index.js`, `LocalDurableTestRunner.setupTestEnvironment`: `fakeTimers.install({ shouldAdvanceTime: true, ... })` without `advanceTimeDelta`, so @sinonjs/fake-timers' default 20 ms (`config.advanceTimeDelta ||= 20`); `setupTestEnvironment` accepts only `skipTime` and `checkpointDelay`",
     whatToDo:
-      "Use real timers (`skipTime: false`) for tests without long waits (compare the two numbers measured). Keep skipTime for waits of minutes or more. Fakes must not schedule a timer for zero latency (each costs a tick). Changing the tick means reaching the runner's private clock (`setTimeout.clock.setTickMode`): version-guard it.",
+      "Use real timers (`skipTime: false`) for tests without long waits (compare the two numbers measured). Keep skipTime for waits of minutes or more. Fakes must not schedule a timer for zero latency (each costs a tick). Changing the tick means reaching the runner's clock: every pattern's `test/fast-clock.ts` does it for the tests, version-guarded (the clock moved every millisecond by the real time elapsed).",
     describe: (m) =>
       `${m.steps} sequential steps: ${m.skipTimeMsPerStep} ms per step under skipTime (tick ${JSON.stringify(m.tickMode)}), ${m.realTimersMsPerStep} ms with real timers`,
   },
@@ -36,7 +36,7 @@ export const REPROS: Repro[] = [
     where:
       "testing `dist-cjs/index.js`, `TestExecutionOrchestrator.executeHandler`, its `finally`: `realSetTimeout(() => { abortController.abort(); resolve(); }, 100)` to stop the polling loop (a TODO in the code); a real timer, so skipTime does not shorten it",
     whatToDo:
-      "Nothing per run: it is the runner's. Run fewer: one run per scenario with several assertions on it, not one run per assertion.",
+      "Run fewer: one run per scenario with several assertions on it, not one run per assertion. In tests, every pattern's `test/fast-clock.ts` shortens this one timer to 5 ms, version-guarded (the package takes it from the global `setTimeout` when it loads).",
     describe: (m) =>
       `run() of a handler with no operations: median ${m.medianRunMs} ms (fastest ${m.minRunMs} ms); the handler itself ${m.handlerMsPerRun} ms`,
   },
