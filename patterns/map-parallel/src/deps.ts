@@ -237,6 +237,17 @@ export function createRealDeps(
  * thrown by a client can carry anything.
  */
 function storeFailure(error: unknown, bucket: string, key: string): Error {
+  if ((error as { name?: string } | undefined)?.name === "NoSuchBucket") {
+    return new ConfigurationError(
+      `INVOICE_BUCKET names bucket ${JSON.stringify(bucket)}, which does not exist (NoSuchBucket): create it or ` +
+        "correct the setting",
+    );
+  }
+  return s3Failure(error, `S3 PutObject ${key} into ${bucket}`);
+}
+
+/** Any failed S3 call as the facts call-outcomes.ts reads: a status, no answer (and why), or the error's own name. */
+function s3Failure(error: unknown, what: string): Error {
   const failure = error as {
     name?: string;
     message?: string;
@@ -244,14 +255,7 @@ function storeFailure(error: unknown, bucket: string, key: string): Error {
     $metadata?: { httpStatusCode?: number };
   };
   const name = failure.name ?? "Error";
-  const what = `S3 PutObject ${key} into ${bucket}`;
   const detail = bounded(`${name}: ${failure.message ?? String(error)}`.replace(/\s+/g, " "), 200);
-  if (name === "NoSuchBucket") {
-    return new ConfigurationError(
-      `INVOICE_BUCKET names bucket ${JSON.stringify(bucket)}, which does not exist (NoSuchBucket): create it or ` +
-        "correct the setting",
-    );
-  }
   const status = failure.$metadata?.httpStatusCode;
   if (typeof status === "number" && status >= 300) {
     return new ProviderHttpError(status, `${what} answered ${status}: ${detail}`);
@@ -561,7 +565,7 @@ export function createS3ObjectReader(
             `${what}: PreconditionFailed (its ETag is no longer ${ifMatch ?? "?"})`,
           );
         }
-        throw readFailure(error, what);
+        throw s3Failure(error, what);
       }
       const body = answer.Body ? await answer.Body.transformToByteArray() : new Uint8Array();
       const etag = answer.ETag ?? "";
@@ -578,26 +582,4 @@ export function createS3ObjectReader(
       };
     },
   };
-}
-
-/** A failed GetObject as the facts call-outcomes.ts reads (a read: outages retried, refusals not). */
-function readFailure(error: unknown, what: string): Error {
-  const failure = error as {
-    name?: string;
-    message?: string;
-    code?: string;
-    $metadata?: { httpStatusCode?: number };
-  };
-  const name = failure.name ?? "Error";
-  const detail = bounded(`${name}: ${failure.message ?? String(error)}`.replace(/\s+/g, " "), 200);
-  const status = failure.$metadata?.httpStatusCode;
-  if (typeof status === "number" && status >= 300)
-    return new ProviderHttpError(status, `${what} answered ${status}: ${detail}`);
-  if (name === "TimeoutError" || name === "AbortError" || failure.code === "ETIMEDOUT") {
-    return new ProviderUnreachableError("timeout", `${what} timed out: ${detail}`);
-  }
-  if (["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ECONNRESET", "EPIPE"].includes(failure.code ?? "")) {
-    return new ProviderUnreachableError("connect", `${what} failed: ${detail}`);
-  }
-  return Object.assign(new Error(`${what} failed: ${detail}`), { name });
 }
