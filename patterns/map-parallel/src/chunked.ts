@@ -47,7 +47,7 @@ import {
 } from "./deps";
 import { convert, REPORTING_CURRENCY, type FxDecision } from "./fx-rate";
 import { HttpSettingError } from "./http-call";
-import { defaultMessages, InvalidBatchError, InvoiceBatchInput, type Invoice } from "./input";
+import { defaultMessages, invalidBatch, InvoiceBatchInput, type Invoice } from "./input";
 import { SecretSettingError } from "./secret-setting";
 import {
   BatchNotStartedError,
@@ -199,15 +199,7 @@ export type ChunkedBatch = z.infer<typeof ChunkedBatchEvent>;
 export function parseChunkedBatch(event: unknown): ChunkedBatch {
   const parsed = ChunkedBatchEvent.safeParse(event, { error: defaultMessages });
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => {
-    const path = issue.path
-      .map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`))
-      .join("");
-    return `${path.replace(/^\./, "") || "event"} ${issue.message}`;
-  });
-  const shown = problems.slice(0, 20);
-  if (problems.length > shown.length) shown.push(`and ${problems.length - shown.length} more`);
-  throw new InvalidBatchError(shown);
+  throw invalidBatch(parsed.error.issues);
 }
 
 /** The manifest as the first step read it: what every chunk reads again, by this ETag (and version). */

@@ -89,11 +89,15 @@ export class InvalidBatchError extends Error {
   }
 }
 
-/** Problems are listed one per issue, at most 20, so a batch of 1,000 bad rows still gives a readable error. */
 export function parseInvoiceBatch(event: unknown): InvoiceBatch {
   const parsed = InvoiceBatchInput.safeParse(event, { error: defaultMessages });
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => {
+  throw invalidBatch(parsed.error.issues);
+}
+
+/** Problems are listed one per issue, at most 20, so a batch of 1,000 bad rows still gives a readable error. */
+export function invalidBatch(issues: readonly { path: PropertyKey[]; message: string }[]): InvalidBatchError {
+  const problems = issues.map((issue) => {
     const path = issue.path
       .map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`))
       .join("");
@@ -101,7 +105,7 @@ export function parseInvoiceBatch(event: unknown): InvoiceBatch {
   });
   const shown = problems.slice(0, 20);
   if (problems.length > shown.length) shown.push(`and ${problems.length - shown.length} more`);
-  throw new InvalidBatchError(shown);
+  return new InvalidBatchError(shown);
 }
 
 /**
