@@ -97,6 +97,9 @@ describeLocal("the callback id reaches the approver and its own checkpoint, noth
       // The approver reads the id from the approval request, as the approval app would.
       const asked = seen.find((request) => request.url === "/approvals")!;
       const { callbackId } = JSON.parse(asked.body) as { callbackId: string };
+      // A person answers later than the machine suspends: give the invocation time to reach the callback and end
+      // (answered at once, the callback can complete inside the same invocation, and the replay is not shown).
+      await new Promise((resolve) => setTimeout(resolve, 250));
       await approval.sendCallbackSuccess(JSON.stringify({ approved: true, approver: "dana" }));
       result = await running;
       expect(callbackId).toBe(approval.getCallbackDetails()?.callbackId);
