@@ -9,6 +9,7 @@ import {
 } from "@aws/durable-execution-sdk-js-testing";
 import { approvalRequestKey, createRealDeps, defaultConfig, runSupportAgent, type AgentResult } from "../src";
 import { sampleOrders, sampleRequest, supportModel } from "../src/demo";
+import { watchInvocations } from "./invocations";
 import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 // The callback id is a bearer token: whoever holds it can answer for the approver. It must reach the
@@ -82,12 +83,13 @@ describeLocal("the callback id reaches the approver and its own checkpoint, noth
       model,
     };
     const config = { ...defaultConfig, approvalTimeout: { seconds: 30 }, refundApprover: "dana" };
-    const runner = new LocalDurableTestRunner<AgentResult>({
-      handlerFunction: withDurableExecution(async (event: unknown, context) => {
+    const invocations = watchInvocations(
+      withDurableExecution(async (event: unknown, context) => {
         context.configureLogger({ customLogger, modeAware: false });
         return runSupportAgent(event, context, deps, config);
       }),
-    });
+    );
+    const runner = new LocalDurableTestRunner<AgentResult>({ handlerFunction: invocations.handler });
     const approval = runner.getOperation("approve-refund-order-1042");
     let result;
     try {
@@ -97,9 +99,8 @@ describeLocal("the callback id reaches the approver and its own checkpoint, noth
       // The approver reads the id from the approval request, as the approval app would.
       const asked = seen.find((request) => request.url === "/approvals")!;
       const { callbackId } = JSON.parse(asked.body) as { callbackId: string };
-      // A person answers later than the machine suspends: give the invocation time to reach the callback and end
-      // (answered at once, the callback can complete inside the same invocation, and the replay is not shown).
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      // A person answers after the execution has suspended on the callback (see test/invocations.ts).
+      await invocations.suspended();
       await approval.sendCallbackSuccess(JSON.stringify({ approved: true, approver: "dana" }));
       result = await running;
       expect(callbackId).toBe(approval.getCallbackDetails()?.callbackId);

@@ -31,6 +31,7 @@ import {
 } from "../src";
 import { sampleOrders, sampleRequest, simulatedWorld } from "../src/demo";
 import { lastToolResults, type ScriptStep, type ScriptedTurn } from "../src/scripted-model";
+import { watchInvocations } from "./invocations";
 import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 beforeAll(() => setupTestEnvironment({ skipTime: true }));
@@ -84,17 +85,19 @@ async function converse(
     config?: AgentConfig;
   } = {},
 ) {
-  const runner = new LocalDurableTestRunner<AgentResult>({
-    handlerFunction: createHandler({ ...world.deps, model }, options.config ?? config),
-  });
+  const invocations = watchInvocations(createHandler({ ...world.deps, model }, options.config ?? config));
+  const runner = new LocalDurableTestRunner<AgentResult>({ handlerFunction: invocations.handler });
   const running = runner.run({ payload: options.payload ?? sampleRequest });
   if (options.answer) {
     const asked = runner
       .getOperation(REQUEST_APPROVAL)
       .waitForData(WaitingOperationStatus.COMPLETED)
       .then(() => true);
-    if (await Promise.race([asked, running.then(() => false)]))
+    if (await Promise.race([asked, running.then(() => false)])) {
+      // The approver answers once the execution has suspended on the approval (see test/invocations.ts).
+      await invocations.suspended();
       await options.answer(runner.getOperation(APPROVAL), runner);
+    }
   }
   return { runner, result: await running };
 }

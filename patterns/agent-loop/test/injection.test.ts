@@ -6,6 +6,7 @@ import {
 import { createHandler, defaultConfig, scriptedModel, type AgentConfig, type AgentResult } from "../src";
 import { sampleOrders, sampleRequest, simulatedWorld, supportModel, type WorldOptions } from "../src/demo";
 import { lastToolResults, type ScriptStep } from "../src/scripted-model";
+import { watchInvocations } from "./invocations";
 import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 // Prompt injection: the customer's message tells the model to move money, and a scripted model that has
@@ -15,7 +16,10 @@ import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./
 beforeAll(() => setupTestEnvironment({ skipTime: true }));
 afterAll(() => teardownTestEnvironment());
 
-const config: AgentConfig = { ...defaultConfig, approvalTimeout: { seconds: 1 }, refundApprover: "dana" };
+// Callback timeouts run on real time in the local runner: generous where dana answers (no race with a busy
+// machine), a second where no one does and the timeout is the point.
+const config: AgentConfig = { ...defaultConfig, approvalTimeout: { seconds: 30 }, refundApprover: "dana" };
+const noOneAnswers: AgentConfig = { ...config, approvalTimeout: { seconds: 1 } };
 const APPROVAL = "approve-refund-order-1042";
 const approve = JSON.stringify({ approved: true, approver: "dana" });
 
@@ -45,14 +49,17 @@ async function converse(
   payload: object,
   answer?: (approval: ReturnType<LocalDurableTestRunner["getOperation"]>) => Promise<unknown>,
 ) {
-  const runner = new LocalDurableTestRunner<AgentResult>({
-    handlerFunction: createHandler({ ...world.deps, model }, config),
-  });
+  const invocations = watchInvocations(
+    createHandler({ ...world.deps, model }, answer ? config : noOneAnswers),
+  );
+  const runner = new LocalDurableTestRunner<AgentResult>({ handlerFunction: invocations.handler });
   const approval = runner.getOperation(APPROVAL);
   const running = runner.run({ payload });
   if (answer) {
-    // The approval request is sent by its own step, after the callback exists.
+    // The approval request is sent by its own step, after the callback exists; dana answers once the
+    // execution has suspended on it (see test/invocations.ts).
     await runner.getOperation("request-approval-order-1042").waitForData(WaitingOperationStatus.COMPLETED);
+    await invocations.suspended();
     await answer(approval);
   }
   const result = await running;

@@ -16,6 +16,7 @@ import {
 } from "../src";
 import { sampleRequest, simulatedWorld, supportModel } from "../src/demo";
 import { lastToolResults, type ScriptStep } from "../src/scripted-model";
+import { watchInvocations } from "./invocations";
 import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 // The answers the agent trusts, and how: every malformed form of an approval answer and of a model
@@ -24,7 +25,10 @@ import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./
 beforeAll(() => setupTestEnvironment({ skipTime: true }));
 afterAll(() => teardownTestEnvironment());
 
-const config: AgentConfig = { ...defaultConfig, approvalTimeout: { seconds: 1 }, refundApprover: "dana" };
+// Callback timeouts run on real time in the local runner: generous where the test answers (no race with a busy
+// machine), a second where no one does and the timeout is the point.
+const config: AgentConfig = { ...defaultConfig, approvalTimeout: { seconds: 30 }, refundApprover: "dana" };
+const noOneAnswers: AgentConfig = { ...config, approvalTimeout: { seconds: 1 } };
 const APPROVAL = "approve-refund-order-1042";
 const json = (value: unknown) => JSON.stringify(value);
 const notPaid = (why: string) => `I could not refund your order: ${why}`;
@@ -121,13 +125,16 @@ describeLocal("approval answers: only a well-formed yes from the person asked pa
   ])("%s", async (_label, send, answer, paid) => {
     const world = simulatedWorld();
     const model = supportModel();
-    const runner = new LocalDurableTestRunner<AgentResult>({
-      handlerFunction: createHandler({ ...world.deps, model }, config),
-    });
+    const invocations = watchInvocations(
+      createHandler({ ...world.deps, model }, send === "no one answers" ? noOneAnswers : config),
+    );
+    const runner = new LocalDurableTestRunner<AgentResult>({ handlerFunction: invocations.handler });
     const approval = runner.getOperation(APPROVAL);
     const running = runner.run({ payload: sampleRequest });
-    // The approval request is sent by its own step, after the callback exists.
+    // The approval request is sent by its own step, after the callback exists; the answer comes once the
+    // execution has suspended on it, as a person's would.
     await runner.getOperation("request-approval-order-1042").waitForData(WaitingOperationStatus.COMPLETED);
+    await invocations.suspended();
     if (send !== "no one answers") await send(approval);
     const result = await running;
 

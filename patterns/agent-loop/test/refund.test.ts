@@ -9,35 +9,40 @@ import {
 import { defaultConfig, runSupportAgent, scriptedModel, type AgentResult, type ModelProvider } from "../src";
 import { sampleRequest, simulatedDeps, type WorldOptions } from "../src/demo";
 import { lastToolResults } from "../src/scripted-model";
+import { watchInvocations } from "./invocations";
 import { describeLocal, itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 // The refund waits for a person through a callback: the function suspends until the callback is
 // answered, so these runs span several invocations even under skipTime. Callback timeouts run on real
-// time in the local runner, so the approval timeout is one second here.
+// time in the local runner: generous where dana answers (no race with a busy machine), one second where no
+// one does and the timeout is the point.
 // Local only (itLocal, describeLocal): the tests script the model, shorten the approval timeout and wrap the
 // handler to count its runs.
 beforeAll(() => setupTestEnvironment({ skipTime: true }));
 afterAll(() => teardownTestEnvironment());
 
-const config = { ...defaultConfig, approvalTimeout: { seconds: 1 }, refundApprover: "dana" };
+const config = { ...defaultConfig, approvalTimeout: { seconds: 30 }, refundApprover: "dana" };
+const noOneAnswers = { ...config, approvalTimeout: { seconds: 1 } };
 const APPROVAL = "approve-refund-order-1042";
 
 /** The agent behind our own withDurableExecution, to count how often the handler body runs (once per invocation). */
-function setup(model?: ModelProvider, options?: WorldOptions) {
+function setup(model?: ModelProvider, options?: WorldOptions, agentConfig = config) {
   const world = simulatedDeps(model, options);
   let handlerBodyRuns = 0;
-  const handler = withDurableExecution(async (event: unknown, context) => {
-    handlerBodyRuns += 1;
-    return runSupportAgent(event, context, world.deps, config);
-  });
-  const runner = new LocalDurableTestRunner<AgentResult>({ handlerFunction: handler });
-  return { ...world, runner, handlerBodyRuns: () => handlerBodyRuns };
+  const invocations = watchInvocations(
+    withDurableExecution(async (event: unknown, context) => {
+      handlerBodyRuns += 1;
+      return runSupportAgent(event, context, world.deps, agentConfig);
+    }),
+  );
+  const runner = new LocalDurableTestRunner<AgentResult>({ handlerFunction: invocations.handler });
+  return { ...world, runner, suspended: invocations.suspended, handlerBodyRuns: () => handlerBodyRuns };
 }
 
 itLocal(
   "suspends for the approval and replays: each model turn, tool and side effect ran exactly once",
   async () => {
-    const { runner, deps, calls, approvalRequests, provider, handlerBodyRuns } = setup();
+    const { runner, suspended, deps, calls, approvalRequests, provider, handlerBodyRuns } = setup();
     const model = deps.model as ReturnType<typeof scriptedModel>;
     const approval = runner.getOperation(APPROVAL);
 
@@ -61,6 +66,8 @@ itLocal(
         writtenByModel: { noteForApprover: "Items arrived damaged" },
       },
     ]);
+    // Dana answers once the execution has suspended on the approval (see test/invocations.ts).
+    await suspended();
     await approval.sendCallbackSuccess(
       JSON.stringify({ approved: true, approver: "dana", note: "photo checked" }),
     );
@@ -195,7 +202,7 @@ describeLocal("a refund the person does not approve is not paid, and the model e
 itLocal(
   "times out when no one answers: no refund, and the model tells the customer a person will follow up",
   async () => {
-    const { runner, callsTo } = setup();
+    const { runner, callsTo } = setup(undefined, undefined, noOneAnswers);
     const result = await runner.run({ payload: sampleRequest });
 
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);

@@ -11,7 +11,7 @@ afterAll(() => teardownTestEnvironment());
 
 describeLocal("end to end through the local Executions", () => {
   it("start twice with one key, poll the status, deliver the signed webhook, read the result", async () => {
-    const { world, executions } = frontDoorWorld();
+    const { world, executions, suspended } = frontDoorWorld();
     const api = createApiHandler({ executions });
     const webhook = createWebhookHandler({
       secret: async () => TEST_SECRET,
@@ -40,7 +40,8 @@ describeLocal("end to end through the local Executions", () => {
     const polled = await api(httpRequest("GET", "/orders/A-1001"));
     expect([polled.statusCode, bodyOf(polled)]).toEqual([200, { orderId: "A-1001", status: "RUNNING" }]);
 
-    // The provider captures the payment and sends its signed webhook.
+    // The provider captures the payment and sends its signed webhook, once the workflow has suspended on it.
+    await suspended();
     const event = world.settle("A-1001", "succeeded");
     const delivered = await webhook(
       signedDelivery(TEST_SECRET, JSON.stringify(event), Math.floor(Date.now() / 1000)),

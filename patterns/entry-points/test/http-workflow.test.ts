@@ -20,6 +20,7 @@ import {
 import { sampleOrder } from "../src/demo";
 import { every, hostileAnswer, HttpWorld, type Fault } from "./http-world";
 import { testConfig, webhookNeverComes } from "./support";
+import { watchInvocations } from "./invocations";
 import { createRunner, describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 /**
@@ -84,11 +85,12 @@ function setUp(
     ...createHttpDeps(() => ({ ...config, warehouseUrl: settings.warehouseUrl ?? config.warehouseUrl })),
     callbacks: dynamoCallbackRegistry(() => TABLE, dynamo.client),
   };
+  const invocations = watchInvocations(createHandler(deps, settings.config ?? testConfig()));
   const runner = createRunner<CheckoutOutcome>({
-    handler: createHandler(deps, settings.config ?? testConfig()),
+    handler: invocations.handler,
     cloudOutput: "EntryPointsHandlerAliasArn",
   });
-  return { runner, order: { ...sampleOrder, orderId } };
+  return { runner, order: { ...sampleOrder, orderId }, suspended: invocations.suspended };
 }
 
 const reads = () => secretsManager.commandCalls(GetSecretValueCommand).length;
@@ -118,11 +120,12 @@ describeLocal("the checkout over HTTP, DynamoDB and Secrets Manager", () => {
     "paid by webhook (base URLs %s a trailing slash): every request under its base path, with the secret's token, read once",
     async (_label, trailingSlash) => {
       secretsManager.on(GetSecretValueCommand, { SecretId: TOKEN_ARN }).resolves({ SecretString: TOKEN });
-      const { runner, order } = setUp(trailingSlash ? "H-1002" : "H-1001", { trailingSlash });
+      const { runner, order, suspended } = setUp(trailingSlash ? "H-1002" : "H-1001", { trailingSlash });
       const webhook = runner.getOperation("payment-webhook");
       const run = runner.run({ payload: order });
       await runner.getOperation("request-payment").waitForData(WaitingOperationStatus.COMPLETED);
       await webhook.waitForData(WaitingOperationStatus.STARTED);
+      await suspended();
       await webhook.sendCallbackSuccess(JSON.stringify(world.settle(order.orderId, "succeeded")));
       const result = await run;
 

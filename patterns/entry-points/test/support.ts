@@ -1,5 +1,6 @@
 import { createHandler, defaultConfig, type CheckoutOutcome, type WorkflowConfig } from "../src";
 import { simulatedWorld, type WorldOptions } from "../src/demo";
+import { watchInvocations } from "./invocations";
 import { createRunner } from "./target";
 
 /**
@@ -14,11 +15,13 @@ export const webhookNeverComes: Partial<WorkflowConfig> = { paymentTimeout: { se
 /** A runner for the selected target; in the cloud only the bad-input tests run (see target.ts). */
 export function setUp(options: WorldOptions = {}, config: WorkflowConfig = testConfig()) {
   const world = simulatedWorld(options);
+  const invocations = watchInvocations(createHandler(world.deps, config));
   const runner = createRunner<CheckoutOutcome>({
-    handler: createHandler(world.deps, config),
+    handler: invocations.handler,
     cloudOutput: "EntryPointsHandlerAliasArn",
   });
-  return { world, runner };
+  // `suspended()` resolves once no local invocation is running (at once in the cloud): see test/invocations.ts.
+  return { world, runner, suspended: invocations.suspended };
 }
 
 export const TEST_SECRET = "whsec_test_0123456789abcdef";

@@ -25,12 +25,13 @@ const stepNames = (result: { getOperations(): Array<{ getName(): string | undefi
 
 describeLocal("the provider's webhook settles the payment", () => {
   it("payment confirmed: the order ships, once, and the execution replays across invocations", async () => {
-    const { world, runner } = setUp();
+    const { world, runner, suspended } = setUp();
     const webhook = runner.getOperation("payment-webhook");
     const run = runner.run({ payload: sampleOrder });
-    // The workflow is suspended on the callback once the payment is requested.
+    // The workflow is suspended on the callback once the payment is requested (and its invocation has returned).
     await runner.getOperation("request-payment").waitForData(WaitingOperationStatus.COMPLETED);
     await webhook.waitForData(WaitingOperationStatus.STARTED);
+    await suspended();
     const event = world.settle(sampleOrder.orderId, "succeeded");
     await webhook.sendCallbackSuccess(JSON.stringify(event));
     const result = await run;
@@ -64,11 +65,12 @@ describeLocal("the provider's webhook settles the payment", () => {
   });
 
   it("payment failed: the order is cancelled with the provider's reason, nothing ships", async () => {
-    const { world, runner } = setUp();
+    const { world, runner, suspended } = setUp();
     const webhook = runner.getOperation("payment-webhook");
     const run = runner.run({ payload: sampleOrder });
     await runner.getOperation("request-payment").waitForData(WaitingOperationStatus.COMPLETED);
     await webhook.waitForData(WaitingOperationStatus.STARTED);
+    await suspended();
     await webhook.sendCallbackSuccess(JSON.stringify(world.settle(sampleOrder.orderId, "failed")));
     const result = await run;
 

@@ -87,10 +87,12 @@ describeLocal(
       "%s: refused, nothing ordered; Dana's own answer on the new link decides",
       async (_form, raw, reason, detail) => {
         const logger = recordingLogger();
-        const { world, runner } = setUp({}, testConfig(), { logger });
+        const { world, runner, suspended } = setUp({}, testConfig(), { logger });
         const run = runner.run({ payload: samplePurchase });
         const first = runner.getOperation("ask-manager");
         await managerHasLink(runner);
+        // The answer comes once the execution has suspended on the callback, so the replay is shown.
+        await suspended();
         await first.sendCallbackSuccess(raw);
         // The refused answer decided nothing: Dana gets a new link, and rejects with it.
         const second = runner.getOperation("ask-manager-round-2");

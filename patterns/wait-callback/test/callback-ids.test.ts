@@ -8,6 +8,7 @@ import {
 import { createHttpDeps, type PurchaseOutcome } from "../src";
 import { samplePurchase } from "../src/demo";
 import { approve, handlerLoggingTo, managerGoesQuiet, recordingLogger, testConfig } from "./support";
+import { watchInvocations } from "./invocations";
 import { itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 // A callback id is a credential: it may reach only the person who must answer. This runs the whole workflow
@@ -65,14 +66,15 @@ itLocal(
       ...managerGoesQuiet,
       director: { timeout: { seconds: 60 }, remindEvery: { days: 1 }, maxReminders: 2 },
     });
-    const runner = new LocalDurableTestRunner<PurchaseOutcome>({
-      handlerFunction: handlerLoggingTo(logger, deps, config),
-    });
+    const invocations = watchInvocations(handlerLoggingTo(logger, deps, config));
+    const runner = new LocalDurableTestRunner<PurchaseOutcome>({ handlerFunction: invocations.handler });
     // The manager stays silent; the director is notified, reminded twice, and approves.
     const run = runner.run({ payload: samplePurchase });
     await runner.getOperation("remind-director-2").waitForData(WaitingOperationStatus.COMPLETED);
     const director = runner.getOperation("director-approval");
     await director.waitForData(WaitingOperationStatus.STARTED);
+    // Sam answers once the execution has suspended on his callback (see test/invocations.ts).
+    await invocations.suspended();
     await director.sendCallbackSuccess(approve("u-sam"));
     const result = await run;
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);

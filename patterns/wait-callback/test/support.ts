@@ -9,6 +9,7 @@ import {
 } from "../src";
 import { simulatedWorld, type WorldOptions } from "../src/demo";
 import { WaitingOperationStatus } from "@aws/durable-execution-sdk-js-testing";
+import { watchInvocations } from "./invocations";
 import { createRunner, type TestRunner } from "./target";
 
 // Captured before setupTestEnvironment installs fake timers: the heartbeat test needs real delays and a real
@@ -45,12 +46,16 @@ export function setUp(
   { callbacks = true, logger }: { callbacks?: boolean; logger?: RecordingLogger } = {},
 ) {
   const world = simulatedWorld(options);
+  const invocations = watchInvocations(
+    logger ? handlerLoggingTo(logger, world.deps, config) : createHandler(world.deps, config),
+  );
   const runner = createRunner<PurchaseOutcome>({
-    handler: logger ? handlerLoggingTo(logger, world.deps, config) : createHandler(world.deps, config),
+    handler: invocations.handler,
     cloudOutput: "WaitCallbackHandlerAliasArn",
     callbacks,
   });
-  return { world, runner };
+  // `suspended()` resolves once no local invocation is running (at once in the cloud): see test/invocations.ts.
+  return { world, runner, suspended: invocations.suspended };
 }
 
 /** Every line the workflow logs through context.logger (and the step loggers), as level and arguments. */
