@@ -7,8 +7,8 @@ module.exports = {
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
   transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.json" }] },
-  // The local runner's fake clock ticks every 1 ms instead of 20, and a run's fixed 100 ms end is 5 ms
-  // (test/fast-clock.ts: what it relies on, how to remove it).
+  // The local runner's fake clock ticks every 1 ms instead of 20 (test/fast-clock.ts: what it relies on, how to
+  // remove it).
   setupFilesAfterEnv: ["<rootDir>/test/fast-clock.ts"],
   // Callback timeouts run on real time in the local runner; everything else is time-skipped.
   testTimeout: 30000,
