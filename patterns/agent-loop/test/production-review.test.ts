@@ -189,7 +189,8 @@ const refundScript = (amountCents = 3600) => [
 ];
 const testConfig: AgentConfig = {
   ...defaultConfig,
-  approvalTimeout: { seconds: 4 },
+  // Every run here answers the approval; callback timeouts run on real time, so generous (no race with a busy machine).
+  approvalTimeout: { seconds: 30 },
 };
 
 /** Runs the agent on the real deps (createRealDeps, configured from the environment as deployed). */

@@ -580,21 +580,24 @@ describeLocal("tokens are read from Secrets Manager inside the steps that use th
   }
 
   it("a Secrets Manager that does not answer in time fails the booking at check-settings, once, in bounded time", async () => {
-    let answered: Promise<unknown> = Promise.resolve();
-    secrets.on(GetSecretValueCommand, { SecretId: TRIP_ARN }).callsFake(() => {
-      // It answers, but long after check-settings stopped waiting (and before the next test reads it).
-      answered = new Promise((resolve) => setTimeout(() => resolve({ SecretString: TRIP_TOKEN }), 1_500));
-      return answered;
+    // It answers only once the booking is over: check-settings must stop waiting on its own (and the answer comes
+    // before the next test reads the secret).
+    let answer: () => void = () => undefined;
+    const answered = new Promise<{ SecretString: string }>((resolve) => {
+      answer = () => resolve({ SecretString: TRIP_TOKEN });
     });
+    secrets.on(GetSecretValueCommand, { SecretId: TRIP_ARN }).callsFake(() => answered);
     const world = simulatedWorld();
     const { result, seen, elapsedMs } = await bookWithSecretWait(world, 300);
+    answer();
     await answered;
 
     expect(result.getError().errorMessage).toBe(
       "Booking trip-2041 failed at check-settings: \"the providers' token (TRIP_API_TOKEN) was not read within " +
         '0.3 s: nothing was sent". Nothing to undo.',
     );
-    expect(elapsedMs).toBeLessThan(1_500);
+    // Over while the read was still unanswered; the bound is loose only for a busy machine's start-up.
+    expect(elapsedMs).toBeLessThan(5_000);
     const check = result.getOperations().find((operation) => operation.getName() === "check-settings");
     expect(check?.getStepDetails()?.attempt).toBe(1); // not multiplied by retries
     expect(secretReads(TRIP_ARN)).toBe(1);
@@ -618,7 +621,7 @@ describeLocal("tokens are read from Secrets Manager inside the steps that use th
     const { result, seen } = await bookWithSecretWait(world, 10_000);
 
     expect(result.getError().errorMessage).toMatch(
-      /^Booking trip-2041 failed at check-settings: "TRIP_API_TOKEN could not be read from the secret in TRIP_API_TOKEN_SECRET_ARN \(TimeoutError\): nothing was sent \(after 2\.\d s: not tried again\)"\. Nothing to undo\.$/,
+      /^Booking trip-2041 failed at check-settings: "TRIP_API_TOKEN could not be read from the secret in TRIP_API_TOKEN_SECRET_ARN \(TimeoutError\): nothing was sent \(after [2-9]\.\d s: not tried again\)"\. Nothing to undo\.$/,
     );
     const check = result.getOperations().find((operation) => operation.getName() === "check-settings");
     expect(check?.getStepDetails()?.attempt).toBe(1);

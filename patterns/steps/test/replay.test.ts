@@ -81,10 +81,11 @@ itLocal(
 itLocal(
   "a reservation that expires during the look-up's wait is not shipped: the expiry is read again before shipping",
   async () => {
-    // Real time, so that the wait really passes: the hold lasts 1.5 s, the look-up waits 3 s.
-    const world = simulatedWorld({ faults: { charge: ["lost-reply"] }, reservationTtlMs: 1500 });
+    // Real time, so that the wait really passes: the hold lasts 3 s (reserving and charging stay well inside it on
+    // a busy machine too), the look-up waits 6 s (it ends well after the hold).
+    const world = simulatedWorld({ faults: { charge: ["lost-reply"] }, reservationTtlMs: 3000 });
     const runner = new LocalDurableTestRunner<FulfilmentResult>({
-      handlerFunction: createHandler(world.deps, { lookUpDelay: { seconds: 3 } }),
+      handlerFunction: createHandler(world.deps, { lookUpDelay: { seconds: 6 } }),
     });
 
     const result = await runner.run({ payload: sampleOrder });

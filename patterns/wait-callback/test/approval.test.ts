@@ -113,21 +113,22 @@ describeLocal("heartbeats", () => {
   it("keep a long approval alive past the heartbeat timeout", async () => {
     const { world, runner } = setUp(
       {},
-      testConfig({ manager: { timeout: { seconds: 20 }, heartbeatTimeout: { seconds: 1 } } }),
+      testConfig({ manager: { timeout: { seconds: 20 }, heartbeatTimeout: { seconds: 3 } } }),
     );
     const askManager = runner.getOperation("ask-manager");
     const started = nowReally();
     const run = runner.run({ payload: samplePurchase });
     await managerHasLink(runner);
-    // "Need more time", every 300 ms for 2.4 s: well past the 1 s heartbeat timeout.
-    for (let beat = 0; beat < 8; beat++) {
+    // "Need more time", every 300 ms for 4.2 s: well past the 3 s heartbeat timeout, and each beat far inside it
+    // (a gap of 300 ms against 3 s leaves room for a busy machine; heartbeat timeouts run on real time).
+    for (let beat = 0; beat < 14; beat++) {
       await askManager.sendCallbackHeartbeat();
       await sleepReally(300);
     }
     await askManager.sendCallbackSuccess(approve("u-dana"));
     const result = await run;
 
-    expect(nowReally() - started).toBeGreaterThan(2000);
+    expect(nowReally() - started).toBeGreaterThan(4000);
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
     expect(result.getResult()).toMatchObject({ status: "SHIPPED", approvedBy: "u-dana", escalated: false });
     expect(world.messages.map((message) => message.kind)).toEqual(["approval"]);
@@ -212,7 +213,9 @@ describeLocal("no answer in time: escalation with durable reminders, then auto-d
   });
 
   it("nobody answers: auto-declined after the director's timeout", async () => {
-    const { world, runner, result } = await escalate(async () => undefined, 2);
+    // The director's 6 s (real time, from the callback's creation) must outlast both reminders' skipped waits,
+    // one invocation each, on a busy machine too.
+    const { world, runner, result } = await escalate(async () => undefined, 6);
 
     expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
     expect(result.getResult()).toEqual({
