@@ -17,6 +17,17 @@ export interface WorldOptions {
   deliveryFaults?: Record<string, DeliveryFault[]>;
   /** How long one delivery takes, in ms (default 20), for all invoices or per invoice id. */
   deliveryLatencyMs?: number | ((invoiceId: string) => number);
+  /**
+   * Hold an invoice's delivery until the promise returned for it settles, instead of its latency (undefined: not
+   * held). Tests use it to keep a send in flight until they have seen what happens meanwhile, under any load.
+   */
+  holdDelivery?: (invoiceId: string) => Promise<void> | undefined;
+  /**
+   * Hold every delivery until this many have been in flight at once, then let them all go (later ones are not
+   * held). Tests use it to reach an exact peak of concurrency under any load. A peak the run cannot reach holds
+   * the deliveries for ever.
+   */
+  holdDeliveriesUntilInFlight?: number;
   /** The provider's concurrency limit: a request beyond it is refused with a 429 (default PROVIDER_CONCURRENCY_LIMIT). */
   providerLimit?: number;
   /** Size of each rendered document, in bytes (default 300 KB: more than a checkpoint can hold). */
@@ -25,6 +36,11 @@ export interface WorldOptions {
   down?: Array<"crm" | "ledger" | "tax-registry" | FxName>;
   /** How long each exchange-rate provider takes to answer, in ms (default: atlas 10, beacon 30, cedar 400). */
   fxLatencyMs?: Partial<Record<FxName, number>>;
+  /**
+   * Hold a provider's quote until its promise settles, instead of its latency. Tests use it to keep a straggler
+   * running at the point they check, under any load.
+   */
+  holdFxQuote?: Partial<Record<FxName, Promise<void>>>;
   /** GBP to EUR rate each provider quotes (default: atlas 1.149, beacon 1.151, cedar 1.15). */
   fxRates?: Partial<Record<FxName, number>>;
   /** Overdue invoices the ledger reports (default 0: 30-day terms). */
@@ -102,6 +118,8 @@ export function simulatedWorld(options: WorldOptions = {}) {
   const sentByKey = new Map<string, SentEmail>();
   let inFlight = 0;
   let maxInFlight = 0;
+  let releaseHeld = (): void => undefined;
+  const peakReached = new Promise<void>((resolve) => (releaseHeld = resolve));
 
   const answer = (source: AnswerSource, question: unknown, normal: Record<string, unknown>): unknown => {
     const override = options.answers?.[source] as
@@ -113,10 +131,10 @@ export function simulatedWorld(options: WorldOptions = {}) {
     source: "crm" | "ledger" | "tax-registry" | FxName,
     question: unknown,
     normal: Record<string, unknown>,
-    latencyMs = 5,
+    latency: number | Promise<void> = 5,
   ): Promise<unknown> => {
     lookups.push(source);
-    await sleep(latencyMs);
+    await (typeof latency === "number" ? sleep(latency) : latency);
     if (down.has(source)) throw new ProviderHttpError(503, `${source} is unavailable (503)`);
     return answer(source, question, normal);
   };
@@ -129,7 +147,7 @@ export function simulatedWorld(options: WorldOptions = {}) {
         name,
         request,
         { ...request, rate: options.fxRates?.[name] ?? defaultRate },
-        options.fxLatencyMs?.[name] ?? defaultLatency,
+        options.holdFxQuote?.[name] ?? options.fxLatencyMs?.[name] ?? defaultLatency,
       );
     },
   });
@@ -199,13 +217,17 @@ export function simulatedWorld(options: WorldOptions = {}) {
         }
         inFlight += 1;
         maxInFlight = Math.max(maxInFlight, inFlight);
+        const holdUntil = options.holdDeliveriesUntilInFlight;
+        if (holdUntil !== undefined && maxInFlight >= holdUntil) releaseHeld();
         try {
           if (inFlight > providerLimit) {
             record("throttled");
             throw new ProviderHttpError(429, `too many concurrent requests (429): limit ${providerLimit}`);
           }
+          if (holdUntil !== undefined) await peakReached;
           const latency = options.deliveryLatencyMs ?? 20;
-          await sleep(typeof latency === "number" ? latency : latency(invoiceId));
+          await (options.holdDelivery?.(invoiceId) ??
+            sleep(typeof latency === "number" ? latency : latency(invoiceId)));
           const left = failuresLeft.get(invoiceId) ?? 0;
           if (left > 0) {
             failuresLeft.set(invoiceId, left - 1);
@@ -263,6 +285,16 @@ export function simulatedWorld(options: WorldOptions = {}) {
     /** Delivery attempts per invoice id. */
     attemptsFor: (invoiceId: string) => deliveries.filter((d) => d.invoiceId === invoiceId).length,
   };
+}
+
+/**
+ * A promise a test opens when it chooses, for holdDelivery and holdFxQuote: the call stays in flight until the test
+ * has seen what it checks, so the order of events does not depend on timers racing CPU work.
+ */
+export function gate(): { opened: Promise<void>; open: () => void } {
+  let open = (): void => undefined;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
 }
 
 /** A batch of `count` sample invoices, INV-1001 upwards: the demo uses 12, a benchmark 10, 100 or 1,000. */

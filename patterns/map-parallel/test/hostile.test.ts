@@ -26,6 +26,7 @@ import {
   type RealDepsConfig,
   type WorkflowConfig,
 } from "../src";
+import { gate } from "../src/demo";
 import { startHttpWorld, type Route } from "./http-world";
 import { secretsManager, type SecretsManagerWorld } from "./secrets";
 
@@ -74,7 +75,8 @@ class World {
     country: "DE",
   };
   sendHook: SendHook = () => undefined;
-  sendDelayMs: (req: DeliveryRequest) => number = () => 0;
+  /** Hold a request at the provider until the promise settles, before the hook (undefined: not held). */
+  holdSend: (req: DeliveryRequest) => Promise<void> | undefined = () => undefined;
   renderHook: (invoiceId: string) => void = () => undefined;
   putHook: (key: string) => void = () => undefined;
   fxAnswer: (name: string, req: FxQuoteRequest) => unknown = (name, req) => ({
@@ -125,10 +127,10 @@ class World {
           this.requests.push(req);
           const call = (this.callsPerInvoice.get(req.invoiceId) ?? 0) + 1;
           this.callsPerInvoice.set(req.invoiceId, call);
+          const held = this.holdSend(req);
+          if (held) await held;
           const hook = this.sendHook(req, call);
           hook?.before?.();
-          const delay = this.sendDelayMs(req);
-          if (delay > 0) await new Promise((r) => setTimeout(r, delay));
           // The provider honours idempotency keys, as the README requires: a repeat gets the first receipt.
           let receipt = this.receipts.get(req.idempotencyKey);
           if (!receipt) {
@@ -626,9 +628,21 @@ describe("what the report claims", () => {
             },
           }
         : undefined;
-    world.sendDelayMs = (req) => (["INV-1001", "INV-1002"].includes(req.invoiceId) ? 0 : 200);
+    // The two refusals wait until three others are at the provider; those stay there until the run has
+    // returned: in flight when the pass stops, however slow the machine.
+    const othersArrived = gate();
+    const stragglers = gate();
+    let others = 0;
+    world.holdSend = (req) => {
+      if (["INV-1001", "INV-1002"].includes(req.invoiceId)) return othersArrived.opened;
+      if (++others === 3) othersArrived.open();
+      return stragglers.opened;
+    };
     const { result } = await succeeded(world, event);
-    await new Promise((r) => setTimeout(r, 1_000)); // let the stragglers finish at the provider
+    expect(world.emails).toEqual([]); // nothing was sent while the pass ran
+    stragglers.open();
+    // Let the stragglers finish at the provider: they do on the microtasks that follow, before any timer.
+    await new Promise((r) => setTimeout(r, 0));
     expect(result.outcome).toBe("HALTED");
     const attempted = result.unfinished.filter((id) => world.requests.some((r) => r.invoiceId === id));
     const emailed = result.unfinished.filter((id) => world.emailsFor(id).length > 0);

@@ -11,7 +11,7 @@ import {
   type BillingRunResult,
   type WorkflowConfig,
 } from "../src";
-import { quickConfig, sampleBatch, simulatedWorld } from "../src/demo";
+import { gate, quickConfig, sampleBatch, simulatedWorld } from "../src/demo";
 import { describeLocal, itLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
 // Real timers here, on purpose. Under skipTime the runner may finish a wait inside the same invocation, so
@@ -109,17 +109,18 @@ itLocal(
 );
 
 describeLocal("pitfall: an early-completing parallel leaves its slowest branch running", () => {
-  // quoteFxRate completes on the first two quotes; cedar (400 ms) is still running. Its branch can no longer
-  // checkpoint (its parent has finished), so the SDK counts it as executing for the rest of the invocation,
-  // and a wait placed after it cannot suspend the function: the wait is served in-process. The workflow
-  // therefore quotes last, after its only wait.
+  // quoteFxRate completes on the first two quotes; cedar is still running (held here until the run has returned,
+  // so it still is on a slow machine). Its branch can no longer checkpoint (its parent has finished), so the SDK
+  // counts it as executing for the rest of the invocation, and a wait placed after it cannot suspend the
+  // function: the wait is served in-process. The workflow therefore quotes last, after its only wait.
   it.each([
     ["three providers (one straggler)", 3, 1],
     ["two providers (no straggler)", 2, 2],
   ])(
     "%s: a 1 s wait after the quote runs in %i invocation(s)",
     async (_label, providers, expectedInvocations) => {
-      const world = simulatedWorld();
+      const cedar = gate();
+      const world = simulatedWorld({ holdFxQuote: { cedar: cedar.opened } });
       world.deps.fxProviders = world.deps.fxProviders.slice(0, providers);
       const handler = withDurableExecution(async (_event: unknown, context) => {
         const fx = await quoteFxRate(context, world.deps, { batchId: "b-1", currency: "GBP" });
@@ -129,6 +130,7 @@ describeLocal("pitfall: an early-completing parallel leaves its slowest branch r
       const runner = new LocalDurableTestRunner<number | undefined>({ handlerFunction: handler });
 
       const result = await runner.run({ payload: {} });
+      cedar.open(); // the straggler answers now; its parent has finished, so the SDK drops its checkpoint
 
       expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
       expect(result.getResult()).toBe(1.15);

@@ -13,7 +13,7 @@ import {
   type BillingRunResult,
   type WorkflowConfig,
 } from "../src";
-import { quickConfig, sampleBatch, simulatedWorld, type WorldOptions } from "../src/demo";
+import { gate, quickConfig, sampleBatch, simulatedWorld, type WorldOptions } from "../src/demo";
 import { crashAfter } from "./crash";
 import { describeLocal, setupTestEnvironment, teardownTestEnvironment } from "./target";
 
@@ -175,7 +175,9 @@ describeLocal("parallel branches", () => {
   });
 
   it("uses the fastest two of three FX quotes and does not wait for the third", async () => {
-    const { runner, result, names } = await runBatch();
+    // Cedar's quote is held until the run has returned: it is still running when checked, however slow the machine.
+    const cedar = gate();
+    const { runner, result, names } = await runBatch({ holdFxQuote: { cedar: cedar.opened } });
 
     const quote = runner.getOperation("quote-fx-rate");
     expect(quote.getSubType()).toBe(OperationSubType.PARALLEL);
@@ -187,14 +189,20 @@ describeLocal("parallel branches", () => {
     expect(runner.getOperation("fx-cedar").getStatus()).toBe(OperationStatus.STARTED);
     expect(runner.getOperation("rate-from-cedar").getStatus()).toBe(OperationStatus.STARTED);
     expect(result.getResult()?.reportingTotal?.rate).toBe(1.15);
+    cedar.open(); // it answers now; its parent has finished, so the SDK drops its checkpoint
   });
 
   it("takes whichever two answer first: a slow atlas is the one left out", async () => {
-    const { runner, result } = await runBatch({ fxLatencyMs: { atlas: 400, cedar: 10 } });
+    const atlas = gate(); // held until the run has returned
+    const { runner, result } = await runBatch({
+      holdFxQuote: { atlas: atlas.opened },
+      fxLatencyMs: { cedar: 10 },
+    });
 
     expect(runner.getOperation("fx-atlas").getStatus()).toBe(OperationStatus.STARTED);
     expect(runner.getOperation("fx-cedar").getStatus()).toBe(OperationStatus.SUCCEEDED);
     expect(result.getResult()?.reportingTotal?.rate).toBe(1.1505); // (beacon 1.151 + cedar 1.15) / 2
+    atlas.open();
   });
 
   it("still takes two quotes when one provider is down, and reports without a rate when two are", async () => {
@@ -222,10 +230,13 @@ describeLocal("parallel branches", () => {
   });
 });
 
+// The provider holds the first deliveries until the peak a test expects is in flight (holdDeliveriesUntilInFlight):
+// short deliveries would otherwise overlap less on a busy machine. A map that never reached the peak would keep
+// them held, and the test would time out.
 describeLocal("concurrency", () => {
   it("never has more deliveries in flight than the provider's limit, and reaches it", async () => {
     const { world, result } = await runBatch(
-      {},
+      { holdDeliveriesUntilInFlight: PROVIDER_CONCURRENCY_LIMIT },
       { ...quickConfig, maxConcurrency: PROVIDER_CONCURRENCY_LIMIT },
       30,
     );
@@ -237,7 +248,11 @@ describeLocal("concurrency", () => {
   });
 
   it("a maxConcurrency above the limit earns 429s from the provider (why the two must match)", async () => {
-    const { world } = await runBatch({}, { ...quickConfig, maxConcurrency: 8, deliveryAttempts: 4 }, 16);
+    const { world } = await runBatch(
+      { holdDeliveriesUntilInFlight: PROVIDER_CONCURRENCY_LIMIT + 1 },
+      { ...quickConfig, maxConcurrency: 8, deliveryAttempts: 4 },
+      16,
+    );
 
     expect(world.maxInFlight()).toBeGreaterThan(PROVIDER_CONCURRENCY_LIMIT);
     expect(world.deliveries.filter((delivery) => delivery.outcome === "throttled").length).toBeGreaterThan(0);
@@ -246,7 +261,11 @@ describeLocal("concurrency", () => {
   it.each([NestingType.NESTED, NestingType.FLAT])(
     "respects the limit under %s nesting too",
     async (nesting) => {
-      const { world, result } = await runBatch({}, { ...quickConfig, maxConcurrency: 3, nesting }, 12);
+      const { world, result } = await runBatch(
+        { holdDeliveriesUntilInFlight: 3 },
+        { ...quickConfig, maxConcurrency: 3, nesting },
+        12,
+      );
 
       expect(result.getStatus()).toBe(ExecutionStatus.SUCCEEDED);
       expect(world.maxInFlight()).toBe(3);
@@ -357,12 +376,15 @@ describeLocal("failure isolation and the retry pass", () => {
   });
 
   it("an early stop leaves items in flight: reported in doubt (the provider accepted them), the rest unfinished", async () => {
-    // Four at a time, one attempt each. INV-1001 fails fast; INV-1002..1004 are slow and still in flight when
-    // that failure (1 of 8 is over 10%) stops the pass.
+    // Four at a time, one attempt each. INV-1001 fails as soon as all four are at the provider; INV-1002..1004
+    // are held there until the run has returned, so they are still in flight when that failure (1 of 8 is over
+    // 10%) stops the pass.
+    const slowSends = gate();
     const { world, runner, result } = await runBatch(
       {
         deliveryFailures: { "INV-1001": Infinity },
-        deliveryLatencyMs: (invoiceId) => (invoiceId === "INV-1001" ? 5 : 200),
+        holdDeliveriesUntilInFlight: 4,
+        holdDelivery: (invoiceId) => (invoiceId === "INV-1001" ? undefined : slowSends.opened),
       },
       { ...quickConfig, maxConcurrency: 4, deliveryAttempts: 1 },
     );
@@ -385,7 +407,10 @@ describeLocal("failure isolation and the retry pass", () => {
         "the run returned; send it again only with its key 2026-11-acme:INV-1002, or look it up by that key",
     );
     expect(runner.getOperation("invoice-INV-1003").getStatus()).toBe(OperationStatus.STARTED);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(world.accepted()).toEqual([]);
+    slowSends.open();
+    // The held sends finish on the microtasks that follow: one timer later the provider's books are final.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     // The in-flight calls were not cancelled: the provider accepted them after the pass had stopped. Their
     // outcome is not in the checkpoint log, which is why they are reported in doubt, and why the delivery
     // carries an idempotency key: resending them with it later cannot send them twice.
