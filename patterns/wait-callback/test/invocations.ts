@@ -3,11 +3,10 @@
  * provider does: after the execution has suspended on it.
  *
  * Why a test needs it: an answer sent while the invocation that created the callback is still running can reach
- * that invocation. The checkpoint service returns the operations that changed in every checkpoint response, the
- * SDK folds them in, and the callback then completes without a suspension: the whole run fits in one invocation,
- * and a test that means to show the replay after the answer shows nothing (or fails on the invocation count when
- * the machine is busy). Waiting a fixed time is not enough on a loaded machine; waiting for the invocation to
- * return is.
+ * that invocation. Every checkpoint response carries the operations that changed, and the SDK resolves a waiting
+ * operation from it, so if that invocation checkpoints again before it suspends (another branch's step, say), the
+ * callback completes without a suspension and a test meant to show the replay after the answer shows none. A fixed
+ * delay only makes that less likely on a loaded machine; waiting for the invocation to return rules it out.
  *
  * ```ts
  * const invocations = watchInvocations(createHandler(deps, config));
