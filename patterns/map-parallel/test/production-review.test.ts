@@ -243,6 +243,11 @@ function secretReads(setting: string): number {
     .length;
 }
 
+// Real time, taken before the runner installs its fake clock: under skipTime, Date.now jumps past every wait the
+// runner skips (the 15-minute cool-down before the retry pass, when it is skipped by moving the clock), so a bound on
+// how long a run took is read on this one.
+const realNow = performance.now.bind(performance);
+
 // ---------------------------------------------------------------- logs, and everything the run leaves behind
 
 let logs: string[] = [];
@@ -526,9 +531,9 @@ describe("the invoicing provider acts, and the answer is lost", () => {
       }
       return false;
     };
-    const started = Date.now();
+    const started = realNow();
     const { result, operations } = await run(batch(12));
-    expect(Date.now() - started).toBeLessThan(100_000);
+    expect(realNow() - started).toBeLessThan(100_000);
     expect(emailsFor("INV-1002")).toHaveLength(1);
     expect(result?.sent.map((s) => s.invoiceId)).toContain("INV-1002");
     // The first pass's step ended after one attempt (in doubt is never repeated in its step).
@@ -1058,9 +1063,9 @@ describe("odd inputs and answers", () => {
       res.end(bomb);
     };
     const before = process.memoryUsage().rss;
-    const started = Date.now();
+    const started = realNow();
     const { execution } = await run(batch(2));
-    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(realNow() - started).toBeLessThan(20_000);
     expect(execution.getStatus()).toBe("FAILED");
     expect(world.emails).toHaveLength(0);
     expect(process.memoryUsage().rss - before).toBeLessThan(150 * (1 << 20));
