@@ -1111,8 +1111,8 @@ describe("the deployed deps' own timeout", () => {
     // outcome is settled by key only.
     world.overrides = [
       once(isPay, (r, w) => {
-        const { paymentId } = w.createPayment(r);
-        for (const p of w.payments.values()) if (p.paymentId === paymentId) p.status = "succeeded";
+        w.createPayment(r);
+        w.payments.get(w.keyOf(r))!.status = "succeeded";
         return { status: 201, body: "{}", delayMs: 120_000 };
       }),
     ];

@@ -118,8 +118,7 @@ export function simulatedWorld(options: WorldOptions = {}) {
   const sentByKey = new Map<string, SentEmail>();
   let inFlight = 0;
   let maxInFlight = 0;
-  let releaseHeld = (): void => undefined;
-  const peakReached = new Promise<void>((resolve) => (releaseHeld = resolve));
+  const peak = gate();
 
   const answer = (source: AnswerSource, question: unknown, normal: Record<string, unknown>): unknown => {
     const override = options.answers?.[source] as
@@ -218,13 +217,13 @@ export function simulatedWorld(options: WorldOptions = {}) {
         inFlight += 1;
         maxInFlight = Math.max(maxInFlight, inFlight);
         const holdUntil = options.holdDeliveriesUntilInFlight;
-        if (holdUntil !== undefined && maxInFlight >= holdUntil) releaseHeld();
+        if (holdUntil !== undefined && maxInFlight >= holdUntil) peak.open();
         try {
           if (inFlight > providerLimit) {
             record("throttled");
             throw new ProviderHttpError(429, `too many concurrent requests (429): limit ${providerLimit}`);
           }
-          if (holdUntil !== undefined) await peakReached;
+          if (holdUntil !== undefined) await peak.opened;
           const latency = options.deliveryLatencyMs ?? 20;
           await (options.holdDelivery?.(invoiceId) ??
             sleep(typeof latency === "number" ? latency : latency(invoiceId)));
